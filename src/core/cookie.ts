@@ -1,0 +1,122 @@
+/**
+ * Cookies as plain descriptions (name, value, attributes); the HTTP layer serialises them. Secure defaults
+ * are built in: HttpOnly (scripts cannot read the session id), Secure, SameSite=Lax, Path=/, no Domain, and
+ * the `__Host-` prefix, which makes browsers refuse the cookie unless it is Secure, Path=/ and host-only
+ * (RFC 6265bis §4.1.3.2), so a sibling subdomain cannot plant or overwrite it.
+ *
+ * Also here, as pure string functions: reading one cookie out of a `Cookie` header (noticing duplicates, which
+ * a normal browser never sends for a `__Host-` cookie) and serialising a description into `Set-Cookie`.
+ */
+
+export type SameSite = 'lax' | 'strict'
+
+/** A cookie to set (or, with `maxAgeSeconds: 0`, to clear). */
+export interface CookieDescription {
+  name: string
+  value: string
+  httpOnly: true
+  secure: boolean
+  sameSite: SameSite
+  path: '/'
+  /** Lifetime in seconds from now; 0 deletes the cookie. */
+  maxAgeSeconds: number
+}
+
+/** How the session cookie is named and scoped. */
+export interface SessionCookieOptions {
+  /** Default `__Host-sesame`. */
+  name: string
+  /** Default true. Only for plain-HTTP development on hosts browsers do not treat as secure. */
+  secure: boolean
+  /** Default `lax`, so a link from another site still arrives signed in; `strict` trades that away. */
+  sameSite: SameSite
+}
+
+const COOKIE_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/ // RFC 6265 §4.1.1 token
+
+/** Resolves and checks the cookie options; throws `TypeError` naming the bad option. The result is frozen. */
+export function resolveSessionCookieOptions(
+  input: Partial<SessionCookieOptions> = {},
+): Readonly<SessionCookieOptions> {
+  const options = {
+    name: input.name ?? '__Host-sesame',
+    secure: input.secure ?? true,
+    sameSite: input.sameSite ?? 'lax',
+  }
+  if (!COOKIE_NAME_PATTERN.test(options.name)) {
+    throw new TypeError(
+      'Cookie option "name" must be an RFC 6265 token (letters, digits, and !#$%&\'*+-.^_`|~).',
+    )
+  }
+  if (options.name.toLowerCase().startsWith('__host-') && !options.secure) {
+    throw new TypeError(
+      'Cookie option "secure" must be true for a "__Host-" cookie name (RFC 6265bis §4.1.3.2).',
+    )
+  }
+  if (options.name.toLowerCase().startsWith('__secure-') && !options.secure) {
+    throw new TypeError(
+      'Cookie option "secure" must be true for a "__Secure-" cookie name (RFC 6265bis §4.1.3.1).',
+    )
+  }
+  if (options.sameSite !== 'lax' && options.sameSite !== 'strict') {
+    throw new TypeError('Cookie option "sameSite" must be "lax" or "strict".')
+  }
+  return Object.freeze(options)
+}
+
+/** The cookie that carries a session token for `maxAgeSeconds`. */
+export function createSessionCookie(
+  options: SessionCookieOptions,
+  token: string,
+  maxAgeSeconds: number,
+): CookieDescription {
+  return {
+    name: options.name,
+    value: token,
+    httpOnly: true,
+    secure: options.secure,
+    sameSite: options.sameSite,
+    path: '/',
+    maxAgeSeconds: Math.max(0, maxAgeSeconds),
+  }
+}
+
+/** The cookie that tells the browser to forget the session cookie. */
+export function createBlankSessionCookie(options: SessionCookieOptions): CookieDescription {
+  return createSessionCookie(options, '', 0)
+}
+
+/** What a `Cookie` header holds under one name. */
+export type CookieLookup =
+  | { status: 'absent' }
+  /** Sent more than once: a sign of cookie tossing or a confused client; never guess which one is meant. */
+  | { status: 'duplicate' }
+  | { status: 'present'; value: string }
+
+/** Finds the cookie `name` in a `Cookie` request header (RFC 6265 §5.4: pairs joined by `;`). */
+export function readCookie(header: string | undefined, name: string): CookieLookup {
+  if (!header) return { status: 'absent' }
+  let value: string | undefined
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=')
+    if (eq === -1 || pair.slice(0, eq).trim() !== name) continue
+    if (value !== undefined) return { status: 'duplicate' }
+    value = pair.slice(eq + 1).trim()
+  }
+  return value === undefined ? { status: 'absent' } : { status: 'present', value }
+}
+
+const COOKIE_VALUE_PATTERN = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/ // RFC 6265 §4.1.1 cookie-octet
+
+/** Serialises a description as a `Set-Cookie` header value. */
+export function serializeCookie(cookie: CookieDescription): string {
+  if (!COOKIE_NAME_PATTERN.test(cookie.name) || !COOKIE_VALUE_PATTERN.test(cookie.value)) {
+    throw new TypeError(`Cookie "${cookie.name}" has a name or value that cannot be sent in a header.`)
+  }
+  let header = `${cookie.name}=${cookie.value}; Path=${cookie.path}; Max-Age=${Math.floor(cookie.maxAgeSeconds)}`
+  if (cookie.maxAgeSeconds <= 0) header += '; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
+  header += '; HttpOnly'
+  if (cookie.secure) header += '; Secure'
+  header += cookie.sameSite === 'strict' ? '; SameSite=Strict' : '; SameSite=Lax'
+  return header
+}

@@ -1,0 +1,126 @@
+/**
+ * The error registry: every failure Sesame reports has a stable snake_case `code`, an HTTP status and a
+ * one-line "how to fix". The HTTP layer maps errors to responses from this table alone, and
+ * `docs/errors.md` is checked against it by a test, so the three never drift apart.
+ *
+ * Messages name the failing field in quotes; they never contain a token, cookie value, secret or password.
+ * A retired code is never reused.
+ */
+
+/** Every wire code, with its HTTP status, meaning and remedy. Grouped by area. */
+export const ERROR_REGISTRY = {
+  // Request shape
+  invalid_request: {
+    status: 400,
+    description: 'A field is missing, has the wrong type, or has an invalid value.',
+    fix: 'Send the fields the endpoint documents, with valid values.',
+  },
+  malformed_json: {
+    status: 400,
+    description: 'The body is not valid JSON (or is empty, or tries prototype poisoning).',
+    fix: 'Send a body that is one valid JSON object.',
+  },
+  unsupported_media_type: {
+    status: 415,
+    description: 'The body has a content type Sesame does not accept.',
+    fix: 'Send `application/json` or `application/x-www-form-urlencoded`.',
+  },
+  payload_too_large: {
+    status: 413,
+    description: 'The body is larger than `SESAME_BODY_LIMIT_BYTES`.',
+    fix: 'Send a smaller body.',
+  },
+  not_found: {
+    status: 404,
+    description: 'No route matches this method and path.',
+    fix: 'Check the method and path against docs/api.md.',
+  },
+
+  // Accounts
+  email_taken: {
+    status: 409,
+    description: 'An account with this email already exists.',
+    fix: 'Sign in instead, or sign up with another email.',
+  },
+  invalid_credentials: {
+    status: 401,
+    description: 'The email and password do not match an active account (deliberately not saying which).',
+    fix: 'Check the email and password and try again.',
+  },
+
+  // Cookie sessions
+  unauthenticated: {
+    status: 401,
+    description: 'The request carries no credentials.',
+    fix: 'Sign in first and send the session cookie.',
+  },
+  invalid_session: {
+    status: 401,
+    description: 'The session cookie names a session that has expired or was ended.',
+    fix: 'Sign in again.',
+  },
+  invalid_cookie: {
+    status: 400,
+    description: 'The session cookie is malformed or was sent more than once.',
+    fix: 'Clear the cookies for this site and sign in again.',
+  },
+  csrf_rejected: {
+    status: 403,
+    description: 'A state-changing request came from another site (by `Origin` or `Sec-Fetch-Site`).',
+    fix: 'Send state-changing requests from the same origin as the server.',
+  },
+
+  // Operations
+  server_busy: {
+    status: 503,
+    description: 'Too many password checks are queued; the request was shed to protect memory.',
+    fix: 'Retry after the number of seconds in `Retry-After`.',
+  },
+  store_unavailable: {
+    status: 503,
+    description: 'The store cannot be reached or could not complete the operation.',
+    fix: 'Retry shortly; operators should check the store (see `/readyz`).',
+  },
+  internal_error: {
+    status: 500,
+    description: 'An unexpected error; it is logged with the request id.',
+    fix: 'Retry; if it persists, report it with the time of the request.',
+  },
+} as const satisfies Record<string, { status: number; description: string; fix: string }>
+
+/** The union of every stable wire code. */
+export type ErrorCode = keyof typeof ERROR_REGISTRY
+
+/** Options for {@link AuthError}: structured detail safe to log, and the underlying error. */
+export interface AuthErrorOptions {
+  /** Finer internal reason, logged but not sent (e.g. `session_idle_timeout`). */
+  reason?: string
+  /** Seconds the client should wait before retrying (sent as `Retry-After`). */
+  retryAfterSeconds?: number
+  cause?: unknown
+}
+
+/**
+ * The one error class Sesame throws for runtime outcomes. Switch on `code`.
+ * Programmer errors (bad options) are `TypeError`s thrown at construction time instead.
+ */
+export class AuthError extends Error {
+  override readonly name = 'AuthError'
+  readonly code: ErrorCode
+  readonly status: number
+  readonly reason: string | undefined
+  readonly retryAfterSeconds: number | undefined
+
+  constructor(code: ErrorCode, message: string, options: AuthErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.status = ERROR_REGISTRY[code].status
+    this.reason = options.reason
+    this.retryAfterSeconds = options.retryAfterSeconds
+  }
+}
+
+/** True when `value` is an {@link AuthError}, optionally of one code. */
+export function isAuthError(value: unknown, code?: ErrorCode): value is AuthError {
+  return value instanceof AuthError && (code === undefined || value.code === code)
+}

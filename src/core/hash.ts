@@ -1,0 +1,11 @@
+/**
+ * Store keys for bearer secrets. Sessions are looked up by SHA-256 of the secret, never by the secret, so a
+ * leaked database or store dump grants no sessions (Lucia v3, the Copenhagen Book). A lookup by hash needs no
+ * constant-time compare: finding a matching key requires a SHA-256 preimage, not a timing oracle.
+ */
+import { createHash } from 'node:crypto'
+
+/** SHA-256 of `secret` as unpadded base64url (43 characters). */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('base64url')
+}

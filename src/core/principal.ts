@@ -1,0 +1,18 @@
+/**
+ * The one shape every authenticated request ends in, whichever way the client proved itself, so route
+ * handlers and authorization rules never care whether it was a cookie or a token.
+ */
+
+export type AuthMethod = 'cookie' | 'token'
+
+export interface Principal {
+  userId: string
+  /** The cookie session's public id (or, for tokens, the refresh family's id). */
+  sessionId: string
+  roles: readonly string[]
+  method: AuthMethod
+  /** When the session or token was issued, Unix seconds. */
+  issuedAt: number
+  /** When it ends unless renewed, Unix seconds. */
+  expiresAt: number
+}

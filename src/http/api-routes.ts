@@ -1,0 +1,74 @@
+/**
+ * The JSON API for accounts and cookie sessions (shared/API.md): sign-up, sign-in, sign-out, and "who am I".
+ * Each handler reads fields, calls the engine, and writes the result; rules live in the engine.
+ */
+import type { FastifyInstance } from 'fastify'
+import type { Auth, PublicUser } from '../auth.js'
+import { AuthError } from '../core/errors.js'
+import type { Principal } from '../core/principal.js'
+import { assertSameOrigin } from './csrf.js'
+import { setCookie } from './reply-cookies.js'
+import { readRequiredStringFields } from './request-fields.js'
+import { authenticateRequest, clientContext } from './session-request.js'
+
+export interface ApiRoutesOptions {
+  auth: Auth
+}
+
+/** Registers `/auth/signup`, `/auth/session` and `/auth/me`. */
+export async function apiRoutes(app: FastifyInstance, { auth }: ApiRoutesOptions): Promise<void> {
+  app.post('/auth/signup', async (request, reply) => {
+    assertSameOrigin(request)
+    const { email, password } = readRequiredStringFields(request.body, ['email', 'password'])
+    const user = await auth.signUp({ email, password })
+    return reply
+      .code(201)
+      .header('cache-control', 'no-store')
+      .send({ user: userJSON(user) })
+  })
+
+  app.post('/auth/session', async (request, reply) => {
+    assertSameOrigin(request)
+    const { email, password } = readRequiredStringFields(request.body, ['email', 'password'])
+    const result = await auth.signIn({
+      email,
+      password,
+      cookieHeader: request.headers.cookie,
+      ...clientContext(request),
+    })
+    setCookie(reply, result.cookie)
+    return { user: userJSON(result.user), session: sessionJSON(result.principal) }
+  })
+
+  app.delete('/auth/session', async (request, reply) => {
+    assertSameOrigin(request)
+    const { cookie } = await auth.signOut(request.headers.cookie)
+    setCookie(reply, cookie)
+    return reply.code(204).send()
+  })
+
+  app.get('/auth/me', async (request, reply) => {
+    const result = await authenticateRequest(auth, request, reply)
+    if (!result) throw new AuthError('unauthenticated', 'No session cookie was sent.')
+    reply.header('cache-control', 'no-store')
+    return { user: userJSON(result.user), session: sessionJSON(result.principal) }
+  })
+}
+
+function userJSON(user: PublicUser): { id: string; email: string } {
+  return { id: user.id, email: user.email }
+}
+
+function sessionJSON(principal: Principal): {
+  id: string
+  method: string
+  created_at: string
+  expires_at: string
+} {
+  return {
+    id: principal.sessionId,
+    method: principal.method,
+    created_at: new Date(principal.issuedAt * 1000).toISOString(),
+    expires_at: new Date(principal.expiresAt * 1000).toISOString(),
+  }
+}

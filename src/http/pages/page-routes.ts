@@ -1,0 +1,193 @@
+/**
+ * The web pages: sign up, log in, account, log out. Plain HTML forms posting to the same origin, with no
+ * script; every page is served with a strict Content-Security-Policy and `Cache-Control: no-store`.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Auth, SessionAuthentication } from '../../auth.js'
+import { isAuthError } from '../../core/errors.js'
+import { assertSameOrigin } from '../csrf.js'
+import { setCookie } from '../reply-cookies.js'
+import { readStringFields } from '../request-fields.js'
+import { authenticateRequest, clientContext } from '../session-request.js'
+import { type Html, html } from './html.js'
+import { layout } from './layout.js'
+import { ICON_SVG, STYLESHEET } from './style.js'
+
+export interface PageRoutesOptions {
+  auth: Auth
+}
+
+const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'content-security-policy':
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'referrer-policy': 'same-origin',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+}
+
+/** Registers `/`, `/signup`, `/login`, `/account`, `/logout` and the two `/assets/`. */
+export async function pageRoutes(app: FastifyInstance, { auth }: PageRoutesOptions): Promise<void> {
+  /** The session of a page request; a dead or malformed cookie counts as signed out (and is cleared). */
+  async function currentSession(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<SessionAuthentication | null> {
+    try {
+      return await authenticateRequest(auth, request, reply)
+    } catch (error) {
+      if (isAuthError(error, 'invalid_session') || isAuthError(error, 'invalid_cookie')) return null
+      throw error
+    }
+  }
+
+  function page(
+    reply: FastifyReply,
+    status: number,
+    title: string,
+    signedInAs: string | null,
+    body: Html,
+  ): FastifyReply {
+    return reply.code(status).headers(PAGE_HEADERS).send(layout({ title, signedInAs, body }))
+  }
+
+  for (const [path, type, body] of [
+    ['/assets/style.css', 'text/css; charset=utf-8', STYLESHEET],
+    ['/assets/icon.svg', 'image/svg+xml', ICON_SVG],
+  ] as const) {
+    app.get(path, async (_request, reply) =>
+      reply
+        .type(type)
+        .header('cache-control', 'public, max-age=3600')
+        .header('x-content-type-options', 'nosniff')
+        .send(body),
+    )
+  }
+
+  app.get('/', async (request, reply) => {
+    const session = await currentSession(request, reply)
+    return reply.redirect(session ? '/account' : '/login', 303)
+  })
+
+  app.get('/signup', async (request, reply) => {
+    const session = await currentSession(request, reply)
+    if (session) return reply.redirect('/account', 303)
+    return page(reply, 200, 'Sign up', null, signUpForm('', null))
+  })
+
+  app.post('/signup', async (request, reply) => {
+    assertSameOrigin(request)
+    const { email = '', password = '' } = readStringFields(request.body, ['email', 'password'])
+    try {
+      const user = await auth.signUp({ email, password })
+      const { cookie } = await auth.createSession(user, clientContext(request))
+      setCookie(reply, cookie)
+      return reply.redirect('/account', 303)
+    } catch (error) {
+      if (isAuthError(error, 'invalid_request') || isAuthError(error, 'email_taken')) {
+        return page(reply, error.status, 'Sign up', null, signUpForm(email, error.message))
+      }
+      throw error
+    }
+  })
+
+  app.get('/login', async (request, reply) => {
+    const session = await currentSession(request, reply)
+    if (session) return reply.redirect('/account', 303)
+    return page(reply, 200, 'Log in', null, logInForm('', null))
+  })
+
+  app.post('/login', async (request, reply) => {
+    assertSameOrigin(request)
+    const { email = '', password = '' } = readStringFields(request.body, ['email', 'password'])
+    try {
+      const result = await auth.signIn({
+        email,
+        password,
+        cookieHeader: request.headers.cookie,
+        ...clientContext(request),
+      })
+      setCookie(reply, result.cookie)
+      return reply.redirect('/account', 303)
+    } catch (error) {
+      if (isAuthError(error, 'invalid_request') || isAuthError(error, 'invalid_credentials')) {
+        return page(reply, error.status, 'Log in', null, logInForm(email, error.message))
+      }
+      throw error
+    }
+  })
+
+  app.get('/account', async (request, reply) => {
+    const session = await currentSession(request, reply)
+    if (!session) return reply.redirect('/login', 303)
+    return page(reply, 200, 'Account', session.user.email, accountView(session))
+  })
+
+  app.post('/logout', async (request, reply) => {
+    assertSameOrigin(request)
+    const { cookie } = await auth.signOut(request.headers.cookie)
+    setCookie(reply, cookie)
+    return reply.redirect('/login', 303)
+  })
+}
+
+function errorBox(message: string | null): Html | null {
+  return message ? html`<p class="error" role="alert">${message}</p>` : null
+}
+
+function signUpForm(email: string, error: string | null): Html {
+  return html`<h1>Create your account</h1>
+    ${errorBox(error)}
+    <form method="post" action="/signup">
+      <label
+        >Email <input type="email" name="email" value="${email}" autocomplete="username" required
+      /></label>
+      <label
+        >Password
+        <input
+          type="password"
+          name="password"
+          minlength="8"
+          maxlength="256"
+          autocomplete="new-password"
+          required
+      /></label>
+      <p class="hint">At least 8 characters. Long passphrases are welcome.</p>
+      <button type="submit">Sign up</button>
+    </form>
+    <p class="hint">Already have an account? <a href="/login">Log in</a></p>`
+}
+
+function logInForm(email: string, error: string | null): Html {
+  return html`<h1>Log in</h1>
+    ${errorBox(error)}
+    <form method="post" action="/login">
+      <label
+        >Email <input type="email" name="email" value="${email}" autocomplete="username" required
+      /></label>
+      <label
+        >Password <input type="password" name="password" autocomplete="current-password" required
+      /></label>
+      <button type="submit">Log in</button>
+    </form>
+    <p class="hint">New here? <a href="/signup">Create an account</a></p>`
+}
+
+function accountView({ user, principal }: SessionAuthentication): Html {
+  const time = (seconds: number): string =>
+    new Date(seconds * 1000).toISOString().replace('T', ' ').slice(0, 19) + ' UTC'
+  return html`<h1>Your account</h1>
+    <dl>
+      <dt>Signed in as</dt>
+      <dd id="account-email">${user.email}</dd>
+      <dt>User id</dt>
+      <dd>${user.id}</dd>
+      <dt>Signed in at</dt>
+      <dd>${time(principal.issuedAt)}</dd>
+      <dt>Session expires</dt>
+      <dd id="session-expires">${time(principal.expiresAt)}</dd>
+    </dl>
+    <p class="hint">The session is extended while you are active, up to its absolute limit.</p>
+    <form method="post" action="/logout"><button type="submit" class="secondary">Log out</button></form>`
+}

@@ -1,0 +1,98 @@
+/**
+ * Builds the standalone server: Fastify with body parsers, the error mapper, the API, the web pages and the
+ * health routes, over one engine and one store. `inject()` drives it in tests with no port.
+ */
+import formBody from '@fastify/formbody'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { type Auth, createAuth } from '../auth.js'
+import type { Clock } from '../core/clock.js'
+import { AuthError } from '../core/errors.js'
+import type { PasswordHasher } from '../core/password-hasher.js'
+import { apiRoutes } from '../http/api-routes.js'
+import { sendError } from '../http/error-reply.js'
+import { pageRoutes } from '../http/pages/page-routes.js'
+import type { Store } from '../store/types.js'
+import type { Config } from './config.js'
+import { healthRoutes } from './health-routes.js'
+import { openStore } from './open-store.js'
+import { emitSesameWarning } from './warnings.js'
+
+/** Expired sessions are purged this often. */
+const SWEEP_INTERVAL_MS = 60_000
+
+export interface BuildServerOptions {
+  config: Readonly<Config>
+  /** Default: opened from the config. A given store is closed with the server too. */
+  store?: Store
+  clock?: Clock
+  passwordHasher?: PasswordHasher
+  /** Default: a pino logger at the configured level. */
+  logger?: boolean
+}
+
+export interface SesameServer {
+  app: FastifyInstance
+  auth: Auth
+  store: Store
+}
+
+/** Builds (but does not start) the server. Closing `app` also stops the sweeper and closes the store. */
+export async function buildServer(options: BuildServerOptions): Promise<SesameServer> {
+  const { config } = options
+  if (!config.cookie.secure) emitSesameWarning('SESAME_W002')
+  const store = options.store ?? openStore(config)
+  const auth = createAuth({
+    store,
+    session: config.session,
+    cookie: config.cookie,
+    ...(options.clock && { clock: options.clock }),
+    ...(options.passwordHasher && { passwordHasher: options.passwordHasher }),
+  })
+
+  const app = Fastify({
+    logger:
+      options.logger === false
+        ? false
+        : {
+            level: config.logLevel,
+            // Defence in depth: the default serializers log no headers, but never let a credential through.
+            redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
+          },
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    // Request ids are generated, never taken from the client, so logs cannot be forged through them.
+    requestIdHeader: false,
+    return503OnClosing: true,
+  })
+
+  // Only JSON and forms are accepted: `text/plain` would let a cross-site form post a JSON-looking body.
+  app.removeContentTypeParser('text/plain')
+  await app.register(formBody, { bodyLimit: config.bodyLimitBytes })
+
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error))
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      request,
+      reply,
+      new AuthError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`),
+    ),
+  )
+
+  await app.register(healthRoutes, { store })
+  await app.register(apiRoutes, { auth })
+  await app.register(pageRoutes, { auth })
+
+  const sweeper = setInterval(() => {
+    auth.deleteExpiredSessions().then(
+      (count) => count > 0 && app.log.debug({ count }, 'purged expired sessions'),
+      (error: unknown) => app.log.warn({ err: error }, 'could not purge expired sessions'),
+    )
+  }, SWEEP_INTERVAL_MS)
+  sweeper.unref()
+
+  app.addHook('onClose', async () => {
+    clearInterval(sweeper)
+    await store.close()
+  })
+  return { app, auth, store }
+}

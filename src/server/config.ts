@@ -1,0 +1,128 @@
+/**
+ * The server's configuration: environment variables through one schema, checked once at start. A bad value
+ * stops the process with one line naming the variable (never echoing its value, which may be a secret).
+ * Unknown `SESAME_*` variables are refused too, so a typo cannot silently leave a default in force.
+ * Every variable is documented in the README's configuration table.
+ */
+import { resolve } from 'node:path'
+import { z } from 'zod'
+
+/** A configuration problem; `main` prints its message as one line and exits non-zero. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+const positiveSeconds = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(400 * 86_400)
+const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1')
+
+const ENV_SCHEMA = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+    HOST: z.string().min(1).default('localhost'),
+    NODE_ENV: z.string().optional(),
+    SESAME_STORE: z.enum(['sqlite', 'memory']).default('sqlite'),
+    SESAME_DATA_DIR: z.string().min(1).default('./data'),
+    SESAME_SESSION_IDLE_SECONDS: positiveSeconds.default(1800),
+    SESAME_SESSION_ABSOLUTE_SECONDS: positiveSeconds.default(43_200),
+    SESAME_COOKIE_NAME: z
+      .string()
+      .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/)
+      .default('__Host-sesame'),
+    SESAME_COOKIE_SECURE: flag.default(true),
+    SESAME_COOKIE_SAMESITE: z.enum(['lax', 'strict']).default('lax'),
+    SESAME_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(16_384),
+    SESAME_TRUST_PROXY: flag.default(false),
+    SESAME_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict()
+
+/** The resolved configuration. */
+export interface Config {
+  port: number
+  host: string
+  production: boolean
+  store: 'sqlite' | 'memory'
+  /** Absolute path. */
+  dataDir: string
+  session: { idleTimeoutSeconds: number; absoluteTimeoutSeconds: number }
+  cookie: { name: string; secure: boolean; sameSite: 'lax' | 'strict' }
+  bodyLimitBytes: number
+  /** Trust `X-Forwarded-*` from a proxy in front (for client IPs and protocol). */
+  trustProxy: boolean
+  logLevel: string
+}
+
+/**
+ * Reads the configuration from `env` (only `PORT`, `HOST`, `NODE_ENV` and `SESAME_*` are looked at).
+ * Throws {@link ConfigError} naming the first bad variable. The result is frozen.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Readonly<Config> {
+  const relevant: Record<string, string> = {}
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value !== '' && (key.startsWith('SESAME_') || key in ENV_SCHEMA.shape)) {
+      relevant[key] = value
+    }
+  }
+  const parsed = ENV_SCHEMA.safeParse(relevant)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    if (issue.code === 'unrecognized_keys') {
+      throw new ConfigError(
+        `Unknown environment variable ${issue.keys[0]}; see the README's configuration table.`,
+      )
+    }
+    throw new ConfigError(`Invalid ${String(issue.path[0])}: ${describe(issue)}.`)
+  }
+  const e = parsed.data
+  if (e.SESAME_SESSION_IDLE_SECONDS > e.SESAME_SESSION_ABSOLUTE_SECONDS) {
+    throw new ConfigError(
+      'Invalid SESAME_SESSION_IDLE_SECONDS: must not exceed SESAME_SESSION_ABSOLUTE_SECONDS.',
+    )
+  }
+  if (e.SESAME_SESSION_IDLE_SECONDS < 2) {
+    throw new ConfigError('Invalid SESAME_SESSION_IDLE_SECONDS: must be at least 2 seconds.')
+  }
+  if (/^__host-/i.test(e.SESAME_COOKIE_NAME) && !e.SESAME_COOKIE_SECURE) {
+    throw new ConfigError('Invalid SESAME_COOKIE_SECURE: a "__Host-" cookie name requires true.')
+  }
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    production: e.NODE_ENV === 'production',
+    store: e.SESAME_STORE,
+    dataDir: resolve(e.SESAME_DATA_DIR),
+    session: {
+      idleTimeoutSeconds: e.SESAME_SESSION_IDLE_SECONDS,
+      absoluteTimeoutSeconds: e.SESAME_SESSION_ABSOLUTE_SECONDS,
+    },
+    cookie: {
+      name: e.SESAME_COOKIE_NAME,
+      secure: e.SESAME_COOKIE_SECURE,
+      sameSite: e.SESAME_COOKIE_SAMESITE,
+    },
+    bodyLimitBytes: e.SESAME_BODY_LIMIT_BYTES,
+    trustProxy: e.SESAME_TRUST_PROXY,
+    logLevel: e.SESAME_LOG_LEVEL,
+  })
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_value':
+      return `must be one of ${issue.values.map(String).join(', ')}`
+    case 'too_small':
+      return `must be at least ${String(issue.minimum)}`
+    case 'too_big':
+      return `must be at most ${String(issue.maximum)}`
+    case 'invalid_type':
+      return issue.expected === 'int' ? 'must be a whole number' : `must be a ${issue.expected}`
+    case 'invalid_format':
+      return 'has an invalid format'
+    default:
+      return issue.message.toLowerCase()
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * Numbered operator warnings, emitted through `process.emitWarning` so they can be filtered by code.
+ * A retired code is never reused.
+ */
+export const WARNINGS = {
+  SESAME_W001:
+    'The memory store keeps sessions in this process only: they are lost on restart and not shared between instances. Use SESAME_STORE=sqlite (or a shared store) in production.',
+  SESAME_W002:
+    'SESAME_COOKIE_SECURE=false: the session cookie will be sent over plain HTTP. Use it only for local development.',
+} as const
+
+export type WarningCode = keyof typeof WARNINGS
+
+/** Emits the warning `code` once per process. */
+export function emitSesameWarning(code: WarningCode): void {
+  if (emitted.has(code)) return
+  emitted.add(code)
+  process.emitWarning(WARNINGS[code], { type: 'SesameWarning', code })
+}
+
+const emitted = new Set<WarningCode>()

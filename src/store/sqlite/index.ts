@@ -1,0 +1,186 @@
+/**
+ * The SQLite store: the embedded default. One file under the data directory, so `npm start` needs no other
+ * service and sessions survive a restart; but only processes on this one machine can share it.
+ *
+ * Operational choices:
+ * - WAL journal: readers never block the writer, and a crashed process (even SIGKILL) loses no committed
+ *   write. `synchronous=NORMAL` is the documented safe pairing with WAL; only a power cut can drop the last
+ *   transactions.
+ * - `busy_timeout`: a second process writing the same file waits up to 5 s instead of failing at once.
+ * - The file is created 0600 inside a 0700 directory: it holds password hashes.
+ * - better-sqlite3 is synchronous; each call is one short indexed statement, so wrapping it in a promise to
+ *   fit the async contract costs microseconds and never blocks on the network.
+ */
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { AuthError } from '../../core/errors.js'
+import { EMAIL_TAKEN, type SessionRecord, type Store, type UserRecord } from '../types.js'
+import { SQLITE_MIGRATIONS, type Migration } from './migrations.js'
+
+export interface SqliteStoreOptions {
+  /** Path of the database file; created with its directory if missing. */
+  path: string
+}
+
+/** Opens (creating and migrating as needed) a SQLite {@link Store}. */
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  const db = openDatabase(options.path)
+  migrate(db, SQLITE_MIGRATIONS)
+
+  const statements = {
+    insertUser: db.prepare(
+      `INSERT INTO users (id, email, password_hash, roles, created_at, disabled_at)
+       VALUES (@id, @email, @passwordHash, @roles, @createdAt, @disabledAt)
+       ON CONFLICT (email) DO NOTHING`,
+    ),
+    userByEmail: db.prepare('SELECT * FROM users WHERE email = ?'),
+    userById: db.prepare('SELECT * FROM users WHERE id = ?'),
+    updatePasswordHash: db.prepare('UPDATE users SET password_hash = ? WHERE id = ?'),
+    insertSession: db.prepare(
+      `INSERT INTO sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at, absolute_expires_at,
+                             user_agent, ip)
+       VALUES (@tokenHash, @id, @userId, @createdAt, @lastSeenAt, @expiresAt, @absoluteExpiresAt, @userAgent, @ip)`,
+    ),
+    sessionByTokenHash: db.prepare('SELECT * FROM sessions WHERE token_hash = ?'),
+    touchSession: db.prepare('UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE token_hash = ?'),
+    deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
+    sessionsByUser: db.prepare('SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at, id'),
+    deleteExpired: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
+    ping: db.prepare('SELECT 1'),
+  }
+
+  return {
+    kind: 'sqlite',
+
+    createUser: (user) =>
+      run(() => {
+        const result = statements.insertUser.run({ ...user, roles: JSON.stringify(user.roles) })
+        return result.changes === 1 ? user : EMAIL_TAKEN
+      }),
+    findUserByEmail: (email) => run(() => toUser(statements.userByEmail.get(email))),
+    findUserById: (id) => run(() => toUser(statements.userById.get(id))),
+    updatePasswordHash: (userId, passwordHash) =>
+      run(() => statements.updatePasswordHash.run(passwordHash, userId).changes === 1),
+
+    createSession: (session) =>
+      run(() => {
+        statements.insertSession.run(session)
+      }),
+    findSessionByTokenHash: (tokenHash) => run(() => toSession(statements.sessionByTokenHash.get(tokenHash))),
+    touchSession: (tokenHash, lastSeenAt, expiresAt) =>
+      run(() => statements.touchSession.run(lastSeenAt, expiresAt, tokenHash).changes === 1),
+    deleteSessionByTokenHash: (tokenHash) => run(() => statements.deleteSession.run(tokenHash).changes === 1),
+    listUserSessions: (userId) =>
+      run(() => statements.sessionsByUser.all(userId).map((row) => toSession(row)!)),
+    deleteExpiredSessions: (now) => run(() => statements.deleteExpired.run(now).changes),
+
+    ping: () =>
+      run(() => {
+        statements.ping.get()
+      }),
+    async close() {
+      if (db.open) db.close()
+    },
+  }
+}
+
+/** Runs one statement, turning driver failures (busy, disk, closed) into `store_unavailable`. */
+async function run<T>(operation: () => T): Promise<T> {
+  try {
+    return operation()
+  } catch (error) {
+    throw new AuthError('store_unavailable', 'The SQLite store could not complete the operation.', {
+      cause: error,
+    })
+  }
+}
+
+function openDatabase(path: string): Database.Database {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  // Create the file ourselves so it is never world-readable, even for an instant.
+  closeSync(openSync(path, 'a', 0o600))
+  chmodSync(path, 0o600)
+  const db = new Database(path)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.pragma('busy_timeout = 5000')
+  db.pragma('foreign_keys = ON')
+  return db
+}
+
+/** Applies every migration newer than the file's version; refuses a file written by a newer Sesame. */
+function migrate(db: Database.Database, migrations: readonly Migration[]): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    INTEGER PRIMARY KEY,
+             name       TEXT    NOT NULL,
+             applied_at INTEGER NOT NULL
+           ) STRICT`)
+  const current =
+    (db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0
+  const latest = migrations.at(-1)?.version ?? 0
+  if (current > latest) {
+    db.close()
+    throw new Error(
+      `The SQLite database is at schema version ${current}, newer than this Sesame knows (${latest}); upgrade Sesame.`,
+    )
+  }
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+  for (const migration of migrations) {
+    if (migration.version <= current) continue
+    db.transaction(() => {
+      db.exec(migration.sql)
+      record.run(migration.version, migration.name, Math.floor(Date.now() / 1000))
+    }).immediate()
+  }
+}
+
+interface UserRow {
+  id: string
+  email: string
+  password_hash: string
+  roles: string
+  created_at: number
+  disabled_at: number | null
+}
+
+interface SessionRow {
+  token_hash: string
+  id: string
+  user_id: string
+  created_at: number
+  last_seen_at: number
+  expires_at: number
+  absolute_expires_at: number
+  user_agent: string | null
+  ip: string | null
+}
+
+function toUser(row: unknown): UserRecord | null {
+  if (row === undefined) return null
+  const r = row as UserRow
+  return {
+    id: r.id,
+    email: r.email,
+    passwordHash: r.password_hash,
+    roles: JSON.parse(r.roles) as string[],
+    createdAt: r.created_at,
+    disabledAt: r.disabled_at,
+  }
+}
+
+function toSession(row: unknown): SessionRecord | null {
+  if (row === undefined) return null
+  const r = row as SessionRow
+  return {
+    id: r.id,
+    tokenHash: r.token_hash,
+    userId: r.user_id,
+    createdAt: r.created_at,
+    lastSeenAt: r.last_seen_at,
+    expiresAt: r.expires_at,
+    absoluteExpiresAt: r.absolute_expires_at,
+    userAgent: r.user_agent,
+    ip: r.ip,
+  }
+}

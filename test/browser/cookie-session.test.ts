@@ -1,0 +1,236 @@
+/**
+ * The cookie session in a real browser: Debian Chromium, driven by playwright-core, against an in-process
+ * Sesame server on a loopback port. It checks what `inject()` cannot: that Chromium accepts the
+ * `__Host-sesame` cookie (Secure, over plain http, because `localhost` is a secure context), keeps it out of
+ * `document.cookie`, sends it back on reload, and forgets it on log out; and that the forms work under the
+ * pages' Content-Security-Policy.
+ */
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Browser, type BrowserContext, type Cookie, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestServer, type TestServer } from '../helpers/server.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const COOKIE_NAME = '__Host-sesame'
+const SCREENSHOT = join(tmpdir(), 'sesame-browser-account-page.png')
+
+/** The browser globals the page functions read (the project's tsconfig has no DOM lib). */
+interface BrowserGlobals {
+  document: { cookie: string }
+}
+
+let server: TestServer | undefined
+let browser: Browser | undefined
+let base = ''
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: install Debian's "chromium" package to run the browser tests ` +
+        '(they do not skip).',
+    )
+  }
+  server = await startTestServer()
+  await server.app.listen({ port: 0, host: '127.0.0.1' })
+  const address = server.app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('expected a TCP address')
+  // `localhost`, not 127.0.0.1: Chromium treats it as a secure context, so it accepts Secure cookies over http.
+  base = `http://localhost:${address.port}`
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  })
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await server?.close()
+})
+
+/** A fresh browser profile with one tab, collecting console errors (CSP violations are reported there). */
+async function openTab(): Promise<{ context: BrowserContext; page: Page; consoleErrors: string[] }> {
+  const context = await browser!.newContext()
+  const page = await context.newPage()
+  const consoleErrors: string[] = []
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(`${message.text()} @ ${message.location().url}`)
+  })
+  page.on('pageerror', (error) => consoleErrors.push(error.message))
+  return { context, page, consoleErrors }
+}
+
+/** The session cookies the browser holds for the server, whatever their attributes. */
+async function sessionCookies(context: BrowserContext): Promise<Cookie[]> {
+  return (await context.cookies(base)).filter((cookie) => cookie.name === COOKIE_NAME)
+}
+
+function pathOf(page: Page): string {
+  return new URL(page.url()).pathname
+}
+
+async function submitLogIn(page: Page, email: string, password: string): Promise<void> {
+  await page.goto(`${base}/login`)
+  await page.locator('input[name="email"]').fill(email)
+  await page.locator('input[name="password"]').fill(password)
+  await page.getByRole('button', { name: 'Log in' }).click()
+}
+
+describe('cookie session in Chromium', () => {
+  const email = 'browser-user@example.com'
+  const password = 'correct horse battery staple'
+  let tab: Awaited<ReturnType<typeof openTab>>
+  let firstSessionCookie: Cookie
+
+  beforeAll(async () => {
+    tab = await openTab()
+  })
+
+  afterAll(async () => {
+    await tab?.context.close()
+  })
+
+  it('signs up through the /signup form and lands on the account page showing the email', async () => {
+    const { page } = tab
+    await page.goto(`${base}/signup`)
+    expect(await page.title()).toBe('Sign up · Sesame')
+    await page.locator('input[name="email"]').fill(email)
+    await page.locator('input[name="password"]').fill(password)
+    await page.getByRole('button', { name: 'Sign up' }).click()
+    await page.waitForURL(`${base}/account`)
+
+    expect(await page.locator('#account-email').textContent()).toBe(email)
+    expect(await page.locator('header .who').textContent()).toBe(email)
+  })
+
+  it('stays signed in across a reload', async () => {
+    const { page } = tab
+    const response = await page.reload()
+    expect(response?.status()).toBe(200)
+    expect(pathOf(page)).toBe('/account')
+    expect(await page.locator('#account-email').textContent()).toBe(email)
+  })
+
+  it('holds the session in an HttpOnly, Secure, SameSite=Lax, host-only __Host- cookie', async () => {
+    const { page, context } = tab
+    const documentCookie = await page.evaluate(
+      () => (globalThis as unknown as BrowserGlobals).document.cookie,
+    )
+    expect(documentCookie).not.toContain(COOKIE_NAME)
+    expect(documentCookie).toBe('')
+
+    const cookies = await sessionCookies(context)
+    expect(cookies).toHaveLength(1)
+    const cookie = cookies[0]!
+    expect(cookie).toMatchObject({
+      name: COOKIE_NAME,
+      domain: 'localhost', // host-only: no leading dot, as the __Host- prefix demands
+      path: '/',
+      httpOnly: true,
+      secure: true,
+      sameSite: 'Lax',
+    })
+    expect(cookie.value.length).toBeGreaterThan(20)
+    // A persistent cookie (Max-Age), not a browser-session one, expiring in the future.
+    expect(cookie.expires).toBeGreaterThan(Date.now() / 1000)
+    firstSessionCookie = cookie
+  })
+
+  it('loads the account page with its stylesheet and no console or CSP errors, and looks right', async () => {
+    const { page, consoleErrors } = tab
+    // The stylesheet really applied (it would not if the CSP blocked it): the card is 26rem wide at most.
+    expect((await page.locator('main.card').boundingBox())?.width).toBe(416)
+    expect(consoleErrors).toEqual([])
+
+    const png = await page.screenshot({ path: SCREENSHOT, fullPage: true })
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG')
+  })
+
+  it('logs out with the "Log out" button, lands on /login and forgets the cookie', async () => {
+    const { page, context } = tab
+    await page.getByRole('button', { name: 'Log out' }).click()
+    await page.waitForURL(`${base}/login`)
+    expect(await page.locator('h1').textContent()).toBe('Log in')
+    expect(await sessionCookies(context)).toEqual([])
+
+    const response = await page.goto(`${base}/account`)
+    expect(pathOf(page)).toBe('/login')
+    expect(response?.request().redirectedFrom()?.url()).toBe(`${base}/account`)
+    expect(await page.locator('#account-email').count()).toBe(0)
+  })
+
+  it('revoked the session on the server: replaying the old cookie does not sign in', async () => {
+    const { page, context } = tab
+    await context.addCookies([
+      {
+        name: firstSessionCookie.name,
+        value: firstSessionCookie.value,
+        domain: 'localhost',
+        path: '/',
+        httpOnly: true,
+        secure: true,
+        sameSite: 'Lax',
+      },
+    ])
+    expect(await sessionCookies(context)).toHaveLength(1)
+
+    await page.goto(`${base}/account`)
+    expect(pathOf(page)).toBe('/login')
+    // The server told the browser to drop the dead cookie.
+    expect(await sessionCookies(context)).toEqual([])
+  })
+
+  it('logs in again through the /login form with a new session', async () => {
+    const { page, context } = tab
+    await submitLogIn(page, email, password)
+    await page.waitForURL(`${base}/account`)
+    expect(await page.locator('#account-email').textContent()).toBe(email)
+
+    const cookies = await sessionCookies(context)
+    expect(cookies).toHaveLength(1)
+    expect(cookies[0]).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Lax', path: '/' })
+    expect(cookies[0]!.value).not.toBe(firstSessionCookie.value)
+    expect(tab.consoleErrors).toEqual([])
+  })
+})
+
+describe('wrong password in Chromium', () => {
+  it('shows an error on /login, stays there and sets no session cookie', async () => {
+    const email = 'wrong-password@example.com'
+    await server!.auth.signUp({ email, password: 'the right password' })
+    const { context, page, consoleErrors } = await openTab()
+    try {
+      const posted = page.waitForResponse(
+        (response) => response.request().method() === 'POST' && new URL(response.url()).pathname === '/login',
+      )
+      await submitLogIn(page, email, 'not the right password')
+      const response = await posted
+      expect(response.status()).toBe(401)
+      await page.locator('.error').waitFor()
+
+      expect(pathOf(page)).toBe('/login')
+      expect(await page.locator('.error').textContent()).toMatch(/\S/)
+      expect(await page.locator('input[name="email"]').inputValue()).toBe(email)
+      expect(await page.locator('input[name="password"]').inputValue()).toBe('')
+      expect(await sessionCookies(context)).toEqual([])
+      // Chromium logs the 401 document itself; nothing else (no CSP violation, no script error).
+      expect(consoleErrors).toEqual([
+        expect.stringMatching(/status of 401 .* @ http:\/\/localhost:\d+\/login$/),
+      ])
+
+      await page.goto(`${base}/account`)
+      expect(pathOf(page)).toBe('/login')
+    } finally {
+      await context.close()
+    }
+  })
+})

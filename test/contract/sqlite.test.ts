@@ -1,0 +1,80 @@
+import { rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createSqliteStore } from '../../src/store/sqlite/index.js'
+import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js'
+import { makeTempDir } from '../helpers/server.js'
+import { describeStoreContract, makeSession, makeUser } from './store-contract.js'
+
+describeStoreContract('sqlite', async () => {
+  const dir = makeTempDir()
+  return {
+    store: createSqliteStore({ path: join(dir, 'sesame.db') }),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  }
+})
+
+describe('sqlite store specifics', () => {
+  const dirs: string[] = []
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  })
+  function tempPath(): string {
+    const dir = makeTempDir()
+    dirs.push(dir)
+    return join(dir, 'nested', 'sesame.db')
+  }
+
+  it('creates the file 0600 in a new directory, in WAL mode', async () => {
+    const path = tempPath()
+    const store = createSqliteStore({ path })
+    await store.close()
+    expect(statSync(path).mode & 0o777).toBe(0o600)
+    const db = new Database(path, { readonly: true })
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
+    db.close()
+  })
+
+  it('records each migration once and reopens without re-running them', async () => {
+    const path = tempPath()
+    await createSqliteStore({ path }).close()
+    await createSqliteStore({ path }).close()
+    const db = new Database(path, { readonly: true })
+    const rows = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all()
+    db.close()
+    expect(rows).toEqual(SQLITE_MIGRATIONS.map(({ version, name }) => ({ version, name })))
+  })
+
+  it('keeps users and sessions across a close and reopen (a restart)', async () => {
+    const path = tempPath()
+    const first = createSqliteStore({ path })
+    const user = makeUser()
+    const session = makeSession(user.id)
+    await first.createUser(user)
+    await first.createSession(session)
+    await first.close()
+    const second = createSqliteStore({ path })
+    expect(await second.findUserById(user.id)).toEqual(user)
+    expect(await second.findSessionByTokenHash(session.tokenHash)).toEqual(session)
+    await second.close()
+  })
+
+  it('refuses a database written by a newer schema, without touching it', async () => {
+    const path = tempPath()
+    await createSqliteStore({ path }).close()
+    const db = new Database(path)
+    db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, ?, 0)').run('future')
+    db.close()
+    expect(() => createSqliteStore({ path })).toThrow(/schema version 999, newer than this Sesame knows/)
+  })
+
+  it('turns driver failures into store_unavailable', async () => {
+    const store = createSqliteStore({ path: tempPath() })
+    await store.close()
+    await expect(store.findUserById('x')).rejects.toMatchObject({
+      code: 'store_unavailable',
+      message: 'The SQLite store could not complete the operation.',
+    })
+  })
+})

@@ -1,0 +1,53 @@
+/** The real `npm start` entry point as a child process: configuration errors, serving, signals, crashes. */
+import { rmSync } from 'node:fs'
+import { afterAll, describe, expect, it } from 'vitest'
+import { makeTempDir } from '../helpers/server.js'
+import { runServerToExit, startServerProcess } from '../helpers/process.js'
+
+describe('the server process', () => {
+  const dataDir = makeTempDir()
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+
+  it.each([
+    [
+      { SESAME_SESSION_IDLE_SECONDS: 'soon' },
+      'sesame: Invalid SESAME_SESSION_IDLE_SECONDS: must be a number.\n',
+    ],
+    [{ SESAME_STORE: 'mongo' }, 'sesame: Invalid SESAME_STORE: must be one of sqlite, memory.\n'],
+    [
+      { SESAME_SESION_ABSOLUTE_SECONDS: '60' },
+      "sesame: Unknown environment variable SESAME_SESION_ABSOLUTE_SECONDS; see the README's configuration table.\n",
+    ],
+  ])('exits 1 with one clear line for %j', async (env, line) => {
+    const { code, output } = await runServerToExit({ SESAME_DATA_DIR: dataDir, ...env })
+    expect(code).toBe(1)
+    expect(output).toBe(line)
+  })
+
+  it('serves sign-up and sign-in over HTTP, survives SIGKILL with sessions intact, and stops on SIGTERM', async () => {
+    const env = { SESAME_DATA_DIR: dataDir, SESAME_LOG_LEVEL: 'info' }
+    const first = await startServerProcess(env)
+    const headers = { 'content-type': 'application/json', origin: first.url }
+    const credentials = JSON.stringify({ email: 'proc@example.com', password: 'password123' })
+    expect(
+      (await fetch(`${first.url}/auth/signup`, { method: 'POST', headers, body: credentials })).status,
+    ).toBe(201)
+    const login = await fetch(`${first.url}/auth/session`, { method: 'POST', headers, body: credentials })
+    expect(login.status).toBe(200)
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!
+    expect((await fetch(`${first.url}/auth/me`, { headers: { cookie } })).status).toBe(200)
+
+    first.child.kill('SIGKILL')
+    expect(await first.exited).toBe('SIGKILL')
+    // Nothing secret reached the logs.
+    expect(first.output()).not.toContain(cookie.split('=')[1])
+    expect(first.output()).not.toContain('password123')
+
+    const second = await startServerProcess(env)
+    const me = await fetch(`${second.url}/auth/me`, { headers: { cookie } })
+    expect(me.status).toBe(200)
+    expect(await me.json()).toMatchObject({ user: { email: 'proc@example.com' } })
+    second.child.kill('SIGTERM')
+    expect(await second.exited).toBe(0)
+  })
+})

@@ -1,0 +1,89 @@
+import { resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../../src/server/config.js'
+
+describe('loadConfig', () => {
+  it('has documented defaults', () => {
+    expect(loadConfig({})).toEqual({
+      port: 3000,
+      host: 'localhost',
+      production: false,
+      store: 'sqlite',
+      dataDir: resolve('./data'),
+      session: { idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 43_200 },
+      cookie: { name: '__Host-sesame', secure: true, sameSite: 'lax' },
+      bodyLimitBytes: 16_384,
+      trustProxy: false,
+      logLevel: 'info',
+    })
+  })
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      NODE_ENV: 'production',
+      SESAME_STORE: 'memory',
+      SESAME_DATA_DIR: '/var/lib/sesame',
+      SESAME_SESSION_IDLE_SECONDS: '600',
+      SESAME_SESSION_ABSOLUTE_SECONDS: '3600',
+      SESAME_COOKIE_NAME: 'sid',
+      SESAME_COOKIE_SECURE: 'false',
+      SESAME_COOKIE_SAMESITE: 'strict',
+      SESAME_BODY_LIMIT_BYTES: '4096',
+      SESAME_TRUST_PROXY: 'true',
+      SESAME_LOG_LEVEL: 'warn',
+      UNRELATED_VARIABLE: 'ignored',
+    })
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      production: true,
+      store: 'memory',
+      dataDir: '/var/lib/sesame',
+      session: { idleTimeoutSeconds: 600, absoluteTimeoutSeconds: 3600 },
+      cookie: { name: 'sid', secure: false, sameSite: 'strict' },
+      bodyLimitBytes: 4096,
+      trustProxy: true,
+      logLevel: 'warn',
+    })
+    expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  it.each([
+    [{ PORT: 'eighty' }, 'Invalid PORT: must be a number.'],
+    [{ PORT: '70000' }, 'Invalid PORT: must be at most 65535.'],
+    [{ SESAME_STORE: 'mongo' }, 'Invalid SESAME_STORE: must be one of sqlite, memory.'],
+    [{ SESAME_SESSION_IDLE_SECONDS: '1.5' }, 'Invalid SESAME_SESSION_IDLE_SECONDS: must be a whole number.'],
+    [{ SESAME_SESSION_IDLE_SECONDS: '0' }, 'Invalid SESAME_SESSION_IDLE_SECONDS: must be at least 1.'],
+    [
+      { SESAME_SESSION_IDLE_SECONDS: '1' },
+      'Invalid SESAME_SESSION_IDLE_SECONDS: must be at least 2 seconds.',
+    ],
+    [
+      { SESAME_SESSION_IDLE_SECONDS: '7200', SESAME_SESSION_ABSOLUTE_SECONDS: '3600' },
+      'Invalid SESAME_SESSION_IDLE_SECONDS: must not exceed SESAME_SESSION_ABSOLUTE_SECONDS.',
+    ],
+    [{ SESAME_COOKIE_SECURE: 'yes' }, 'Invalid SESAME_COOKIE_SECURE: must be one of 0, 1, true, false.'],
+    [
+      { SESAME_COOKIE_SECURE: 'false' },
+      'Invalid SESAME_COOKIE_SECURE: a "__Host-" cookie name requires true.',
+    ],
+    [{ SESAME_COOKIE_NAME: 'bad name' }, 'Invalid SESAME_COOKIE_NAME: has an invalid format.'],
+    [
+      { SESAME_SESION_IDLE_SECONDS: '60' },
+      "Unknown environment variable SESAME_SESION_IDLE_SECONDS; see the README's configuration table.",
+    ],
+  ])('refuses %j with one line naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(new ConfigError(message))
+  })
+
+  it('never echoes a value in its message', () => {
+    try {
+      loadConfig({ SESAME_COOKIE_NAME: 'secret value 123' })
+      expect.unreachable()
+    } catch (error) {
+      expect((error as Error).message).not.toContain('secret value 123')
+    }
+  })
+})

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Argon2 and real browsers are slow on a shared 2-core machine; no test asserts on time.
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Files share one machine's CPU; two at a time keeps argon2-heavy files from starving each other.
+    maxWorkers: 2,
+    typecheck: { enabled: false },
+  },
+})
