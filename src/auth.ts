@@ -18,7 +18,7 @@ import {
   readCookie,
   resolveSessionCookieOptions,
 } from './core/cookie.js'
-import { normalizeEmail } from './core/email.js'
+import { canonicalizeEmail, normalizeEmail } from './core/email.js'
 import { AuthError } from './core/errors.js'
 import { hashSecret } from './core/hash.js'
 import { type PasswordHasher, createArgon2Hasher } from './core/password-hasher.js'
@@ -179,7 +179,7 @@ export function createAuth(options: AuthOptions): Auth {
       }
       const password = readPassword(input.password)
       // No format check here: an address that could never have signed up simply finds no account.
-      const user = await store.findUserByEmail(input.email.trim().normalize('NFC').toLowerCase())
+      const user = await store.findUserByEmail(canonicalizeEmail(input.email))
       const valid = user
         ? await hasher.verify(user.passwordHash, password)
         : await hasher.verifyDummy(password)

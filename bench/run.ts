@@ -1,0 +1,170 @@
+/**
+ * `npm run bench [-- --quick]`: measures Sesame against a baseline taken in the same run, and writes
+ * bench/RESULTS.md with the machine and versions. Ratios, not absolute numbers, are the result: the machine is
+ * shared and noisy. Never a timed assertion in the test suite.
+ *
+ * Cases:
+ * 1. Sign-in timing: unknown email vs wrong password (must be close: one argon2id verification each).
+ * 2. `GET /auth/me` with a cookie session on each store, vs a bare Fastify route (req/s and p99).
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem, type as osType, release } from 'node:os'
+import { createInterface } from 'node:readline'
+import { performance } from 'node:perf_hooks'
+import autocannon from 'autocannon'
+import { createAuth } from '../src/auth.js'
+import { AuthError } from '../src/core/errors.js'
+import { createMemoryStore } from '../src/store/memory/index.js'
+
+const quick = process.argv.includes('--quick')
+const HTTP_SECONDS = quick ? 3 : 10
+const HTTP_RUNS = quick ? 1 : 3
+const CONNECTIONS = 50
+const SIGN_IN_SAMPLES = quick ? 15 : 40
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+async function signInTiming(): Promise<string> {
+  const auth = createAuth({ store: createMemoryStore() })
+  await auth.signUp({ email: 'timing@example.com', password: 'the right password' })
+  const unknown: number[] = []
+  const wrong: number[] = []
+  async function attempt(email: string): Promise<number> {
+    const started = performance.now()
+    try {
+      await auth.signIn({ email, password: 'a wrong password' })
+    } catch (error) {
+      if (!(error instanceof AuthError) || error.code !== 'invalid_credentials') throw error
+    }
+    return performance.now() - started
+  }
+  await attempt('warmup@example.com') // computes the dummy hash once
+  for (let i = 0; i < SIGN_IN_SAMPLES; i++) {
+    unknown.push(await attempt(`nobody${i}@example.com`))
+    wrong.push(await attempt('timing@example.com'))
+  }
+  const mu = median(unknown)
+  const mw = median(wrong)
+  return [
+    '## Sign-in timing: unknown email vs wrong password',
+    '',
+    `${SIGN_IN_SAMPLES} interleaved attempts each, in-process engine, memory store, argon2id m=19456 t=2 p=1.`,
+    '',
+    '| path | median ms | p90 ms |',
+    '| --- | --- | --- |',
+    `| unknown email | ${mu.toFixed(1)} | ${percentile(unknown, 90).toFixed(1)} |`,
+    `| wrong password | ${mw.toFixed(1)} | ${percentile(wrong, 90).toFixed(1)} |`,
+    '',
+    `Ratio of medians (unknown / wrong): **${(mu / mw).toFixed(3)}** (1.000 = indistinguishable).`,
+    '',
+  ].join('\n')
+}
+
+interface Target {
+  child: ChildProcess
+  url: string
+  cookie: string
+}
+
+async function startTarget(name: string): Promise<Target> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/target.ts', name], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const lines = createInterface({ input: child.stdout })
+  const first = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve)
+    child.once('exit', (code) => reject(new Error(`target ${name} exited with ${code}`)))
+  })
+  return { child, ...(JSON.parse(first) as { url: string; cookie: string }) }
+}
+
+async function load(target: Target): Promise<{ rps: number; p99: number; non2xx: number }> {
+  const result = await autocannon({
+    url: `${target.url}/auth/me`,
+    connections: CONNECTIONS,
+    duration: HTTP_SECONDS,
+    headers: target.cookie ? { cookie: target.cookie } : {},
+  })
+  return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx }
+}
+
+async function authenticatedRoute(): Promise<string> {
+  const rows: Array<{ name: string; rps: number[]; p99: number[]; non2xx: number }> = []
+  for (const name of ['hello', 'sesame-memory', 'sesame-sqlite']) {
+    const target = await startTarget(name)
+    await autocannon({
+      url: `${target.url}/auth/me`,
+      connections: 10,
+      duration: 1,
+      headers: { cookie: target.cookie },
+    })
+    const row = { name, rps: [] as number[], p99: [] as number[], non2xx: 0 }
+    for (let run = 0; run < HTTP_RUNS; run++) {
+      const measured = await load(target)
+      row.rps.push(measured.rps)
+      row.p99.push(measured.p99)
+      row.non2xx += measured.non2xx
+    }
+    target.child.kill('SIGTERM')
+    rows.push(row)
+    process.stderr.write(`  ${name}: ${Math.round(median(row.rps))} req/s\n`)
+  }
+  const baseline = median(rows[0]!.rps)
+  const label: Record<string, string> = {
+    hello: 'Fastify hello, no auth (baseline)',
+    'sesame-memory': 'Sesame `GET /auth/me`, cookie, memory store',
+    'sesame-sqlite': 'Sesame `GET /auth/me`, cookie, sqlite store',
+  }
+  return [
+    '## `GET /auth/me` with a cookie session',
+    '',
+    `autocannon, ${CONNECTIONS} connections, ${HTTP_SECONDS} s per run, ${HTTP_RUNS} run(s) per case after a 1 s warm-up;`,
+    'each server in its own process, the load generator in this one, on the same machine.',
+    '',
+    '| case | req/s (median) | spread (min-max) | p99 ms (median) | non-2xx | ratio to baseline |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (row) =>
+        `| ${label[row.name]} | ${Math.round(median(row.rps))} | ${Math.round(Math.min(...row.rps))}-${Math.round(Math.max(...row.rps))} | ${median(row.p99)} | ${row.non2xx} | ${(median(row.rps) / baseline).toFixed(2)} |`,
+    ),
+    '',
+  ].join('\n')
+}
+
+function environment(): string {
+  const version = (name: string): string =>
+    (JSON.parse(readFileSync(`node_modules/${name}/package.json`, 'utf8')) as { version: string }).version
+  return [
+    `- Date: ${new Date().toISOString()}`,
+    `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${osType()} ${release()}`,
+    `- Node ${process.version}; fastify ${version('fastify')}, better-sqlite3 ${version('better-sqlite3')}, @node-rs/argon2 ${version('@node-rs/argon2')}, autocannon ${version('autocannon')}`,
+    `- Mode: ${quick ? 'quick' : 'full'}`,
+  ].join('\n')
+}
+
+async function main(): Promise<void> {
+  process.stderr.write('sign-in timing...\n')
+  const timing = await signInTiming()
+  process.stderr.write('GET /auth/me...\n')
+  const route = await authenticatedRoute()
+  const report = `# Benchmark results\n\nWritten by \`npm run bench\`. Shared, noisy machine: read the ratios.\n\n${environment()}\n\n${timing}\n${route}`
+  writeFileSync('bench/RESULTS.md', report)
+  process.stdout.write(report)
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  )
+  process.exit(1)
+})
