@@ -6,6 +6,7 @@
  * Cases:
  * 1. Sign-in timing: unknown email vs wrong password (must be close: one argon2id verification each).
  * 2. `GET /auth/me` with a cookie session on each store, vs a bare Fastify route (req/s and p99).
+ * 3. Access-token verify ops/s per algorithm vs the raw node:crypto limit, jose, fast-jwt, jsonwebtoken.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -16,6 +17,7 @@ import autocannon from 'autocannon'
 import { createAuth } from '../src/auth.js'
 import { AuthError } from '../src/core/errors.js'
 import { createMemoryStore } from '../src/store/memory/index.js'
+import { verifyTable } from './verify.js'
 
 const quick = process.argv.includes('--quick')
 const HTTP_SECONDS = quick ? 3 : 10
@@ -35,7 +37,7 @@ function percentile(values: number[], p: number): number {
 }
 
 async function signInTiming(): Promise<string> {
-  const auth = createAuth({ store: createMemoryStore() })
+  const auth = await createAuth({ store: createMemoryStore() })
   await auth.signUp({ email: 'timing@example.com', password: 'the right password' })
   const unknown: number[] = []
   const wrong: number[] = []
@@ -153,11 +155,13 @@ function environment(): string {
 }
 
 async function main(): Promise<void> {
+  process.stderr.write('token verify...\n')
+  const verify = await verifyTable(quick)
   process.stderr.write('sign-in timing...\n')
   const timing = await signInTiming()
   process.stderr.write('GET /auth/me...\n')
   const route = await authenticatedRoute()
-  const report = `# Benchmark results\n\nWritten by \`npm run bench\`. Shared, noisy machine: read the ratios.\n\n${environment()}\n\n${timing}\n${route}`
+  const report = `# Benchmark results\n\nWritten by \`npm run bench\`. Shared, noisy machine: read the ratios.\n\n${environment()}\n\n${verify}\n${timing}\n${route}`
   writeFileSync('bench/RESULTS.md', report)
   process.stdout.write(report)
 }

@@ -2,34 +2,30 @@
  * The engine: core rules composed with one store, behind a framework-free API. Inputs are plain values and
  * header strings; outputs are results plus the cookies to set. The HTTP layer translates, nothing more.
  *
- * Security notes:
- * - A session id presented at sign-in is never adopted: sign-in always mints a new one and deletes the old
- *   (session fixation, OWASP).
- * - Unknown email and wrong password take the same path through a password verification and end in the same
- *   `invalid_credentials` error, so neither the answer nor its timing tells whether an account exists.
+ * Two ways in, one `Principal` out:
+ * - cookie sessions for browsers (`engine/cookie-sessions.ts`): state in the store, one read per request;
+ * - access + refresh tokens for apps and services (`engine/tokens.ts`): access tokens verify with no I/O.
+ * A request with an `Authorization` header is judged by it alone, never by a cookie beside it.
  */
-import type { Clock } from './core/clock.js'
-import { systemClock } from './core/clock.js'
-import {
-  type CookieDescription,
-  type SessionCookieOptions,
-  createBlankSessionCookie,
-  createSessionCookie,
-  readCookie,
-  resolveSessionCookieOptions,
-} from './core/cookie.js'
-import { canonicalizeEmail, normalizeEmail } from './core/email.js'
+import { type Clock, systemClock } from './core/clock.js'
+import type { CookieDescription, SessionCookieOptions } from './core/cookie.js'
+import { resolveSessionCookieOptions } from './core/cookie.js'
+import { normalizeEmail } from './core/email.js'
 import { AuthError } from './core/errors.js'
-import { hashSecret } from './core/hash.js'
 import { type PasswordHasher, createArgon2Hasher } from './core/password-hasher.js'
-import { checkNewPassword, readPassword } from './core/password-policy.js'
+import { checkNewPassword } from './core/password-policy.js'
 import type { Principal } from './core/principal.js'
-import { generatePublicId, generateSecretToken, isSecretTokenShape } from './core/random.js'
+import { generatePublicId } from './core/random.js'
 import { type SessionPolicy, resolveSessionPolicy } from './core/session-policy.js'
-import { checkSessionTimes, startSessionTimes } from './core/session-rules.js'
-import { EMAIL_TAKEN, type SessionRecord, type Store, type UserRecord } from './store/types.js'
+import { type TokenPolicy, type TokenPolicyInput, resolveTokenPolicy } from './core/token-policy.js'
+import { type CookieSessions, createCookieSessions } from './engine/cookie-sessions.js'
+import { createCredentialChecker } from './engine/credentials.js'
+import { type SigningOptions, type TokenEngine, createTokenEngine } from './engine/tokens.js'
+import { type PublicUser, toPublicUser } from './engine/types.js'
+import { EMAIL_TAKEN, type Store, type UserRecord } from './store/types.js'
 
-const MAX_USER_AGENT_LENGTH = 512
+export type { ClientContext, PublicUser, SessionAuthentication, SignInResult } from './engine/types.js'
+export type { TokenEngine, TokenGrant } from './engine/tokens.js'
 
 export interface AuthOptions {
   store: Store
@@ -37,123 +33,71 @@ export interface AuthOptions {
   passwordHasher?: PasswordHasher
   session?: Partial<SessionPolicy>
   cookie?: Partial<SessionCookieOptions>
+  /** Access and refresh tokens; omit for a cookie-only engine. `issuer` and `audience` are required. */
+  tokens?: TokenPolicyInput & { signing?: Partial<SigningOptions> }
   /** Default: the system clock. Tests pass their own to reach expiry edges exactly. */
   clock?: Clock
 }
 
-/** A user as shown to clients: no password hash. */
-export interface PublicUser {
-  id: string
-  email: string
-  roles: readonly string[]
-  createdAt: number
-}
-
-/** Where a request came from, recorded on the session for device lists. */
-export interface ClientContext {
-  userAgent?: string | undefined
-  ip?: string | undefined
-}
-
-/** A session that was just created, with the cookie that carries it. */
-export interface SignInResult {
-  user: PublicUser
+/** A request authenticated by either method. */
+export interface RequestAuthentication {
   principal: Principal
-  /** The `Set-Cookie` to send; the response must also be `Cache-Control: no-store`. */
-  cookie: CookieDescription
-}
-
-/** A request that a valid session cookie authenticated. */
-export interface SessionAuthentication {
-  user: PublicUser
-  principal: Principal
-  /** Non-null when sliding renewal moved the expiry: send it so the browser keeps the cookie as long. */
+  /** Loaded for cookie sessions (one store read already happened); null for bearer tokens (no I/O). */
+  user: PublicUser | null
+  /** A renewed session cookie to send, if any. */
   cookie: CookieDescription | null
 }
 
-export interface Auth {
+export interface Auth extends CookieSessions {
   /** The resolved, frozen options, for logs and debugging. */
-  readonly config: Readonly<{ session: Readonly<SessionPolicy>; cookie: Readonly<SessionCookieOptions> }>
+  readonly config: Readonly<{
+    session: Readonly<SessionPolicy>
+    cookie: Readonly<SessionCookieOptions>
+    tokens: Readonly<TokenPolicy> | null
+  }>
+  /** Access and refresh tokens; throws `TypeError` on use when the engine was built without `tokens`. */
+  readonly tokens: TokenEngine
   /** Registers an account. Throws `invalid_request` or `email_taken`. */
   signUp(input: { email: unknown; password: unknown }): Promise<PublicUser>
+  /** The user with this id, or null. */
+  findUser(userId: string): Promise<PublicUser | null>
   /**
-   * Checks credentials and starts a new cookie session. Throws `invalid_request` for a malformed request and
-   * `invalid_credentials` for any wrong email/password pair.
+   * Authenticates a request: by its `Authorization` header if it has one (and then by that alone), else by
+   * its session cookie. Null when it carries neither. Throws `invalid_token`, `invalid_session` or
+   * `invalid_cookie`.
    */
-  signIn(
-    input: { email: unknown; password: unknown; cookieHeader?: string | undefined } & ClientContext,
-  ): Promise<SignInResult>
-  /** Starts a session for a user already proven (e.g. right after sign-up). */
-  createSession(user: PublicUser, context: ClientContext): Promise<SignInResult>
-  /**
-   * Authenticates a request by its `Cookie` header. Returns null when it carries no session cookie; throws
-   * `invalid_cookie` (malformed or duplicated) or `invalid_session` (unknown, ended or expired).
-   */
-  authenticateSession(cookieHeader: string | undefined): Promise<SessionAuthentication | null>
-  /** Ends the session in the `Cookie` header, if any, and returns the cookie that clears it. Idempotent. */
-  signOut(cookieHeader: string | undefined): Promise<{ cookie: CookieDescription }>
-  /** The cookie that clears the session cookie, for error responses that invalidate it. */
-  blankSessionCookie(): CookieDescription
-  /** Purges expired sessions; returns how many. Run periodically. */
-  deleteExpiredSessions(): Promise<number>
+  authenticate(headers: {
+    authorization?: string | undefined
+    cookie?: string | undefined
+  }): Promise<RequestAuthentication | null>
+  /** Purges everything expired (sessions, refresh families, revocations, retired keys). Run periodically. */
+  sweep(): Promise<void>
 }
 
-/** Creates the engine. Options are checked here, once; bad ones throw `TypeError`. */
-export function createAuth(options: AuthOptions): Auth {
+/** Creates the engine, loading keys when tokens are configured. Bad options throw `TypeError`. */
+export async function createAuth(options: AuthOptions): Promise<Auth> {
   const { store } = options
   const clock = options.clock ?? systemClock
   const hasher = options.passwordHasher ?? createArgon2Hasher()
-  const policy = resolveSessionPolicy(options.session)
-  const cookieOptions = resolveSessionCookieOptions(options.cookie)
-  const config = Object.freeze({ session: policy, cookie: cookieOptions })
-
-  /** The session token in `cookieHeader`; null when absent; throws `invalid_cookie` when malformed. */
-  function readSessionToken(cookieHeader: string | undefined): string | null {
-    const lookup = readCookie(cookieHeader, cookieOptions.name)
-    if (lookup.status === 'absent') return null
-    if (lookup.status === 'duplicate') {
-      throw new AuthError('invalid_cookie', `The "${cookieOptions.name}" cookie was sent more than once.`, {
-        reason: 'duplicate_session_cookie',
+  const session = resolveSessionPolicy(options.session)
+  const cookie = resolveSessionCookieOptions(options.cookie)
+  const tokenPolicy = options.tokens ? resolveTokenPolicy(options.tokens) : null
+  const checkCredentials = createCredentialChecker(store, hasher)
+  const cookieSessions = createCookieSessions({ store, clock, policy: session, cookie, checkCredentials })
+  const tokens = tokenPolicy
+    ? await createTokenEngine({
+        store,
+        clock,
+        policy: tokenPolicy,
+        signing: { algorithm: 'ES256', ...options.tokens?.signing },
+        checkCredentials,
       })
-    }
-    if (!isSecretTokenShape(lookup.value)) {
-      throw new AuthError('invalid_cookie', `The "${cookieOptions.name}" cookie is malformed.`, {
-        reason: 'malformed_session_cookie',
-      })
-    }
-    return lookup.value
-  }
-
-  /** Like readSessionToken, but a malformed cookie counts as none: for flows that replace or end it anyway. */
-  function readSessionTokenLeniently(cookieHeader: string | undefined): string | null {
-    try {
-      return readSessionToken(cookieHeader)
-    } catch {
-      return null
-    }
-  }
-
-  async function createSession(user: PublicUser, context: ClientContext): Promise<SignInResult> {
-    const token = generateSecretToken()
-    const times = startSessionTimes(clock.nowSeconds(), policy)
-    const session: SessionRecord = {
-      id: generatePublicId(),
-      tokenHash: hashSecret(token),
-      userId: user.id,
-      ...times,
-      userAgent: context.userAgent ? context.userAgent.slice(0, MAX_USER_AGENT_LENGTH) : null,
-      ip: context.ip ?? null,
-    }
-    await store.createSession(session)
-    return {
-      user,
-      principal: toPrincipal(session, user),
-      cookie: createSessionCookie(cookieOptions, token, session.expiresAt - times.createdAt),
-    }
-  }
+    : tokensNotConfigured()
 
   return {
-    config,
+    ...cookieSessions,
+    config: Object.freeze({ session, cookie, tokens: tokenPolicy }),
+    tokens,
 
     async signUp(input) {
       const email = normalizeEmail(input.email)
@@ -167,91 +111,49 @@ export function createAuth(options: AuthOptions): Auth {
         disabledAt: null,
       }
       const created = await store.createUser(user)
-      if (created === EMAIL_TAKEN) {
+      if (created === EMAIL_TAKEN)
         throw new AuthError('email_taken', 'An account with this email already exists.')
-      }
       return toPublicUser(created)
     },
 
-    async signIn(input) {
-      if (typeof input.email !== 'string') {
-        throw new AuthError('invalid_request', 'The "email" field must be a string.')
-      }
-      const password = readPassword(input.password)
-      // No format check here: an address that could never have signed up simply finds no account.
-      const user = await store.findUserByEmail(canonicalizeEmail(input.email))
-      const valid = user
-        ? await hasher.verify(user.passwordHash, password)
-        : await hasher.verifyDummy(password)
-      if (!user || !valid || user.disabledAt !== null) {
-        throw new AuthError('invalid_credentials', 'The email or password is incorrect.', {
-          reason: !user ? 'unknown_email' : !valid ? 'wrong_password' : 'user_disabled',
-        })
-      }
-      if (hasher.needsRehash(user.passwordHash)) {
-        await store.updatePasswordHash(user.id, await hasher.hash(password))
-      }
-      // Never adopt a presented session id; end it, since this browser is getting a new one.
-      const previous = readSessionTokenLeniently(input.cookieHeader)
-      if (previous) await store.deleteSessionByTokenHash(hashSecret(previous))
-      return createSession(toPublicUser(user), input)
+    async findUser(userId) {
+      const user = await store.findUserById(userId)
+      return user && user.disabledAt === null ? toPublicUser(user) : null
     },
 
-    createSession,
-
-    async authenticateSession(cookieHeader) {
-      const token = readSessionToken(cookieHeader)
-      if (token === null) return null
-      const tokenHash = hashSecret(token)
-      const session = await store.findSessionByTokenHash(tokenHash)
-      if (!session)
-        throw new AuthError('invalid_session', 'The session has ended.', { reason: 'unknown_session' })
-      const now = clock.nowSeconds()
-      const check = checkSessionTimes(session, now, policy)
-      if (check.status === 'expired') {
-        await store.deleteSessionByTokenHash(tokenHash)
-        throw new AuthError('invalid_session', 'The session has expired.', { reason: check.reason })
+    async authenticate(headers) {
+      if (headers.authorization !== undefined) {
+        const { principal } = tokens.authenticateBearer(headers.authorization)
+        return { principal, user: null, cookie: null }
       }
-      const user = await store.findUserById(session.userId)
-      if (!user || user.disabledAt !== null) {
-        await store.deleteSessionByTokenHash(tokenHash)
-        throw new AuthError('invalid_session', 'The session has ended.', { reason: 'user_unavailable' })
-      }
-      let cookie: CookieDescription | null = null
-      if (check.renewal) {
-        const renewed = await store.touchSession(tokenHash, check.renewal.lastSeenAt, check.renewal.expiresAt)
-        if (!renewed)
-          throw new AuthError('invalid_session', 'The session has ended.', { reason: 'ended_concurrently' })
-        Object.assign(session, check.renewal)
-        cookie = createSessionCookie(cookieOptions, token, session.expiresAt - now)
-      }
-      const publicUser = toPublicUser(user)
-      return { user: publicUser, principal: toPrincipal(session, publicUser), cookie }
+      const result = await cookieSessions.authenticateSession(headers.cookie)
+      return result && { principal: result.principal, user: result.user, cookie: result.cookie }
     },
 
-    async signOut(cookieHeader) {
-      const token = readSessionTokenLeniently(cookieHeader)
-      if (token) await store.deleteSessionByTokenHash(hashSecret(token))
-      return { cookie: createBlankSessionCookie(cookieOptions) }
+    async sweep() {
+      await cookieSessions.deleteExpiredSessions()
+      if (tokenPolicy) await tokens.sweep()
     },
-
-    blankSessionCookie: () => createBlankSessionCookie(cookieOptions),
-
-    deleteExpiredSessions: () => store.deleteExpiredSessions(clock.nowSeconds()),
   }
 }
 
-function toPublicUser(user: UserRecord): PublicUser {
-  return { id: user.id, email: user.email, roles: user.roles, createdAt: user.createdAt }
-}
-
-function toPrincipal(session: SessionRecord, user: PublicUser): Principal {
+/** A stand-in whose every method explains that tokens were not configured. */
+function tokensNotConfigured(): TokenEngine {
+  const fail = (): never => {
+    throw new TypeError('Tokens are not configured: pass the "tokens" option to createAuth.')
+  }
   return {
-    userId: user.id,
-    sessionId: session.id,
-    roles: user.roles,
-    method: 'cookie',
-    issuedAt: session.createdAt,
-    expiresAt: session.expiresAt,
+    grantPassword: fail,
+    grantRefresh: fail,
+    revoke: fail,
+    authenticateBearer: () => {
+      throw new AuthError('invalid_token', 'The access token is invalid.', {
+        reason: 'tokens_not_configured',
+      })
+    },
+    jwks: () => ({ keys: [] }),
+    rotateSigningKey: fail,
+    reload: fail,
+    sweep: fail,
   }
 }

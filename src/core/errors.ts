@@ -70,6 +70,25 @@ export const ERROR_REGISTRY = {
     fix: 'Send state-changing requests from the same origin as the server.',
   },
 
+  // Tokens (OAuth 2.0 wire codes: RFC 6749 §5.2, RFC 6750 §3.1)
+  invalid_token: {
+    status: 401,
+    description:
+      'The bearer token is malformed, expired, revoked, or not signed by this server (one answer for every cause).',
+    fix: 'Refresh the access token, or sign in again.',
+  },
+  invalid_grant: {
+    status: 400,
+    description:
+      'The credentials or refresh token given to the token endpoint are invalid, expired, revoked, or reused.',
+    fix: 'Sign in again with the password grant.',
+  },
+  unsupported_grant_type: {
+    status: 400,
+    description: 'The token endpoint does not support this `grant_type`.',
+    fix: 'Use `password` or `refresh_token`.',
+  },
+
   // Operations
   server_busy: {
     status: 503,

@@ -9,13 +9,13 @@ import type { Principal } from '../core/principal.js'
 import { assertSameOrigin } from './csrf.js'
 import { setCookie } from './reply-cookies.js'
 import { readRequiredStringFields } from './request-fields.js'
-import { authenticateRequest, clientContext } from './session-request.js'
+import { authenticateAnyRequest, clientContext } from './session-request.js'
 
 export interface ApiRoutesOptions {
   auth: Auth
 }
 
-/** Registers `/auth/signup`, `/auth/session` and `/auth/me`. */
+/** Registers `/auth/signup`, `/auth/session` and `/auth/me` (which accepts a cookie or a bearer token). */
 export async function apiRoutes(app: FastifyInstance, { auth }: ApiRoutesOptions): Promise<void> {
   app.post('/auth/signup', async (request, reply) => {
     assertSameOrigin(request)
@@ -48,10 +48,13 @@ export async function apiRoutes(app: FastifyInstance, { auth }: ApiRoutesOptions
   })
 
   app.get('/auth/me', async (request, reply) => {
-    const result = await authenticateRequest(auth, request, reply)
-    if (!result) throw new AuthError('unauthenticated', 'No session cookie was sent.')
+    const result = await authenticateAnyRequest(auth, request, reply)
+    if (!result) throw new AuthError('unauthenticated', 'No session cookie or bearer token was sent.')
+    const user = result.user ?? (await auth.findUser(result.principal.userId))
+    if (!user)
+      throw new AuthError('invalid_token', 'The access token is invalid.', { reason: 'user_unavailable' })
     reply.header('cache-control', 'no-store')
-    return { user: userJSON(result.user), session: sessionJSON(result.principal) }
+    return { user: userJSON(user), session: sessionJSON(result.principal) }
   })
 }
 

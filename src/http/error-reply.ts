@@ -52,5 +52,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
   if (authError.retryAfterSeconds !== undefined)
     reply.header('retry-after', String(authError.retryAfterSeconds))
   const body: ErrorBody = { error: authError.code, error_description: authError.message }
+  // RFC 6750 §3: a bearer failure names the error in the challenge; a request without credentials gets a bare one.
+  if (authError.code === 'invalid_token') reply.header('www-authenticate', 'Bearer error="invalid_token"')
+  if (authError.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer')
   return reply.code(ERROR_REGISTRY[authError.code].status).type('application/json; charset=utf-8').send(body)
 }

@@ -9,6 +9,7 @@ import type { Clock } from '../core/clock.js'
 import { AuthError } from '../core/errors.js'
 import type { PasswordHasher } from '../core/password-hasher.js'
 import { apiRoutes } from '../http/api-routes.js'
+import { tokenRoutes } from '../http/token-routes.js'
 import { sendError } from '../http/error-reply.js'
 import { pageRoutes } from '../http/pages/page-routes.js'
 import type { Store } from '../store/types.js'
@@ -17,7 +18,7 @@ import { healthRoutes } from './health-routes.js'
 import { openStore } from './open-store.js'
 import { emitSesameWarning } from './warnings.js'
 
-/** Expired sessions are purged this often. */
+/** Expired sessions, refresh families, revocations and retired keys are purged this often. */
 const SWEEP_INTERVAL_MS = 60_000
 
 export interface BuildServerOptions {
@@ -41,10 +42,12 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
   const { config } = options
   if (!config.cookie.secure) emitSesameWarning('SESAME_W002')
   const store = options.store ?? openStore(config)
-  const auth = createAuth({
+  const { hmacSecret, algorithm, ...tokenPolicy } = config.tokens
+  const auth = await createAuth({
     store,
     session: config.session,
     cookie: config.cookie,
+    tokens: { ...tokenPolicy, signing: { algorithm, hmacSecret } },
     ...(options.clock && { clock: options.clock }),
     ...(options.passwordHasher && { passwordHasher: options.passwordHasher }),
   })
@@ -80,13 +83,11 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
 
   await app.register(healthRoutes, { store })
   await app.register(apiRoutes, { auth })
+  await app.register(tokenRoutes, { auth })
   await app.register(pageRoutes, { auth })
 
   const sweeper = setInterval(() => {
-    auth.deleteExpiredSessions().then(
-      (count) => count > 0 && app.log.debug({ count }, 'purged expired sessions'),
-      (error: unknown) => app.log.warn({ err: error }, 'could not purge expired sessions'),
-    )
+    auth.sweep().catch((error: unknown) => app.log.warn({ err: error }, 'could not purge expired records'))
   }, SWEEP_INTERVAL_MS)
   sweeper.unref()
 

@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path'
 import { z } from 'zod'
+import { isCanonicalBase64url } from '../core/jws/base64url.js'
 
 /** A configuration problem; `main` prints its message as one line and exits non-zero. */
 export class ConfigError extends Error {
@@ -36,6 +37,14 @@ const ENV_SCHEMA = z
     SESAME_COOKIE_SAMESITE: z.enum(['lax', 'strict']).default('lax'),
     SESAME_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(16_384),
     SESAME_TRUST_PROXY: flag.default(false),
+    SESAME_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+    SESAME_AUDIENCE: z.string().min(1).max(512).optional(),
+    SESAME_JWT_ALG: z.enum(['ES256', 'EdDSA', 'RS256', 'HS256']).default('ES256'),
+    SESAME_JWT_SECRET: z.string().optional(),
+    SESAME_ACCESS_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(900),
+    SESAME_REFRESH_IDLE_SECONDS: positiveSeconds.default(14 * 86_400),
+    SESAME_REFRESH_ABSOLUTE_SECONDS: positiveSeconds.default(30 * 86_400),
+    SESAME_REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
     SESAME_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()
@@ -53,6 +62,17 @@ export interface Config {
   bodyLimitBytes: number
   /** Trust `X-Forwarded-*` from a proxy in front (for client IPs and protocol). */
   trustProxy: boolean
+  tokens: {
+    issuer: string
+    audience: string
+    algorithm: 'ES256' | 'EdDSA' | 'RS256' | 'HS256'
+    /** The HS256 secret, decoded; only with HS256. */
+    hmacSecret: Buffer | undefined
+    accessTtlSeconds: number
+    refreshIdleSeconds: number
+    refreshAbsoluteSeconds: number
+    refreshGraceSeconds: number
+  }
   logLevel: string
 }
 
@@ -89,6 +109,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
   if (/^__host-/i.test(e.SESAME_COOKIE_NAME) && !e.SESAME_COOKIE_SECURE) {
     throw new ConfigError('Invalid SESAME_COOKIE_SECURE: a "__Host-" cookie name requires true.')
   }
+  if (e.SESAME_REFRESH_IDLE_SECONDS > e.SESAME_REFRESH_ABSOLUTE_SECONDS) {
+    throw new ConfigError(
+      'Invalid SESAME_REFRESH_IDLE_SECONDS: must not exceed SESAME_REFRESH_ABSOLUTE_SECONDS.',
+    )
+  }
+  const hmacSecret = readJwtSecret(e.SESAME_JWT_ALG, e.SESAME_JWT_SECRET)
+  const issuer = e.SESAME_ISSUER ?? `http://localhost:${e.PORT}`
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -106,8 +133,34 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     },
     bodyLimitBytes: e.SESAME_BODY_LIMIT_BYTES,
     trustProxy: e.SESAME_TRUST_PROXY,
+    tokens: {
+      issuer,
+      audience: e.SESAME_AUDIENCE ?? issuer,
+      algorithm: e.SESAME_JWT_ALG,
+      hmacSecret,
+      accessTtlSeconds: e.SESAME_ACCESS_TTL_SECONDS,
+      refreshIdleSeconds: e.SESAME_REFRESH_IDLE_SECONDS,
+      refreshAbsoluteSeconds: e.SESAME_REFRESH_ABSOLUTE_SECONDS,
+      refreshGraceSeconds: e.SESAME_REFRESH_GRACE_SECONDS,
+    },
     logLevel: e.SESAME_LOG_LEVEL,
   })
+}
+
+/** The HS256 secret: required with HS256 (canonical base64url of at least 32 bytes), refused otherwise. */
+function readJwtSecret(alg: string, secret: string | undefined): Buffer | undefined {
+  if (alg !== 'HS256') {
+    if (secret !== undefined)
+      throw new ConfigError('Invalid SESAME_JWT_SECRET: only used with SESAME_JWT_ALG=HS256.')
+    return undefined
+  }
+  if (secret === undefined)
+    throw new ConfigError('Missing SESAME_JWT_SECRET: required with SESAME_JWT_ALG=HS256.')
+  if (!isCanonicalBase64url(secret))
+    throw new ConfigError('Invalid SESAME_JWT_SECRET: must be unpadded base64url.')
+  const bytes = Buffer.from(secret, 'base64url')
+  if (bytes.length < 32) throw new ConfigError('Invalid SESAME_JWT_SECRET: must decode to at least 32 bytes.')
+  return bytes
 }
 
 function describe(issue: z.core.$ZodIssue): string {

@@ -45,6 +45,54 @@ export interface SessionRecord {
   ip: string | null
 }
 
+/**
+ * A JWS signing key, as stored. Private key material never leaves the server: the store is the server's own
+ * (a 0600 SQLite file, or a database only Sesame reads).
+ */
+export interface SigningKeyRecord {
+  /** JWK thumbprint (RFC 7638) of the public key; for HS256, a PRF of the secret. */
+  kid: string
+  alg: string
+  /** The private (or secret) key as JWK JSON text. */
+  privateJwk: string
+  createdAt: number
+  /** When a newer key took over signing; the key still verifies until its last tokens expire. */
+  retiredAt: number | null
+}
+
+/**
+ * A refresh-token family: one per token sign-in, its id doubles as the `sid` of every access token issued in
+ * it. Each refresh rotates the family to the next generation; only the current generation's token is live.
+ */
+export interface RefreshFamilyRecord {
+  /** Public id, 22 base64url characters (the `sid`). */
+  id: string
+  userId: string
+  createdAt: number
+  lastUsedAt: number
+  /** min(lastUsedAt + idle timeout, absoluteExpiresAt). */
+  expiresAt: number
+  absoluteExpiresAt: number
+  /** Generation of the live refresh token, from 0. */
+  generation: number
+  /** When generation - 1 was rotated out: the start of its grace window. Null before the first rotation. */
+  rotatedAt: number | null
+  /** Set when the family is revoked (sign-out, theft detected); no token of it works again. */
+  revokedAt: number | null
+  userAgent: string | null
+  ip: string | null
+}
+
+/** What an access-token revocation targets: one token (`jti`) or every token of a family (`sid`). */
+export type AccessRevocationKind = 'jti' | 'sid'
+
+export interface AccessRevocationRecord {
+  kind: AccessRevocationKind
+  value: string
+  /** When the revoked tokens expire anyway; the entry can be dropped after this. */
+  expiresAt: number
+}
+
 /** Result of {@link Store.createUser} when the email is taken. */
 export const EMAIL_TAKEN = Symbol('email_taken')
 
@@ -63,6 +111,8 @@ export interface Store {
   findUserById(id: string): Promise<UserRecord | null>
   /** Replaces a user's password hash (rehash on login, password change). False if the user does not exist. */
   updatePasswordHash(userId: string, passwordHash: string): Promise<boolean>
+  /** Sets or clears (`null`) a user's `disabledAt`. False if the user does not exist. */
+  setUserDisabled(userId: string, disabledAt: number | null): Promise<boolean>
 
   /** Stores a new session. The `tokenHash` and `id` are fresh random values; collisions are not expected. */
   createSession(session: SessionRecord): Promise<void>
@@ -79,6 +129,51 @@ export interface Store {
   listUserSessions(userId: string): Promise<SessionRecord[]>
   /** Deletes every session whose `expiresAt` is at or before `now`; returns how many. */
   deleteExpiredSessions(now: number): Promise<number>
+
+  /** Every stored signing key, newest first. */
+  listSigningKeys(): Promise<SigningKeyRecord[]>
+  /** Stores a new signing key. */
+  createSigningKey(key: SigningKeyRecord): Promise<void>
+  /** Marks every key other than `kid` that is not yet retired as retired at `retiredAt`. */
+  retireSigningKeysExcept(kid: string, retiredAt: number): Promise<void>
+  /** Deletes a signing key (once no live token can carry it). False if there was none. */
+  deleteSigningKey(kid: string): Promise<boolean>
+
+  /**
+   * The secret named `name`, creating it as `value` if absent. Atomic: concurrent first calls from several
+   * instances all get the one value that was stored first.
+   */
+  getOrCreateSecret(name: string, value: string): Promise<string>
+
+  /** Stores a new family with its generation-0 token. Atomic. */
+  createRefreshFamily(family: RefreshFamilyRecord, tokenHash: string): Promise<void>
+  /** The family a refresh token (by hash) belongs to, with that token's generation; null if unknown. */
+  findRefreshToken(tokenHash: string): Promise<{ family: RefreshFamilyRecord; generation: number } | null>
+  /** The family with this id, or null. */
+  findRefreshFamily(familyId: string): Promise<RefreshFamilyRecord | null>
+  /**
+   * Rotates a family to `expectedGeneration + 1` with a new token, as one compare-and-set: it succeeds only
+   * if the family is at `expectedGeneration` and not revoked, so of concurrent rotations exactly one wins.
+   * Sets `rotatedAt` and `lastUsedAt` to `now`. False when the compare failed.
+   */
+  rotateRefreshFamily(
+    familyId: string,
+    expectedGeneration: number,
+    newTokenHash: string,
+    now: number,
+    expiresAt: number,
+  ): Promise<boolean>
+  /** Revokes a family at `now`. False if it was unknown or already revoked. */
+  revokeRefreshFamily(familyId: string, now: number): Promise<boolean>
+  /** Deletes families (and their tokens) whose `expiresAt` is at or before `now`; returns how many. */
+  deleteExpiredRefreshFamilies(now: number): Promise<number>
+
+  /** Records an access-token revocation (idempotent; a later expiry wins). */
+  addAccessRevocation(revocation: AccessRevocationRecord): Promise<void>
+  /** Every revocation whose `expiresAt` is after `now`. */
+  listAccessRevocations(now: number): Promise<AccessRevocationRecord[]>
+  /** Deletes revocations whose `expiresAt` is at or before `now`; returns how many. */
+  deleteExpiredAccessRevocations(now: number): Promise<number>
 
   /** Resolves when the backing service answers; throws `store_unavailable` otherwise. */
   ping(): Promise<void>

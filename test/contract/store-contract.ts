@@ -5,7 +5,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { generatePublicId, generateSecretToken } from '../../src/core/random.js'
 import { hashSecret } from '../../src/core/hash.js'
-import { EMAIL_TAKEN, type SessionRecord, type Store, type UserRecord } from '../../src/store/types.js'
+import {
+  type AccessRevocationRecord,
+  EMAIL_TAKEN,
+  type RefreshFamilyRecord,
+  type SessionRecord,
+  type SigningKeyRecord,
+  type Store,
+  type UserRecord,
+} from '../../src/store/types.js'
 
 export interface OpenedStore {
   store: Store
@@ -41,6 +49,47 @@ export function makeSession(userId: string, overrides: Partial<SessionRecord> = 
     ip: '203.0.113.7',
     ...overrides,
   }
+}
+
+export function makeSigningKey(overrides: Partial<SigningKeyRecord> = {}): SigningKeyRecord {
+  return {
+    kid: generatePublicId(),
+    alg: 'ES256',
+    privateJwk: JSON.stringify({ kty: 'EC', crv: 'P-256', x: generatePublicId(), d: generatePublicId() }),
+    createdAt: NOW,
+    retiredAt: null,
+    ...overrides,
+  }
+}
+
+export function makeFamily(
+  userId: string,
+  overrides: Partial<RefreshFamilyRecord> = {},
+): RefreshFamilyRecord {
+  return {
+    id: generatePublicId(),
+    userId,
+    createdAt: NOW,
+    lastUsedAt: NOW,
+    expiresAt: NOW + 86_400,
+    absoluteExpiresAt: NOW + 30 * 86_400,
+    generation: 0,
+    rotatedAt: null,
+    revokedAt: null,
+    userAgent: 'Mozilla/5.0 (contract test)',
+    ip: '203.0.113.7',
+    ...overrides,
+  }
+}
+
+/** A fresh refresh-token hash, as the engine would store it. */
+export function makeTokenHash(): string {
+  return hashSecret(generateSecretToken())
+}
+
+/** Access revocations come back in no particular order; this gives them one for comparisons. */
+function sortRevocations(list: readonly AccessRevocationRecord[]): AccessRevocationRecord[] {
+  return [...list].sort((a, b) => a.kind.localeCompare(b.kind) || a.value.localeCompare(b.value))
 }
 
 export function describeStoreContract(name: string, open: () => Promise<OpenedStore>): void {
@@ -189,6 +238,425 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const found = (await store.findSessionByTokenHash(session.tokenHash))!
         found.expiresAt = 0
         expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(session)
+      })
+    })
+
+    describe('signing keys', () => {
+      it('lists nothing before any key is created', async () => {
+        expect(await store.listSigningKeys()).toEqual([])
+      })
+
+      it('stores keys with every field intact, retiredAt null or set', async () => {
+        const live = makeSigningKey({ alg: 'EdDSA', createdAt: NOW + 10 })
+        const retired = makeSigningKey({ alg: 'HS256', createdAt: NOW, retiredAt: NOW + 10 })
+        await store.createSigningKey(live)
+        await store.createSigningKey(retired)
+        expect(await store.listSigningKeys()).toEqual([live, retired])
+      })
+
+      it('lists keys newest first, whatever the insertion order', async () => {
+        const oldest = makeSigningKey({ createdAt: NOW - 200 })
+        const middle = makeSigningKey({ createdAt: NOW - 100 })
+        const newest = makeSigningKey({ createdAt: NOW })
+        for (const key of [middle, newest, oldest]) await store.createSigningKey(key)
+        expect(await store.listSigningKeys()).toEqual([newest, middle, oldest])
+      })
+
+      it('retires only the unretired other keys, leaving an already-retired key’s retiredAt unchanged', async () => {
+        const current = makeSigningKey({ createdAt: NOW })
+        const previous = makeSigningKey({ createdAt: NOW - 100 })
+        const alreadyRetired = makeSigningKey({ createdAt: NOW - 200, retiredAt: NOW - 100 })
+        for (const key of [current, previous, alreadyRetired]) await store.createSigningKey(key)
+        await store.retireSigningKeysExcept(current.kid, NOW + 5)
+        expect(await store.listSigningKeys()).toEqual([
+          current,
+          { ...previous, retiredAt: NOW + 5 },
+          alreadyRetired,
+        ])
+        // A second retirement at a later time changes nothing: every other key is retired already.
+        await store.retireSigningKeysExcept(current.kid, NOW + 50)
+        expect(await store.listSigningKeys()).toEqual([
+          current,
+          { ...previous, retiredAt: NOW + 5 },
+          alreadyRetired,
+        ])
+      })
+
+      it('never touches the kept key, even when it is itself retired', async () => {
+        const kept = makeSigningKey({ createdAt: NOW, retiredAt: NOW - 1 })
+        const other = makeSigningKey({ createdAt: NOW - 100 })
+        await store.createSigningKey(kept)
+        await store.createSigningKey(other)
+        await store.retireSigningKeysExcept(kept.kid, NOW + 5)
+        expect(await store.listSigningKeys()).toEqual([kept, { ...other, retiredAt: NOW + 5 }])
+      })
+
+      it('retires every unretired key when the kept kid is unknown', async () => {
+        const a = makeSigningKey({ createdAt: NOW })
+        const b = makeSigningKey({ createdAt: NOW - 100 })
+        await store.createSigningKey(a)
+        await store.createSigningKey(b)
+        await store.retireSigningKeysExcept('no-such-kid', NOW + 5)
+        expect(await store.listSigningKeys()).toEqual([
+          { ...a, retiredAt: NOW + 5 },
+          { ...b, retiredAt: NOW + 5 },
+        ])
+      })
+
+      it('deletes a key once; a second delete and an unknown kid report false', async () => {
+        const doomed = makeSigningKey({ createdAt: NOW - 100, retiredAt: NOW - 50 })
+        const kept = makeSigningKey({ createdAt: NOW })
+        await store.createSigningKey(doomed)
+        await store.createSigningKey(kept)
+        expect(await store.deleteSigningKey(doomed.kid)).toBe(true)
+        expect(await store.deleteSigningKey(doomed.kid)).toBe(false)
+        expect(await store.deleteSigningKey('no-such-kid')).toBe(false)
+        expect(await store.listSigningKeys()).toEqual([kept])
+      })
+
+      it('returns copies: mutating a created or returned key does not change the stored one', async () => {
+        const key = makeSigningKey()
+        const original = { ...key }
+        await store.createSigningKey(key)
+        key.retiredAt = NOW + 1
+        const [found] = await store.listSigningKeys()
+        found!.privateJwk = '{}'
+        expect(await store.listSigningKeys()).toEqual([original])
+      })
+    })
+
+    describe('secrets', () => {
+      it('creates a secret on first call and returns the stored value to later callers', async () => {
+        expect(await store.getOrCreateSecret('cookie-key', 'first')).toBe('first')
+        expect(await store.getOrCreateSecret('cookie-key', 'second')).toBe('first')
+        expect(await store.getOrCreateSecret('cookie-key', 'first')).toBe('first')
+      })
+
+      it('keeps secrets with different names apart', async () => {
+        expect(await store.getOrCreateSecret('a', 'value-a')).toBe('value-a')
+        expect(await store.getOrCreateSecret('b', 'value-b')).toBe('value-b')
+        expect(await store.getOrCreateSecret('a', 'other')).toBe('value-a')
+        expect(await store.getOrCreateSecret('b', 'other')).toBe('value-b')
+      })
+
+      it('gives every one of many concurrent first callers the one stored value', async () => {
+        const values = Array.from({ length: 10 }, (_, i) => `value-${i}-${generatePublicId()}`)
+        const results = await Promise.all(values.map((value) => store.getOrCreateSecret('raced', value)))
+        expect(new Set(results).size).toBe(1)
+        expect(values).toContain(results[0])
+        expect(await store.getOrCreateSecret('raced', 'late')).toBe(results[0])
+      })
+    })
+
+    describe('refresh families', () => {
+      let user: UserRecord
+      beforeEach(async () => {
+        user = makeUser()
+        await store.createUser(user)
+      })
+
+      async function createFamily(
+        overrides: Partial<RefreshFamilyRecord> = {},
+      ): Promise<{ family: RefreshFamilyRecord; tokenHash: string }> {
+        const family = makeFamily(user.id, overrides)
+        const tokenHash = makeTokenHash()
+        await store.createRefreshFamily(family, tokenHash)
+        return { family, tokenHash }
+      }
+
+      it('stores a family with its generation-0 token, every field intact', async () => {
+        const { family, tokenHash } = await createFamily()
+        expect(await store.findRefreshFamily(family.id)).toEqual(family)
+        expect(await store.findRefreshToken(tokenHash)).toEqual({ family, generation: 0 })
+      })
+
+      it('keeps null user agent, ip, rotatedAt and revokedAt as null', async () => {
+        const { family, tokenHash } = await createFamily({ userAgent: null, ip: null })
+        expect(family.rotatedAt).toBeNull()
+        expect(family.revokedAt).toBeNull()
+        expect(await store.findRefreshFamily(family.id)).toEqual(family)
+        expect(await store.findRefreshToken(tokenHash)).toEqual({ family, generation: 0 })
+      })
+
+      it('keeps set rotatedAt and revokedAt values', async () => {
+        const { family, tokenHash } = await createFamily({ rotatedAt: NOW - 5, revokedAt: NOW - 1 })
+        expect(await store.findRefreshFamily(family.id)).toEqual(family)
+        expect(await store.findRefreshToken(tokenHash)).toEqual({ family, generation: 0 })
+      })
+
+      it('returns null for an unknown token hash or family id', async () => {
+        await createFamily()
+        expect(await store.findRefreshToken(makeTokenHash())).toBeNull()
+        expect(await store.findRefreshFamily(generatePublicId())).toBeNull()
+      })
+
+      it('rotates from the expected generation, keeping every older token findable with its generation', async () => {
+        const { family, tokenHash: token0 } = await createFamily()
+        const other = await createFamily()
+        const token1 = makeTokenHash()
+        expect(await store.rotateRefreshFamily(family.id, 0, token1, NOW + 60, NOW + 60 + 86_400)).toBe(true)
+        const afterFirst: RefreshFamilyRecord = {
+          ...family,
+          generation: 1,
+          rotatedAt: NOW + 60,
+          lastUsedAt: NOW + 60,
+          expiresAt: NOW + 60 + 86_400,
+        }
+        expect(await store.findRefreshFamily(family.id)).toEqual(afterFirst)
+        expect(await store.findRefreshToken(token1)).toEqual({ family: afterFirst, generation: 1 })
+        // Reuse detection depends on the rotated-out token still being recognised, with its own generation.
+        expect(await store.findRefreshToken(token0)).toEqual({ family: afterFirst, generation: 0 })
+
+        const token2 = makeTokenHash()
+        expect(await store.rotateRefreshFamily(family.id, 1, token2, NOW + 120, NOW + 120 + 86_400)).toBe(
+          true,
+        )
+        const afterSecond: RefreshFamilyRecord = {
+          ...family,
+          generation: 2,
+          rotatedAt: NOW + 120,
+          lastUsedAt: NOW + 120,
+          expiresAt: NOW + 120 + 86_400,
+        }
+        expect(await store.findRefreshFamily(family.id)).toEqual(afterSecond)
+        expect(await store.findRefreshToken(token2)).toEqual({ family: afterSecond, generation: 2 })
+        expect(await store.findRefreshToken(token1)).toEqual({ family: afterSecond, generation: 1 })
+        expect(await store.findRefreshToken(token0)).toEqual({ family: afterSecond, generation: 0 })
+
+        // The other family is untouched.
+        expect(await store.findRefreshFamily(other.family.id)).toEqual(other.family)
+        expect(await store.findRefreshToken(other.tokenHash)).toEqual({ family: other.family, generation: 0 })
+      })
+
+      it('refuses a rotation from a stale (or future) generation and changes nothing', async () => {
+        const { family, tokenHash: token0 } = await createFamily()
+        const token1 = makeTokenHash()
+        expect(await store.rotateRefreshFamily(family.id, 0, token1, NOW + 60, NOW + 1000)).toBe(true)
+        const rotated = await store.findRefreshFamily(family.id)
+
+        const stale = makeTokenHash()
+        expect(await store.rotateRefreshFamily(family.id, 0, stale, NOW + 90, NOW + 2000)).toBe(false)
+        const future = makeTokenHash()
+        expect(await store.rotateRefreshFamily(family.id, 5, future, NOW + 90, NOW + 2000)).toBe(false)
+
+        expect(await store.findRefreshFamily(family.id)).toEqual(rotated)
+        expect(await store.findRefreshToken(stale)).toBeNull()
+        expect(await store.findRefreshToken(future)).toBeNull()
+        expect(await store.findRefreshToken(token1)).toEqual({ family: rotated, generation: 1 })
+        expect(await store.findRefreshToken(token0)).toEqual({ family: rotated, generation: 0 })
+      })
+
+      it('refuses to rotate a revoked family and changes nothing', async () => {
+        const { family, tokenHash } = await createFamily()
+        expect(await store.revokeRefreshFamily(family.id, NOW + 10)).toBe(true)
+        const revoked: RefreshFamilyRecord = { ...family, revokedAt: NOW + 10 }
+        const next = makeTokenHash()
+        expect(await store.rotateRefreshFamily(family.id, 0, next, NOW + 60, NOW + 1000)).toBe(false)
+        expect(await store.findRefreshFamily(family.id)).toEqual(revoked)
+        expect(await store.findRefreshToken(next)).toBeNull()
+        expect(await store.findRefreshToken(tokenHash)).toEqual({ family: revoked, generation: 0 })
+      })
+
+      it('refuses to rotate an unknown family and stores no token', async () => {
+        const next = makeTokenHash()
+        const unknownId = generatePublicId()
+        expect(await store.rotateRefreshFamily(unknownId, 0, next, NOW + 60, NOW + 1000)).toBe(false)
+        expect(await store.findRefreshToken(next)).toBeNull()
+        expect(await store.findRefreshFamily(unknownId)).toBeNull()
+      })
+
+      it('lets exactly one of many concurrent rotations from one generation win', async () => {
+        const { family } = await createFamily()
+        const hashes = Array.from({ length: 20 }, () => makeTokenHash())
+        const results = await Promise.all(
+          hashes.map((hash, i) =>
+            store.rotateRefreshFamily(family.id, 0, hash, NOW + 60 + i, NOW + 1000 + i),
+          ),
+        )
+        expect(results.filter(Boolean)).toHaveLength(1)
+        const winner = results.indexOf(true)
+        const found = await Promise.all(hashes.map((hash) => store.findRefreshToken(hash)))
+        expect(found.filter((entry) => entry !== null)).toHaveLength(1)
+        const expected: RefreshFamilyRecord = {
+          ...family,
+          generation: 1,
+          rotatedAt: NOW + 60 + winner,
+          lastUsedAt: NOW + 60 + winner,
+          expiresAt: NOW + 1000 + winner,
+        }
+        expect(found[winner]).toEqual({ family: expected, generation: 1 })
+        expect(await store.findRefreshFamily(family.id)).toEqual(expected)
+      })
+
+      it('revokes a family once; a second revoke and an unknown family report false', async () => {
+        const { family, tokenHash } = await createFamily()
+        const other = await createFamily()
+        expect(await store.revokeRefreshFamily(family.id, NOW + 10)).toBe(true)
+        expect(await store.revokeRefreshFamily(family.id, NOW + 20)).toBe(false)
+        expect(await store.revokeRefreshFamily(generatePublicId(), NOW + 20)).toBe(false)
+        const revoked: RefreshFamilyRecord = { ...family, revokedAt: NOW + 10 }
+        expect(await store.findRefreshFamily(family.id)).toEqual(revoked)
+        expect(await store.findRefreshToken(tokenHash)).toEqual({ family: revoked, generation: 0 })
+        expect(await store.findRefreshFamily(other.family.id)).toEqual(other.family)
+      })
+
+      it('purges families whose expiry is at or before now, with all their tokens, and only those', async () => {
+        const expired = await createFamily({ expiresAt: NOW - 1 })
+        const atEdge = await createFamily({ expiresAt: NOW })
+        const live = await createFamily({ expiresAt: NOW + 1 })
+        const revokedLive = await createFamily({ expiresAt: NOW + 1000, revokedAt: NOW - 10 })
+        // A rotation moves the expiry: this family was created expired but was rotated forward...
+        const revived = await createFamily({ expiresAt: NOW - 100 })
+        const revivedToken = makeTokenHash()
+        expect(await store.rotateRefreshFamily(revived.family.id, 0, revivedToken, NOW - 50, NOW + 500)).toBe(
+          true,
+        )
+        // ...and this one was rotated to an expiry in the past, so both its tokens must go.
+        const expiredToken1 = makeTokenHash()
+        expect(await store.rotateRefreshFamily(expired.family.id, 0, expiredToken1, NOW - 60, NOW - 1)).toBe(
+          true,
+        )
+
+        expect(await store.deleteExpiredRefreshFamilies(NOW)).toBe(2)
+
+        expect(await store.findRefreshFamily(expired.family.id)).toBeNull()
+        expect(await store.findRefreshFamily(atEdge.family.id)).toBeNull()
+        expect(await store.findRefreshToken(expired.tokenHash)).toBeNull()
+        expect(await store.findRefreshToken(expiredToken1)).toBeNull()
+        expect(await store.findRefreshToken(atEdge.tokenHash)).toBeNull()
+
+        expect(await store.findRefreshFamily(live.family.id)).toEqual(live.family)
+        expect(await store.findRefreshToken(live.tokenHash)).toEqual({ family: live.family, generation: 0 })
+        expect(await store.findRefreshFamily(revokedLive.family.id)).toEqual(revokedLive.family)
+        const revivedFamily = await store.findRefreshFamily(revived.family.id)
+        expect(revivedFamily).toMatchObject({ generation: 1, expiresAt: NOW + 500 })
+        expect(await store.findRefreshToken(revived.tokenHash)).toEqual({
+          family: revivedFamily,
+          generation: 0,
+        })
+        expect(await store.findRefreshToken(revivedToken)).toEqual({ family: revivedFamily, generation: 1 })
+
+        expect(await store.deleteExpiredRefreshFamilies(NOW)).toBe(0)
+      })
+
+      it('leaves no token of a purged family behind, even if its id is ever stored again', async () => {
+        const purged = await createFamily({ expiresAt: NOW - 1 })
+        const purgedToken1 = makeTokenHash()
+        expect(await store.rotateRefreshFamily(purged.family.id, 0, purgedToken1, NOW - 60, NOW - 1)).toBe(
+          true,
+        )
+        expect(await store.deleteExpiredRefreshFamilies(NOW)).toBe(1)
+        // Ids are random, so this never happens in practice; it is the one way to observe a leftover token.
+        const again = makeFamily(user.id, { id: purged.family.id })
+        const againToken = makeTokenHash()
+        await store.createRefreshFamily(again, againToken)
+        expect(await store.findRefreshToken(purged.tokenHash)).toBeNull()
+        expect(await store.findRefreshToken(purgedToken1)).toBeNull()
+        expect(await store.findRefreshToken(againToken)).toEqual({ family: again, generation: 0 })
+      })
+
+      it('returns copies: mutating a created or returned family does not change the stored one', async () => {
+        const family = makeFamily(user.id)
+        const original = { ...family }
+        const tokenHash = makeTokenHash()
+        await store.createRefreshFamily(family, tokenHash)
+        family.generation = 7
+        const found = (await store.findRefreshFamily(family.id))!
+        found.revokedAt = NOW
+        const byToken = (await store.findRefreshToken(tokenHash))!
+        byToken.family.expiresAt = 0
+        expect(await store.findRefreshFamily(family.id)).toEqual(original)
+        expect(await store.findRefreshToken(tokenHash)).toEqual({ family: original, generation: 0 })
+      })
+    })
+
+    describe('access revocations', () => {
+      it('lists nothing before any revocation is added', async () => {
+        expect(await store.listAccessRevocations(NOW)).toEqual([])
+      })
+
+      it('lists only revocations that expire after now, every field intact', async () => {
+        const expired: AccessRevocationRecord = { kind: 'jti', value: generatePublicId(), expiresAt: NOW - 1 }
+        const atEdge: AccessRevocationRecord = { kind: 'sid', value: generatePublicId(), expiresAt: NOW }
+        const live: AccessRevocationRecord = { kind: 'jti', value: generatePublicId(), expiresAt: NOW + 1 }
+        const liveSid: AccessRevocationRecord = {
+          kind: 'sid',
+          value: generatePublicId(),
+          expiresAt: NOW + 900,
+        }
+        for (const revocation of [expired, atEdge, live, liveSid]) await store.addAccessRevocation(revocation)
+        expect(sortRevocations(await store.listAccessRevocations(NOW))).toEqual(
+          sortRevocations([live, liveSid]),
+        )
+        expect(sortRevocations(await store.listAccessRevocations(NOW - 10))).toEqual(
+          sortRevocations([expired, atEdge, live, liveSid]),
+        )
+        expect(await store.listAccessRevocations(NOW + 900)).toEqual([])
+      })
+
+      it('is idempotent: adding the same revocation twice keeps one entry', async () => {
+        const revocation: AccessRevocationRecord = {
+          kind: 'jti',
+          value: generatePublicId(),
+          expiresAt: NOW + 60,
+        }
+        await store.addAccessRevocation(revocation)
+        await store.addAccessRevocation({ ...revocation })
+        expect(await store.listAccessRevocations(NOW)).toEqual([revocation])
+      })
+
+      it('lets a later expiry extend an entry, and never lets an earlier one shorten it', async () => {
+        const value = generatePublicId()
+        await store.addAccessRevocation({ kind: 'sid', value, expiresAt: NOW + 10 })
+        await store.addAccessRevocation({ kind: 'sid', value, expiresAt: NOW + 100 })
+        expect(await store.listAccessRevocations(NOW + 50)).toEqual([
+          { kind: 'sid', value, expiresAt: NOW + 100 },
+        ])
+        await store.addAccessRevocation({ kind: 'sid', value, expiresAt: NOW + 50 })
+        await store.addAccessRevocation({ kind: 'sid', value, expiresAt: NOW - 5 })
+        expect(await store.listAccessRevocations(NOW)).toEqual([{ kind: 'sid', value, expiresAt: NOW + 100 }])
+        expect(await store.deleteExpiredAccessRevocations(NOW + 60)).toBe(0)
+        expect(await store.listAccessRevocations(NOW + 60)).toEqual([
+          { kind: 'sid', value, expiresAt: NOW + 100 },
+        ])
+      })
+
+      it("keeps 'jti' and 'sid' entries with the same value apart", async () => {
+        const value = generatePublicId()
+        const jti: AccessRevocationRecord = { kind: 'jti', value, expiresAt: NOW + 10 }
+        const sid: AccessRevocationRecord = { kind: 'sid', value, expiresAt: NOW + 100 }
+        await store.addAccessRevocation(jti)
+        await store.addAccessRevocation(sid)
+        expect(sortRevocations(await store.listAccessRevocations(NOW))).toEqual([jti, sid])
+        // Extending one kind does not extend the other.
+        await store.addAccessRevocation({ ...jti, expiresAt: NOW + 20 })
+        expect(await store.listAccessRevocations(NOW + 50)).toEqual([sid])
+        expect(await store.deleteExpiredAccessRevocations(NOW + 50)).toBe(1)
+        expect(sortRevocations(await store.listAccessRevocations(NOW))).toEqual([sid])
+      })
+
+      it('deletes revocations whose expiry is at or before now, and only those; returns how many', async () => {
+        const expired: AccessRevocationRecord = { kind: 'jti', value: generatePublicId(), expiresAt: NOW - 1 }
+        const atEdge: AccessRevocationRecord = { kind: 'sid', value: generatePublicId(), expiresAt: NOW }
+        const live: AccessRevocationRecord = { kind: 'jti', value: generatePublicId(), expiresAt: NOW + 1 }
+        for (const revocation of [expired, atEdge, live]) await store.addAccessRevocation(revocation)
+        expect(await store.deleteExpiredAccessRevocations(NOW)).toBe(2)
+        expect(await store.listAccessRevocations(0)).toEqual([live])
+        expect(await store.deleteExpiredAccessRevocations(NOW)).toBe(0)
+      })
+
+      it('returns copies: mutating an added or listed revocation does not change the stored one', async () => {
+        const revocation: AccessRevocationRecord = {
+          kind: 'jti',
+          value: generatePublicId(),
+          expiresAt: NOW + 60,
+        }
+        const original = { ...revocation }
+        await store.addAccessRevocation(revocation)
+        revocation.expiresAt = NOW - 100
+        const [found] = await store.listAccessRevocations(NOW)
+        found!.expiresAt = NOW - 100
+        expect(await store.listAccessRevocations(NOW)).toEqual([original])
       })
     })
 

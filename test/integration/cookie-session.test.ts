@@ -74,7 +74,7 @@ describe('cookie sessions', () => {
     expect(response.statusCode).toBe(401)
     expect(response.json()).toEqual({
       error: 'unauthenticated',
-      error_description: 'No session cookie was sent.',
+      error_description: 'No session cookie or bearer token was sent.',
     })
   })
 

@@ -7,7 +7,7 @@ import { createMemoryStore } from '../../src/store/memory/index.js'
 describe('rehash on sign-in', () => {
   it('upgrades an old-parameter hash after a correct password, not after a wrong one', async () => {
     const store = createMemoryStore()
-    const old = createAuth({
+    const old = await createAuth({
       store,
       passwordHasher: createArgon2Hasher({ params: { memoryCost: 4096, timeCost: 1, parallelism: 1 } }),
     })
@@ -15,7 +15,7 @@ describe('rehash on sign-in', () => {
     const oldHash = (await store.findUserById(user.id))!.passwordHash
     expect(oldHash).toMatch(/^\$argon2id\$v=19\$m=4096,t=1,p=1\$/)
 
-    const current = createAuth({ store })
+    const current = await createAuth({ store })
     await expect(
       current.signIn({ email: 'old@example.com', password: 'wrong password' }),
     ).rejects.toMatchObject({

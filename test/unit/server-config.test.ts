@@ -15,6 +15,16 @@ describe('loadConfig', () => {
       bodyLimitBytes: 16_384,
       trustProxy: false,
       logLevel: 'info',
+      tokens: {
+        issuer: 'http://localhost:3000',
+        audience: 'http://localhost:3000',
+        algorithm: 'ES256',
+        hmacSecret: undefined,
+        accessTtlSeconds: 900,
+        refreshIdleSeconds: 1_209_600,
+        refreshAbsoluteSeconds: 2_592_000,
+        refreshGraceSeconds: 10,
+      },
     })
   })
 
@@ -70,12 +80,48 @@ describe('loadConfig', () => {
       'Invalid SESAME_COOKIE_SECURE: a "__Host-" cookie name requires true.',
     ],
     [{ SESAME_COOKIE_NAME: 'bad name' }, 'Invalid SESAME_COOKIE_NAME: has an invalid format.'],
+    [{ SESAME_JWT_ALG: 'none' }, 'Invalid SESAME_JWT_ALG: must be one of ES256, EdDSA, RS256, HS256.'],
+    [{ SESAME_JWT_ALG: 'HS256' }, 'Missing SESAME_JWT_SECRET: required with SESAME_JWT_ALG=HS256.'],
+    [
+      { SESAME_JWT_ALG: 'HS256', SESAME_JWT_SECRET: 'c2hvcnQ' },
+      'Invalid SESAME_JWT_SECRET: must decode to at least 32 bytes.',
+    ],
+    [
+      { SESAME_JWT_ALG: 'HS256', SESAME_JWT_SECRET: 'not base64url!' },
+      'Invalid SESAME_JWT_SECRET: must be unpadded base64url.',
+    ],
+    [
+      { SESAME_JWT_SECRET: 'A'.repeat(43) },
+      'Invalid SESAME_JWT_SECRET: only used with SESAME_JWT_ALG=HS256.',
+    ],
+    [{ SESAME_ACCESS_TTL_SECONDS: '3601' }, 'Invalid SESAME_ACCESS_TTL_SECONDS: must be at most 3600.'],
+    [{ SESAME_REFRESH_GRACE_SECONDS: '61' }, 'Invalid SESAME_REFRESH_GRACE_SECONDS: must be at most 60.'],
+    [{ SESAME_ISSUER: 'ftp://example.com' }, 'Invalid SESAME_ISSUER: has an invalid format.'],
+    [
+      { SESAME_REFRESH_IDLE_SECONDS: '100', SESAME_REFRESH_ABSOLUTE_SECONDS: '50' },
+      'Invalid SESAME_REFRESH_IDLE_SECONDS: must not exceed SESAME_REFRESH_ABSOLUTE_SECONDS.',
+    ],
     [
       { SESAME_SESION_IDLE_SECONDS: '60' },
       "Unknown environment variable SESAME_SESION_IDLE_SECONDS; see the README's configuration table.",
     ],
   ])('refuses %j with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message))
+  })
+
+  it('decodes an HS256 secret and defaults the audience to the issuer', () => {
+    const secret = Buffer.alloc(32, 7)
+    const config = loadConfig({
+      SESAME_JWT_ALG: 'HS256',
+      SESAME_JWT_SECRET: secret.toString('base64url'),
+      SESAME_ISSUER: 'https://auth.example.com',
+    })
+    expect(config.tokens).toMatchObject({
+      algorithm: 'HS256',
+      issuer: 'https://auth.example.com',
+      audience: 'https://auth.example.com',
+    })
+    expect(config.tokens.hmacSecret).toEqual(secret)
   })
 
   it('never echoes a value in its message', () => {

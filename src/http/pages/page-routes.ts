@@ -8,7 +8,7 @@ import { isAuthError } from '../../core/errors.js'
 import { assertSameOrigin } from '../csrf.js'
 import { setCookie } from '../reply-cookies.js'
 import { readStringFields } from '../request-fields.js'
-import { authenticateRequest, clientContext } from '../session-request.js'
+import { authenticateSessionRequest, clientContext } from '../session-request.js'
 import { type Html, html } from './html.js'
 import { layout } from './layout.js'
 import { ICON_SVG, STYLESHEET } from './style.js'
@@ -35,7 +35,7 @@ export async function pageRoutes(app: FastifyInstance, { auth }: PageRoutesOptio
     reply: FastifyReply,
   ): Promise<SessionAuthentication | null> {
     try {
-      return await authenticateRequest(auth, request, reply)
+      return await authenticateSessionRequest(auth, request, reply)
     } catch (error) {
       if (isAuthError(error, 'invalid_session') || isAuthError(error, 'invalid_cookie')) return null
       throw error

@@ -5,7 +5,15 @@
  *
  * Records are copied in and out, so a caller mutating a returned object cannot change what is stored.
  */
-import { EMAIL_TAKEN, type SessionRecord, type Store, type UserRecord } from '../types.js'
+import {
+  type AccessRevocationRecord,
+  EMAIL_TAKEN,
+  type RefreshFamilyRecord,
+  type SessionRecord,
+  type SigningKeyRecord,
+  type Store,
+  type UserRecord,
+} from '../types.js'
 
 /** Creates an empty in-memory {@link Store}. */
 export function createMemoryStore(): Store {
@@ -14,6 +22,12 @@ export function createMemoryStore(): Store {
   const sessionsByTokenHash = new Map<string, SessionRecord>()
   // Per-user index, so user-scoped operations cost O(that user's sessions), never a scan of all sessions.
   const tokenHashesByUser = new Map<string, Set<string>>()
+  const signingKeys = new Map<string, SigningKeyRecord>()
+  const secrets = new Map<string, string>()
+  const families = new Map<string, RefreshFamilyRecord>()
+  const refreshTokens = new Map<string, { familyId: string; generation: number }>()
+  const refreshTokenHashesByFamily = new Map<string, string[]>()
+  const accessRevocations = new Map<string, AccessRevocationRecord>()
 
   function removeSession(tokenHash: string): boolean {
     const session = sessionsByTokenHash.get(tokenHash)
@@ -46,6 +60,12 @@ export function createMemoryStore(): Store {
       const user = usersById.get(userId)
       if (!user) return false
       user.passwordHash = passwordHash
+      return true
+    },
+    async setUserDisabled(userId, disabledAt) {
+      const user = usersById.get(userId)
+      if (!user) return false
+      user.disabledAt = disabledAt
       return true
     },
 
@@ -84,12 +104,102 @@ export function createMemoryStore(): Store {
       return deleted
     },
 
+    async listSigningKeys() {
+      return [...signingKeys.values()]
+        .map((key) => ({ ...key }))
+        .sort((a, b) => b.createdAt - a.createdAt || b.kid.localeCompare(a.kid))
+    },
+    async createSigningKey(key) {
+      signingKeys.set(key.kid, { ...key })
+    },
+    async retireSigningKeysExcept(kid, retiredAt) {
+      for (const key of signingKeys.values()) {
+        if (key.kid !== kid && key.retiredAt === null) key.retiredAt = retiredAt
+      }
+    },
+    async deleteSigningKey(kid) {
+      return signingKeys.delete(kid)
+    },
+
+    async getOrCreateSecret(name, value) {
+      if (!secrets.has(name)) secrets.set(name, value)
+      return secrets.get(name)!
+    },
+
+    async createRefreshFamily(family, tokenHash) {
+      families.set(family.id, { ...family })
+      refreshTokens.set(tokenHash, { familyId: family.id, generation: family.generation })
+      refreshTokenHashesByFamily.set(family.id, [tokenHash])
+    },
+    async findRefreshToken(tokenHash) {
+      const token = refreshTokens.get(tokenHash)
+      const family = token && families.get(token.familyId)
+      return family ? { family: { ...family }, generation: token.generation } : null
+    },
+    async findRefreshFamily(familyId) {
+      const family = families.get(familyId)
+      return family ? { ...family } : null
+    },
+    async rotateRefreshFamily(familyId, expectedGeneration, newTokenHash, now, expiresAt) {
+      const family = families.get(familyId)
+      if (!family || family.generation !== expectedGeneration || family.revokedAt !== null) return false
+      family.generation = expectedGeneration + 1
+      family.rotatedAt = now
+      family.lastUsedAt = now
+      family.expiresAt = expiresAt
+      refreshTokens.set(newTokenHash, { familyId, generation: family.generation })
+      refreshTokenHashesByFamily.get(familyId)!.push(newTokenHash)
+      return true
+    },
+    async revokeRefreshFamily(familyId, now) {
+      const family = families.get(familyId)
+      if (!family || family.revokedAt !== null) return false
+      family.revokedAt = now
+      return true
+    },
+    async deleteExpiredRefreshFamilies(now) {
+      let deleted = 0
+      for (const [id, family] of families) {
+        if (family.expiresAt > now) continue
+        families.delete(id)
+        for (const tokenHash of refreshTokenHashesByFamily.get(id) ?? []) refreshTokens.delete(tokenHash)
+        refreshTokenHashesByFamily.delete(id)
+        deleted++
+      }
+      return deleted
+    },
+
+    async addAccessRevocation(revocation) {
+      const key = `${revocation.kind}:${revocation.value}`
+      const existing = accessRevocations.get(key)
+      if (!existing || existing.expiresAt < revocation.expiresAt)
+        accessRevocations.set(key, { ...revocation })
+    },
+    async listAccessRevocations(now) {
+      return [...accessRevocations.values()]
+        .filter((entry) => entry.expiresAt > now)
+        .map((entry) => ({ ...entry }))
+    },
+    async deleteExpiredAccessRevocations(now) {
+      let deleted = 0
+      for (const [key, entry] of accessRevocations) {
+        if (entry.expiresAt <= now && accessRevocations.delete(key)) deleted++
+      }
+      return deleted
+    },
+
     async ping() {},
     async close() {
       usersById.clear()
       userIdsByEmail.clear()
       sessionsByTokenHash.clear()
       tokenHashesByUser.clear()
+      signingKeys.clear()
+      secrets.clear()
+      families.clear()
+      refreshTokens.clear()
+      refreshTokenHashesByFamily.clear()
+      accessRevocations.clear()
     },
   }
 }

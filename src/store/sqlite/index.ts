@@ -15,7 +15,15 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { AuthError } from '../../core/errors.js'
-import { EMAIL_TAKEN, type SessionRecord, type Store, type UserRecord } from '../types.js'
+import {
+  type AccessRevocationRecord,
+  EMAIL_TAKEN,
+  type RefreshFamilyRecord,
+  type SessionRecord,
+  type SigningKeyRecord,
+  type Store,
+  type UserRecord,
+} from '../types.js'
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js'
 
 export interface SqliteStoreOptions {
@@ -37,6 +45,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     userByEmail: db.prepare('SELECT * FROM users WHERE email = ?'),
     userById: db.prepare('SELECT * FROM users WHERE id = ?'),
     updatePasswordHash: db.prepare('UPDATE users SET password_hash = ? WHERE id = ?'),
+    setUserDisabled: db.prepare('UPDATE users SET disabled_at = ? WHERE id = ?'),
     insertSession: db.prepare(
       `INSERT INTO sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at, absolute_expires_at,
                              user_agent, ip)
@@ -47,8 +56,65 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
     sessionsByUser: db.prepare('SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at, id'),
     deleteExpired: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
+    signingKeys: db.prepare('SELECT * FROM signing_keys ORDER BY created_at DESC, kid DESC'),
+    insertSigningKey: db.prepare(
+      `INSERT INTO signing_keys (kid, alg, private_jwk, created_at, retired_at)
+       VALUES (@kid, @alg, @privateJwk, @createdAt, @retiredAt)`,
+    ),
+    retireSigningKeys: db.prepare(
+      'UPDATE signing_keys SET retired_at = ? WHERE kid <> ? AND retired_at IS NULL',
+    ),
+    deleteSigningKey: db.prepare('DELETE FROM signing_keys WHERE kid = ?'),
+    insertSecret: db.prepare(
+      'INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
+    secret: db.prepare('SELECT value FROM secrets WHERE name = ?'),
+    insertFamily: db.prepare(
+      `INSERT INTO refresh_families (id, user_id, created_at, last_used_at, expires_at, absolute_expires_at,
+                                     generation, rotated_at, revoked_at, user_agent, ip)
+       VALUES (@id, @userId, @createdAt, @lastUsedAt, @expiresAt, @absoluteExpiresAt, @generation, @rotatedAt,
+               @revokedAt, @userAgent, @ip)`,
+    ),
+    insertRefreshToken: db.prepare(
+      'INSERT INTO refresh_tokens (token_hash, family_id, generation) VALUES (?, ?, ?)',
+    ),
+    refreshToken: db.prepare(
+      `SELECT f.*, t.generation AS token_generation
+       FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id
+       WHERE t.token_hash = ?`,
+    ),
+    family: db.prepare('SELECT * FROM refresh_families WHERE id = ?'),
+    rotateFamily: db.prepare(
+      `UPDATE refresh_families
+       SET generation = generation + 1, rotated_at = @now, last_used_at = @now, expires_at = @expiresAt
+       WHERE id = @familyId AND generation = @expectedGeneration AND revoked_at IS NULL`,
+    ),
+    revokeFamily: db.prepare(
+      'UPDATE refresh_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+    ),
+    deleteExpiredFamilies: db.prepare('DELETE FROM refresh_families WHERE expires_at <= ?'),
+    upsertRevocation: db.prepare(
+      `INSERT INTO access_revocations (kind, value, expires_at) VALUES (@kind, @value, @expiresAt)
+       ON CONFLICT (kind, value) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`,
+    ),
+    revocations: db.prepare('SELECT * FROM access_revocations WHERE expires_at > ?'),
+    deleteExpiredRevocations: db.prepare('DELETE FROM access_revocations WHERE expires_at <= ?'),
     ping: db.prepare('SELECT 1'),
   }
+
+  const createFamily = db.transaction((family: RefreshFamilyRecord, tokenHash: string) => {
+    statements.insertFamily.run(family)
+    statements.insertRefreshToken.run(tokenHash, family.id, family.generation)
+  })
+  // The UPDATE's WHERE is the compare; the token row is written only by the one caller whose compare won.
+  const rotateFamily = db.transaction(
+    (familyId: string, expectedGeneration: number, newTokenHash: string, now: number, expiresAt: number) => {
+      const changed =
+        statements.rotateFamily.run({ familyId, expectedGeneration, now, expiresAt }).changes === 1
+      if (changed) statements.insertRefreshToken.run(newTokenHash, familyId, expectedGeneration + 1)
+      return changed
+    },
+  )
 
   return {
     kind: 'sqlite',
@@ -62,6 +128,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     findUserById: (id) => run(() => toUser(statements.userById.get(id))),
     updatePasswordHash: (userId, passwordHash) =>
       run(() => statements.updatePasswordHash.run(passwordHash, userId).changes === 1),
+    setUserDisabled: (userId, disabledAt) =>
+      run(() => statements.setUserDisabled.run(disabledAt, userId).changes === 1),
 
     createSession: (session) =>
       run(() => {
@@ -74,6 +142,57 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     listUserSessions: (userId) =>
       run(() => statements.sessionsByUser.all(userId).map((row) => toSession(row)!)),
     deleteExpiredSessions: (now) => run(() => statements.deleteExpired.run(now).changes),
+
+    listSigningKeys: () => run(() => statements.signingKeys.all().map(toSigningKey)),
+    createSigningKey: (key) =>
+      run(() => {
+        statements.insertSigningKey.run(key)
+      }),
+    retireSigningKeysExcept: (kid, retiredAt) =>
+      run(() => {
+        statements.retireSigningKeys.run(retiredAt, kid)
+      }),
+    deleteSigningKey: (kid) => run(() => statements.deleteSigningKey.run(kid).changes === 1),
+
+    getOrCreateSecret: (name, value) =>
+      run(() => {
+        statements.insertSecret.run(name, value, Math.floor(Date.now() / 1000))
+        return (statements.secret.get(name) as { value: string }).value
+      }),
+
+    createRefreshFamily: (family, tokenHash) => run(() => createFamily(family, tokenHash)),
+    findRefreshToken: (tokenHash) =>
+      run(() => {
+        const row = statements.refreshToken.get(tokenHash) as
+          (FamilyRow & { token_generation: number }) | undefined
+        return row ? { family: toFamily(row), generation: row.token_generation } : null
+      }),
+    findRefreshFamily: (familyId) =>
+      run(() => {
+        const row = statements.family.get(familyId) as FamilyRow | undefined
+        return row ? toFamily(row) : null
+      }),
+    rotateRefreshFamily: (familyId, expectedGeneration, newTokenHash, now, expiresAt) =>
+      run(() => rotateFamily.immediate(familyId, expectedGeneration, newTokenHash, now, expiresAt)),
+    revokeRefreshFamily: (familyId, now) =>
+      run(() => statements.revokeFamily.run(now, familyId).changes === 1),
+    deleteExpiredRefreshFamilies: (now) => run(() => statements.deleteExpiredFamilies.run(now).changes),
+
+    addAccessRevocation: (revocation) =>
+      run(() => {
+        statements.upsertRevocation.run(revocation)
+      }),
+    listAccessRevocations: (now) =>
+      run(() =>
+        (
+          statements.revocations.all(now) as Array<{ kind: 'jti' | 'sid'; value: string; expires_at: number }>
+        ).map((row): AccessRevocationRecord => ({
+          kind: row.kind,
+          value: row.value,
+          expiresAt: row.expires_at,
+        })),
+      ),
+    deleteExpiredAccessRevocations: (now) => run(() => statements.deleteExpiredRevocations.run(now).changes),
 
     ping: () =>
       run(() => {
@@ -182,5 +301,52 @@ function toSession(row: unknown): SessionRecord | null {
     absoluteExpiresAt: r.absolute_expires_at,
     userAgent: r.user_agent,
     ip: r.ip,
+  }
+}
+
+interface FamilyRow {
+  id: string
+  user_id: string
+  created_at: number
+  last_used_at: number
+  expires_at: number
+  absolute_expires_at: number
+  generation: number
+  rotated_at: number | null
+  revoked_at: number | null
+  user_agent: string | null
+  ip: string | null
+}
+
+function toFamily(r: FamilyRow): RefreshFamilyRecord {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
+    expiresAt: r.expires_at,
+    absoluteExpiresAt: r.absolute_expires_at,
+    generation: r.generation,
+    rotatedAt: r.rotated_at,
+    revokedAt: r.revoked_at,
+    userAgent: r.user_agent,
+    ip: r.ip,
+  }
+}
+
+function toSigningKey(row: unknown): SigningKeyRecord {
+  const r = row as {
+    kid: string
+    alg: string
+    private_jwk: string
+    created_at: number
+    retired_at: number | null
+  }
+  return {
+    kid: r.kid,
+    alg: r.alg,
+    privateJwk: r.private_jwk,
+    createdAt: r.created_at,
+    retiredAt: r.retired_at,
   }
 }

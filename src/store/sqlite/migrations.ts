@@ -41,4 +41,54 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sessions_by_expiry ON sessions (expires_at);
     `,
   },
+  {
+    version: 2,
+    name: 'signing keys, secrets, refresh families, access-token revocations',
+    sql: `
+      CREATE TABLE signing_keys (
+        kid         TEXT    PRIMARY KEY,
+        alg         TEXT    NOT NULL,
+        private_jwk TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL,
+        retired_at  INTEGER
+      ) STRICT;
+
+      CREATE TABLE secrets (
+        name       TEXT    PRIMARY KEY,
+        value      TEXT    NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE refresh_families (
+        id                  TEXT    PRIMARY KEY,
+        user_id             TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at          INTEGER NOT NULL,
+        last_used_at        INTEGER NOT NULL,
+        expires_at          INTEGER NOT NULL,
+        absolute_expires_at INTEGER NOT NULL,
+        generation          INTEGER NOT NULL,
+        rotated_at          INTEGER,
+        revoked_at          INTEGER,
+        user_agent          TEXT,
+        ip                  TEXT
+      ) STRICT;
+      CREATE INDEX refresh_families_by_user ON refresh_families (user_id, created_at);
+      CREATE INDEX refresh_families_by_expiry ON refresh_families (expires_at);
+
+      -- Every token a family ever had, by hash, so a rotated-out token is recognised (and its reuse caught).
+      CREATE TABLE refresh_tokens (
+        token_hash TEXT    PRIMARY KEY,
+        family_id  TEXT    NOT NULL REFERENCES refresh_families (id) ON DELETE CASCADE,
+        generation INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family_id);
+
+      CREATE TABLE access_revocations (
+        kind       TEXT    NOT NULL,
+        value      TEXT    NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, value)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ]

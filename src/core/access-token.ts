@@ -1,0 +1,100 @@
+/**
+ * Access tokens: JWTs typed `at+jwt` (RFC 9068) with `iss sub aud exp iat jti sid` and `roles`. No secrets in
+ * the payload: it is only base64url, readable by anyone holding the token.
+ *
+ * Verification order (jose's, RFC 8725): the JWS layer checks structure, header, algorithm-to-key binding and
+ * signature first; only then are claims read, in a fixed sequence: `typ`, required presence and types (times
+ * must be finite numbers), `iss`, `aud`, `nbf`, `iat`, `exp`. Every failure is `invalid_token`; the fine
+ * `reason` says which check failed, for logs only.
+ */
+import { AuthError } from './errors.js'
+import { type KeyResolver, encodeHeader, signCompact, verifyCompact } from './jws/compact.js'
+import type { SigningKey } from './jws/keys.js'
+import { parseStrictJsonObject } from './jws/strict-json.js'
+
+/** The claims of a Sesame access token. */
+export interface AccessTokenClaims {
+  iss: string
+  sub: string
+  aud: string
+  exp: number
+  iat: number
+  jti: string
+  /** The refresh family (session) the token belongs to. */
+  sid: string
+  roles: string[]
+}
+
+/** What a verifier insists on. */
+export interface AccessTokenRules {
+  issuer: string
+  audience: string
+  /** Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds (at most 60). */
+  leewaySeconds: number
+  /** Longest token accepted, in characters. */
+  maxTokenLength: number
+}
+
+export const ACCESS_TOKEN_TYPE = 'at+jwt'
+
+/** The pre-encoded `{"alg","typ":"at+jwt","kid"}` header for `key`; build once per key. */
+export function encodeAccessTokenHeader(key: SigningKey): string {
+  return encodeHeader(key, { typ: ACCESS_TOKEN_TYPE })
+}
+
+/** Signs `claims` with `key` under its pre-encoded header. */
+export function signAccessToken(claims: AccessTokenClaims, key: SigningKey, encodedHeader: string): string {
+  return signCompact(encodedHeader, JSON.stringify(claims), key)
+}
+
+function invalid(reason: string): AuthError {
+  return new AuthError('invalid_token', 'The access token is invalid.', { reason })
+}
+
+/** Verifies an access token at `now` (Unix seconds); throws `invalid_token`. */
+export function verifyAccessToken(
+  token: string,
+  resolveKey: KeyResolver,
+  rules: AccessTokenRules,
+  now: number,
+): AccessTokenClaims {
+  const { header, payload } = verifyCompact(token, resolveKey, { maxLength: rules.maxTokenLength })
+  // RFC 9068 §4: "at+jwt", optionally with the "application/" prefix, compared case-insensitively.
+  const typ = header.typ?.toLowerCase()
+  if (typ !== ACCESS_TOKEN_TYPE && typ !== `application/${ACCESS_TOKEN_TYPE}`) throw invalid('wrong_typ')
+
+  const claims = parseStrictJsonObject(payload.toString('utf8'))
+  if (!claims) throw invalid('payload_not_json_object')
+  const { iss, sub, aud, exp, iat, nbf, jti, sid, roles } = claims
+  if (typeof iss !== 'string') throw invalid('iss_missing')
+  if (typeof sub !== 'string' || sub === '') throw invalid('sub_missing')
+  if (typeof jti !== 'string' || jti === '') throw invalid('jti_missing')
+  if (typeof sid !== 'string' || sid === '') throw invalid('sid_missing')
+  if (!isFiniteNumber(exp)) throw invalid('exp_missing')
+  if (!isFiniteNumber(iat)) throw invalid('iat_missing')
+  if (nbf !== undefined && !isFiniteNumber(nbf)) throw invalid('nbf_not_number')
+  if (roles !== undefined && !(Array.isArray(roles) && roles.every((role) => typeof role === 'string'))) {
+    throw invalid('roles_not_strings')
+  }
+  if (iss !== rules.issuer) throw invalid('wrong_iss')
+  if (!audienceMatches(aud, rules.audience)) throw invalid('wrong_aud')
+  if (nbf !== undefined && nbf > now + rules.leewaySeconds) throw invalid('not_yet_valid')
+  if (iat > now + rules.leewaySeconds) throw invalid('issued_in_future')
+  if (exp <= now - rules.leewaySeconds) throw invalid('token_expired')
+  return { iss, sub, aud: rules.audience, exp, iat, jti, sid, roles: roles ?? [] }
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value)
+}
+
+/** RFC 7519 §4.1.3: a string, or an array of strings that contains the expected audience. */
+function audienceMatches(aud: unknown, expected: string): boolean {
+  if (typeof aud === 'string') return aud === expected
+  return (
+    Array.isArray(aud) &&
+    aud.length > 0 &&
+    aud.every((item) => typeof item === 'string') &&
+    aud.includes(expected)
+  )
+}

@@ -1,0 +1,57 @@
+/**
+ * JSON objects parsed the strict way RFC 7515 §4 and RFC 8725 §3.x want for JOSE: the text must be one JSON
+ * object, and no object in it may repeat a member name. `JSON.parse` keeps the last duplicate silently, so a
+ * token could show one value to one parser and another to the next.
+ *
+ * Duplicate detection without a second parser: in valid JSON every member contributes exactly one `:` outside
+ * string literals, while `JSON.parse` collapses duplicates into one key. So the text has a duplicate exactly
+ * when its count of such colons exceeds the number of keys in the parsed result. One linear scan.
+ */
+
+/** The parsed object, or null when `text` is not exactly one JSON object without duplicate member names. */
+export function parseStrictJsonObject(text: string): Record<string, unknown> | null {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return null
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null
+  return countMemberColons(text) === countKeys(value) ? (value as Record<string, unknown>) : null
+}
+
+function countMemberColons(text: string): number {
+  let colons = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i)
+    if (inString) {
+      if (char === 0x5c /* \ */) i++
+      else if (char === 0x22 /* " */) inString = false
+    } else if (char === 0x22) {
+      inString = true
+    } else if (char === 0x3a /* : */) {
+      colons++
+    }
+  }
+  return colons
+}
+
+/** Keys in `value` and everything nested in it. Iterative: nesting depth must not exhaust the call stack. */
+function countKeys(value: unknown): number {
+  let count = 0
+  const pending: unknown[] = [value]
+  while (pending.length > 0) {
+    const item = pending.pop()
+    if (typeof item !== 'object' || item === null) continue
+    if (Array.isArray(item)) {
+      for (const element of item) pending.push(element)
+      continue
+    }
+    for (const key in item) {
+      count++
+      pending.push((item as Record<string, unknown>)[key])
+    }
+  }
+  return count
+}

@@ -1,0 +1,161 @@
+/**
+ * Cookie sessions: start one (never adopting a presented id: session fixation), authenticate a request by its
+ * `Cookie` header with idle/absolute expiry and throttled sliding renewal, end one, purge expired ones.
+ */
+import type { Clock } from '../core/clock.js'
+import {
+  type CookieDescription,
+  type SessionCookieOptions,
+  createBlankSessionCookie,
+  createSessionCookie,
+  readCookie,
+} from '../core/cookie.js'
+import { AuthError } from '../core/errors.js'
+import { hashSecret } from '../core/hash.js'
+import type { Principal } from '../core/principal.js'
+import { generatePublicId, generateSecretToken, isSecretTokenShape } from '../core/random.js'
+import type { SessionPolicy } from '../core/session-policy.js'
+import { checkSessionTimes, startSessionTimes } from '../core/session-rules.js'
+import type { SessionRecord, Store } from '../store/types.js'
+import type { CredentialChecker } from './credentials.js'
+import {
+  type ClientContext,
+  type PublicUser,
+  type SessionAuthentication,
+  type SignInResult,
+  storedUserAgent,
+  toPublicUser,
+} from './types.js'
+
+export interface CookieSessions {
+  signIn(
+    input: { email: unknown; password: unknown; cookieHeader?: string | undefined } & ClientContext,
+  ): Promise<SignInResult>
+  createSession(user: PublicUser, context: ClientContext): Promise<SignInResult>
+  authenticateSession(cookieHeader: string | undefined): Promise<SessionAuthentication | null>
+  signOut(cookieHeader: string | undefined): Promise<{ cookie: CookieDescription }>
+  blankSessionCookie(): CookieDescription
+  deleteExpiredSessions(): Promise<number>
+}
+
+export interface CookieSessionOptions {
+  store: Store
+  clock: Clock
+  policy: Readonly<SessionPolicy>
+  cookie: Readonly<SessionCookieOptions>
+  checkCredentials: CredentialChecker
+}
+
+export function createCookieSessions(options: CookieSessionOptions): CookieSessions {
+  const { store, clock, policy, cookie: cookieOptions, checkCredentials } = options
+
+  /** The session token in `cookieHeader`; null when absent; throws `invalid_cookie` when malformed. */
+  function readSessionToken(cookieHeader: string | undefined): string | null {
+    const lookup = readCookie(cookieHeader, cookieOptions.name)
+    if (lookup.status === 'absent') return null
+    if (lookup.status === 'duplicate') {
+      throw new AuthError('invalid_cookie', `The "${cookieOptions.name}" cookie was sent more than once.`, {
+        reason: 'duplicate_session_cookie',
+      })
+    }
+    if (!isSecretTokenShape(lookup.value)) {
+      throw new AuthError('invalid_cookie', `The "${cookieOptions.name}" cookie is malformed.`, {
+        reason: 'malformed_session_cookie',
+      })
+    }
+    return lookup.value
+  }
+
+  /** Like readSessionToken, but a malformed cookie counts as none: for flows that replace or end it anyway. */
+  function readSessionTokenLeniently(cookieHeader: string | undefined): string | null {
+    try {
+      return readSessionToken(cookieHeader)
+    } catch {
+      return null
+    }
+  }
+
+  async function createSession(user: PublicUser, context: ClientContext): Promise<SignInResult> {
+    const token = generateSecretToken()
+    const times = startSessionTimes(clock.nowSeconds(), policy)
+    const session: SessionRecord = {
+      id: generatePublicId(),
+      tokenHash: hashSecret(token),
+      userId: user.id,
+      ...times,
+      userAgent: storedUserAgent(context.userAgent),
+      ip: context.ip ?? null,
+    }
+    await store.createSession(session)
+    return {
+      user,
+      principal: toPrincipal(session, user),
+      cookie: createSessionCookie(cookieOptions, token, session.expiresAt - times.createdAt),
+    }
+  }
+
+  return {
+    async signIn(input) {
+      const user = await checkCredentials(input.email, input.password)
+      // Never adopt a presented session id; end it, since this browser is getting a new one.
+      const previous = readSessionTokenLeniently(input.cookieHeader)
+      if (previous) await store.deleteSessionByTokenHash(hashSecret(previous))
+      return createSession(toPublicUser(user), input)
+    },
+
+    createSession,
+
+    async authenticateSession(cookieHeader) {
+      const token = readSessionToken(cookieHeader)
+      if (token === null) return null
+      const tokenHash = hashSecret(token)
+      const session = await store.findSessionByTokenHash(tokenHash)
+      if (!session) {
+        throw new AuthError('invalid_session', 'The session has ended.', { reason: 'unknown_session' })
+      }
+      const now = clock.nowSeconds()
+      const check = checkSessionTimes(session, now, policy)
+      if (check.status === 'expired') {
+        await store.deleteSessionByTokenHash(tokenHash)
+        throw new AuthError('invalid_session', 'The session has expired.', { reason: check.reason })
+      }
+      const user = await store.findUserById(session.userId)
+      if (!user || user.disabledAt !== null) {
+        await store.deleteSessionByTokenHash(tokenHash)
+        throw new AuthError('invalid_session', 'The session has ended.', { reason: 'user_unavailable' })
+      }
+      let cookie: CookieDescription | null = null
+      if (check.renewal) {
+        const renewed = await store.touchSession(tokenHash, check.renewal.lastSeenAt, check.renewal.expiresAt)
+        if (!renewed) {
+          throw new AuthError('invalid_session', 'The session has ended.', { reason: 'ended_concurrently' })
+        }
+        Object.assign(session, check.renewal)
+        cookie = createSessionCookie(cookieOptions, token, session.expiresAt - now)
+      }
+      const publicUser = toPublicUser(user)
+      return { user: publicUser, principal: toPrincipal(session, publicUser), cookie }
+    },
+
+    async signOut(cookieHeader) {
+      const token = readSessionTokenLeniently(cookieHeader)
+      if (token) await store.deleteSessionByTokenHash(hashSecret(token))
+      return { cookie: createBlankSessionCookie(cookieOptions) }
+    },
+
+    blankSessionCookie: () => createBlankSessionCookie(cookieOptions),
+
+    deleteExpiredSessions: () => store.deleteExpiredSessions(clock.nowSeconds()),
+  }
+}
+
+function toPrincipal(session: SessionRecord, user: PublicUser): Principal {
+  return {
+    userId: user.id,
+    sessionId: session.id,
+    roles: user.roles,
+    method: 'cookie',
+    issuedAt: session.createdAt,
+    expiresAt: session.expiresAt,
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * The token half of the engine: the password grant, refresh-token rotation, revocation (RFC 7009), and bearer
+ * authentication. Bearer authentication is synchronous and does no I/O: the key ring and the revocation list
+ * are held in memory and refreshed from the store when they change.
+ */
+import { createHmac } from 'node:crypto'
+import { type AccessTokenClaims, signAccessToken, verifyAccessToken } from '../core/access-token.js'
+import type { Clock } from '../core/clock.js'
+import { AuthError } from '../core/errors.js'
+import { hashSecret } from '../core/hash.js'
+import type { JwsAlgorithm } from '../core/jws/algorithms.js'
+import {
+  type KeyMaterial,
+  type KeyRing,
+  buildKeyRing,
+  generateKeyMaterial,
+  hmacKeyMaterial,
+} from '../core/key-ring.js'
+import type { Principal } from '../core/principal.js'
+import { generatePublicId, generateSecretToken, isSecretTokenShape } from '../core/random.js'
+import { decideRefresh, startFamilyTimes } from '../core/refresh-rules.js'
+import { RevocationList } from '../core/revocation-list.js'
+import type { TokenPolicy } from '../core/token-policy.js'
+import type { RefreshFamilyRecord, Store, UserRecord } from '../store/types.js'
+import type { CredentialChecker } from './credentials.js'
+import { storedUserAgent } from './types.js'
+
+const SUCCESSOR_SECRET_NAME = 'refresh-successor-key'
+const BEARER_PATTERN = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i // RFC 6750 §2.1 b64token
+
+/** How access tokens are signed. */
+export interface SigningOptions {
+  /** Default ES256. */
+  algorithm: JwsAlgorithm
+  /** The shared secret; required with HS256 (at least 32 bytes), refused otherwise. */
+  hmacSecret?: Buffer | undefined
+}
+
+/** A token response (RFC 6749 §5.1), plus who it is for. */
+export interface TokenGrant {
+  accessToken: string
+  tokenType: 'Bearer'
+  /** Seconds until the access token expires. */
+  expiresIn: number
+  refreshToken: string
+  user: UserRecord
+  principal: Principal
+}
+
+export interface TokenEngine {
+  /** `grant_type=password`: checks credentials and starts a refresh family. */
+  grantPassword(input: {
+    username: unknown
+    password: unknown
+    userAgent?: string | undefined
+    ip?: string | undefined
+  }): Promise<TokenGrant>
+  /** `grant_type=refresh_token`: rotates the family and returns a new pair. Throws `invalid_grant`. */
+  grantRefresh(refreshToken: string): Promise<TokenGrant>
+  /** RFC 7009: revokes a refresh token's family or an access token; silent for anything unknown. */
+  revoke(token: string): Promise<void>
+  /** Authenticates an `Authorization` header value. Synchronous, no I/O. Throws `invalid_token`. */
+  authenticateBearer(authorization: string): { claims: AccessTokenClaims; principal: Principal }
+  /** The published public keys. */
+  jwks(): { keys: object[] }
+  /** Makes a new key the signing key; the old ones keep verifying until their tokens expire. Returns the new kid. */
+  rotateSigningKey(): Promise<string>
+  /** Re-reads keys and revocations from the store (after another instance changed them). */
+  reload(): Promise<void>
+  /** Purges expired families, revocations and keys. */
+  sweep(): Promise<void>
+}
+
+export interface TokenEngineOptions {
+  store: Store
+  clock: Clock
+  policy: Readonly<TokenPolicy>
+  signing: SigningOptions
+  checkCredentials: CredentialChecker
+}
+
+/** Creates the token engine, loading (or creating) its keys and secrets from the store. */
+export async function createTokenEngine(options: TokenEngineOptions): Promise<TokenEngine> {
+  const { store, clock, policy, signing, checkCredentials } = options
+  checkSigningOptions(signing)
+  // A retired key verifies for as long as a token it signed can live.
+  const keyRetentionSeconds = policy.accessTtlSeconds + policy.leewaySeconds
+  const successorKey = Buffer.from(
+    await store.getOrCreateSecret(SUCCESSOR_SECRET_NAME, generateSecretToken()),
+    'base64url',
+  )
+  const revocations = new RevocationList()
+  let ring: KeyRing = await loadKeyRing()
+  await loadRevocations()
+
+  async function loadKeyRing(): Promise<KeyRing> {
+    const now = clock.nowSeconds()
+    if (signing.algorithm === 'HS256')
+      return buildKeyRing([hmacKeyMaterial(signing.hmacSecret!, now)], now, keyRetentionSeconds)
+    let materials: KeyMaterial[] = await store.listSigningKeys()
+    const current = materials.find((m) => m.retiredAt === null)
+    if (!current || current.alg !== signing.algorithm) {
+      await addSigningKey(now)
+      materials = await store.listSigningKeys()
+    }
+    return buildKeyRing(materials, now, keyRetentionSeconds)
+  }
+
+  async function addSigningKey(now: number): Promise<string> {
+    const material = await generateKeyMaterial(signing.algorithm as Exclude<JwsAlgorithm, 'HS256'>, now)
+    await store.createSigningKey(material)
+    await store.retireSigningKeysExcept(material.kid, now)
+    return material.kid
+  }
+
+  async function loadRevocations(): Promise<void> {
+    for (const entry of await store.listAccessRevocations(clock.nowSeconds())) {
+      revocations.add(entry.kind, entry.value, entry.expiresAt)
+    }
+  }
+
+  /** The successor of a refresh token: HMAC under a server secret, so only the server can derive it. */
+  function successorOf(refreshToken: string): string {
+    return createHmac('sha256', successorKey).update(refreshToken).digest('base64url')
+  }
+
+  function issueAccessToken(
+    user: UserRecord,
+    familyId: string,
+    now: number,
+  ): { token: string; claims: AccessTokenClaims } {
+    const claims: AccessTokenClaims = {
+      iss: policy.issuer,
+      sub: user.id,
+      aud: policy.audience,
+      exp: now + policy.accessTtlSeconds,
+      iat: now,
+      jti: generatePublicId(),
+      sid: familyId,
+      roles: [...user.roles],
+    }
+    return { token: signAccessToken(claims, ring.signingKey, ring.signingHeader), claims }
+  }
+
+  function grant(user: UserRecord, familyId: string, refreshToken: string, now: number): TokenGrant {
+    const { token, claims } = issueAccessToken(user, familyId, now)
+    return {
+      accessToken: token,
+      tokenType: 'Bearer',
+      expiresIn: policy.accessTtlSeconds,
+      refreshToken,
+      user,
+      principal: toPrincipal(claims),
+    }
+  }
+
+  async function revokeFamily(familyId: string, now: number): Promise<void> {
+    await store.revokeRefreshFamily(familyId, now)
+    // Access tokens of the family die too: every one of them carries `sid`.
+    const expiresAt = now + policy.accessTtlSeconds + policy.leewaySeconds
+    await store.addAccessRevocation({ kind: 'sid', value: familyId, expiresAt })
+    revocations.add('sid', familyId, expiresAt)
+  }
+
+  function invalidGrant(reason: string): AuthError {
+    return new AuthError('invalid_grant', 'The refresh token is invalid, expired or revoked.', { reason })
+  }
+
+  return {
+    async grantPassword(input) {
+      let user: UserRecord
+      try {
+        user = await checkCredentials(input.username, input.password)
+      } catch (error) {
+        if (error instanceof AuthError && error.code === 'invalid_credentials') {
+          throw new AuthError('invalid_grant', 'The username or password is incorrect.', {
+            reason: error.reason,
+            cause: error,
+          })
+        }
+        throw error
+      }
+      const now = clock.nowSeconds()
+      const refreshToken = generateSecretToken()
+      const family: RefreshFamilyRecord = {
+        id: generatePublicId(),
+        userId: user.id,
+        ...startFamilyTimes(now, policy),
+        generation: 0,
+        rotatedAt: null,
+        revokedAt: null,
+        userAgent: storedUserAgent(input.userAgent),
+        ip: input.ip ?? null,
+      }
+      await store.createRefreshFamily(family, hashSecret(refreshToken))
+      return grant(user, family.id, refreshToken, now)
+    },
+
+    async grantRefresh(refreshToken) {
+      if (!isSecretTokenShape(refreshToken)) throw invalidGrant('malformed_refresh_token')
+      const found = await store.findRefreshToken(hashSecret(refreshToken))
+      if (!found) throw invalidGrant('unknown_refresh_token')
+      const now = clock.nowSeconds()
+      let { family } = found
+      const successor = successorOf(refreshToken)
+      let decision = decideRefresh(family, found.generation, now, policy)
+      if (decision.action === 'rotate') {
+        const won = await store.rotateRefreshFamily(
+          family.id,
+          found.generation,
+          hashSecret(successor),
+          now,
+          decision.expiresAt,
+        )
+        if (!won) {
+          // A concurrent refresh with the same token rotated first: judge again against the family as it is now.
+          family = (await store.findRefreshFamily(family.id)) ?? family
+          decision = decideRefresh(family, found.generation, now, policy)
+          if (decision.action === 'rotate') throw invalidGrant('rotation_conflict')
+        }
+      }
+      if (decision.action === 'reject') throw invalidGrant(decision.reason)
+      if (decision.action === 'revoke') {
+        await revokeFamily(family.id, now)
+        throw invalidGrant(decision.reason)
+      }
+      const user = await store.findUserById(family.userId)
+      if (!user || user.disabledAt !== null) {
+        await revokeFamily(family.id, now)
+        throw invalidGrant('user_unavailable')
+      }
+      return grant(user, family.id, successor, now)
+    },
+
+    async revoke(token) {
+      const now = clock.nowSeconds()
+      if (isSecretTokenShape(token)) {
+        const found = await store.findRefreshToken(hashSecret(token))
+        if (found && found.family.revokedAt === null) await revokeFamily(found.family.id, now)
+        return
+      }
+      let claims: AccessTokenClaims
+      try {
+        claims = verifyAccessToken(token, ring.resolveKey, policy, now)
+      } catch {
+        return // RFC 7009 §2.2: an invalid token needs no action and gets the same answer
+      }
+      const expiresAt = claims.exp + policy.leewaySeconds
+      await store.addAccessRevocation({ kind: 'jti', value: claims.jti, expiresAt })
+      revocations.add('jti', claims.jti, expiresAt)
+    },
+
+    authenticateBearer(authorization) {
+      const match = BEARER_PATTERN.exec(authorization)
+      if (!match)
+        throw new AuthError('invalid_token', 'The access token is invalid.', {
+          reason: 'malformed_authorization',
+        })
+      const now = clock.nowSeconds()
+      const claims = verifyAccessToken(match[1]!, ring.resolveKey, policy, now)
+      if (revocations.isRevoked(claims, now)) {
+        throw new AuthError('invalid_token', 'The access token is invalid.', { reason: 'revoked' })
+      }
+      return { claims, principal: toPrincipal(claims) }
+    },
+
+    jwks: () => ring.jwks,
+
+    async rotateSigningKey() {
+      if (signing.algorithm === 'HS256')
+        throw new TypeError('HS256 keys come from SESAME_JWT_SECRET; rotate the secret instead.')
+      const kid = await addSigningKey(clock.nowSeconds())
+      ring = await loadKeyRing()
+      return kid
+    },
+
+    async reload() {
+      ring = await loadKeyRing()
+      await loadRevocations()
+    },
+
+    async sweep() {
+      const now = clock.nowSeconds()
+      await store.deleteExpiredRefreshFamilies(now)
+      await store.deleteExpiredAccessRevocations(now)
+      revocations.prune(now)
+      for (const key of await store.listSigningKeys()) {
+        if (key.retiredAt !== null && now >= key.retiredAt + keyRetentionSeconds)
+          await store.deleteSigningKey(key.kid)
+      }
+    },
+  }
+}
+
+function checkSigningOptions(signing: SigningOptions): void {
+  if (signing.algorithm === 'HS256') {
+    if (!signing.hmacSecret || signing.hmacSecret.length < 32) {
+      throw new TypeError('Signing option "hmacSecret" must be at least 32 bytes with HS256.')
+    }
+  } else if (signing.hmacSecret) {
+    throw new TypeError('Signing option "hmacSecret" is only for HS256.')
+  }
+}
+
+function toPrincipal(claims: AccessTokenClaims): Principal {
+  return {
+    userId: claims.sub,
+    sessionId: claims.sid,
+    roles: claims.roles,
+    method: 'token',
+    issuedAt: claims.iat,
+    expiresAt: claims.exp,
+  }
+}

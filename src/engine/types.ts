@@ -1,0 +1,46 @@
+/** Shapes the engine's parts share, re-exported by `auth.ts`. */
+import type { CookieDescription } from '../core/cookie.js'
+import type { Principal } from '../core/principal.js'
+import type { UserRecord } from '../store/types.js'
+
+/** A user as shown to clients: no password hash. */
+export interface PublicUser {
+  id: string
+  email: string
+  roles: readonly string[]
+  createdAt: number
+}
+
+/** Where a request came from, recorded on sessions and refresh families for device lists. */
+export interface ClientContext {
+  userAgent?: string | undefined
+  ip?: string | undefined
+}
+
+/** A cookie session that was just created, with the cookie that carries it. */
+export interface SignInResult {
+  user: PublicUser
+  principal: Principal
+  /** The `Set-Cookie` to send; the response must also be `Cache-Control: no-store`. */
+  cookie: CookieDescription
+}
+
+/** A request that a valid session cookie authenticated. */
+export interface SessionAuthentication {
+  user: PublicUser
+  principal: Principal
+  /** Non-null when sliding renewal moved the expiry: send it so the browser keeps the cookie as long. */
+  cookie: CookieDescription | null
+}
+
+/** User-Agent strings are cut to this length before they are stored. */
+export const MAX_USER_AGENT_LENGTH = 512
+
+export function toPublicUser(user: UserRecord): PublicUser {
+  return { id: user.id, email: user.email, roles: user.roles, createdAt: user.createdAt }
+}
+
+/** The stored form of a client's User-Agent: cut to {@link MAX_USER_AGENT_LENGTH}, or null. */
+export function storedUserAgent(userAgent: string | undefined): string | null {
+  return userAgent ? userAgent.slice(0, MAX_USER_AGENT_LENGTH) : null
+}

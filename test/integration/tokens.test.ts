@@ -1,0 +1,311 @@
+/** The token endpoint, revocation, discovery, and bearer authentication over HTTP (in-process). */
+import { decodeJwt, decodeProtectedHeader } from 'jose'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createManualClock, type ManualClock } from '../helpers/clock.js'
+import { cookiePair, SAME_ORIGIN, startTestServer, type TestServer } from '../helpers/server.js'
+
+const EMAIL = 'tess@example.com'
+const PASSWORD = 'token password 1'
+const INVALID_TOKEN = { error: 'invalid_token', error_description: 'The access token is invalid.' }
+const INVALID_GRANT = {
+  error: 'invalid_grant',
+  error_description: 'The refresh token is invalid, expired or revoked.',
+}
+
+describe('tokens', () => {
+  let server: TestServer
+  let clock: ManualClock
+  let userId: string
+
+  beforeEach(async () => {
+    clock = createManualClock()
+    server = await startTestServer({ clock, env: { SESAME_STORE: 'memory' } })
+    userId = (await server.auth.signUp({ email: EMAIL, password: PASSWORD })).id
+  })
+  afterEach(() => server.close())
+
+  function token(payload: Record<string, string>, contentType = 'application/json') {
+    return server.app.inject({
+      method: 'POST',
+      url: '/auth/token',
+      headers: { 'content-type': contentType },
+      payload:
+        contentType === 'application/json'
+          ? JSON.stringify(payload)
+          : new URLSearchParams(payload).toString(),
+    })
+  }
+
+  async function passwordGrant(): Promise<{
+    access_token: string
+    refresh_token: string
+    expires_in: number
+  }> {
+    const response = await token({ grant_type: 'password', username: EMAIL, password: PASSWORD })
+    expect(response.statusCode).toBe(200)
+    return response.json()
+  }
+
+  function me(headers: Record<string, string>) {
+    return server.app.inject({ method: 'GET', url: '/auth/me', headers })
+  }
+
+  it('issues an at+jwt access token with the registered claims and no secrets, uncached', async () => {
+    const response = await token({ grant_type: 'password', username: EMAIL, password: PASSWORD })
+    expect(response.statusCode).toBe(200)
+    expect(response.headers['cache-control']).toBe('no-store')
+    expect(response.headers.pragma).toBe('no-cache')
+    const body = response.json<Record<string, unknown>>()
+    expect(Object.keys(body).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'token_type'])
+    expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 900 })
+    expect(body.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    const accessToken = body.access_token as string
+    const header = decodeProtectedHeader(accessToken)
+    expect(header).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: expect.any(String) })
+    const claims = decodeJwt(accessToken)
+    const now = clock.nowSeconds()
+    expect(claims).toEqual({
+      iss: 'http://localhost:3000',
+      sub: userId,
+      aud: 'http://localhost:3000',
+      exp: now + 900,
+      iat: now,
+      jti: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+      sid: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+      roles: [],
+    })
+    expect(JSON.stringify(claims)).not.toContain(EMAIL)
+    expect(JSON.stringify(claims)).not.toContain(body.refresh_token as string)
+  })
+
+  it('accepts form-encoded requests (RFC 6749 §4.3.2)', async () => {
+    const response = await token(
+      { grant_type: 'password', username: EMAIL, password: PASSWORD },
+      'application/x-www-form-urlencoded',
+    )
+    expect(response.statusCode).toBe(200)
+  })
+
+  it.each([
+    [
+      { grant_type: 'password', username: EMAIL, password: 'wrong password' },
+      400,
+      'invalid_grant',
+      'The username or password is incorrect.',
+    ],
+    [
+      { grant_type: 'password', username: 'nobody@example.com', password: PASSWORD },
+      400,
+      'invalid_grant',
+      'The username or password is incorrect.',
+    ],
+    [
+      { grant_type: 'client_credentials' },
+      400,
+      'unsupported_grant_type',
+      'The "grant_type" must be "password" or "refresh_token".',
+    ],
+    [{ username: EMAIL, password: PASSWORD }, 400, 'invalid_request', 'The "grant_type" field is required.'],
+    [
+      { grant_type: 'password', username: EMAIL },
+      400,
+      'invalid_request',
+      'The "password" field is required.',
+    ],
+    [{ grant_type: 'refresh_token' }, 400, 'invalid_request', 'The "refresh_token" field is required.'],
+    [
+      { grant_type: 'refresh_token', refresh_token: 'short' },
+      400,
+      'invalid_grant',
+      INVALID_GRANT.error_description,
+    ],
+    [
+      { grant_type: 'refresh_token', refresh_token: 'A'.repeat(43) },
+      400,
+      'invalid_grant',
+      INVALID_GRANT.error_description,
+    ],
+  ])('answers %j with %i %s', async (payload, status, error, description) => {
+    const response = await token(payload)
+    expect(response.statusCode).toBe(status)
+    expect(response.json()).toEqual({ error, error_description: description })
+  })
+
+  it('authenticates GET /auth/me by bearer token as method "token"', async () => {
+    const { access_token: accessToken } = await passwordGrant()
+    const response = await me({ authorization: `Bearer ${accessToken}` })
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toMatchObject({
+      user: { id: userId, email: EMAIL },
+      session: { method: 'token', expires_at: new Date((clock.nowSeconds() + 900) * 1000).toISOString() },
+    })
+  })
+
+  it('judges a request with a Bearer header by it alone, never by a cookie beside it', async () => {
+    const login = await server.app.inject({
+      method: 'POST',
+      url: '/auth/session',
+      headers: SAME_ORIGIN,
+      payload: { email: EMAIL, password: PASSWORD },
+    })
+    const cookie = cookiePair(login.headers['set-cookie'])
+    const withBadBearer = await me({ cookie, authorization: 'Bearer not.a.token' })
+    expect(withBadBearer.statusCode).toBe(401)
+    expect(withBadBearer.json()).toEqual(INVALID_TOKEN)
+    expect(withBadBearer.headers['www-authenticate']).toBe('Bearer error="invalid_token"')
+
+    const { access_token: accessToken } = await passwordGrant()
+    const withBadCookie = await me({
+      cookie: '__Host-sesame=garbage',
+      authorization: `Bearer ${accessToken}`,
+    })
+    expect(withBadCookie.statusCode).toBe(200)
+    expect(withBadCookie.json()).toMatchObject({ session: { method: 'token' } })
+  })
+
+  it.each([
+    ['a Basic header', 'Basic dXNlcjpwYXNz'],
+    ['an empty Bearer', 'Bearer '],
+    ['two tokens', 'Bearer a.b.c d.e.f'],
+  ])('answers %s with the one invalid_token body', async (_name, authorization) => {
+    const response = await me({ authorization })
+    expect(response.statusCode).toBe(401)
+    expect(response.json()).toEqual(INVALID_TOKEN)
+    expect(response.headers['www-authenticate']).toBe('Bearer error="invalid_token"')
+  })
+
+  it('challenges a request with no credentials at all', async () => {
+    const response = await me({})
+    expect(response.statusCode).toBe(401)
+    expect(response.headers['www-authenticate']).toBe('Bearer')
+  })
+
+  it('refuses an access token once it has expired (after the leeway)', async () => {
+    const { access_token: accessToken } = await passwordGrant()
+    clock.advance(900 + 29)
+    expect((await me({ authorization: `Bearer ${accessToken}` })).statusCode).toBe(200)
+    clock.advance(1)
+    const response = await me({ authorization: `Bearer ${accessToken}` })
+    expect(response.statusCode).toBe(401)
+    expect(response.json()).toEqual(INVALID_TOKEN)
+  })
+
+  it('rotates the refresh token on every use and refuses the rotated one after the grace window', async () => {
+    const first = await passwordGrant()
+    const second = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token })
+    expect(second.statusCode).toBe(200)
+    const pair = second.json<{ access_token: string; refresh_token: string }>()
+    expect(pair.refresh_token).not.toBe(first.refresh_token)
+    expect(decodeJwt(pair.access_token).sid).toBe(decodeJwt(first.access_token).sid)
+
+    clock.advance(11)
+    const reuse = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token })
+    expect(reuse.statusCode).toBe(400)
+    expect(reuse.json()).toEqual(INVALID_GRANT)
+    // Reuse is theft: the family and every access token in it are dead.
+    expect((await token({ grant_type: 'refresh_token', refresh_token: pair.refresh_token })).statusCode).toBe(
+      400,
+    )
+    expect((await me({ authorization: `Bearer ${pair.access_token}` })).statusCode).toBe(401)
+  })
+
+  it('revokes a refresh token (RFC 7009) and the access tokens of its family', async () => {
+    const { access_token: accessToken, refresh_token: refreshToken } = await passwordGrant()
+    const response = await server.app.inject({
+      method: 'POST',
+      url: '/auth/revoke',
+      payload: { token: refreshToken },
+    })
+    expect(response.statusCode).toBe(200)
+    expect(response.body).toBe('')
+    expect((await token({ grant_type: 'refresh_token', refresh_token: refreshToken })).json()).toEqual(
+      INVALID_GRANT,
+    )
+    expect((await me({ authorization: `Bearer ${accessToken}` })).statusCode).toBe(401)
+  })
+
+  it('revokes one access token by its jti, leaving the family working', async () => {
+    const { access_token: accessToken, refresh_token: refreshToken } = await passwordGrant()
+    const response = await server.app.inject({
+      method: 'POST',
+      url: '/auth/revoke',
+      payload: { token: accessToken },
+    })
+    expect(response.statusCode).toBe(200)
+    expect((await me({ authorization: `Bearer ${accessToken}` })).statusCode).toBe(401)
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: refreshToken })
+    expect(refreshed.statusCode).toBe(200)
+    const next = refreshed.json<{ access_token: string }>().access_token
+    expect((await me({ authorization: `Bearer ${next}` })).statusCode).toBe(200)
+  })
+
+  it('answers 200 to revoking a token it does not know, and 400 without a token', async () => {
+    for (const value of ['garbage', 'A'.repeat(43), 'a.b.c']) {
+      const response = await server.app.inject({
+        method: 'POST',
+        url: '/auth/revoke',
+        payload: { token: value },
+      })
+      expect(response.statusCode).toBe(200)
+    }
+    const missing = await server.app.inject({ method: 'POST', url: '/auth/revoke', payload: {} })
+    expect(missing.statusCode).toBe(400)
+    expect(missing.json()).toEqual({
+      error: 'invalid_request',
+      error_description: 'The "token" field is required.',
+    })
+  })
+
+  it('publishes the signing key in the JWKS, without private members, and keeps old keys while tokens live', async () => {
+    const before = (await server.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json<{
+      keys: Array<Record<string, unknown>>
+    }>()
+    expect(before.keys).toHaveLength(1)
+    expect(before.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' })
+    expect(before.keys[0]).not.toHaveProperty('d')
+    const oldKid = before.keys[0]!.kid
+    const { access_token: oldToken } = await passwordGrant()
+
+    const newKid = await server.auth.tokens.rotateSigningKey()
+    const after = (await server.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json<{
+      keys: Array<{ kid: string }>
+    }>()
+    expect(after.keys.map((key) => key.kid).sort()).toEqual([oldKid, newKid].sort())
+    const { access_token: newToken } = await passwordGrant()
+    expect(decodeProtectedHeader(newToken).kid).toBe(newKid)
+    expect((await me({ authorization: `Bearer ${oldToken}` })).statusCode).toBe(200)
+
+    clock.advance(900 + 30)
+    await server.auth.tokens.reload()
+    const later = (await server.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json<{
+      keys: Array<{ kid: string }>
+    }>()
+    expect(later.keys.map((key) => key.kid)).toEqual([newKid])
+  })
+
+  it('serves RFC 8414 metadata', async () => {
+    const response = await server.app.inject({
+      method: 'GET',
+      url: '/.well-known/oauth-authorization-server',
+    })
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toMatchObject({
+      issuer: 'http://localhost:3000',
+      token_endpoint: 'http://localhost:3000/auth/token',
+      revocation_endpoint: 'http://localhost:3000/auth/revoke',
+      jwks_uri: 'http://localhost:3000/.well-known/jwks.json',
+      grant_types_supported: ['password', 'refresh_token'],
+    })
+  })
+
+  it('refuses the refresh of a disabled user and ends the family', async () => {
+    const { refresh_token: refreshToken, access_token: accessToken } = await passwordGrant()
+    expect(await server.store.setUserDisabled(userId, clock.nowSeconds())).toBe(true)
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: refreshToken })
+    expect(refreshed.statusCode).toBe(400)
+    expect(refreshed.json()).toEqual(INVALID_GRANT)
+    expect((await me({ authorization: `Bearer ${accessToken}` })).statusCode).toBe(401)
+    const again = await token({ grant_type: 'password', username: EMAIL, password: PASSWORD })
+    expect(again.statusCode).toBe(400)
+  })
+})

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest'
+import { type TokenPolicy, type TokenPolicyInput, resolveTokenPolicy } from '../../src/core/token-policy.js'
+
+const REQUIRED = { issuer: 'https://auth.example', audience: 'https://api.example' }
+const DAY = 86_400
+
+/** The policy from `overrides` on top of the required options. */
+function resolve(overrides: Partial<Record<keyof TokenPolicy, unknown>>): Readonly<TokenPolicy> {
+  return resolveTokenPolicy({ ...REQUIRED, ...overrides } as TokenPolicyInput)
+}
+
+function boundMessage(key: string, min: number, max: number): string {
+  return `Token option "${key}" must be a whole number from ${min} to ${max}.`
+}
+
+describe('resolveTokenPolicy', () => {
+  it('fills the documented defaults around the required issuer and audience', () => {
+    expect(resolveTokenPolicy(REQUIRED)).toEqual({
+      issuer: 'https://auth.example',
+      audience: 'https://api.example',
+      accessTtlSeconds: 900,
+      leewaySeconds: 30,
+      refreshIdleSeconds: 14 * DAY,
+      refreshAbsoluteSeconds: 30 * DAY,
+      refreshGraceSeconds: 10,
+      maxTokenLength: 4096,
+    })
+  })
+
+  it('keeps explicit values', () => {
+    const policy = resolve({
+      accessTtlSeconds: 300,
+      leewaySeconds: 5,
+      refreshIdleSeconds: DAY,
+      refreshAbsoluteSeconds: 7 * DAY,
+      refreshGraceSeconds: 3,
+      maxTokenLength: 2048,
+    })
+    expect(policy).toEqual({
+      ...REQUIRED,
+      accessTtlSeconds: 300,
+      leewaySeconds: 5,
+      refreshIdleSeconds: DAY,
+      refreshAbsoluteSeconds: 7 * DAY,
+      refreshGraceSeconds: 3,
+      maxTokenLength: 2048,
+    })
+  })
+
+  it('returns a frozen policy', () => {
+    const policy = resolveTokenPolicy(REQUIRED)
+    expect(Object.isFrozen(policy)).toBe(true)
+    expect(() => {
+      ;(policy as TokenPolicy).accessTtlSeconds = 1
+    }).toThrow(TypeError)
+    expect(policy.accessTtlSeconds).toBe(900)
+  })
+
+  describe('issuer and audience', () => {
+    for (const key of ['issuer', 'audience'] as const) {
+      const message = `Token option "${key}" is required and must be a non-empty string.`
+
+      it(`refuses a missing ${key}`, () => {
+        const input: Record<string, unknown> = { ...REQUIRED }
+        delete input[key]
+        expect(() => resolveTokenPolicy(input as TokenPolicyInput)).toThrow(new TypeError(message))
+      })
+
+      it(`refuses an empty ${key}`, () => {
+        expect(() => resolve({ [key]: '' })).toThrow(new TypeError(message))
+      })
+
+      it(`refuses a non-string ${key}`, () => {
+        expect(() => resolve({ [key]: 42 })).toThrow(new TypeError(message))
+        expect(() => resolve({ [key]: null })).toThrow(new TypeError(message))
+        expect(() => resolve({ [key]: ['https://a.example'] })).toThrow(new TypeError(message))
+      })
+    }
+
+    it('checks issuer before audience', () => {
+      expect(() => resolveTokenPolicy({} as TokenPolicyInput)).toThrow(
+        new TypeError('Token option "issuer" is required and must be a non-empty string.'),
+      )
+    })
+  })
+
+  describe('numeric bounds (inclusive)', () => {
+    // Each option with its bounds, plus whatever other options a value at the bound needs to stay consistent
+    // (refreshIdleSeconds must not exceed refreshAbsoluteSeconds).
+    const cases: Array<{
+      key: keyof TokenPolicy
+      min: number
+      max: number
+      atMin?: Partial<TokenPolicy>
+      atMax?: Partial<TokenPolicy>
+    }> = [
+      { key: 'accessTtlSeconds', min: 1, max: 3600 },
+      { key: 'leewaySeconds', min: 0, max: 60 },
+      {
+        key: 'refreshIdleSeconds',
+        min: 1,
+        max: 400 * DAY,
+        atMax: { refreshAbsoluteSeconds: 400 * DAY },
+      },
+      {
+        key: 'refreshAbsoluteSeconds',
+        min: 1,
+        max: 400 * DAY,
+        atMin: { refreshIdleSeconds: 1 },
+      },
+      { key: 'refreshGraceSeconds', min: 0, max: 60 },
+      { key: 'maxTokenLength', min: 256, max: 65_536 },
+    ]
+
+    for (const { key, min, max, atMin = {}, atMax = {} } of cases) {
+      const message = boundMessage(key, min, max)
+
+      describe(key, () => {
+        it(`accepts the minimum ${min} and the maximum ${max}`, () => {
+          expect(resolve({ ...atMin, [key]: min })[key]).toBe(min)
+          expect(resolve({ ...atMax, [key]: max })[key]).toBe(max)
+        })
+
+        it(`refuses ${min - 1} and ${max + 1}`, () => {
+          expect(() => resolve({ ...atMin, [key]: min - 1 })).toThrow(new TypeError(message))
+          expect(() => resolve({ ...atMax, [key]: max + 1 })).toThrow(new TypeError(message))
+        })
+
+        it('refuses non-integers and non-numbers', () => {
+          for (const bad of [min + 0.5, Number.NaN, Infinity, -Infinity, String(min), true]) {
+            expect(() => resolve({ ...atMin, ...atMax, [key]: bad })).toThrow(new TypeError(message))
+          }
+        })
+      })
+    }
+  })
+
+  describe('refresh idle against absolute', () => {
+    it('accepts an idle timeout equal to the absolute one', () => {
+      const policy = resolve({ refreshIdleSeconds: 3600, refreshAbsoluteSeconds: 3600 })
+      expect(policy.refreshIdleSeconds).toBe(3600)
+      expect(policy.refreshAbsoluteSeconds).toBe(3600)
+    })
+
+    it('refuses an idle timeout longer than the absolute one', () => {
+      const message = 'Token option "refreshIdleSeconds" must not exceed "refreshAbsoluteSeconds".'
+      expect(() => resolve({ refreshIdleSeconds: 3601, refreshAbsoluteSeconds: 3600 })).toThrow(
+        new TypeError(message),
+      )
+      // Against the default absolute timeout (30 days).
+      expect(() => resolve({ refreshIdleSeconds: 30 * DAY + 1 })).toThrow(new TypeError(message))
+      // And a shortened absolute timeout under the default idle timeout (14 days).
+      expect(() => resolve({ refreshAbsoluteSeconds: 14 * DAY - 1 })).toThrow(new TypeError(message))
+    })
+  })
+})
