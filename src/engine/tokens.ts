@@ -21,6 +21,7 @@ import { generatePublicId, generateSecretToken, isSecretTokenShape } from '../co
 import { decideRefresh, startFamilyTimes } from '../core/refresh-rules.js'
 import { RevocationList } from '../core/revocation-list.js'
 import type { TokenPolicy } from '../core/token-policy.js'
+import { VerifiedTokenCache } from '../core/verified-token-cache.js'
 import type { RefreshFamilyRecord, Store, UserRecord } from '../store/types.js'
 import type { CredentialChecker } from './credentials.js'
 import { storedUserAgent } from './types.js'
@@ -90,6 +91,7 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
     'base64url',
   )
   const revocations = new RevocationList()
+  const verified = new VerifiedTokenCache()
   let ring: KeyRing = await loadKeyRing()
   await loadRevocations()
 
@@ -256,8 +258,13 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
         throw new AuthError('invalid_token', 'The access token is invalid.', {
           reason: 'malformed_authorization',
         })
+      const token = match[1]!
       const now = clock.nowSeconds()
-      const claims = verifyAccessToken(match[1]!, ring.resolveKey, policy, now)
+      let claims = verified.get(token, now, policy.leewaySeconds)
+      if (!claims) {
+        claims = verifyAccessToken(token, ring.resolveKey, policy, now)
+        verified.set(token, claims)
+      }
       if (revocations.isRevoked(claims, now)) {
         throw new AuthError('invalid_token', 'The access token is invalid.', { reason: 'revoked' })
       }
@@ -271,11 +278,13 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
         throw new TypeError('HS256 keys come from SESAME_JWT_SECRET; rotate the secret instead.')
       const kid = await addSigningKey(clock.nowSeconds())
       ring = await loadKeyRing()
+      verified.clear()
       return kid
     },
 
     async reload() {
       ring = await loadKeyRing()
+      verified.clear() // a key may have left the ring
       await loadRevocations()
     },
 

@@ -182,6 +182,7 @@ describe('tokens', () => {
 
   it('refuses an access token once it has expired (after the leeway)', async () => {
     const { access_token: accessToken } = await passwordGrant()
+    expect((await me({ authorization: `Bearer ${accessToken}` })).statusCode).toBe(200) // now cached
     clock.advance(900 + 29)
     expect((await me({ authorization: `Bearer ${accessToken}` })).statusCode).toBe(200)
     clock.advance(1)
@@ -237,6 +238,16 @@ describe('tokens', () => {
     expect(refreshed.statusCode).toBe(200)
     const next = refreshed.json<{ access_token: string }>().access_token
     expect((await me({ authorization: `Bearer ${next}` })).statusCode).toBe(200)
+  })
+
+  it('refuses a token revoked after it was verified (and cached) once', async () => {
+    const { access_token: accessToken } = await passwordGrant()
+    expect((await me({ authorization: `Bearer ${accessToken}` })).statusCode).toBe(200)
+    expect((await me({ authorization: `Bearer ${accessToken}` })).statusCode).toBe(200)
+    await server.app.inject({ method: 'POST', url: '/auth/revoke', payload: { token: accessToken } })
+    const response = await me({ authorization: `Bearer ${accessToken}` })
+    expect(response.statusCode).toBe(401)
+    expect(response.json()).toEqual(INVALID_TOKEN)
   })
 
   it('answers 200 to revoking a token it does not know, and 400 without a token', async () => {

@@ -1,28 +1,34 @@
 /**
  * Strict base64url (RFC 7515 §2: unpadded, URL-safe alphabet). `Buffer.from(s, 'base64url')` silently skips
- * characters outside the alphabet and ignores stray trailing bits, so two different strings can decode to the
- * same bytes; a verifier must accept exactly one spelling of each value.
+ * characters outside the alphabet, accepts `+` and `/` from standard base64, stops at `=`, and ignores stray
+ * trailing bits, so different strings can decode to the same bytes; a verifier must accept exactly one
+ * spelling of each value.
+ *
+ * The check is done on the decoder's own output, so it costs one pass instead of a regex plus a decode: every
+ * skipped or terminating character makes the output shorter than the length of a canonical encoding predicts,
+ * the two foreign alphabet characters are looked for directly, and the last character must carry no stray bits.
  */
 
-const ALPHABET_PATTERN = /^[A-Za-z0-9_-]*$/
-const CANONICAL_LAST = {
-  // With 2 characters left over (1 byte), the last carries 4 spare bits; with 3 (2 bytes), 2 spare bits.
-  2: /[AQgw]$/,
-  3: /[AEIMQUYcgkosw048]$/,
-} as const
-
-/** True when `segment` is canonical unpadded base64url. */
-export function isCanonicalBase64url(segment: string): boolean {
-  if (!ALPHABET_PATTERN.test(segment)) return false
-  const rest = segment.length % 4
-  if (rest === 0) return true
-  if (rest === 1) return false // no byte string encodes to this length
-  return CANONICAL_LAST[rest as 2 | 3].test(segment)
-}
+/** Last characters with zero spare bits: after 2 leftover characters (4 spare bits), after 3 (2 spare bits). */
+const CANONICAL_LAST_OF_2 = 'AQgw'
+const CANONICAL_LAST_OF_3 = 'AEIMQUYcgkosw048'
 
 /** Decodes canonical base64url; null for anything else. */
 export function decodeBase64url(segment: string): Buffer | null {
-  return isCanonicalBase64url(segment) ? Buffer.from(segment, 'base64url') : null
+  const rest = segment.length % 4
+  if (rest === 1) return null // no byte string encodes to this length
+  if (rest !== 0) {
+    const last = segment[segment.length - 1]!
+    if (!(rest === 2 ? CANONICAL_LAST_OF_2 : CANONICAL_LAST_OF_3).includes(last)) return null
+  }
+  if (segment.includes('+') || segment.includes('/')) return null
+  const bytes = Buffer.from(segment, 'base64url')
+  return bytes.length === Math.floor((segment.length * 3) / 4) ? bytes : null
+}
+
+/** True when `segment` is canonical unpadded base64url. */
+export function isCanonicalBase64url(segment: string): boolean {
+  return decodeBase64url(segment) !== null
 }
 
 /** Encodes bytes or a UTF-8 string as unpadded base64url. */

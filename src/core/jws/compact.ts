@@ -11,7 +11,7 @@
 import { createHmac, sign, timingSafeEqual, verify } from 'node:crypto'
 import { AuthError } from '../errors.js'
 import { type JwsAlgorithm, isSupportedAlgorithm } from './algorithms.js'
-import { decodeBase64url, encodeBase64url, isCanonicalBase64url } from './base64url.js'
+import { decodeBase64url, encodeBase64url } from './base64url.js'
 import type { SigningKey, VerificationKey } from './keys.js'
 import { parseStrictJsonObject } from './strict-json.js'
 
@@ -71,11 +71,14 @@ export function verifyCompact(
   if (!key) throw invalid('unknown_key')
   if (key.alg !== header.alg) throw invalid('algorithm_mismatch')
 
-  if (!isCanonicalBase64url(payloadSegment)) throw invalid('payload_not_base64url')
+  // Structure first: both segments must be canonical before the signature is checked. The payload's bytes are
+  // only handed out after the signature holds.
+  const payload = decodeBase64url(payloadSegment)
+  if (!payload) throw invalid('payload_not_base64url')
   const signature = decodeBase64url(signatureSegment)
   if (!signature) throw invalid('signature_not_base64url')
   if (!checkSignature(key, token.slice(0, secondDot), signature)) throw invalid('bad_signature')
-  return { header, payload: Buffer.from(payloadSegment, 'base64url'), key }
+  return { header, payload, key }
 }
 
 function readHeader(segment: string): JwsHeader {

@@ -20,21 +20,33 @@ export function parseStrictJsonObject(text: string): Record<string, unknown> | n
   return countMemberColons(text) === countKeys(value) ? (value as Record<string, unknown>) : null
 }
 
+/** Colons outside string literals. Jumps from quote to quote with `indexOf`, which is far faster than a char loop. */
 function countMemberColons(text: string): number {
   let colons = 0
-  let inString = false
-  for (let i = 0; i < text.length; i++) {
-    const char = text.charCodeAt(i)
-    if (inString) {
-      if (char === 0x5c /* \ */) i++
-      else if (char === 0x22 /* " */) inString = false
-    } else if (char === 0x22) {
-      inString = true
-    } else if (char === 0x3a /* : */) {
+  let position = 0
+  for (;;) {
+    const open = text.indexOf('"', position)
+    const end = open === -1 ? text.length : open
+    for (
+      let colon = text.indexOf(':', position);
+      colon !== -1 && colon < end;
+      colon = text.indexOf(':', colon + 1)
+    ) {
       colons++
     }
+    if (open === -1) return colons
+    // The closing quote is the next one not escaped by an odd run of backslashes. JSON.parse already accepted
+    // the text, so every string is terminated.
+    let close = text.indexOf('"', open + 1)
+    while (isEscaped(text, close)) close = text.indexOf('"', close + 1)
+    position = close + 1
   }
-  return colons
+}
+
+function isEscaped(text: string, index: number): boolean {
+  let backslashes = 0
+  for (let i = index - 1; text.charCodeAt(i) === 0x5c; i--) backslashes++
+  return backslashes % 2 === 1
 }
 
 /** Keys in `value` and everything nested in it. Iterative: nesting depth must not exhaust the call stack. */
