@@ -8,6 +8,11 @@ step() { printf '\n== %s\n' "$1"; }
 step "browser available (Debian chromium)"
 bash scripts/ensure-chromium.sh
 
+step "test services answer (Redis, PostgreSQL: the given ones, or private ones started here)"
+eval "$(bash scripts/test-services.sh up)"
+trap 'bash scripts/test-services.sh down' EXIT
+echo "REDIS_URL=$REDIS_URL DATABASE_URL=$DATABASE_URL"
+
 step "types check (tsc, strict)"
 npm run -s typecheck
 

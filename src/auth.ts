@@ -20,12 +20,14 @@ import { type SessionPolicy, resolveSessionPolicy } from './core/session-policy.
 import { type TokenPolicy, type TokenPolicyInput, resolveTokenPolicy } from './core/token-policy.js'
 import { type CookieSessions, createCookieSessions } from './engine/cookie-sessions.js'
 import { createCredentialChecker } from './engine/credentials.js'
+import { type Devices, type SessionLimit, createDevices } from './engine/devices.js'
 import { type SigningOptions, type TokenEngine, createTokenEngine } from './engine/tokens.js'
 import { type PublicUser, toPublicUser } from './engine/types.js'
 import { EMAIL_TAKEN, type Store, type UserRecord } from './store/types.js'
 
 export type { ClientContext, PublicUser, SessionAuthentication, SignInResult } from './engine/types.js'
 export type { TokenEngine, TokenGrant } from './engine/tokens.js'
+export type { Device, Devices, SessionLimit } from './engine/devices.js'
 
 export interface AuthOptions {
   store: Store
@@ -35,6 +37,10 @@ export interface AuthOptions {
   cookie?: Partial<SessionCookieOptions>
   /** Access and refresh tokens; omit for a cookie-only engine. `issuer` and `audience` are required. */
   tokens?: TokenPolicyInput & { signing?: Partial<SigningOptions> }
+  /** Devices (sessions + token families) a user may have at once. Default: no limit. */
+  sessionLimit?: SessionLimit
+  /** Told about background failures (change-feed resyncs), which must not crash the process. */
+  onBackgroundError?: (error: unknown) => void
   /** Default: the system clock. Tests pass their own to reach expiry edges exactly. */
   clock?: Clock
 }
@@ -57,6 +63,8 @@ export interface Auth extends CookieSessions {
   }>
   /** Access and refresh tokens; throws `TypeError` on use when the engine was built without `tokens`. */
   readonly tokens: TokenEngine
+  /** A user's cookie sessions and token families: list, end one, end others, end all. */
+  readonly devices: Devices
   /** Registers an account. Throws `invalid_request` or `email_taken`. */
   signUp(input: { email: unknown; password: unknown }): Promise<PublicUser>
   /** The user with this id, or null. */
@@ -72,6 +80,8 @@ export interface Auth extends CookieSessions {
   }): Promise<RequestAuthentication | null>
   /** Purges everything expired (sessions, refresh families, revocations, retired keys). Run periodically. */
   sweep(): Promise<void>
+  /** Stops background work (the change-feed subscription). The store is the caller's to close. */
+  close(): Promise<void>
 }
 
 /** Creates the engine, loading keys when tokens are configured. Bad options throw `TypeError`. */
@@ -83,21 +93,41 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const cookie = resolveSessionCookieOptions(options.cookie)
   const tokenPolicy = options.tokens ? resolveTokenPolicy(options.tokens) : null
   const checkCredentials = createCredentialChecker(store, hasher)
-  const cookieSessions = createCookieSessions({ store, clock, policy: session, cookie, checkCredentials })
-  const tokens = tokenPolicy
+  const limit = options.sessionLimit ?? { max: 0, policy: 'evict-oldest' }
+  if (!Number.isSafeInteger(limit.max) || limit.max < 0 || !['evict-oldest', 'deny'].includes(limit.policy)) {
+    throw new TypeError(
+      'Option "sessionLimit" needs a whole "max" >= 0 and a "policy" of "evict-oldest" or "deny".',
+    )
+  }
+  // Devices needs the token engine and the engines need devices' limit check: bind it late.
+  const makeRoom = (userId: string): Promise<void> => devices.makeRoom(userId)
+  const cookieSessions = createCookieSessions({
+    store,
+    clock,
+    policy: session,
+    cookie,
+    checkCredentials,
+    beforeNewSession: makeRoom,
+  })
+  const tokenEngine = tokenPolicy
     ? await createTokenEngine({
         store,
         clock,
         policy: tokenPolicy,
         signing: { algorithm: 'ES256', ...options.tokens?.signing },
         checkCredentials,
+        beforeNewFamily: makeRoom,
+        ...(options.onBackgroundError && { onBackgroundError: options.onBackgroundError }),
       })
-    : tokensNotConfigured()
+    : null
+  const tokens = tokenEngine ?? tokensNotConfigured()
+  const devices: Devices = createDevices({ store, clock, tokens: tokenEngine, limit })
 
   return {
     ...cookieSessions,
     config: Object.freeze({ session, cookie, tokens: tokenPolicy }),
     tokens,
+    devices,
 
     async signUp(input) {
       const email = normalizeEmail(input.email)
@@ -132,7 +162,11 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
 
     async sweep() {
       await cookieSessions.deleteExpiredSessions()
-      if (tokenPolicy) await tokens.sweep()
+      await tokenEngine?.sweep()
+    },
+
+    async close() {
+      await tokenEngine?.close()
     },
   }
 }
@@ -155,5 +189,9 @@ function tokensNotConfigured(): TokenEngine {
     rotateSigningKey: fail,
     reload: fail,
     sweep: fail,
+    endFamily: fail,
+    endUserFamilies: fail,
+    startUserEpoch: fail,
+    close: async () => {},
   }
 }

@@ -64,6 +64,12 @@ export const ERROR_REGISTRY = {
     description: 'The session cookie is malformed or was sent more than once.',
     fix: 'Clear the cookies for this site and sign in again.',
   },
+  session_limit_reached: {
+    status: 403,
+    description:
+      'The account is signed in on as many devices as `SESAME_MAX_SESSIONS_PER_USER` allows (policy `deny`).',
+    fix: 'Sign out on another device (see `GET /auth/sessions`), then sign in again.',
+  },
   csrf_rejected: {
     status: 403,
     description: 'A state-changing request came from another site (by `Origin` or `Sec-Fetch-Site`).',

@@ -44,6 +44,8 @@ export interface CookieSessionOptions {
   policy: Readonly<SessionPolicy>
   cookie: Readonly<SessionCookieOptions>
   checkCredentials: CredentialChecker
+  /** Called before a new session is created for a user (e.g. to enforce a per-user session limit). */
+  beforeNewSession?: (userId: string) => Promise<void>
 }
 
 export function createCookieSessions(options: CookieSessionOptions): CookieSessions {
@@ -76,6 +78,7 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
   }
 
   async function createSession(user: PublicUser, context: ClientContext): Promise<SignInResult> {
+    await options.beforeNewSession?.(user.id)
     const token = generateSecretToken()
     const times = startSessionTimes(clock.nowSeconds(), policy)
     const session: SessionRecord = {

@@ -22,7 +22,7 @@ import { decideRefresh, startFamilyTimes } from '../core/refresh-rules.js'
 import { RevocationList } from '../core/revocation-list.js'
 import type { TokenPolicy } from '../core/token-policy.js'
 import { VerifiedTokenCache } from '../core/verified-token-cache.js'
-import type { RefreshFamilyRecord, Store, UserRecord } from '../store/types.js'
+import type { ChangeEvent, RefreshFamilyRecord, Store, UserRecord } from '../store/types.js'
 import type { CredentialChecker } from './credentials.js'
 import { storedUserAgent } from './types.js'
 
@@ -70,6 +70,14 @@ export interface TokenEngine {
   reload(): Promise<void>
   /** Purges expired families, revocations and keys. */
   sweep(): Promise<void>
+  /** Revokes `userId`'s family `familyId` and its access tokens. False if it is not theirs or already ended. */
+  endFamily(userId: string, familyId: string): Promise<boolean>
+  /** Revokes every live family of `userId` except `exceptFamilyId`, with their access tokens; returns how many. */
+  endUserFamilies(userId: string, exceptFamilyId: string | null): Promise<number>
+  /** Kills every access token of `userId` issued before now (the per-user epoch), on every instance. */
+  startUserEpoch(userId: string): Promise<void>
+  /** Stops listening to the change feed. */
+  close(): Promise<void>
 }
 
 export interface TokenEngineOptions {
@@ -78,6 +86,10 @@ export interface TokenEngineOptions {
   policy: Readonly<TokenPolicy>
   signing: SigningOptions
   checkCredentials: CredentialChecker
+  /** Called before a new family is created for a user (e.g. to enforce a per-user session limit). */
+  beforeNewFamily?: (userId: string) => Promise<void>
+  /** Told about background failures (feed resyncs), which must not crash the process. */
+  onBackgroundError?: (error: unknown) => void
 }
 
 /** Creates the token engine, loading (or creating) its keys and secrets from the store. */
@@ -94,6 +106,30 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
   const verified = new VerifiedTokenCache()
   let ring: KeyRing = await loadKeyRing()
   await loadRevocations()
+  const unsubscribe = await store.changes.subscribe(applyChange, () => {
+    reloadAll().catch(options.onBackgroundError ?? (() => {}))
+  })
+
+  /** Applies a revocation another instance (or this one) published. */
+  function applyChange(event: ChangeEvent): void {
+    switch (event.type) {
+      case 'access-revoked':
+        revocations.add(event.revocation.kind, event.revocation.value, event.revocation.expiresAt)
+        break
+      case 'user-epoch':
+        revocations.setEpoch(event.epoch.userId, event.epoch.epoch, event.epoch.expiresAt)
+        break
+      case 'keys-changed':
+        reloadAll().catch(options.onBackgroundError ?? (() => {}))
+        break
+    }
+  }
+
+  async function reloadAll(): Promise<void> {
+    ring = await loadKeyRing()
+    verified.clear() // a key may have left the ring
+    await loadRevocations()
+  }
 
   async function loadKeyRing(): Promise<KeyRing> {
     const now = clock.nowSeconds()
@@ -116,9 +152,19 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
   }
 
   async function loadRevocations(): Promise<void> {
-    for (const entry of await store.listAccessRevocations(clock.nowSeconds())) {
+    const now = clock.nowSeconds()
+    for (const entry of await store.listAccessRevocations(now))
       revocations.add(entry.kind, entry.value, entry.expiresAt)
-    }
+    for (const entry of await store.listUserEpochs(now))
+      revocations.setEpoch(entry.userId, entry.epoch, entry.expiresAt)
+  }
+
+  /** Records an access-token revocation in the store, here, and on every other instance. */
+  async function revokeAccess(kind: 'jti' | 'sid', value: string, expiresAt: number): Promise<void> {
+    const revocation = { kind, value, expiresAt }
+    await store.addAccessRevocation(revocation)
+    revocations.add(kind, value, expiresAt)
+    await store.changes.publish({ type: 'access-revoked', revocation })
   }
 
   /** The successor of a refresh token: HMAC under a server secret, so only the server can derive it. */
@@ -158,10 +204,12 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
 
   async function revokeFamily(familyId: string, now: number): Promise<void> {
     await store.revokeRefreshFamily(familyId, now)
-    // Access tokens of the family die too: every one of them carries `sid`.
-    const expiresAt = now + policy.accessTtlSeconds + policy.leewaySeconds
-    await store.addAccessRevocation({ kind: 'sid', value: familyId, expiresAt })
-    revocations.add('sid', familyId, expiresAt)
+    await revokeFamilyAccess(familyId, now)
+  }
+
+  /** Access tokens of a family die with it: every one of them carries the family id as `sid`. */
+  function revokeFamilyAccess(familyId: string, now: number): Promise<void> {
+    return revokeAccess('sid', familyId, now + policy.accessTtlSeconds + policy.leewaySeconds)
   }
 
   function invalidGrant(reason: string): AuthError {
@@ -182,6 +230,7 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
         }
         throw error
       }
+      await options.beforeNewFamily?.(user.id)
       const now = clock.nowSeconds()
       const refreshToken = generateSecretToken()
       const family: RefreshFamilyRecord = {
@@ -247,9 +296,7 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
       } catch {
         return // RFC 7009 §2.2: an invalid token needs no action and gets the same answer
       }
-      const expiresAt = claims.exp + policy.leewaySeconds
-      await store.addAccessRevocation({ kind: 'jti', value: claims.jti, expiresAt })
-      revocations.add('jti', claims.jti, expiresAt)
+      await revokeAccess('jti', claims.jti, claims.exp + policy.leewaySeconds)
     },
 
     authenticateBearer(authorization) {
@@ -279,25 +326,52 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
       const kid = await addSigningKey(clock.nowSeconds())
       ring = await loadKeyRing()
       verified.clear()
+      await store.changes.publish({ type: 'keys-changed' })
       return kid
     },
 
-    async reload() {
-      ring = await loadKeyRing()
-      verified.clear() // a key may have left the ring
-      await loadRevocations()
-    },
+    reload: reloadAll,
 
     async sweep() {
       const now = clock.nowSeconds()
       await store.deleteExpiredRefreshFamilies(now)
       await store.deleteExpiredAccessRevocations(now)
       revocations.prune(now)
+      let removedKey = false
       for (const key of await store.listSigningKeys()) {
-        if (key.retiredAt !== null && now >= key.retiredAt + keyRetentionSeconds)
-          await store.deleteSigningKey(key.kid)
+        if (key.retiredAt !== null && now >= key.retiredAt + keyRetentionSeconds) {
+          removedKey = (await store.deleteSigningKey(key.kid)) || removedKey
+        }
+      }
+      if (removedKey) {
+        ring = await loadKeyRing()
+        verified.clear()
       }
     },
+
+    async endFamily(userId, familyId) {
+      const family = await store.findRefreshFamily(familyId)
+      if (!family || family.userId !== userId || family.revokedAt !== null) return false
+      await revokeFamily(familyId, clock.nowSeconds())
+      return true
+    },
+
+    async endUserFamilies(userId, exceptFamilyId) {
+      const now = clock.nowSeconds()
+      const revoked = await store.revokeUserRefreshFamilies(userId, now, exceptFamilyId)
+      for (const familyId of revoked) await revokeFamilyAccess(familyId, now)
+      return revoked.length
+    },
+
+    async startUserEpoch(userId) {
+      const now = clock.nowSeconds()
+      const epoch = { userId, epoch: now, expiresAt: now + policy.accessTtlSeconds + policy.leewaySeconds }
+      await store.setUserEpoch(epoch)
+      revocations.setEpoch(userId, epoch.epoch, epoch.expiresAt)
+      await store.changes.publish({ type: 'user-epoch', epoch })
+    },
+
+    close: unsubscribe,
   }
 }
 

@@ -10,6 +10,7 @@ import { AuthError } from '../core/errors.js'
 import type { PasswordHasher } from '../core/password-hasher.js'
 import { apiRoutes } from '../http/api-routes.js'
 import { tokenRoutes } from '../http/token-routes.js'
+import { deviceRoutes } from '../http/device-routes.js'
 import { sendError } from '../http/error-reply.js'
 import { pageRoutes } from '../http/pages/page-routes.js'
 import type { Store } from '../store/types.js'
@@ -42,16 +43,6 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
   const { config } = options
   if (!config.cookie.secure) emitSesameWarning('SESAME_W002')
   const store = options.store ?? openStore(config)
-  const { hmacSecret, algorithm, ...tokenPolicy } = config.tokens
-  const auth = await createAuth({
-    store,
-    session: config.session,
-    cookie: config.cookie,
-    tokens: { ...tokenPolicy, signing: { algorithm, hmacSecret } },
-    ...(options.clock && { clock: options.clock }),
-    ...(options.passwordHasher && { passwordHasher: options.passwordHasher }),
-  })
-
   const app = Fastify({
     logger:
       options.logger === false
@@ -66,6 +57,18 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
     // Request ids are generated, never taken from the client, so logs cannot be forged through them.
     requestIdHeader: false,
     return503OnClosing: true,
+  })
+
+  const { hmacSecret, algorithm, ...tokenPolicy } = config.tokens
+  const auth = await createAuth({
+    store,
+    session: config.session,
+    cookie: config.cookie,
+    tokens: { ...tokenPolicy, signing: { algorithm, hmacSecret } },
+    sessionLimit: config.sessionLimit,
+    onBackgroundError: (error) => app.log.warn({ err: error }, 'could not resync revocations from the store'),
+    ...(options.clock && { clock: options.clock }),
+    ...(options.passwordHasher && { passwordHasher: options.passwordHasher }),
   })
 
   // Only JSON and forms are accepted: `text/plain` would let a cross-site form post a JSON-looking body.
@@ -84,6 +87,7 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
   await app.register(healthRoutes, { store })
   await app.register(apiRoutes, { auth })
   await app.register(tokenRoutes, { auth })
+  await app.register(deviceRoutes, { auth })
   await app.register(pageRoutes, { auth })
 
   const sweeper = setInterval(() => {
@@ -93,6 +97,7 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
 
   app.addHook('onClose', async () => {
     clearInterval(sweeper)
+    await auth.close()
     await store.close()
   })
   return { app, auth, store }

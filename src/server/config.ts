@@ -45,6 +45,8 @@ const ENV_SCHEMA = z
     SESAME_REFRESH_IDLE_SECONDS: positiveSeconds.default(14 * 86_400),
     SESAME_REFRESH_ABSOLUTE_SECONDS: positiveSeconds.default(30 * 86_400),
     SESAME_REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
+    SESAME_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(0).max(1000).default(0),
+    SESAME_SESSION_LIMIT_POLICY: z.enum(['evict-oldest', 'deny']).default('evict-oldest'),
     SESAME_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()
@@ -62,6 +64,8 @@ export interface Config {
   bodyLimitBytes: number
   /** Trust `X-Forwarded-*` from a proxy in front (for client IPs and protocol). */
   trustProxy: boolean
+  /** Devices a user may have at once (0 = no limit), and what happens at the limit. */
+  sessionLimit: { max: number; policy: 'evict-oldest' | 'deny' }
   tokens: {
     issuer: string
     audience: string
@@ -133,6 +137,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     },
     bodyLimitBytes: e.SESAME_BODY_LIMIT_BYTES,
     trustProxy: e.SESAME_TRUST_PROXY,
+    sessionLimit: { max: e.SESAME_MAX_SESSIONS_PER_USER, policy: e.SESAME_SESSION_LIMIT_POLICY },
     tokens: {
       issuer,
       audience: e.SESAME_AUDIENCE ?? issuer,

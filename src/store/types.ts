@@ -93,6 +93,38 @@ export interface AccessRevocationRecord {
   expiresAt: number
 }
 
+/**
+ * A user's revocation epoch ("log out everywhere"): every access token of the user whose `iat` is before
+ * `epoch` is dead. Kept until `expiresAt`, when every such token has expired anyway.
+ */
+export interface UserEpochRecord {
+  userId: string
+  epoch: number
+  expiresAt: number
+}
+
+/** What one instance tells the others through the store's change feed. */
+export type ChangeEvent =
+  | { type: 'access-revoked'; revocation: AccessRevocationRecord }
+  | { type: 'user-epoch'; epoch: UserEpochRecord }
+  | { type: 'keys-changed' }
+
+/**
+ * The store's change feed (Redis pub/sub, PostgreSQL LISTEN/NOTIFY; in-process for memory and SQLite). It
+ * carries revocations to every instance's in-memory lists, so access-token checks stay free of I/O.
+ * Delivery is best effort: the store itself stays the source of truth, and `onResync` tells the subscriber to
+ * reload it whenever messages may have been missed.
+ */
+export interface ChangeFeed {
+  /** Sends `event` to every subscriber, in this process and others. */
+  publish(event: ChangeEvent): Promise<void>
+  /**
+   * Calls `onEvent` for each event and `onResync` when the subscription (re)connects, since events may have
+   * been missed while it was down. Resolves once subscribed; returns the function that unsubscribes.
+   */
+  subscribe(onEvent: (event: ChangeEvent) => void, onResync: () => void): Promise<() => Promise<void>>
+}
+
 /** Result of {@link Store.createUser} when the email is taken. */
 export const EMAIL_TAKEN = Symbol('email_taken')
 
@@ -127,6 +159,10 @@ export interface Store {
   deleteSessionByTokenHash(tokenHash: string): Promise<boolean>
   /** A user's sessions, oldest first, expired ones included until purged. O(sessions of that user). */
   listUserSessions(userId: string): Promise<SessionRecord[]>
+  /** Deletes the session with this public id if it belongs to `userId`. False otherwise (unknown or not theirs). */
+  deleteUserSession(userId: string, sessionId: string): Promise<boolean>
+  /** Deletes every session of `userId` except `exceptSessionId` (if given); returns how many. */
+  deleteUserSessions(userId: string, exceptSessionId: string | null): Promise<number>
   /** Deletes every session whose `expiresAt` is at or before `now`; returns how many. */
   deleteExpiredSessions(now: number): Promise<number>
 
@@ -165,6 +201,13 @@ export interface Store {
   ): Promise<boolean>
   /** Revokes a family at `now`. False if it was unknown or already revoked. */
   revokeRefreshFamily(familyId: string, now: number): Promise<boolean>
+  /** A user's families, oldest first, revoked and expired ones included until purged. O(families of that user). */
+  listUserRefreshFamilies(userId: string): Promise<RefreshFamilyRecord[]>
+  /**
+   * Revokes every unrevoked family of `userId` except `exceptFamilyId` (if given) at `now`; returns the ids it
+   * revoked, so their access tokens can be revoked by `sid`.
+   */
+  revokeUserRefreshFamilies(userId: string, now: number, exceptFamilyId: string | null): Promise<string[]>
   /** Deletes families (and their tokens) whose `expiresAt` is at or before `now`; returns how many. */
   deleteExpiredRefreshFamilies(now: number): Promise<number>
 
@@ -172,8 +215,15 @@ export interface Store {
   addAccessRevocation(revocation: AccessRevocationRecord): Promise<void>
   /** Every revocation whose `expiresAt` is after `now`. */
   listAccessRevocations(now: number): Promise<AccessRevocationRecord[]>
-  /** Deletes revocations whose `expiresAt` is at or before `now`; returns how many. */
+  /** Deletes revocations and user epochs whose `expiresAt` is at or before `now`; returns how many. */
   deleteExpiredAccessRevocations(now: number): Promise<number>
+  /** Records a user's epoch; an existing later epoch (or later expiry) is kept. */
+  setUserEpoch(epoch: UserEpochRecord): Promise<void>
+  /** Every user epoch whose `expiresAt` is after `now`. */
+  listUserEpochs(now: number): Promise<UserEpochRecord[]>
+
+  /** The change feed that carries revocations between instances. */
+  readonly changes: ChangeFeed
 
   /** Resolves when the backing service answers; throws `store_unavailable` otherwise. */
   ping(): Promise<void>

@@ -2,16 +2,18 @@
  * The one conformance suite every Store adapter must pass (memory is the reference). Each adapter's test file
  * calls {@link describeStoreContract} with a factory that opens a fresh, empty store.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { generatePublicId, generateSecretToken } from '../../src/core/random.js'
 import { hashSecret } from '../../src/core/hash.js'
 import {
   type AccessRevocationRecord,
+  type ChangeEvent,
   EMAIL_TAKEN,
   type RefreshFamilyRecord,
   type SessionRecord,
   type SigningKeyRecord,
   type Store,
+  type UserEpochRecord,
   type UserRecord,
 } from '../../src/store/types.js'
 
@@ -90,6 +92,18 @@ export function makeTokenHash(): string {
 /** Access revocations come back in no particular order; this gives them one for comparisons. */
 function sortRevocations(list: readonly AccessRevocationRecord[]): AccessRevocationRecord[] {
   return [...list].sort((a, b) => a.kind.localeCompare(b.kind) || a.value.localeCompare(b.value))
+}
+
+/** User epochs come back in no particular order; this gives them one for comparisons. */
+function sortEpochs(list: readonly UserEpochRecord[]): UserEpochRecord[] {
+  return [...list].sort((a, b) => a.userId.localeCompare(b.userId))
+}
+
+/** Feed delivery order is not part of the contract; this gives events one for comparisons. */
+function sortEvents(list: readonly ChangeEvent[]): ChangeEvent[] {
+  return [...list].sort(
+    (a, b) => a.type.localeCompare(b.type) || JSON.stringify(a).localeCompare(JSON.stringify(b)),
+  )
 }
 
 export function describeStoreContract(name: string, open: () => Promise<OpenedStore>): void {
@@ -657,6 +671,501 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const [found] = await store.listAccessRevocations(NOW)
         found!.expiresAt = NOW - 100
         expect(await store.listAccessRevocations(NOW)).toEqual([original])
+      })
+    })
+
+    describe('user-scoped session deletion', () => {
+      let user: UserRecord
+      let other: UserRecord
+      beforeEach(async () => {
+        user = makeUser()
+        other = makeUser()
+        await store.createUser(user)
+        await store.createUser(other)
+      })
+
+      async function createSessions(userId: string, count: number): Promise<SessionRecord[]> {
+        const sessions: SessionRecord[] = []
+        for (let i = 0; i < count; i++) {
+          const session = makeSession(userId, { createdAt: NOW + i })
+          await store.createSession(session)
+          sessions.push(session)
+        }
+        return sessions
+      }
+
+      it('deletes the session with that public id; it is then neither findable nor listed, and a second delete reports false', async () => {
+        const [doomed, kept] = await createSessions(user.id, 2)
+        const [theirs] = await createSessions(other.id, 1)
+        expect(await store.deleteUserSession(user.id, doomed!.id)).toBe(true)
+        expect(await store.findSessionByTokenHash(doomed!.tokenHash)).toBeNull()
+        expect(await store.listUserSessions(user.id)).toEqual([kept])
+        expect(await store.touchSession(doomed!.tokenHash, NOW + 5, NOW + 1805)).toBe(false)
+        expect(await store.deleteUserSession(user.id, doomed!.id)).toBe(false)
+        expect(await store.findSessionByTokenHash(kept!.tokenHash)).toEqual(kept)
+        expect(await store.findSessionByTokenHash(theirs!.tokenHash)).toEqual(theirs)
+      })
+
+      it("refuses another user's session id and leaves that session untouched", async () => {
+        const [mine] = await createSessions(user.id, 1)
+        const [theirs] = await createSessions(other.id, 1)
+        expect(await store.deleteUserSession(user.id, theirs!.id)).toBe(false)
+        expect(await store.findSessionByTokenHash(theirs!.tokenHash)).toEqual(theirs)
+        expect(await store.listUserSessions(other.id)).toEqual([theirs])
+        expect(await store.listUserSessions(user.id)).toEqual([mine])
+        // Its owner still can.
+        expect(await store.deleteUserSession(other.id, theirs!.id)).toBe(true)
+        expect(await store.listUserSessions(other.id)).toEqual([])
+      })
+
+      it('reports false for an unknown session id, an unknown user, or a token hash given as the id', async () => {
+        const [mine] = await createSessions(user.id, 1)
+        expect(await store.deleteUserSession(user.id, generatePublicId())).toBe(false)
+        expect(await store.deleteUserSession(generatePublicId(), mine!.id)).toBe(false)
+        expect(await store.deleteUserSession(user.id, mine!.tokenHash)).toBe(false)
+        expect(await store.findSessionByTokenHash(mine!.tokenHash)).toEqual(mine)
+        expect(await store.listUserSessions(user.id)).toEqual([mine])
+      })
+
+      it("deletes every session of the user when there is no exception, returns how many, and spares other users'", async () => {
+        const mine = await createSessions(user.id, 3)
+        const theirs = await createSessions(other.id, 2)
+        expect(await store.deleteUserSessions(user.id, null)).toBe(3)
+        for (const session of mine) expect(await store.findSessionByTokenHash(session.tokenHash)).toBeNull()
+        expect(await store.listUserSessions(user.id)).toEqual([])
+        expect(await store.listUserSessions(other.id)).toEqual(theirs)
+        for (const session of theirs) {
+          expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(session)
+        }
+        expect(await store.deleteUserSessions(user.id, null)).toBe(0)
+      })
+
+      it('keeps the excepted session and deletes the rest', async () => {
+        const [a, kept, b] = await createSessions(user.id, 3)
+        const theirs = await createSessions(other.id, 1)
+        expect(await store.deleteUserSessions(user.id, kept!.id)).toBe(2)
+        expect(await store.findSessionByTokenHash(a!.tokenHash)).toBeNull()
+        expect(await store.findSessionByTokenHash(b!.tokenHash)).toBeNull()
+        expect(await store.findSessionByTokenHash(kept!.tokenHash)).toEqual(kept)
+        expect(await store.listUserSessions(user.id)).toEqual([kept])
+        expect(await store.listUserSessions(other.id)).toEqual(theirs)
+        expect(await store.deleteUserSessions(user.id, kept!.id)).toBe(0)
+        expect(await store.listUserSessions(user.id)).toEqual([kept])
+      })
+
+      it("deletes them all when the excepted id is unknown or another user's session", async () => {
+        const [theirs] = await createSessions(other.id, 1)
+        await createSessions(user.id, 2)
+        expect(await store.deleteUserSessions(user.id, theirs!.id)).toBe(2)
+        expect(await store.listUserSessions(user.id)).toEqual([])
+        expect(await store.findSessionByTokenHash(theirs!.tokenHash)).toEqual(theirs)
+
+        await createSessions(user.id, 2)
+        expect(await store.deleteUserSessions(user.id, generatePublicId())).toBe(2)
+        expect(await store.listUserSessions(user.id)).toEqual([])
+        expect(await store.listUserSessions(other.id)).toEqual([theirs])
+      })
+
+      it('returns 0 for a user without sessions and for an unknown user', async () => {
+        const theirs = await createSessions(other.id, 2)
+        expect(await store.deleteUserSessions(user.id, null)).toBe(0)
+        expect(await store.deleteUserSessions(generatePublicId(), null)).toBe(0)
+        expect(await store.listUserSessions(other.id)).toEqual(theirs)
+      })
+    })
+
+    describe('user-scoped refresh families', () => {
+      let user: UserRecord
+      let other: UserRecord
+      beforeEach(async () => {
+        user = makeUser()
+        other = makeUser()
+        await store.createUser(user)
+        await store.createUser(other)
+      })
+
+      async function createFamily(
+        userId: string,
+        overrides: Partial<RefreshFamilyRecord> = {},
+      ): Promise<{ family: RefreshFamilyRecord; tokenHash: string }> {
+        const family = makeFamily(userId, overrides)
+        const tokenHash = makeTokenHash()
+        await store.createRefreshFamily(family, tokenHash)
+        return { family, tokenHash }
+      }
+
+      it("lists only that user's families, oldest first, revoked, rotated and expired ones included", async () => {
+        const newer = await createFamily(user.id, { createdAt: NOW + 20 })
+        const older = await createFamily(user.id, { createdAt: NOW })
+        const theirs = await createFamily(other.id, { createdAt: NOW + 5 })
+        const revoked = await createFamily(user.id, { createdAt: NOW + 10, revokedAt: NOW + 15 })
+        const expired = await createFamily(user.id, { createdAt: NOW - 50, expiresAt: NOW - 1 })
+        expect(
+          await store.rotateRefreshFamily(newer.family.id, 0, makeTokenHash(), NOW + 30, NOW + 3000),
+        ).toBe(true)
+        const rotated: RefreshFamilyRecord = {
+          ...newer.family,
+          generation: 1,
+          rotatedAt: NOW + 30,
+          lastUsedAt: NOW + 30,
+          expiresAt: NOW + 3000,
+        }
+        expect(await store.listUserRefreshFamilies(user.id)).toEqual([
+          expired.family,
+          older.family,
+          revoked.family,
+          rotated,
+        ])
+        expect(await store.listUserRefreshFamilies(other.id)).toEqual([theirs.family])
+      })
+
+      it('lists nothing for a user without families or an unknown user', async () => {
+        await createFamily(other.id)
+        expect(await store.listUserRefreshFamilies(user.id)).toEqual([])
+        expect(await store.listUserRefreshFamilies(generatePublicId())).toEqual([])
+      })
+
+      it('stops listing families once they are purged', async () => {
+        const expired = await createFamily(user.id, { createdAt: NOW - 50, expiresAt: NOW })
+        const live = await createFamily(user.id, { createdAt: NOW })
+        expect(await store.listUserRefreshFamilies(user.id)).toEqual([expired.family, live.family])
+        expect(await store.deleteExpiredRefreshFamilies(NOW)).toBe(1)
+        expect(await store.listUserRefreshFamilies(user.id)).toEqual([live.family])
+      })
+
+      it('returns copies: mutating a listed family does not change the stored one', async () => {
+        const { family } = await createFamily(user.id)
+        const [listed] = await store.listUserRefreshFamilies(user.id)
+        listed!.revokedAt = NOW
+        expect(await store.listUserRefreshFamilies(user.id)).toEqual([family])
+        expect(await store.findRefreshFamily(family.id)).toEqual(family)
+      })
+
+      it('revokes every unrevoked family of the user at now and returns exactly their ids', async () => {
+        const a = await createFamily(user.id, { createdAt: NOW })
+        const b = await createFamily(user.id, { createdAt: NOW + 1 })
+        const expired = await createFamily(user.id, { createdAt: NOW + 2, expiresAt: NOW - 1 })
+        const already = await createFamily(user.id, { createdAt: NOW + 3, revokedAt: NOW - 5 })
+        const theirs = await createFamily(other.id)
+
+        const ids = await store.revokeUserRefreshFamilies(user.id, NOW + 30, null)
+        expect([...ids].sort()).toEqual([a.family.id, b.family.id, expired.family.id].sort())
+
+        const revokedA: RefreshFamilyRecord = { ...a.family, revokedAt: NOW + 30 }
+        expect(await store.listUserRefreshFamilies(user.id)).toEqual([
+          revokedA,
+          { ...b.family, revokedAt: NOW + 30 },
+          { ...expired.family, revokedAt: NOW + 30 },
+          already.family,
+        ])
+        expect(await store.findRefreshToken(a.tokenHash)).toEqual({ family: revokedA, generation: 0 })
+        // Other users are untouched.
+        expect(await store.findRefreshFamily(theirs.family.id)).toEqual(theirs.family)
+        expect(await store.listUserRefreshFamilies(other.id)).toEqual([theirs.family])
+
+        // Nothing is left to revoke: a second call returns nothing and changes no revokedAt.
+        expect(await store.revokeUserRefreshFamilies(user.id, NOW + 60, null)).toEqual([])
+        expect(await store.findRefreshFamily(a.family.id)).toEqual(revokedA)
+
+        // A revoked family no longer rotates.
+        const next = makeTokenHash()
+        expect(await store.rotateRefreshFamily(a.family.id, 0, next, NOW + 90, NOW + 2000)).toBe(false)
+        expect(await store.findRefreshToken(next)).toBeNull()
+        expect(await store.findRefreshFamily(a.family.id)).toEqual(revokedA)
+        // The other user's family still does.
+        expect(
+          await store.rotateRefreshFamily(theirs.family.id, 0, makeTokenHash(), NOW + 90, NOW + 2000),
+        ).toBe(true)
+      })
+
+      it('spares the excepted family, which keeps rotating', async () => {
+        const a = await createFamily(user.id, { createdAt: NOW })
+        const kept = await createFamily(user.id, { createdAt: NOW + 1 })
+        const b = await createFamily(user.id, { createdAt: NOW + 2 })
+
+        const ids = await store.revokeUserRefreshFamilies(user.id, NOW + 30, kept.family.id)
+        expect([...ids].sort()).toEqual([a.family.id, b.family.id].sort())
+        expect(await store.findRefreshFamily(kept.family.id)).toEqual(kept.family)
+        expect(await store.listUserRefreshFamilies(user.id)).toEqual([
+          { ...a.family, revokedAt: NOW + 30 },
+          kept.family,
+          { ...b.family, revokedAt: NOW + 30 },
+        ])
+        expect(await store.revokeUserRefreshFamilies(user.id, NOW + 40, kept.family.id)).toEqual([])
+
+        const next = makeTokenHash()
+        expect(await store.rotateRefreshFamily(kept.family.id, 0, next, NOW + 50, NOW + 2000)).toBe(true)
+        expect(await store.findRefreshToken(next)).toMatchObject({ generation: 1 })
+        expect(await store.rotateRefreshFamily(a.family.id, 0, makeTokenHash(), NOW + 50, NOW + 2000)).toBe(
+          false,
+        )
+
+        // Without the exception, the last one goes too.
+        expect(await store.revokeUserRefreshFamilies(user.id, NOW + 60, null)).toEqual([kept.family.id])
+        expect(await store.findRefreshFamily(kept.family.id)).toMatchObject({
+          generation: 1,
+          revokedAt: NOW + 60,
+        })
+      })
+
+      it("revokes them all when the excepted id is unknown or another user's family", async () => {
+        const theirs = await createFamily(other.id)
+        const a = await createFamily(user.id, { createdAt: NOW })
+        const b = await createFamily(user.id, { createdAt: NOW + 1 })
+        const ids = await store.revokeUserRefreshFamilies(user.id, NOW + 30, theirs.family.id)
+        expect([...ids].sort()).toEqual([a.family.id, b.family.id].sort())
+        expect(await store.findRefreshFamily(theirs.family.id)).toEqual(theirs.family)
+
+        const c = await createFamily(user.id, { createdAt: NOW + 2 })
+        expect(await store.revokeUserRefreshFamilies(user.id, NOW + 40, generatePublicId())).toEqual([
+          c.family.id,
+        ])
+        expect(await store.findRefreshFamily(c.family.id)).toEqual({ ...c.family, revokedAt: NOW + 40 })
+      })
+
+      it('returns [] for a user without families and for an unknown user, changing nothing', async () => {
+        const theirs = await createFamily(other.id)
+        expect(await store.revokeUserRefreshFamilies(user.id, NOW, null)).toEqual([])
+        expect(await store.revokeUserRefreshFamilies(generatePublicId(), NOW, null)).toEqual([])
+        expect(await store.findRefreshFamily(theirs.family.id)).toEqual(theirs.family)
+      })
+    })
+
+    describe('user epochs', () => {
+      // Epochs name existing users, as they do in the engine (SQL adapters may enforce it).
+      let users: UserRecord[]
+      beforeEach(async () => {
+        users = [makeUser(), makeUser(), makeUser()]
+        for (const user of users) await store.createUser(user)
+      })
+      function userId(i: number): string {
+        return users[i]!.id
+      }
+
+      it('lists nothing before any epoch is set', async () => {
+        expect(await store.listUserEpochs(NOW)).toEqual([])
+      })
+
+      it("round-trips several users' epochs, every field intact", async () => {
+        const a: UserEpochRecord = { userId: userId(0), epoch: NOW, expiresAt: NOW + 900 }
+        const b: UserEpochRecord = { userId: userId(1), epoch: NOW + 5, expiresAt: NOW + 1800 }
+        await store.setUserEpoch(a)
+        await store.setUserEpoch(b)
+        expect(sortEpochs(await store.listUserEpochs(NOW))).toEqual(sortEpochs([a, b]))
+      })
+
+      it('keeps the later epoch and the later expiry, each on its own', async () => {
+        const id = userId(0)
+        await store.setUserEpoch({ userId: id, epoch: NOW, expiresAt: NOW + 900 })
+        // An earlier epoch with a later expiry: the epoch stays, the expiry moves.
+        await store.setUserEpoch({ userId: id, epoch: NOW - 100, expiresAt: NOW + 1800 })
+        expect(await store.listUserEpochs(NOW)).toEqual([{ userId: id, epoch: NOW, expiresAt: NOW + 1800 }])
+        // A later epoch with an earlier expiry: the epoch moves, the expiry stays.
+        await store.setUserEpoch({ userId: id, epoch: NOW + 50, expiresAt: NOW + 100 })
+        expect(await store.listUserEpochs(NOW)).toEqual([
+          { userId: id, epoch: NOW + 50, expiresAt: NOW + 1800 },
+        ])
+        // Earlier on both counts, or the same again: nothing changes, and there is still one entry.
+        await store.setUserEpoch({ userId: id, epoch: NOW - 500, expiresAt: NOW - 500 })
+        await store.setUserEpoch({ userId: id, epoch: NOW + 50, expiresAt: NOW + 1800 })
+        expect(await store.listUserEpochs(NOW)).toEqual([
+          { userId: id, epoch: NOW + 50, expiresAt: NOW + 1800 },
+        ])
+        expect(await store.listUserEpochs(NOW + 1000)).toEqual([
+          { userId: id, epoch: NOW + 50, expiresAt: NOW + 1800 },
+        ])
+      })
+
+      it("keeps users' epochs apart", async () => {
+        await store.setUserEpoch({ userId: userId(0), epoch: NOW, expiresAt: NOW + 900 })
+        await store.setUserEpoch({ userId: userId(1), epoch: NOW + 500, expiresAt: NOW + 9000 })
+        expect(sortEpochs(await store.listUserEpochs(NOW))).toEqual(
+          sortEpochs([
+            { userId: userId(0), epoch: NOW, expiresAt: NOW + 900 },
+            { userId: userId(1), epoch: NOW + 500, expiresAt: NOW + 9000 },
+          ]),
+        )
+      })
+
+      it('lists only epochs that expire after now', async () => {
+        const expired: UserEpochRecord = { userId: userId(0), epoch: NOW - 900, expiresAt: NOW - 1 }
+        const atEdge: UserEpochRecord = { userId: userId(1), epoch: NOW - 900, expiresAt: NOW }
+        const live: UserEpochRecord = { userId: userId(2), epoch: NOW - 899, expiresAt: NOW + 1 }
+        for (const epoch of [expired, atEdge, live]) await store.setUserEpoch(epoch)
+        expect(await store.listUserEpochs(NOW)).toEqual([live])
+        expect(sortEpochs(await store.listUserEpochs(NOW - 10))).toEqual(sortEpochs([expired, atEdge, live]))
+        expect(await store.listUserEpochs(NOW + 1)).toEqual([])
+      })
+
+      it('purges expired epochs along with expired access revocations, counting both', async () => {
+        const expired: UserEpochRecord = { userId: userId(0), epoch: NOW - 900, expiresAt: NOW - 1 }
+        const atEdge: UserEpochRecord = { userId: userId(1), epoch: NOW - 900, expiresAt: NOW }
+        const live: UserEpochRecord = { userId: userId(2), epoch: NOW - 899, expiresAt: NOW + 1 }
+        for (const epoch of [expired, atEdge, live]) await store.setUserEpoch(epoch)
+        const expiredRevocation: AccessRevocationRecord = {
+          kind: 'jti',
+          value: generatePublicId(),
+          expiresAt: NOW - 1,
+        }
+        const liveRevocation: AccessRevocationRecord = {
+          kind: 'sid',
+          value: generatePublicId(),
+          expiresAt: NOW + 1,
+        }
+        await store.addAccessRevocation(expiredRevocation)
+        await store.addAccessRevocation(liveRevocation)
+
+        expect(await store.deleteExpiredAccessRevocations(NOW)).toBe(3)
+        expect(await store.listUserEpochs(0)).toEqual([live])
+        expect(await store.listAccessRevocations(0)).toEqual([liveRevocation])
+        expect(await store.deleteExpiredAccessRevocations(NOW)).toBe(0)
+      })
+
+      it('counts expired epochs when there are no revocations', async () => {
+        await store.setUserEpoch({ userId: userId(0), epoch: NOW - 900, expiresAt: NOW - 1 })
+        await store.setUserEpoch({ userId: userId(1), epoch: NOW - 900, expiresAt: NOW + 100 })
+        expect(await store.deleteExpiredAccessRevocations(NOW)).toBe(1)
+        expect(await store.listUserEpochs(0)).toEqual([
+          { userId: userId(1), epoch: NOW - 900, expiresAt: NOW + 100 },
+        ])
+      })
+
+      it('starts afresh once an epoch is purged', async () => {
+        const id = userId(0)
+        await store.setUserEpoch({ userId: id, epoch: NOW + 100, expiresAt: NOW })
+        expect(await store.deleteExpiredAccessRevocations(NOW)).toBe(1)
+        await store.setUserEpoch({ userId: id, epoch: NOW - 100, expiresAt: NOW + 50 })
+        expect(await store.listUserEpochs(0)).toEqual([{ userId: id, epoch: NOW - 100, expiresAt: NOW + 50 }])
+      })
+
+      it('keeps epochs and access revocations apart', async () => {
+        const id = userId(0)
+        await store.setUserEpoch({ userId: id, epoch: NOW, expiresAt: NOW + 900 })
+        expect(await store.listAccessRevocations(0)).toEqual([])
+        const revocation: AccessRevocationRecord = { kind: 'sid', value: id, expiresAt: NOW + 1800 }
+        await store.addAccessRevocation(revocation)
+        expect(await store.listUserEpochs(0)).toEqual([{ userId: id, epoch: NOW, expiresAt: NOW + 900 }])
+        expect(await store.listAccessRevocations(0)).toEqual([revocation])
+      })
+
+      it('returns copies: mutating a set or listed epoch does not change the stored one', async () => {
+        const epoch: UserEpochRecord = { userId: userId(0), epoch: NOW, expiresAt: NOW + 900 }
+        const original = { ...epoch }
+        await store.setUserEpoch(epoch)
+        epoch.epoch = NOW + 5000
+        epoch.expiresAt = NOW + 9000
+        const [listed] = await store.listUserEpochs(NOW)
+        listed!.epoch = NOW + 7000
+        expect(await store.listUserEpochs(NOW)).toEqual([original])
+      })
+    })
+
+    describe('change feed', () => {
+      // Network feeds (Redis, PostgreSQL) deliver asynchronously: wait for delivery, never sleep.
+      const DELIVERY = { timeout: 5_000, interval: 10 }
+
+      interface Subscriber {
+        events: ChangeEvent[]
+        resyncs: number
+        unsubscribe: () => Promise<void>
+      }
+      let subscribed: Subscriber[]
+      beforeEach(() => {
+        subscribed = []
+      })
+      afterEach(async () => {
+        for (const subscriber of subscribed.splice(0)) await subscriber.unsubscribe()
+      })
+
+      async function subscribe(): Promise<Subscriber> {
+        const subscriber: Subscriber = { events: [], resyncs: 0, unsubscribe: async () => {} }
+        const unsubscribe = await store.changes.subscribe(
+          (event) => subscriber.events.push(event),
+          () => subscriber.resyncs++,
+        )
+        subscriber.unsubscribe = async () => {
+          const index = subscribed.indexOf(subscriber)
+          if (index !== -1) subscribed.splice(index, 1)
+          await unsubscribe()
+        }
+        subscribed.push(subscriber)
+        return subscriber
+      }
+
+      function accessRevoked(): Extract<ChangeEvent, { type: 'access-revoked' }> {
+        return {
+          type: 'access-revoked',
+          revocation: { kind: 'sid', value: generatePublicId(), expiresAt: NOW + 900 },
+        }
+      }
+      function userEpoch(): Extract<ChangeEvent, { type: 'user-epoch' }> {
+        return { type: 'user-epoch', epoch: { userId: generatePublicId(), epoch: NOW, expiresAt: NOW + 900 } }
+      }
+      const keysChanged: ChangeEvent = { type: 'keys-changed' }
+
+      it('publishes without subscribers', async () => {
+        await expect(store.changes.publish(accessRevoked())).resolves.toBeUndefined()
+      })
+
+      it('calls onResync at least once after subscribing', async () => {
+        const subscriber = await subscribe()
+        await vi.waitFor(() => expect(subscriber.resyncs).toBeGreaterThanOrEqual(1), DELIVERY)
+        expect(subscriber.events).toEqual([])
+      })
+
+      it('delivers an event published on the same store to every subscriber, each as its own deep-equal copy', async () => {
+        const first = await subscribe()
+        const second = await subscribe()
+        const event = accessRevoked()
+        const sent = structuredClone(event)
+        await store.changes.publish(event)
+        // What was published is fixed at publish time.
+        event.revocation.expiresAt = 0
+        await vi.waitFor(() => {
+          expect(first.events).toHaveLength(1)
+          expect(second.events).toHaveLength(1)
+        }, DELIVERY)
+        expect(first.events[0]).toEqual(sent)
+        expect(first.events[0]).not.toBe(event)
+        expect(first.events[0]).not.toBe(second.events[0])
+        const received = first.events[0] as typeof event
+        received.revocation.value = 'changed'
+        received.revocation.expiresAt = 1
+        expect(second.events).toEqual([sent])
+      })
+
+      it('round-trips every ChangeEvent variant with every field intact', async () => {
+        const subscriber = await subscribe()
+        const events: ChangeEvent[] = [accessRevoked(), userEpoch(), keysChanged]
+        for (const event of events) await store.changes.publish(event)
+        await vi.waitFor(() => expect(subscriber.events).toHaveLength(events.length), DELIVERY)
+        expect(sortEvents(subscriber.events)).toEqual(sortEvents(events))
+        // Both revocation kinds survive the trip.
+        const jti: ChangeEvent = {
+          type: 'access-revoked',
+          revocation: { kind: 'jti', value: generatePublicId(), expiresAt: NOW + 1 },
+        }
+        await store.changes.publish(jti)
+        await vi.waitFor(() => expect(subscriber.events).toContainEqual(jti), DELIVERY)
+        expect(subscriber.events).toHaveLength(events.length + 1)
+      })
+
+      it('stops delivering to a subscriber once it unsubscribes, and keeps delivering to the others', async () => {
+        const leaving = await subscribe()
+        const staying = await subscribe()
+        await store.changes.publish(keysChanged)
+        await vi.waitFor(() => {
+          expect(leaving.events).toEqual([keysChanged])
+          expect(staying.events).toEqual([keysChanged])
+        }, DELIVERY)
+
+        await leaving.unsubscribe()
+        const later: ChangeEvent[] = [accessRevoked(), userEpoch()]
+        for (const event of later) await store.changes.publish(event)
+        // Once the remaining subscriber has both, the one that left would have had them too.
+        await vi.waitFor(() => expect(staying.events).toHaveLength(3), DELIVERY)
+        expect(sortEvents(staying.events)).toEqual(sortEvents([keysChanged, ...later]))
+        expect(leaving.events).toEqual([keysChanged])
       })
     })
 

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       bodyLimitBytes: 16_384,
       trustProxy: false,
       logLevel: 'info',
+      sessionLimit: { max: 0, policy: 'evict-oldest' },
       tokens: {
         issuer: 'http://localhost:3000',
         audience: 'http://localhost:3000',

@@ -12,8 +12,10 @@ import {
   type SessionRecord,
   type SigningKeyRecord,
   type Store,
+  type UserEpochRecord,
   type UserRecord,
 } from '../types.js'
+import { createLocalChangeFeed } from '../local-change-feed.js'
 
 /** Creates an empty in-memory {@link Store}. */
 export function createMemoryStore(): Store {
@@ -28,6 +30,8 @@ export function createMemoryStore(): Store {
   const refreshTokens = new Map<string, { familyId: string; generation: number }>()
   const refreshTokenHashesByFamily = new Map<string, string[]>()
   const accessRevocations = new Map<string, AccessRevocationRecord>()
+  const userEpochs = new Map<string, UserEpochRecord>()
+  const familyIdsByUser = new Map<string, Set<string>>()
 
   function removeSession(tokenHash: string): boolean {
     const session = sessionsByTokenHash.get(tokenHash)
@@ -96,6 +100,19 @@ export function createMemoryStore(): Store {
       }
       return sessions.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
     },
+    async deleteUserSession(userId, sessionId) {
+      for (const tokenHash of tokenHashesByUser.get(userId) ?? []) {
+        if (sessionsByTokenHash.get(tokenHash)?.id === sessionId) return removeSession(tokenHash)
+      }
+      return false
+    },
+    async deleteUserSessions(userId, exceptSessionId) {
+      let deleted = 0
+      for (const tokenHash of [...(tokenHashesByUser.get(userId) ?? [])]) {
+        if (sessionsByTokenHash.get(tokenHash)?.id !== exceptSessionId && removeSession(tokenHash)) deleted++
+      }
+      return deleted
+    },
     async deleteExpiredSessions(now) {
       let deleted = 0
       for (const [tokenHash, session] of sessionsByTokenHash) {
@@ -130,6 +147,9 @@ export function createMemoryStore(): Store {
       families.set(family.id, { ...family })
       refreshTokens.set(tokenHash, { familyId: family.id, generation: family.generation })
       refreshTokenHashesByFamily.set(family.id, [tokenHash])
+      let owned = familyIdsByUser.get(family.userId)
+      if (!owned) familyIdsByUser.set(family.userId, (owned = new Set()))
+      owned.add(family.id)
     },
     async findRefreshToken(tokenHash) {
       const token = refreshTokens.get(tokenHash)
@@ -157,11 +177,28 @@ export function createMemoryStore(): Store {
       family.revokedAt = now
       return true
     },
+    async listUserRefreshFamilies(userId) {
+      const owned = [...(familyIdsByUser.get(userId) ?? [])].map((id) => ({ ...families.get(id)! }))
+      return owned.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+    },
+    async revokeUserRefreshFamilies(userId, now, exceptFamilyId) {
+      const revoked: string[] = []
+      for (const id of familyIdsByUser.get(userId) ?? []) {
+        const family = families.get(id)!
+        if (id === exceptFamilyId || family.revokedAt !== null) continue
+        family.revokedAt = now
+        revoked.push(id)
+      }
+      return revoked
+    },
     async deleteExpiredRefreshFamilies(now) {
       let deleted = 0
       for (const [id, family] of families) {
         if (family.expiresAt > now) continue
         families.delete(id)
+        const owned = familyIdsByUser.get(family.userId)
+        owned?.delete(id)
+        if (owned?.size === 0) familyIdsByUser.delete(family.userId)
         for (const tokenHash of refreshTokenHashesByFamily.get(id) ?? []) refreshTokens.delete(tokenHash)
         refreshTokenHashesByFamily.delete(id)
         deleted++
@@ -185,8 +222,24 @@ export function createMemoryStore(): Store {
       for (const [key, entry] of accessRevocations) {
         if (entry.expiresAt <= now && accessRevocations.delete(key)) deleted++
       }
+      for (const [userId, entry] of userEpochs) {
+        if (entry.expiresAt <= now && userEpochs.delete(userId)) deleted++
+      }
       return deleted
     },
+    async setUserEpoch(epoch) {
+      const existing = userEpochs.get(epoch.userId)
+      userEpochs.set(epoch.userId, {
+        userId: epoch.userId,
+        epoch: Math.max(epoch.epoch, existing?.epoch ?? -Infinity),
+        expiresAt: Math.max(epoch.expiresAt, existing?.expiresAt ?? -Infinity),
+      })
+    },
+    async listUserEpochs(now) {
+      return [...userEpochs.values()].filter((entry) => entry.expiresAt > now).map((entry) => ({ ...entry }))
+    },
+
+    changes: createLocalChangeFeed(),
 
     async ping() {},
     async close() {
@@ -200,6 +253,8 @@ export function createMemoryStore(): Store {
       refreshTokens.clear()
       refreshTokenHashesByFamily.clear()
       accessRevocations.clear()
+      userEpochs.clear()
+      familyIdsByUser.clear()
     },
   }
 }

@@ -22,8 +22,10 @@ import {
   type SessionRecord,
   type SigningKeyRecord,
   type Store,
+  type UserEpochRecord,
   type UserRecord,
 } from '../types.js'
+import { createLocalChangeFeed } from '../local-change-feed.js'
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js'
 
 export interface SqliteStoreOptions {
@@ -55,6 +57,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     touchSession: db.prepare('UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE token_hash = ?'),
     deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
     sessionsByUser: db.prepare('SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at, id'),
+    deleteUserSession: db.prepare('DELETE FROM sessions WHERE user_id = ? AND id = ?'),
+    deleteUserSessions: db.prepare('DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?'),
     deleteExpired: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
     signingKeys: db.prepare('SELECT * FROM signing_keys ORDER BY created_at DESC, kid DESC'),
     insertSigningKey: db.prepare(
@@ -93,12 +97,24 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       'UPDATE refresh_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
     ),
     deleteExpiredFamilies: db.prepare('DELETE FROM refresh_families WHERE expires_at <= ?'),
+    familiesByUser: db.prepare('SELECT * FROM refresh_families WHERE user_id = ? ORDER BY created_at, id'),
+    revokeUserFamilies: db.prepare(
+      `UPDATE refresh_families SET revoked_at = ?
+       WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ? RETURNING id`,
+    ),
     upsertRevocation: db.prepare(
       `INSERT INTO access_revocations (kind, value, expires_at) VALUES (@kind, @value, @expiresAt)
        ON CONFLICT (kind, value) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`,
     ),
     revocations: db.prepare('SELECT * FROM access_revocations WHERE expires_at > ?'),
     deleteExpiredRevocations: db.prepare('DELETE FROM access_revocations WHERE expires_at <= ?'),
+    deleteExpiredEpochs: db.prepare('DELETE FROM user_epochs WHERE expires_at <= ?'),
+    upsertEpoch: db.prepare(
+      `INSERT INTO user_epochs (user_id, epoch, expires_at) VALUES (@userId, @epoch, @expiresAt)
+       ON CONFLICT (user_id) DO UPDATE SET epoch = max(epoch, excluded.epoch),
+                                           expires_at = max(expires_at, excluded.expires_at)`,
+    ),
+    epochs: db.prepare('SELECT * FROM user_epochs WHERE expires_at > ?'),
     ping: db.prepare('SELECT 1'),
   }
 
@@ -106,6 +122,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     statements.insertFamily.run(family)
     statements.insertRefreshToken.run(tokenHash, family.id, family.generation)
   })
+  const deleteExpiredRevocationsAndEpochs = db.transaction(
+    (now: number) =>
+      statements.deleteExpiredRevocations.run(now).changes + statements.deleteExpiredEpochs.run(now).changes,
+  )
   // The UPDATE's WHERE is the compare; the token row is written only by the one caller whose compare won.
   const rotateFamily = db.transaction(
     (familyId: string, expectedGeneration: number, newTokenHash: string, now: number, expiresAt: number) => {
@@ -141,6 +161,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     deleteSessionByTokenHash: (tokenHash) => run(() => statements.deleteSession.run(tokenHash).changes === 1),
     listUserSessions: (userId) =>
       run(() => statements.sessionsByUser.all(userId).map((row) => toSession(row)!)),
+    deleteUserSession: (userId, sessionId) =>
+      run(() => statements.deleteUserSession.run(userId, sessionId).changes === 1),
+    deleteUserSessions: (userId, exceptSessionId) =>
+      run(() => statements.deleteUserSessions.run(userId, exceptSessionId).changes),
     deleteExpiredSessions: (now) => run(() => statements.deleteExpired.run(now).changes),
 
     listSigningKeys: () => run(() => statements.signingKeys.all().map(toSigningKey)),
@@ -177,6 +201,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     revokeRefreshFamily: (familyId, now) =>
       run(() => statements.revokeFamily.run(now, familyId).changes === 1),
     deleteExpiredRefreshFamilies: (now) => run(() => statements.deleteExpiredFamilies.run(now).changes),
+    listUserRefreshFamilies: (userId) =>
+      run(() => (statements.familiesByUser.all(userId) as FamilyRow[]).map(toFamily)),
+    revokeUserRefreshFamilies: (userId, now, exceptFamilyId) =>
+      run(() =>
+        (statements.revokeUserFamilies.all(now, userId, exceptFamilyId) as Array<{ id: string }>).map(
+          (row) => row.id,
+        ),
+      ),
 
     addAccessRevocation: (revocation) =>
       run(() => {
@@ -192,7 +224,19 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           expiresAt: row.expires_at,
         })),
       ),
-    deleteExpiredAccessRevocations: (now) => run(() => statements.deleteExpiredRevocations.run(now).changes),
+    deleteExpiredAccessRevocations: (now) => run(() => deleteExpiredRevocationsAndEpochs(now)),
+    setUserEpoch: (epoch) =>
+      run(() => {
+        statements.upsertEpoch.run(epoch)
+      }),
+    listUserEpochs: (now) =>
+      run(() =>
+        (statements.epochs.all(now) as Array<{ user_id: string; epoch: number; expires_at: number }>).map(
+          (row): UserEpochRecord => ({ userId: row.user_id, epoch: row.epoch, expiresAt: row.expires_at }),
+        ),
+      ),
+
+    changes: createLocalChangeFeed(),
 
     ping: () =>
       run(() => {

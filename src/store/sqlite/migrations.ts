@@ -91,4 +91,15 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    name: 'user revocation epochs',
+    sql: `
+      CREATE TABLE user_epochs (
+        user_id    TEXT    PRIMARY KEY,
+        epoch      INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ]

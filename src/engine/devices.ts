@@ -1,0 +1,131 @@
+/**
+ * A user's devices: their cookie sessions and token families, listed together, ended one at a time, all but
+ * the caller's, or all at once ("log out everywhere", which also starts a per-user epoch so even access tokens
+ * of families this instance never saw die at once). Also the per-user session limit.
+ * Every operation reads only that user's records: O(their sessions), never a scan of the store.
+ */
+import type { Clock } from '../core/clock.js'
+import { AuthError } from '../core/errors.js'
+import type { Principal } from '../core/principal.js'
+import type { Store } from '../store/types.js'
+import type { TokenEngine } from './tokens.js'
+
+/** One signed-in device: a cookie session or a token family. */
+export interface Device {
+  id: string
+  kind: 'cookie' | 'token'
+  userAgent: string | null
+  ip: string | null
+  createdAt: number
+  lastSeenAt: number
+  expiresAt: number
+  /** True for the device making the request. */
+  current: boolean
+}
+
+/** What to do when a user signs in with `max` devices already live. */
+export interface SessionLimit {
+  /** 0 = no limit. */
+  max: number
+  /** `evict-oldest` ends the oldest devices to make room (the notes' "the phone logs the web out"); `deny` refuses. */
+  policy: 'evict-oldest' | 'deny'
+}
+
+export interface Devices {
+  list(principal: Principal): Promise<Device[]>
+  /** Ends one of the caller's devices. False when the id is not one of theirs (or already ended). */
+  end(principal: Principal, deviceId: string): Promise<boolean>
+  /** Ends every device of the caller but the one making the request; returns how many. */
+  endOthers(principal: Principal): Promise<number>
+  /** Ends every device of the caller, the current one included, and kills all their access tokens. */
+  endAll(principal: Principal): Promise<void>
+  /** Makes room for one more device of `userId` under the session limit, or throws `session_limit_reached`. */
+  makeRoom(userId: string): Promise<void>
+}
+
+export interface DevicesOptions {
+  store: Store
+  clock: Clock
+  /** Null when the engine has no tokens. */
+  tokens: TokenEngine | null
+  limit: SessionLimit
+}
+
+export function createDevices({ store, clock, tokens, limit }: DevicesOptions): Devices {
+  async function liveDevices(userId: string, principal: Principal | null): Promise<Device[]> {
+    const now = clock.nowSeconds()
+    const sessions = await store.listUserSessions(userId)
+    const families = tokens ? await store.listUserRefreshFamilies(userId) : []
+    const devices: Device[] = []
+    for (const session of sessions) {
+      if (session.expiresAt <= now || session.absoluteExpiresAt <= now) continue
+      devices.push({
+        id: session.id,
+        kind: 'cookie',
+        userAgent: session.userAgent,
+        ip: session.ip,
+        createdAt: session.createdAt,
+        lastSeenAt: session.lastSeenAt,
+        expiresAt: session.expiresAt,
+        current: principal?.method === 'cookie' && principal.sessionId === session.id,
+      })
+    }
+    for (const family of families) {
+      if (family.revokedAt !== null || family.expiresAt <= now) continue
+      devices.push({
+        id: family.id,
+        kind: 'token',
+        userAgent: family.userAgent,
+        ip: family.ip,
+        createdAt: family.createdAt,
+        lastSeenAt: family.lastUsedAt,
+        expiresAt: family.expiresAt,
+        current: principal?.method === 'token' && principal.sessionId === family.id,
+      })
+    }
+    return devices.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+  }
+
+  async function endDevice(userId: string, device: Pick<Device, 'id' | 'kind'>): Promise<boolean> {
+    if (device.kind === 'cookie') return store.deleteUserSession(userId, device.id)
+    return tokens ? tokens.endFamily(userId, device.id) : false
+  }
+
+  return {
+    list: (principal) => liveDevices(principal.userId, principal),
+
+    async end(principal, deviceId) {
+      if (await store.deleteUserSession(principal.userId, deviceId)) return true
+      return tokens ? tokens.endFamily(principal.userId, deviceId) : false
+    },
+
+    async endOthers(principal) {
+      const keepCookie = principal.method === 'cookie' ? principal.sessionId : null
+      const keepFamily = principal.method === 'token' ? principal.sessionId : null
+      const sessions = await store.deleteUserSessions(principal.userId, keepCookie)
+      const families = tokens ? await tokens.endUserFamilies(principal.userId, keepFamily) : 0
+      return sessions + families
+    },
+
+    async endAll(principal) {
+      await store.deleteUserSessions(principal.userId, null)
+      if (tokens) {
+        await tokens.endUserFamilies(principal.userId, null)
+        await tokens.startUserEpoch(principal.userId)
+      }
+    },
+
+    async makeRoom(userId) {
+      if (limit.max === 0) return
+      const devices = await liveDevices(userId, null)
+      if (devices.length < limit.max) return
+      if (limit.policy === 'deny') {
+        throw new AuthError(
+          'session_limit_reached',
+          `This account is already signed in on ${limit.max} devices.`,
+        )
+      }
+      for (const device of devices.slice(0, devices.length - limit.max + 1)) await endDevice(userId, device)
+    },
+  }
+}
