@@ -7,6 +7,10 @@
  * 1. Sign-in timing: unknown email vs wrong password (must be close: one argon2id verification each).
  * 2. `GET /auth/me` with a cookie session on each store, vs a bare Fastify route (req/s and p99).
  * 3. Access-token verify ops/s per algorithm vs the raw node:crypto limit, jose, fast-jwt, jsonwebtoken.
+ * 4. Revocation propagation across three instances on each shared store (p50/p99 over >= 200 revocations).
+ *
+ * Needs Redis and PostgreSQL like the tests (REDIS_URL, DATABASE_URL; `npm run bench` starts private ones
+ * through scripts/test-services.sh when they do not answer).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -18,6 +22,15 @@ import { createAuth } from '../src/auth.js'
 import { AuthError } from '../src/core/errors.js'
 import { createMemoryStore } from '../src/store/memory/index.js'
 import { verifyTable } from './verify.js'
+import { propagationTable } from './propagation.js'
+import {
+  DATABASE_URL,
+  REDIS_URL,
+  deletePrefixes,
+  dropSchemas,
+  freshPrefix,
+  freshSchema,
+} from '../test/helpers/shared-stores.js'
 
 const quick = process.argv.includes('--quick')
 const HTTP_SECONDS = quick ? 3 : 10
@@ -154,6 +167,40 @@ function environment(): string {
   ].join('\n')
 }
 
+async function propagationSection(): Promise<string> {
+  const schema = freshSchema('bench')
+  const prefixes = [freshPrefix('bench'), freshPrefix('bench')]
+  try {
+    return await propagationTable(
+      [
+        {
+          name: 'redis (pub/sub)',
+          env: { SESAME_STORE: 'redis', REDIS_URL, SESAME_REDIS_PREFIX: prefixes[0]! },
+        },
+        {
+          name: 'postgres (LISTEN/NOTIFY)',
+          env: { SESAME_STORE: 'postgres', DATABASE_URL, SESAME_POSTGRES_SCHEMA: schema },
+        },
+        {
+          name: 'postgres users + redis sessions',
+          env: {
+            SESAME_STORE: 'postgres',
+            SESAME_SESSION_STORE: 'redis',
+            DATABASE_URL,
+            REDIS_URL,
+            SESAME_POSTGRES_SCHEMA: `${schema}_split`,
+            SESAME_REDIS_PREFIX: prefixes[1]!,
+          },
+        },
+      ],
+      quick ? 50 : 200,
+    )
+  } finally {
+    await dropSchemas([schema, `${schema}_split`])
+    await deletePrefixes(prefixes)
+  }
+}
+
 async function main(): Promise<void> {
   process.stderr.write('token verify...\n')
   const verify = await verifyTable(quick)
@@ -161,7 +208,9 @@ async function main(): Promise<void> {
   const timing = await signInTiming()
   process.stderr.write('GET /auth/me...\n')
   const route = await authenticatedRoute()
-  const report = `# Benchmark results\n\nWritten by \`npm run bench\`. Shared, noisy machine: read the ratios.\n\n${environment()}\n\n${verify}\n${timing}\n${route}`
+  process.stderr.write('revocation propagation...\n')
+  const propagation = await propagationSection()
+  const report = `# Benchmark results\n\nWritten by \`npm run bench\`. Shared, noisy machine: read the ratios.\n\n${environment()}\n\n${verify}\n${propagation}\n${timing}\n${route}`
   writeFileSync('bench/RESULTS.md', report)
   process.stdout.write(report)
 }

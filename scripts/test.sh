@@ -5,8 +5,8 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$1"; }
 
-step "browser available (Debian chromium)"
-bash scripts/ensure-chromium.sh
+step "real tools available (Debian chromium, nginx)"
+bash scripts/ensure-tools.sh
 
 step "test services answer (Redis, PostgreSQL: the given ones, or private ones started here)"
 eval "$(bash scripts/test-services.sh up)"

@@ -148,7 +148,21 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
     const material = await generateKeyMaterial(signing.algorithm as Exclude<JwsAlgorithm, 'HS256'>, now)
     await store.createSigningKey(material)
     await store.retireSigningKeysExcept(material.kid, now)
+    // Other instances must learn the new key before tokens it signs reach them.
+    await store.changes.publish({ type: 'keys-changed' })
     return material.kid
+  }
+
+  // A token signed by a key this instance has not loaded yet (another instance just created or rotated one,
+  // and its feed message is still on the way) triggers a reload in the background, at most every few seconds;
+  // the request itself still does no I/O and is refused.
+  const UNKNOWN_KEY_RELOAD_INTERVAL_MS = 5000
+  let lastUnknownKeyReload = 0
+  function reloadForUnknownKey(): void {
+    const nowMs = Date.now()
+    if (nowMs - lastUnknownKeyReload < UNKNOWN_KEY_RELOAD_INTERVAL_MS) return
+    lastUnknownKeyReload = nowMs
+    reloadAll().catch(options.onBackgroundError ?? (() => {}))
   }
 
   async function loadRevocations(): Promise<void> {
@@ -309,7 +323,12 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
       const now = clock.nowSeconds()
       let claims = verified.get(token, now, policy.leewaySeconds)
       if (!claims) {
-        claims = verifyAccessToken(token, ring.resolveKey, policy, now)
+        try {
+          claims = verifyAccessToken(token, ring.resolveKey, policy, now)
+        } catch (error) {
+          if (error instanceof AuthError && error.reason === 'unknown_key') reloadForUnknownKey()
+          throw error
+        }
         verified.set(token, claims)
       }
       if (revocations.isRevoked(claims, now)) {
@@ -326,7 +345,6 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
       const kid = await addSigningKey(clock.nowSeconds())
       ring = await loadKeyRing()
       verified.clear()
-      await store.changes.publish({ type: 'keys-changed' })
       return kid
     },
 

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { Auth, PublicUser } from '../auth.js'
-import { AuthError } from '../core/errors.js'
+import { AuthError, isAuthError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
 import { assertSameOrigin } from './csrf.js'
 import { setCookie } from './reply-cookies.js'
@@ -50,11 +50,20 @@ export async function apiRoutes(app: FastifyInstance, { auth }: ApiRoutesOptions
   app.get('/auth/me', async (request, reply) => {
     const result = await authenticateAnyRequest(auth, request, reply)
     if (!result) throw new AuthError('unauthenticated', 'No session cookie or bearer token was sent.')
-    const user = result.user ?? (await auth.findUser(result.principal.userId))
+    reply.header('cache-control', 'no-store')
+    const session = sessionJSON(result.principal)
+    if (result.user) return { user: userJSON(result.user), session }
+    let user: PublicUser | null
+    try {
+      user = await auth.findUser(result.principal.userId)
+    } catch (error) {
+      // The token itself is valid until it expires, store or no store: answer with what it proves.
+      if (isAuthError(error, 'store_unavailable')) return { user: { id: result.principal.userId }, session }
+      throw error
+    }
     if (!user)
       throw new AuthError('invalid_token', 'The access token is invalid.', { reason: 'user_unavailable' })
-    reply.header('cache-control', 'no-store')
-    return { user: userJSON(user), session: sessionJSON(result.principal) }
+    return { user: userJSON(user), session }
   })
 }
 

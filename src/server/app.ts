@@ -42,7 +42,7 @@ export interface SesameServer {
 export async function buildServer(options: BuildServerOptions): Promise<SesameServer> {
   const { config } = options
   if (!config.cookie.secure) emitSesameWarning('SESAME_W002')
-  const store = options.store ?? openStore(config)
+  const store = options.store ?? (await openStore(config))
   const app = Fastify({
     logger:
       options.logger === false

@@ -9,6 +9,8 @@ import { z } from 'zod'
 import { isCanonicalBase64url } from '../core/jws/base64url.js'
 
 /** A configuration problem; `main` prints its message as one line and exits non-zero. */
+export type StoreKind = 'sqlite' | 'memory' | 'postgres' | 'redis'
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
 }
@@ -25,7 +27,20 @@ const ENV_SCHEMA = z
     PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
     HOST: z.string().min(1).default('localhost'),
     NODE_ENV: z.string().optional(),
-    SESAME_STORE: z.enum(['sqlite', 'memory']).default('sqlite'),
+    SESAME_STORE: z.enum(['sqlite', 'memory', 'postgres', 'redis']).default('sqlite'),
+    SESAME_SESSION_STORE: z.enum(['sqlite', 'memory', 'postgres', 'redis']).optional(),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    SESAME_POSTGRES_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+      .default('sesame'),
+    SESAME_REDIS_PREFIX: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[^\s{}]+$/)
+      .default('sesame:'),
     SESAME_DATA_DIR: z.string().min(1).default('./data'),
     SESAME_SESSION_IDLE_SECONDS: positiveSeconds.default(1800),
     SESAME_SESSION_ABSOLUTE_SECONDS: positiveSeconds.default(43_200),
@@ -56,7 +71,16 @@ export interface Config {
   port: number
   host: string
   production: boolean
-  store: 'sqlite' | 'memory'
+  /** Where users, keys and (unless `sessionStore` differs) everything else live. */
+  store: StoreKind
+  /** Where session state lives: cookie sessions, refresh families, revocations, the change feed. */
+  sessionStore: StoreKind
+  /** Required when a store is `postgres`. */
+  databaseUrl: string | undefined
+  /** Required when a store is `redis`. */
+  redisUrl: string | undefined
+  postgresSchema: string
+  redisPrefix: string
   /** Absolute path. */
   dataDir: string
   session: { idleTimeoutSeconds: number; absoluteTimeoutSeconds: number }
@@ -119,12 +143,29 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     )
   }
   const hmacSecret = readJwtSecret(e.SESAME_JWT_ALG, e.SESAME_JWT_SECRET)
+  const sessionStore = e.SESAME_SESSION_STORE ?? e.SESAME_STORE
+  const kinds = [e.SESAME_STORE, sessionStore]
+  if (kinds.includes('postgres') && !e.DATABASE_URL) {
+    throw new ConfigError('Missing DATABASE_URL: required with the postgres store.')
+  }
+  if (kinds.includes('redis') && !e.REDIS_URL)
+    throw new ConfigError('Missing REDIS_URL: required with the redis store.')
+  if (e.SESAME_STORE === 'redis' && sessionStore !== 'redis') {
+    throw new ConfigError(
+      'Invalid SESAME_SESSION_STORE: with SESAME_STORE=redis, sessions live in Redis too.',
+    )
+  }
   const issuer = e.SESAME_ISSUER ?? `http://localhost:${e.PORT}`
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
     production: e.NODE_ENV === 'production',
     store: e.SESAME_STORE,
+    sessionStore,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    postgresSchema: e.SESAME_POSTGRES_SCHEMA,
+    redisPrefix: e.SESAME_REDIS_PREFIX,
     dataDir: resolve(e.SESAME_DATA_DIR),
     session: {
       idleTimeoutSeconds: e.SESAME_SESSION_IDLE_SECONDS,

@@ -1,6 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/server/open-store.js'
 
+const memoryConfig = {
+  store: 'memory',
+  sessionStore: 'memory',
+  production: true,
+  dataDir: '/nonexistent',
+  databaseUrl: undefined,
+  redisUrl: undefined,
+  postgresSchema: 'sesame',
+  redisPrefix: 'sesame:',
+} as const
+
 describe('openStore', () => {
   const warnings: Error[] = []
   const listener = (warning: Error) => warnings.push(warning)
@@ -10,8 +21,8 @@ describe('openStore', () => {
 
   it('warns SESAME_W001 once when the memory store is chosen in production', async () => {
     process.on('warning', listener)
-    const first = openStore({ store: 'memory', production: true, dataDir: '/nonexistent' })
-    const second = openStore({ store: 'memory', production: true, dataDir: '/nonexistent' })
+    const first = await openStore(memoryConfig)
+    const second = await openStore(memoryConfig)
     await new Promise((resolve) => setImmediate(resolve)) // warnings are delivered on the next tick
     const ours = warnings.filter((warning) => (warning as { code?: string }).code === 'SESAME_W001')
     expect(ours).toHaveLength(1)

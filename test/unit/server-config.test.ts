@@ -9,6 +9,11 @@ describe('loadConfig', () => {
       host: 'localhost',
       production: false,
       store: 'sqlite',
+      sessionStore: 'sqlite',
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      postgresSchema: 'sesame',
+      redisPrefix: 'sesame:',
       dataDir: resolve('./data'),
       session: { idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 43_200 },
       cookie: { name: '__Host-sesame', secure: true, sameSite: 'lax' },
@@ -64,7 +69,7 @@ describe('loadConfig', () => {
   it.each([
     [{ PORT: 'eighty' }, 'Invalid PORT: must be a number.'],
     [{ PORT: '70000' }, 'Invalid PORT: must be at most 65535.'],
-    [{ SESAME_STORE: 'mongo' }, 'Invalid SESAME_STORE: must be one of sqlite, memory.'],
+    [{ SESAME_STORE: 'mongo' }, 'Invalid SESAME_STORE: must be one of sqlite, memory, postgres, redis.'],
     [{ SESAME_SESSION_IDLE_SECONDS: '1.5' }, 'Invalid SESAME_SESSION_IDLE_SECONDS: must be a whole number.'],
     [{ SESAME_SESSION_IDLE_SECONDS: '0' }, 'Invalid SESAME_SESSION_IDLE_SECONDS: must be at least 1.'],
     [
@@ -102,6 +107,22 @@ describe('loadConfig', () => {
       { SESAME_REFRESH_IDLE_SECONDS: '100', SESAME_REFRESH_ABSOLUTE_SECONDS: '50' },
       'Invalid SESAME_REFRESH_IDLE_SECONDS: must not exceed SESAME_REFRESH_ABSOLUTE_SECONDS.',
     ],
+    [{ SESAME_STORE: 'postgres' }, 'Missing DATABASE_URL: required with the postgres store.'],
+    [
+      { SESAME_STORE: 'sqlite', SESAME_SESSION_STORE: 'redis' },
+      'Missing REDIS_URL: required with the redis store.',
+    ],
+    [
+      {
+        SESAME_STORE: 'redis',
+        SESAME_SESSION_STORE: 'postgres',
+        REDIS_URL: 'redis://h',
+        DATABASE_URL: 'postgres://h/d',
+      },
+      'Invalid SESAME_SESSION_STORE: with SESAME_STORE=redis, sessions live in Redis too.',
+    ],
+    [{ DATABASE_URL: 'mysql://h/d' }, 'Invalid DATABASE_URL: has an invalid format.'],
+    [{ SESAME_POSTGRES_SCHEMA: 'Bad-Name' }, 'Invalid SESAME_POSTGRES_SCHEMA: has an invalid format.'],
     [
       { SESAME_SESION_IDLE_SECONDS: '60' },
       "Unknown environment variable SESAME_SESION_IDLE_SECONDS; see the README's configuration table.",

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Tools the tests drive as real parts, from Debian's packages: Chromium (browser tests, through
+# playwright-core; never a downloaded browser build) and nginx (the load balancer in front of several
+# instances). Installs whatever is missing in one apt run; fails loudly rather than letting tests skip.
+set -euo pipefail
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "ensure-tools: installing ${missing[*]}" >&2
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(sudo)
+"${as_root[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+[ -x /usr/bin/chromium ] && [ -x /usr/sbin/nginx ] || { echo "ensure-tools: install failed" >&2; exit 1; }

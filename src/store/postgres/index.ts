@@ -1,0 +1,321 @@
+/**
+ * The PostgreSQL store: the durable source of truth that many instances share. Every table lives in one
+ * schema (default `sesame`), migrated at startup; revocations travel between instances over LISTEN/NOTIFY.
+ *
+ * Operational choices:
+ * - Every method is one SQL statement, hence one atomic change, with no interactive transaction holding a
+ *   pooled connection across round trips. Writes that touch two tables (a family and its token) use a
+ *   data-modifying CTE; compare-and-set is an UPDATE whose WHERE is the compare, so concurrent callers
+ *   serialise on the row lock and exactly one wins.
+ * - Each operation is bounded by `timeoutMs` (see `connection.ts`): a dead server yields `store_unavailable`
+ *   within that bound, never a hang, and every driver error becomes `store_unavailable` with its cause.
+ * - postgres.js prepares each statement once per connection and reuses it; behind PgBouncer in transaction
+ *   mode that needs PgBouncer 1.21 or later (prepared statement support), and LISTEN needs session mode.
+ */
+import { EMAIL_TAKEN, type Store } from '../types.js'
+import { createPostgresChangeFeed } from './change-feed.js'
+import { assertSchemaName, bounded, openPool, type Sql, unavailable } from './connection.js'
+import { migratePostgres } from './migrations.js'
+import {
+  type EpochRow,
+  type FamilyRow,
+  type RevocationRow,
+  type SessionRow,
+  type SigningKeyRow,
+  type UserRow,
+  toEpoch,
+  toFamily,
+  toRevocation,
+  toSession,
+  toSigningKey,
+  toUser,
+} from './rows.js'
+
+export { migratePostgres, POSTGRES_MIGRATIONS, SchemaTooNewError } from './migrations.js'
+export type { MigrationReport, PostgresMigration } from './migrations.js'
+
+export interface PostgresStoreOptions {
+  /** Connection URL: `postgres://user:password@host:port/database` (TLS via `?sslmode=require`). */
+  url: string
+  /** Schema holding every table, created if missing. Lowercase letters, digits, underscores. Default `sesame`. */
+  schema?: string
+  /** Apply pending migrations before returning. Default true; false leaves it to `sesame migrate`. */
+  migrate?: boolean
+  /** Upper bound on one operation, in milliseconds, waiting for a connection included. Default 1500. */
+  timeoutMs?: number
+  /** Upper bound on one connection attempt (TCP, TLS, authentication), in milliseconds. Default 1000. */
+  connectTimeoutMs?: number
+  /** Pool size. Default 10. */
+  maxConnections?: number
+  /** `application_name`, shown in `pg_stat_activity`. Default `sesame`. */
+  applicationName?: string
+}
+
+const DEFAULTS = {
+  schema: 'sesame',
+  migrate: true,
+  // Milliseconds: long enough for a loaded server's slowest indexed statement, short enough that a request
+  // fails fast (503) rather than piling up behind a dead database.
+  timeoutMs: 1500,
+  // Milliseconds: a reachable server completes TCP, TLS and authentication well within this.
+  connectTimeoutMs: 1000,
+  maxConnections: 10,
+  applicationName: 'sesame',
+} as const
+
+/**
+ * Opens a PostgreSQL {@link Store}, migrating its schema first unless `migrate: false`. Rejects with
+ * `store_unavailable` when the server cannot be reached, with `SchemaTooNewError` when the schema was
+ * migrated by a newer Sesame, and throws a `TypeError` for invalid options.
+ */
+export async function createPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  if (typeof options.url !== 'string' || options.url === '') {
+    throw new TypeError('The PostgreSQL "url" must be a non-empty connection string.')
+  }
+  const config = Object.freeze({
+    url: options.url,
+    schema: options.schema ?? DEFAULTS.schema,
+    migrate: options.migrate ?? DEFAULTS.migrate,
+    timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
+    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+    maxConnections: options.maxConnections ?? DEFAULTS.maxConnections,
+    applicationName: options.applicationName ?? DEFAULTS.applicationName,
+  })
+  assertSchemaName(config.schema)
+  for (const key of ['timeoutMs', 'connectTimeoutMs', 'maxConnections'] as const) {
+    if (!Number.isSafeInteger(config[key]) || config[key] <= 0) {
+      throw new TypeError(`The PostgreSQL "${key}" must be a positive integer.`)
+    }
+  }
+  const sql = openPool(config)
+  if (config.migrate) {
+    try {
+      await migratePostgres(sql, config.schema)
+    } catch (error) {
+      await sql.end({ timeout: 0 })
+      throw error
+    }
+  }
+  return buildStore(sql, config.schema, config.timeoutMs)
+}
+
+function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
+  const run = <T>(query: PromiseLike<T>): Promise<T> => bounded(query, timeoutMs)
+  const changes = createPostgresChangeFeed(sql, schema, timeoutMs)
+
+  return {
+    kind: 'postgres',
+
+    async createUser(user) {
+      const rows = await run(sql`
+        INSERT INTO users (id, email, password_hash, roles, created_at, disabled_at)
+        VALUES (${user.id}, ${user.email}, ${user.passwordHash}, ${sql.json([...user.roles])}, ${user.createdAt},
+                ${user.disabledAt})
+        ON CONFLICT (email) DO NOTHING
+        RETURNING id`)
+      return rows.length === 1 ? { ...user, roles: [...user.roles] } : EMAIL_TAKEN
+    },
+    async findUserByEmail(email) {
+      const [row] = await run(sql<UserRow[]>`SELECT * FROM users WHERE email = ${email}`)
+      return row ? toUser(row) : null
+    },
+    async findUserById(id) {
+      const [row] = await run(sql<UserRow[]>`SELECT * FROM users WHERE id = ${id}`)
+      return row ? toUser(row) : null
+    },
+    async updatePasswordHash(userId, passwordHash) {
+      const result = await run(sql`UPDATE users SET password_hash = ${passwordHash} WHERE id = ${userId}`)
+      return result.count === 1
+    },
+    async setUserDisabled(userId, disabledAt) {
+      const result = await run(sql`UPDATE users SET disabled_at = ${disabledAt} WHERE id = ${userId}`)
+      return result.count === 1
+    },
+
+    async createSession(s) {
+      await run(sql`
+        INSERT INTO sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at,
+                              absolute_expires_at, user_agent, ip)
+        VALUES (${s.tokenHash}, ${s.id}, ${s.userId}, ${s.createdAt}, ${s.lastSeenAt}, ${s.expiresAt},
+                ${s.absoluteExpiresAt}, ${s.userAgent}, ${s.ip})`)
+    },
+    async findSessionByTokenHash(tokenHash) {
+      const [row] = await run(sql<SessionRow[]>`SELECT * FROM sessions WHERE token_hash = ${tokenHash}`)
+      return row ? toSession(row) : null
+    },
+    async touchSession(tokenHash, lastSeenAt, expiresAt) {
+      // A plain UPDATE: it matches nothing once the session is deleted, so a renewal never resurrects it.
+      const result = await run(sql`
+        UPDATE sessions SET last_seen_at = ${lastSeenAt}, expires_at = ${expiresAt}
+        WHERE token_hash = ${tokenHash}`)
+      return result.count === 1
+    },
+    async deleteSessionByTokenHash(tokenHash) {
+      const result = await run(sql`DELETE FROM sessions WHERE token_hash = ${tokenHash}`)
+      return result.count === 1
+    },
+    async listUserSessions(userId) {
+      const rows = await run(sql<SessionRow[]>`
+        SELECT * FROM sessions WHERE user_id = ${userId} ORDER BY created_at, id`)
+      return rows.map(toSession)
+    },
+    async deleteUserSession(userId, sessionId) {
+      const result = await run(sql`DELETE FROM sessions WHERE user_id = ${userId} AND id = ${sessionId}`)
+      return result.count === 1
+    },
+    async deleteUserSessions(userId, exceptSessionId) {
+      const result = await run(sql`
+        DELETE FROM sessions WHERE user_id = ${userId} AND id IS DISTINCT FROM ${exceptSessionId}::text`)
+      return result.count
+    },
+    async deleteExpiredSessions(now) {
+      const result = await run(sql`DELETE FROM sessions WHERE expires_at <= ${now}`)
+      return result.count
+    },
+
+    async listSigningKeys() {
+      const rows = await run(sql<SigningKeyRow[]>`
+        SELECT * FROM signing_keys ORDER BY created_at DESC, kid DESC`)
+      return rows.map(toSigningKey)
+    },
+    async createSigningKey(key) {
+      await run(sql`
+        INSERT INTO signing_keys (kid, alg, private_jwk, created_at, retired_at)
+        VALUES (${key.kid}, ${key.alg}, ${key.privateJwk}, ${key.createdAt}, ${key.retiredAt})`)
+    },
+    async retireSigningKeysExcept(kid, retiredAt) {
+      await run(sql`
+        UPDATE signing_keys SET retired_at = ${retiredAt} WHERE kid <> ${kid} AND retired_at IS NULL`)
+    },
+    async deleteSigningKey(kid) {
+      const result = await run(sql`DELETE FROM signing_keys WHERE kid = ${kid}`)
+      return result.count === 1
+    },
+
+    async getOrCreateSecret(name, value) {
+      // Two statements on purpose. ON CONFLICT DO NOTHING waits for a concurrent inserter to commit, but a
+      // SELECT in the same statement would read the snapshot taken before that commit and find nothing; a
+      // separate SELECT takes a fresh snapshot. Secrets are never updated or deleted, so nothing can change
+      // between the two. Both share one deadline, so the method as a whole keeps the time bound.
+      const deadline = Date.now() + timeoutMs
+      const [inserted] = await run(sql<Array<{ value: string }>>`
+        INSERT INTO secrets (name, value, created_at) VALUES (${name}, ${value}, ${Math.floor(Date.now() / 1000)})
+        ON CONFLICT (name) DO NOTHING
+        RETURNING value`)
+      if (inserted) return inserted.value
+      const [stored] = await bounded(
+        sql<Array<{ value: string }>>`SELECT value FROM secrets WHERE name = ${name}`,
+        Math.max(1, deadline - Date.now()),
+      )
+      if (!stored)
+        throw unavailable(new Error(`The secret "${name}" is missing after its insert was skipped.`))
+      return stored.value
+    },
+
+    async createRefreshFamily(f, tokenHash) {
+      await run(sql`
+        WITH family AS (
+          INSERT INTO refresh_families (id, user_id, created_at, last_used_at, expires_at, absolute_expires_at,
+                                        generation, rotated_at, revoked_at, user_agent, ip)
+          VALUES (${f.id}, ${f.userId}, ${f.createdAt}, ${f.lastUsedAt}, ${f.expiresAt}, ${f.absoluteExpiresAt},
+                  ${f.generation}, ${f.rotatedAt}, ${f.revokedAt}, ${f.userAgent}, ${f.ip})
+          RETURNING id, generation
+        )
+        INSERT INTO refresh_tokens (token_hash, family_id, generation)
+        SELECT ${tokenHash}::text, id, generation FROM family`)
+    },
+    async findRefreshToken(tokenHash) {
+      const [row] = await run(sql<Array<FamilyRow & { token_generation: number }>>`
+        SELECT f.*, t.generation AS token_generation
+        FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id
+        WHERE t.token_hash = ${tokenHash}`)
+      return row ? { family: toFamily(row), generation: row.token_generation } : null
+    },
+    async findRefreshFamily(familyId) {
+      const [row] = await run(sql<FamilyRow[]>`SELECT * FROM refresh_families WHERE id = ${familyId}`)
+      return row ? toFamily(row) : null
+    },
+    async rotateRefreshFamily(familyId, expectedGeneration, newTokenHash, now, expiresAt) {
+      // One statement, so one transaction: the UPDATE's WHERE is the compare, and the token row is written
+      // only from the row the UPDATE returned. Concurrent rotations queue on the family's row lock; once the
+      // winner commits, PostgreSQL re-checks the WHERE against the new row, the generation no longer
+      // matches, and the losers update (and insert) nothing.
+      const rows = await run(sql`
+        WITH rotated AS (
+          UPDATE refresh_families
+          SET generation = generation + 1, rotated_at = ${now}, last_used_at = ${now}, expires_at = ${expiresAt}
+          WHERE id = ${familyId} AND generation = ${expectedGeneration} AND revoked_at IS NULL
+          RETURNING id, generation
+        )
+        INSERT INTO refresh_tokens (token_hash, family_id, generation)
+        SELECT ${newTokenHash}::text, id, generation FROM rotated
+        RETURNING generation`)
+      return rows.length === 1
+    },
+    async revokeRefreshFamily(familyId, now) {
+      const result = await run(sql`
+        UPDATE refresh_families SET revoked_at = ${now} WHERE id = ${familyId} AND revoked_at IS NULL`)
+      return result.count === 1
+    },
+    async listUserRefreshFamilies(userId) {
+      const rows = await run(sql<FamilyRow[]>`
+        SELECT * FROM refresh_families WHERE user_id = ${userId} ORDER BY created_at, id`)
+      return rows.map(toFamily)
+    },
+    async revokeUserRefreshFamilies(userId, now, exceptFamilyId) {
+      const rows = await run(sql<Array<{ id: string }>>`
+        UPDATE refresh_families SET revoked_at = ${now}
+        WHERE user_id = ${userId} AND revoked_at IS NULL AND id IS DISTINCT FROM ${exceptFamilyId}::text
+        RETURNING id`)
+      return rows.map((row) => row.id)
+    },
+    async deleteExpiredRefreshFamilies(now) {
+      // Their tokens go with them: refresh_tokens.family_id is ON DELETE CASCADE.
+      const result = await run(sql`DELETE FROM refresh_families WHERE expires_at <= ${now}`)
+      return result.count
+    },
+
+    async addAccessRevocation(r) {
+      await run(sql`
+        INSERT INTO access_revocations (kind, value, expires_at) VALUES (${r.kind}, ${r.value}, ${r.expiresAt})
+        ON CONFLICT (kind, value)
+        DO UPDATE SET expires_at = GREATEST(access_revocations.expires_at, EXCLUDED.expires_at)`)
+    },
+    async listAccessRevocations(now) {
+      const rows = await run(sql<RevocationRow[]>`
+        SELECT kind, value, expires_at FROM access_revocations WHERE expires_at > ${now}`)
+      return rows.map(toRevocation)
+    },
+    async deleteExpiredAccessRevocations(now) {
+      // Both purges in one statement, so one transaction.
+      const [row] = await run(sql<Array<{ deleted: number }>>`
+        WITH revocations AS (DELETE FROM access_revocations WHERE expires_at <= ${now} RETURNING 1),
+             epochs AS (DELETE FROM user_epochs WHERE expires_at <= ${now} RETURNING 1)
+        SELECT ((SELECT count(*) FROM revocations) + (SELECT count(*) FROM epochs))::int4 AS deleted`)
+      return row!.deleted
+    },
+    async setUserEpoch(e) {
+      await run(sql`
+        INSERT INTO user_epochs (user_id, epoch, expires_at) VALUES (${e.userId}, ${e.epoch}, ${e.expiresAt})
+        ON CONFLICT (user_id) DO UPDATE
+        SET epoch = GREATEST(user_epochs.epoch, EXCLUDED.epoch),
+            expires_at = GREATEST(user_epochs.expires_at, EXCLUDED.expires_at)`)
+    },
+    async listUserEpochs(now) {
+      const rows = await run(sql<EpochRow[]>`
+        SELECT user_id, epoch, expires_at FROM user_epochs WHERE expires_at > ${now}`)
+      return rows.map(toEpoch)
+    },
+
+    changes,
+
+    async ping() {
+      await run(sql`SELECT 1`)
+    },
+    async close() {
+      changes.close()
+      // Waits up to 1 s for running queries, then closes every connection, the LISTEN one included.
+      await sql.end({ timeout: 1 })
+    },
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * Versioned schema migrations for the PostgreSQL store, and the function that applies them. Append only: a
+ * released migration is never edited, a change is a new entry with the next version. The tables mirror the
+ * SQLite store's, version for version.
+ *
+ * Operational choices:
+ * - Each migration runs in its own transaction together with the row that records it, so a crash (or a
+ *   failed statement) mid-migration leaves the previous version intact. PostgreSQL DDL is transactional.
+ * - Every transaction first takes a transaction-level advisory lock keyed by the schema name. When several
+ *   instances start at once, one migrates and the others wait, then read the new version and find nothing
+ *   to do: each migration runs exactly once. A transaction-level lock (`pg_advisory_xact_lock`) is released
+ *   by COMMIT or ROLLBACK, and by the server if the connection dies, so a crashed instance never leaves it
+ *   held. The schema and the bookkeeping table are created under the same lock, because concurrent
+ *   `CREATE ... IF NOT EXISTS` statements can still collide on the catalog's unique indexes.
+ * - `statement_timeout` is lifted inside migration transactions: the store's per-operation bound suits
+ *   requests, not an index build on a large table, nor waiting for another instance to finish migrating.
+ * - Roles are a JSONB array of strings (queryable with `roles ? 'admin'`); JSONB rather than text[] because
+ *   postgres.js types array parameters only after fetching the server's array types, which a fresh pool's
+ *   first query can race, while JSON goes through the driver's built-in parser.
+ * - Times are BIGINT whole seconds (no 2038 limit); identifiers, hashes and emails are `COLLATE "C"`: they
+ *   are compared byte for byte, which is faster, sorts like SQLite, and cannot be broken by an operating
+ *   system's collation update (a known cause of corrupt text indexes).
+ */
+import type { Sql } from './connection.js'
+import { assertSchemaName, unavailable } from './connection.js'
+
+export interface PostgresMigration {
+  version: number
+  name: string
+  sql: string
+}
+
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    name: 'users and cookie sessions',
+    sql: `
+      CREATE TABLE users (
+        id            TEXT COLLATE "C" PRIMARY KEY,
+        email         TEXT COLLATE "C" NOT NULL UNIQUE,
+        password_hash TEXT             NOT NULL,
+        roles         JSONB            NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(roles) = 'array'),
+        created_at    BIGINT           NOT NULL,
+        disabled_at   BIGINT
+      );
+
+      -- Keyed by the SHA-256 of the cookie secret; the secret itself is never stored.
+      CREATE TABLE sessions (
+        token_hash          TEXT COLLATE "C" PRIMARY KEY,
+        id                  TEXT COLLATE "C" NOT NULL UNIQUE,
+        user_id             TEXT COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at          BIGINT           NOT NULL,
+        last_seen_at        BIGINT           NOT NULL,
+        expires_at          BIGINT           NOT NULL,
+        absolute_expires_at BIGINT           NOT NULL,
+        user_agent          TEXT,
+        ip                  TEXT
+      );
+      CREATE INDEX sessions_by_user ON sessions (user_id, created_at);
+      CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+    `,
+  },
+  {
+    version: 2,
+    name: 'signing keys, secrets, refresh families, access-token revocations',
+    sql: `
+      CREATE TABLE signing_keys (
+        kid         TEXT COLLATE "C" PRIMARY KEY,
+        alg         TEXT             NOT NULL,
+        private_jwk TEXT             NOT NULL,
+        created_at  BIGINT           NOT NULL,
+        retired_at  BIGINT
+      );
+
+      CREATE TABLE secrets (
+        name       TEXT COLLATE "C" PRIMARY KEY,
+        value      TEXT             NOT NULL,
+        created_at BIGINT           NOT NULL
+      );
+
+      CREATE TABLE refresh_families (
+        id                  TEXT COLLATE "C" PRIMARY KEY,
+        user_id             TEXT COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at          BIGINT           NOT NULL,
+        last_used_at        BIGINT           NOT NULL,
+        expires_at          BIGINT           NOT NULL,
+        absolute_expires_at BIGINT           NOT NULL,
+        generation          INTEGER          NOT NULL,
+        rotated_at          BIGINT,
+        revoked_at          BIGINT,
+        user_agent          TEXT,
+        ip                  TEXT
+      );
+      CREATE INDEX refresh_families_by_user ON refresh_families (user_id, created_at);
+      CREATE INDEX refresh_families_by_expiry ON refresh_families (expires_at);
+
+      -- Every token a family ever had, by hash, so a rotated-out token is recognised (and its reuse caught).
+      CREATE TABLE refresh_tokens (
+        token_hash TEXT COLLATE "C" PRIMARY KEY,
+        family_id  TEXT COLLATE "C" NOT NULL REFERENCES refresh_families (id) ON DELETE CASCADE,
+        generation INTEGER          NOT NULL
+      );
+      CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family_id);
+
+      CREATE TABLE access_revocations (
+        kind       TEXT COLLATE "C" NOT NULL CHECK (kind IN ('jti', 'sid')),
+        value      TEXT COLLATE "C" NOT NULL,
+        expires_at BIGINT           NOT NULL,
+        PRIMARY KEY (kind, value)
+      );
+      CREATE INDEX access_revocations_by_expiry ON access_revocations (expires_at);
+    `,
+  },
+  {
+    version: 3,
+    name: 'user revocation epochs',
+    sql: `
+      CREATE TABLE user_epochs (
+        user_id    TEXT COLLATE "C" PRIMARY KEY,
+        epoch      BIGINT           NOT NULL,
+        expires_at BIGINT           NOT NULL
+      );
+      CREATE INDEX user_epochs_by_expiry ON user_epochs (expires_at);
+    `,
+  },
+]
+
+/** What {@link migratePostgres} did. */
+export interface MigrationReport {
+  /** Schema version before the call (0 for a new schema). */
+  from: number
+  /** Schema version after the call. */
+  to: number
+  /** The migrations this call applied, in order; empty when the schema was already current. */
+  applied: ReadonlyArray<Pick<PostgresMigration, 'version' | 'name'>>
+}
+
+/** Thrown when the schema was migrated by a newer Sesame; nothing is changed. */
+export class SchemaTooNewError extends Error {
+  override readonly name = 'SchemaTooNewError'
+}
+
+/**
+ * Creates `schema` if missing and applies every migration newer than its version, one transaction each.
+ * Safe to run from several processes at once. Refuses (with {@link SchemaTooNewError}, changing nothing) a
+ * schema at a version newer than the last of `migrations`; any other failure is `store_unavailable`.
+ * Works with any postgres.js client, whatever its `search_path`: the `migrate` command can pass its own.
+ */
+export async function migratePostgres(
+  sql: Sql,
+  schema: string,
+  migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS,
+): Promise<MigrationReport> {
+  assertSchemaName(schema)
+  const latest = migrations.at(-1)?.version ?? 0
+  const applied: PostgresMigration[] = []
+  let from: number | null = null
+  try {
+    for (;;) {
+      const step = await sql.begin(async (tx) => {
+        await tx`SET LOCAL statement_timeout = 0`
+        // hashtextextended gives a stable 64-bit key per schema, so stores in other schemas migrate freely.
+        await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`sesame.migrate:${schema}`}, 0))`
+        // Checked rather than `CREATE SCHEMA IF NOT EXISTS`, which needs the CREATE privilege on the database
+        // even when the schema exists; an operator may create it once and run Sesame with fewer rights.
+        const [namespace] = await tx`SELECT 1 FROM pg_namespace WHERE nspname = ${schema}`
+        if (!namespace) await tx.unsafe(`CREATE SCHEMA "${schema}"`)
+        await tx.unsafe(`SET LOCAL search_path TO "${schema}"`)
+        const [table] = await tx`
+          SELECT 1 FROM pg_tables WHERE schemaname = ${schema} AND tablename = 'schema_migrations'`
+        if (!table) {
+          await tx.unsafe(`CREATE TABLE schema_migrations (
+                             version    INTEGER PRIMARY KEY,
+                             name       TEXT    NOT NULL,
+                             applied_at BIGINT  NOT NULL
+                           )`)
+        }
+        const [row] = await tx<Array<{ version: number }>>`
+          SELECT coalesce(max(version), 0)::int4 AS version FROM schema_migrations`
+        const current = row!.version
+        if (current > latest) {
+          throw new SchemaTooNewError(
+            `The PostgreSQL schema "${schema}" is at schema version ${current}, newer than this Sesame knows (${latest}); upgrade Sesame.`,
+          )
+        }
+        const next = migrations.find((migration) => migration.version > current)
+        if (next) {
+          await tx.unsafe(next.sql)
+          await tx`INSERT INTO schema_migrations (version, name, applied_at)
+                   VALUES (${next.version}, ${next.name}, ${Math.floor(Date.now() / 1000)})`
+        }
+        return { current, next }
+      })
+      from ??= step.current
+      if (!step.next)
+        return { from, to: step.current, applied: applied.map(({ version, name }) => ({ version, name })) }
+      applied.push(step.next)
+    }
+  } catch (error) {
+    if (error instanceof SchemaTooNewError) throw error
+    throw unavailable(error)
+  }
+}

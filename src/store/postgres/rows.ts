@@ -1,0 +1,139 @@
+/**
+ * Row shapes of the PostgreSQL tables and their mapping to store records. postgres.js returns BIGINT as a
+ * string (a JavaScript number cannot hold every 64-bit value); the columns hold whole Unix seconds, far
+ * inside `Number.MAX_SAFE_INTEGER`, so the mappers turn them back into numbers here, in one place.
+ */
+import type {
+  AccessRevocationRecord,
+  RefreshFamilyRecord,
+  SessionRecord,
+  SigningKeyRecord,
+  UserEpochRecord,
+  UserRecord,
+} from '../types.js'
+
+/** A BIGINT column as postgres.js returns it. */
+type Int8 = string
+
+export interface UserRow {
+  id: string
+  email: string
+  password_hash: string
+  /** JSONB, parsed by postgres.js. */
+  roles: string[]
+  created_at: Int8
+  disabled_at: Int8 | null
+}
+
+export interface SessionRow {
+  token_hash: string
+  id: string
+  user_id: string
+  created_at: Int8
+  last_seen_at: Int8
+  expires_at: Int8
+  absolute_expires_at: Int8
+  user_agent: string | null
+  ip: string | null
+}
+
+export interface SigningKeyRow {
+  kid: string
+  alg: string
+  private_jwk: string
+  created_at: Int8
+  retired_at: Int8 | null
+}
+
+export interface FamilyRow {
+  id: string
+  user_id: string
+  created_at: Int8
+  last_used_at: Int8
+  expires_at: Int8
+  absolute_expires_at: Int8
+  generation: number
+  rotated_at: Int8 | null
+  revoked_at: Int8 | null
+  user_agent: string | null
+  ip: string | null
+}
+
+export interface RevocationRow {
+  kind: 'jti' | 'sid'
+  value: string
+  expires_at: Int8
+}
+
+export interface EpochRow {
+  user_id: string
+  epoch: Int8
+  expires_at: Int8
+}
+
+function seconds(value: Int8): number {
+  return Number(value)
+}
+
+function secondsOrNull(value: Int8 | null): number | null {
+  return value === null ? null : Number(value)
+}
+
+export function toUser(r: UserRow): UserRecord {
+  return {
+    id: r.id,
+    email: r.email,
+    passwordHash: r.password_hash,
+    roles: [...r.roles],
+    createdAt: seconds(r.created_at),
+    disabledAt: secondsOrNull(r.disabled_at),
+  }
+}
+
+export function toSession(r: SessionRow): SessionRecord {
+  return {
+    id: r.id,
+    tokenHash: r.token_hash,
+    userId: r.user_id,
+    createdAt: seconds(r.created_at),
+    lastSeenAt: seconds(r.last_seen_at),
+    expiresAt: seconds(r.expires_at),
+    absoluteExpiresAt: seconds(r.absolute_expires_at),
+    userAgent: r.user_agent,
+    ip: r.ip,
+  }
+}
+
+export function toSigningKey(r: SigningKeyRow): SigningKeyRecord {
+  return {
+    kid: r.kid,
+    alg: r.alg,
+    privateJwk: r.private_jwk,
+    createdAt: seconds(r.created_at),
+    retiredAt: secondsOrNull(r.retired_at),
+  }
+}
+
+export function toFamily(r: FamilyRow): RefreshFamilyRecord {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    createdAt: seconds(r.created_at),
+    lastUsedAt: seconds(r.last_used_at),
+    expiresAt: seconds(r.expires_at),
+    absoluteExpiresAt: seconds(r.absolute_expires_at),
+    generation: r.generation,
+    rotatedAt: secondsOrNull(r.rotated_at),
+    revokedAt: secondsOrNull(r.revoked_at),
+    userAgent: r.user_agent,
+    ip: r.ip,
+  }
+}
+
+export function toRevocation(r: RevocationRow): AccessRevocationRecord {
+  return { kind: r.kind, value: r.value, expiresAt: seconds(r.expires_at) }
+}
+
+export function toEpoch(r: EpochRow): UserEpochRecord {
+  return { userId: r.user_id, epoch: seconds(r.epoch), expiresAt: seconds(r.expires_at) }
+}

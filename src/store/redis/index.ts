@@ -1,0 +1,372 @@
+/**
+ * The Redis store: the central session store many Sesame instances share, with its change feed on pub/sub.
+ * Needs Redis 6.2 or later (ZADD GT). Every key starts with `keyPrefix`; `{x}` marks a Cluster hash tag.
+ *
+ * Key layout (`P` = keyPrefix):
+ * | key                        | type   | holds                                        | TTL (EXPIREAT, seconds)         |
+ * |----------------------------|--------|----------------------------------------------|---------------------------------|
+ * | P user:{id}                | hash   | the user                                     | none: accounts are not sessions |
+ * | P user-email:{email}       | string | user id; SET NX is the uniqueness check      | none                            |
+ * | P session:{tokenHash}      | hash   | the session                                  | expiresAt                       |
+ * | P user:{id}:sessions       | zset   | token hashes, scored by absoluteExpiresAt    | its longest-lived member        |
+ * | P sessions-by-expiry       | zset   | token hashes, scored by expiresAt            | its longest-lived member        |
+ * | P family:{id}              | hash   | the refresh family                           | expiresAt (moves on rotation)   |
+ * | P family:{id}:tokens       | set    | every token hash issued in the family        | absoluteExpiresAt               |
+ * | P refresh:{tokenHash}      | string | `${generation}:${familyId}`                  | the family's absoluteExpiresAt  |
+ * | P user:{id}:families       | zset   | family ids, scored by absoluteExpiresAt      | its longest-lived member        |
+ * | P families-by-expiry       | zset   | family ids, scored by expiresAt              | its longest-lived member        |
+ * | P revocations              | zset   | `${kind}:${value}`, scored by expiresAt      | its longest-lived member        |
+ * | P user:{id}:epoch          | string | the user's epoch                             | the epoch's expiresAt           |
+ * | P epochs                   | zset   | user ids, scored by their epoch's expiresAt  | its longest-lived member        |
+ * | P {keys} / P {keys}:retired| hash   | kid -> key JSON / kid -> retiredAt           | none                            |
+ * | P secret:{name}            | string | the secret                                   | none                            |
+ * Change feed: channel `P changes`.
+ *
+ * Records are hashes with one field per record field; a null field is absent, numbers are decimal strings
+ * (whole seconds round-trip exactly). A record's TTL is capped at its absolute expiry (see `scripts.ts`).
+ *
+ * Operational choices:
+ * - Nothing is ever found by KEYS or SCAN: both walk the whole keyspace (KEYS in one blocking call), so their
+ *   cost grows with every other user's sessions. User-scoped operations read the user's own index, purges read
+ *   the expiry indexes (ZRANGEBYSCORE), so each costs what it touches.
+ * - Redis TTLs do most of the purging: every session-state key expires on its own, and every write trims index
+ *   entries whose records Redis has already expired. `deleteExpiredSessions`, `deleteExpiredRefreshFamilies`
+ *   and `deleteExpiredAccessRevocations` still delete what is due by the caller's clock, but their counts cover
+ *   only what was left for them, not what Redis expired first.
+ * - TTLs run on Redis's clock, expiry decisions on the engine's: a Redis clock ahead of the servers' removes
+ *   records that much early. Keep both on NTP.
+ * - Every write is one Lua script (`scripts.ts`): atomic, one round trip, no WATCH retry loops.
+ * - Failures never hang and never queue without bound: see `connection.ts` for the offline queue and timeouts.
+ * - Use `maxmemory-policy noeviction` (or a `volatile-*` policy): under `allkeys-*` Redis may evict users,
+ *   signing keys and secrets, which have no TTL on purpose.
+ *
+ * Redis Cluster: an owner's keys share its hash tag (`user:{id}` with its `:sessions`, `:families` and `:epoch`;
+ * `family:{id}` with its `:tokens`; `{keys}` with `{keys}:retired`). That is not enough for the scripts, which
+ * join a lookup key (by token hash or email, which cannot carry the owner's tag) to its owner's keys and to the
+ * shared expiry indexes. To run on Cluster today, give the prefix a hash tag, e.g. `keyPrefix: '{sesame}:'`:
+ * every key then lands in one slot (one shard: a session is a few hundred bytes, so millions fit). Spreading
+ * over shards would need tokens that carry their owner's id (so lookup keys can share its tag), per-shard
+ * expiry indexes, and scripts split into single-slot steps ordered so that a crash between them leaves only an
+ * index entry that readers skip.
+ */
+import { type Cluster, Redis } from 'ioredis'
+import {
+  type AccessRevocationKind,
+  type AccessRevocationRecord,
+  EMAIL_TAKEN,
+  type Store,
+  type UserEpochRecord,
+} from '../types.js'
+import { createRedisChangeFeed } from './change-feed.js'
+import {
+  createCommandGuard,
+  DEFAULT_REDIS_TIMEOUT_MS,
+  quitConnection,
+  redisClientOptions,
+} from './connection.js'
+import { createRedisKeys } from './keys.js'
+import {
+  decodeFamily,
+  decodeSession,
+  decodeSigningKey,
+  decodeUser,
+  encodeSigningKey,
+  fieldsFromList,
+  type HashFields,
+  toFieldList,
+} from './records.js'
+import { defineScripts } from './scripts.js'
+
+export { DEFAULT_REDIS_TIMEOUT_MS, redisClientOptions } from './connection.js'
+
+export interface RedisStoreOptions {
+  /**
+   * Where Redis is, e.g. `redis://:password@host:6379/0` (`rediss://` for TLS). Default
+   * `redis://127.0.0.1:6379`. Ignored when `client` is given.
+   */
+  url?: string
+  /**
+   * An existing ioredis client (standalone, Sentinel or Cluster) instead of `url`. The caller owns it: `close()`
+   * leaves it open. Create it with {@link redisClientOptions} so that an outage fails fast, and without
+   * ioredis's own `keyPrefix` (the store prefixes keys itself).
+   */
+  client?: Redis | Cluster
+  /** Prepended to every key and to the change-feed channel, e.g. `sesame:`. Stores with one prefix share data. */
+  keyPrefix: string
+  /**
+   * Milliseconds a command may wait for a (re)connection, and then for its answer, before failing with
+   * `store_unavailable`. Default 1000. Applies to connections the store opens (its own and the subscriber).
+   */
+  timeoutMs?: number
+}
+
+/** Session and family purges delete at most this many records per script, so no call blocks Redis for long. */
+const PURGE_BATCH = 500
+
+/**
+ * Opens a Redis {@link Store}. Returns at once; connecting happens in the background, and a command issued
+ * before Redis answers waits for it up to `timeoutMs`.
+ *
+ * @example
+ * const store = createRedisStore({ url: process.env.REDIS_URL, keyPrefix: 'sesame:' })
+ * await store.ping()
+ */
+export function createRedisStore(options: RedisStoreOptions): Store {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS
+  const ownsClient = options.client === undefined
+  const client =
+    options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', redisClientOptions(timeoutMs))
+  const keys = createRedisKeys(options.keyPrefix)
+  const script = defineScripts(client, options.keyPrefix)
+  const guard = createCommandGuard(client, timeoutMs)
+  const { run } = guard
+  const changes = createRedisChangeFeed(client, guard, keys.changes, timeoutMs)
+
+  async function purgeInBatches(
+    name: 'purgeSessions' | 'purgeFamilies',
+    key: string,
+    now: number,
+  ): Promise<number> {
+    let deleted = 0
+    for (;;) {
+      const [count, examined] = (await script(name, [key], [now, PURGE_BATCH])) as [number, number]
+      deleted += count
+      if (examined < PURGE_BATCH) return deleted
+    }
+  }
+
+  return {
+    kind: 'redis',
+
+    createUser: (user) =>
+      run(async () => {
+        const created = await script(
+          'createUser',
+          [keys.userEmail(user.email), keys.user(user.id)],
+          [user.id, ...toFieldList(user)],
+        )
+        return created === 1 ? { ...user, roles: [...user.roles] } : EMAIL_TAKEN
+      }),
+    findUserByEmail: (email) =>
+      run(async () => {
+        const list = (await script('findUserByEmail', [keys.userEmail(email)], [])) as string[]
+        return list.length === 0 ? null : decodeUser(fieldsFromList(list))
+      }),
+    findUserById: (id) =>
+      run(async () => {
+        const fields = await client.hgetall(keys.user(id))
+        return isEmpty(fields) ? null : decodeUser(fields)
+      }),
+    updatePasswordHash: (userId, passwordHash) =>
+      run(
+        async () =>
+          (await script('updateIfExists', [keys.user(userId)], [1, 'passwordHash', passwordHash])) === 1,
+      ),
+    setUserDisabled: (userId, disabledAt) =>
+      run(async () => {
+        const change = disabledAt === null ? [0, 'disabledAt'] : [1, 'disabledAt', disabledAt]
+        return (await script('updateIfExists', [keys.user(userId)], change)) === 1
+      }),
+
+    createSession: (session) =>
+      run(async () => {
+        await script(
+          'createSession',
+          [keys.session(session.tokenHash), keys.userSessions(session.userId), keys.sessionExpiry],
+          [session.tokenHash, session.expiresAt, session.absoluteExpiresAt, ...toFieldList(session)],
+        )
+      }),
+    findSessionByTokenHash: (tokenHash) =>
+      run(async () => {
+        const fields = await client.hgetall(keys.session(tokenHash))
+        return isEmpty(fields) ? null : decodeSession(fields)
+      }),
+    touchSession: (tokenHash, lastSeenAt, expiresAt) =>
+      run(async () => {
+        const touched = await script(
+          'touchSession',
+          [keys.session(tokenHash), keys.sessionExpiry],
+          [tokenHash, lastSeenAt, expiresAt],
+        )
+        return touched === 1
+      }),
+    deleteSessionByTokenHash: (tokenHash) =>
+      run(async () => (await script('deleteSession', [keys.session(tokenHash)], [tokenHash])) === 1),
+    listUserSessions: (userId) =>
+      run(async () => {
+        const lists = (await script('listUserSessions', [keys.userSessions(userId)], [])) as string[][]
+        return lists
+          .map((list) => decodeSession(fieldsFromList(list)))
+          .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+      }),
+    deleteUserSession: (userId, sessionId) =>
+      run(async () => (await script('deleteUserSession', [keys.userSessions(userId)], [sessionId])) === 1),
+    deleteUserSessions: (userId, exceptSessionId) =>
+      run(
+        async () =>
+          (await script(
+            'deleteUserSessions',
+            [keys.userSessions(userId)],
+            [exceptSessionId ?? ''],
+          )) as number,
+      ),
+    deleteExpiredSessions: (now) => run(() => purgeInBatches('purgeSessions', keys.sessionExpiry, now)),
+
+    listSigningKeys: () =>
+      run(async () => {
+        const [stored, retired] = (await script(
+          'listSigningKeys',
+          [keys.signingKeys, keys.retiredKeys],
+          [],
+        )) as [string[], string[]]
+        const retiredAt = fieldsFromList(retired)
+        return Object.entries(fieldsFromList(stored))
+          .map(([kid, json]) => decodeSigningKey(json, retiredAt[kid]))
+          .sort((a, b) => b.createdAt - a.createdAt || b.kid.localeCompare(a.kid))
+      }),
+    createSigningKey: (key) =>
+      run(async () => {
+        await script(
+          'createSigningKey',
+          [keys.signingKeys, keys.retiredKeys],
+          [key.kid, encodeSigningKey(key), key.retiredAt ?? ''],
+        )
+      }),
+    retireSigningKeysExcept: (kid, retiredAt) =>
+      run(async () => {
+        await script('retireSigningKeys', [keys.signingKeys, keys.retiredKeys], [kid, retiredAt])
+      }),
+    deleteSigningKey: (kid) =>
+      run(async () => (await script('deleteSigningKey', [keys.signingKeys, keys.retiredKeys], [kid])) === 1),
+
+    getOrCreateSecret: (name, value) =>
+      run(async () => (await script('getOrCreateSecret', [keys.secret(name)], [value])) as string),
+
+    createRefreshFamily: (family, tokenHash) =>
+      run(async () => {
+        await script(
+          'createFamily',
+          [
+            keys.family(family.id),
+            keys.familyTokens(family.id),
+            keys.refreshToken(tokenHash),
+            keys.userFamilies(family.userId),
+            keys.familyExpiry,
+          ],
+          [
+            family.id,
+            tokenHash,
+            family.generation,
+            family.expiresAt,
+            family.absoluteExpiresAt,
+            ...toFieldList(family),
+          ],
+        )
+      }),
+    findRefreshToken: (tokenHash) =>
+      run(async () => {
+        const found = (await script('findRefreshToken', [keys.refreshToken(tokenHash)], [])) as
+          [] | [string, string[]]
+        if (found.length === 0) return null
+        return { family: decodeFamily(fieldsFromList(found[1])), generation: Number(found[0]) }
+      }),
+    findRefreshFamily: (familyId) =>
+      run(async () => {
+        const fields = await client.hgetall(keys.family(familyId))
+        return isEmpty(fields) ? null : decodeFamily(fields)
+      }),
+    rotateRefreshFamily: (familyId, expectedGeneration, newTokenHash, now, expiresAt) =>
+      run(async () => {
+        const rotated = await script(
+          'rotateFamily',
+          [
+            keys.family(familyId),
+            keys.familyTokens(familyId),
+            keys.refreshToken(newTokenHash),
+            keys.familyExpiry,
+          ],
+          [familyId, expectedGeneration, newTokenHash, now, expiresAt],
+        )
+        return rotated === 1
+      }),
+    revokeRefreshFamily: (familyId, now) =>
+      run(async () => (await script('revokeFamily', [keys.family(familyId)], [now])) === 1),
+    listUserRefreshFamilies: (userId) =>
+      run(async () => {
+        const lists = (await script('listUserFamilies', [keys.userFamilies(userId)], [])) as string[][]
+        return lists
+          .map((list) => decodeFamily(fieldsFromList(list)))
+          .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+      }),
+    revokeUserRefreshFamilies: (userId, now, exceptFamilyId) =>
+      run(
+        async () =>
+          (await script(
+            'revokeUserFamilies',
+            [keys.userFamilies(userId)],
+            [now, exceptFamilyId ?? ''],
+          )) as string[],
+      ),
+    deleteExpiredRefreshFamilies: (now) => run(() => purgeInBatches('purgeFamilies', keys.familyExpiry, now)),
+
+    addAccessRevocation: (revocation) =>
+      run(async () => {
+        await script(
+          'addRevocation',
+          [keys.revocations],
+          [`${revocation.kind}:${revocation.value}`, revocation.expiresAt],
+        )
+      }),
+    listAccessRevocations: (now) =>
+      run(async () => {
+        const flat = await client.zrangebyscore(keys.revocations, `(${now}`, '+inf', 'WITHSCORES')
+        const revocations: AccessRevocationRecord[] = []
+        for (let i = 0; i + 1 < flat.length; i += 2) {
+          const member = flat[i]!
+          const colon = member.indexOf(':')
+          revocations.push({
+            kind: member.slice(0, colon) as AccessRevocationKind,
+            value: member.slice(colon + 1),
+            expiresAt: Number(flat[i + 1]),
+          })
+        }
+        return revocations
+      }),
+    deleteExpiredAccessRevocations: (now) =>
+      run(async () => (await script('purgeRevocations', [keys.revocations, keys.epochs], [now])) as number),
+    setUserEpoch: (epoch) =>
+      run(async () => {
+        await script(
+          'setUserEpoch',
+          [keys.userEpoch(epoch.userId), keys.epochs],
+          [epoch.userId, epoch.epoch, epoch.expiresAt],
+        )
+      }),
+    listUserEpochs: (now) =>
+      run(async () => {
+        const rows = (await script('listUserEpochs', [keys.epochs], [now])) as Array<[string, string, string]>
+        return rows.map(([userId, epoch, expiresAt]): UserEpochRecord => ({
+          userId,
+          epoch: Number(epoch),
+          expiresAt: Number(expiresAt),
+        }))
+      }),
+
+    changes,
+
+    ping: () =>
+      run(async () => {
+        await client.ping()
+      }),
+    async close() {
+      guard.close()
+      await changes.close()
+      if (ownsClient) await quitConnection(client)
+    },
+  }
+}
+
+function isEmpty(fields: HashFields): boolean {
+  for (const _ in fields) return false
+  return true
+}

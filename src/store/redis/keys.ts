@@ -1,0 +1,87 @@
+/**
+ * The Redis key layout, written once for both sides: TypeScript builds the keys a command names up front, and
+ * the Lua scripts build the keys they only learn from stored data (a session's user index from its `userId`,
+ * a family's token keys from its token set). Both come from the tables below, so they cannot drift apart.
+ *
+ * The `{...}` in a name is a Redis Cluster hash tag: keys with the same tag land in the same slot. An owner's
+ * keys share its tag (`user:{id}`, `user:{id}:sessions`, ...), so the keys of one user or one family stay
+ * together on any shard layout. See the header of `index.ts` for what Cluster needs beyond that.
+ */
+
+/** Per-record keys: `${prefix}${before}${id}${after}`. */
+const RECORD_KEYS = {
+  /** Hash: the user record. No TTL: an account is not session state. */
+  user: ['user:{', '}'],
+  /** String: normalised email -> user id; the uniqueness guard. No TTL. */
+  userEmail: ['user-email:{', '}'],
+  /** Sorted set: the user's session token hashes, scored by absolute expiry. */
+  userSessions: ['user:{', '}:sessions'],
+  /** Sorted set: the user's refresh family ids, scored by absolute expiry. */
+  userFamilies: ['user:{', '}:families'],
+  /** String: the user's revocation epoch, expiring with the epoch record. */
+  userEpoch: ['user:{', '}:epoch'],
+  /** Hash: a session, by token hash. */
+  session: ['session:{', '}'],
+  /** Hash: a refresh family, by id. */
+  family: ['family:{', '}'],
+  /** Set: every token hash ever issued in the family, so a purge can delete them all. */
+  familyTokens: ['family:{', '}:tokens'],
+  /** String: `${generation}:${familyId}` for one refresh token, by token hash. */
+  refreshToken: ['refresh:{', '}'],
+  /** String: a named server secret. No TTL. */
+  secret: ['secret:{', '}'],
+} as const satisfies Record<string, readonly [string, string]>
+
+/** Singleton keys (and the change-feed channel): `${prefix}${name}`. */
+const SHARED_KEYS = {
+  /** Sorted set: every session token hash, scored by `expiresAt`; what `deleteExpiredSessions` walks. */
+  sessionExpiry: 'sessions-by-expiry',
+  /** Sorted set: every family id, scored by `expiresAt`; what `deleteExpiredRefreshFamilies` walks. */
+  familyExpiry: 'families-by-expiry',
+  /** Sorted set: `${kind}:${value}` scored by `expiresAt`. A member is the whole revocation record. */
+  revocations: 'revocations',
+  /** Sorted set: user ids with an epoch, scored by the epoch's `expiresAt`. */
+  epochs: 'epochs',
+  /** Hash: kid -> JSON of the key's fixed fields. No TTL. */
+  signingKeys: '{keys}',
+  /** Hash: kid -> retiredAt, for retired keys only. No TTL. Shares the `{keys}` tag with the hash above. */
+  retiredKeys: '{keys}:retired',
+  /** Pub/sub channel of the change feed (a channel, not a key). */
+  changes: 'changes',
+} as const
+
+type RecordKeyName = keyof typeof RECORD_KEYS
+type SharedKeyName = keyof typeof SHARED_KEYS
+
+export type RedisKeys = { readonly [K in RecordKeyName]: (id: string) => string } & {
+  readonly [K in SharedKeyName]: string
+}
+
+/** The key names under `prefix`. */
+export function createRedisKeys(prefix: string): RedisKeys {
+  const keys: Record<string, unknown> = {}
+  for (const [name, [before, after]] of Object.entries(RECORD_KEYS)) {
+    keys[name] = (id: string) => `${prefix}${before}${id}${after}`
+  }
+  for (const [name, suffix] of Object.entries(SHARED_KEYS)) keys[name] = `${prefix}${suffix}`
+  return keys as RedisKeys
+}
+
+/**
+ * The same layout as Lua: a function per record key and an upper-case local per shared key, built from `P`
+ * (the prefix, which every script receives as `ARGV[1]`).
+ */
+export const LUA_KEY_LAYOUT: string = [
+  ...Object.entries(RECORD_KEYS).map(
+    ([name, [before, after]]) =>
+      `local function ${luaName(name)}(id) return P .. '${before}' .. id .. '${after}' end`,
+  ),
+  ...Object.entries(SHARED_KEYS).map(
+    ([name, suffix]) => `local ${luaName(name).toUpperCase()} = P .. '${suffix}'`,
+  ),
+].join('\n')
+
+/** `userSessions` -> `user_sessions`. */
+function luaName(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
+}

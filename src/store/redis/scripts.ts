@@ -1,0 +1,419 @@
+/**
+ * The Lua scripts behind every Redis store write. A script runs atomically on the server, so each store method
+ * is one indivisible change (the contract's "nothing is half-written") and one round trip, with no WATCH retry
+ * loops. ioredis sends them by EVALSHA and falls back to EVAL once after a SCRIPT FLUSH or a failover.
+ *
+ * Conventions: `ARGV[1]` is always the key prefix (`P`), so a script can name the keys it only learns from
+ * stored data; `KEYS` holds every key the caller can name up front (Cluster routes a script by them). Times are
+ * whole Unix seconds. Record TTLs are capped at the record's absolute expiry (`math.min(exp, abs)`): the
+ * engine keeps `expiresAt <= absoluteExpiresAt` anyway, and the cap guarantees that a record never outlives
+ * the per-user index that lists it (that index is scored, and expires, by absolute expiry).
+ */
+import type { Cluster, Redis } from 'ioredis'
+import { LUA_KEY_LAYOUT } from './keys.js'
+
+/** Helpers every script starts with. */
+const PRELUDE = `
+local P = ARGV[1]
+${LUA_KEY_LAYOUT}
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Moves key's expiry out to \`at\` (Unix seconds) unless it already expires later: an index lives as long as its
+-- longest-lived member.
+local function extend(key, at)
+  local pttl = redis.call('PTTL', key)
+  if pttl == -1 or (pttl >= 0 and now_ms() + pttl < at * 1000) then redis.call('EXPIREAT', key, at) end
+end
+
+-- Drops index members scored before the current second: Redis has already expired their records, so this keeps
+-- an index from collecting dead entries even if nobody ever calls the deleteExpired* methods.
+local function trim(key)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. math.floor(now_ms() / 1000))
+end
+
+-- Deletes a session and its index entries; 1 if the session record was still there.
+local function drop_session(th)
+  local key = session(th)
+  local uid = redis.call('HGET', key, 'userId')
+  redis.call('ZREM', SESSION_EXPIRY, th)
+  if not uid then return 0 end
+  redis.call('DEL', key)
+  redis.call('ZREM', user_sessions(uid), th)
+  return 1
+end
+
+-- Deletes a family, every token ever issued in it, and its index entries; 1 if the family record was still there.
+local function drop_family(fid)
+  local tokens = family_tokens(fid)
+  for _, th in ipairs(redis.call('SMEMBERS', tokens)) do redis.call('DEL', refresh_token(th)) end
+  redis.call('DEL', tokens)
+  redis.call('ZREM', FAMILY_EXPIRY, fid)
+  local key = family(fid)
+  local uid = redis.call('HGET', key, 'userId')
+  if not uid then return 0 end
+  redis.call('DEL', key)
+  redis.call('ZREM', user_families(uid), fid)
+  return 1
+end
+`
+
+/** Each script: how many of its arguments are keys, and its body (which runs after {@link PRELUDE}). */
+const SCRIPTS = {
+  // KEYS: email, user. ARGV: P, id, field/value pairs. SET NX is the uniqueness check: of two racing sign-ups
+  // with one email exactly one sets it, and only that one writes a user hash.
+  createUser: {
+    keys: 2,
+    lua: `
+if not redis.call('SET', KEYS[1], ARGV[2], 'NX') then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], unpack(ARGV, 3))
+return 1`,
+  },
+
+  // KEYS: email. ARGV: P. The user hash as a flat field/value list, or an empty list.
+  findUserByEmail: {
+    keys: 1,
+    lua: `
+local id = redis.call('GET', KEYS[1])
+if not id then return {} end
+return redis.call('HGETALL', user(id))`,
+  },
+
+  // KEYS: a record hash. ARGV: P, n, n field/value pairs to set, then fields to delete. Never creates the hash.
+  updateIfExists: {
+    keys: 1,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local n = tonumber(ARGV[2])
+if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 3, 2 + 2 * n)) end
+if #ARGV > 2 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 3 + 2 * n)) end
+return 1`,
+  },
+
+  // KEYS: session, user sessions, session expiry index. ARGV: P, token hash, expiresAt, absoluteExpiresAt,
+  // field/value pairs.
+  createSession: {
+    keys: 3,
+    lua: `
+local th, exp, abs = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('EXPIREAT', KEYS[1], math.min(exp, abs))
+redis.call('ZADD', KEYS[2], abs, th)
+trim(KEYS[2])
+extend(KEYS[2], abs)
+redis.call('ZADD', KEYS[3], exp, th)
+trim(KEYS[3])
+extend(KEYS[3], exp)
+return 1`,
+  },
+
+  // KEYS: session, session expiry index. ARGV: P, token hash, lastSeenAt, expiresAt. Checks existence first, so
+  // a renewal racing a logout never writes a session back.
+  touchSession: {
+    keys: 2,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local th, exp = ARGV[2], tonumber(ARGV[4])
+local abs = tonumber(redis.call('HGET', KEYS[1], 'absoluteExpiresAt'))
+redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[3], 'expiresAt', ARGV[4])
+redis.call('EXPIREAT', KEYS[1], math.min(exp, abs))
+redis.call('ZADD', KEYS[2], exp, th)
+trim(KEYS[2])
+extend(KEYS[2], exp)
+return 1`,
+  },
+
+  // KEYS: session. ARGV: P, token hash.
+  deleteSession: {
+    keys: 1,
+    lua: `return drop_session(ARGV[2])`,
+  },
+
+  // KEYS: user sessions. ARGV: P. A list of flat field/value lists.
+  listUserSessions: {
+    keys: 1,
+    lua: `
+local found = {}
+for _, th in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local fields = redis.call('HGETALL', session(th))
+  if #fields > 0 then found[#found + 1] = fields end
+end
+return found`,
+  },
+
+  // KEYS: user sessions. ARGV: P, session id. Only sessions in this user's index are candidates, so another
+  // user's session id never matches.
+  deleteUserSession: {
+    keys: 1,
+    lua: `
+for _, th in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local id = redis.call('HGET', session(th), 'id')
+  if not id then
+    redis.call('ZREM', KEYS[1], th)
+  elseif id == ARGV[2] then
+    return drop_session(th)
+  end
+end
+return 0`,
+  },
+
+  // KEYS: user sessions. ARGV: P, session id to keep ('' for none). The number deleted.
+  deleteUserSessions: {
+    keys: 1,
+    lua: `
+local deleted = 0
+for _, th in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local id = redis.call('HGET', session(th), 'id')
+  if not id then
+    redis.call('ZREM', KEYS[1], th)
+  elseif id ~= ARGV[2] then
+    deleted = deleted + drop_session(th)
+  end
+end
+return deleted`,
+  },
+
+  // KEYS: session expiry index. ARGV: P, now, batch size. {deleted, examined}; the caller repeats while a
+  // batch comes back full, so no single call blocks Redis for long.
+  purgeSessions: {
+    keys: 1,
+    lua: `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])
+local deleted = 0
+for _, th in ipairs(due) do deleted = deleted + drop_session(th) end
+return {deleted, #due}`,
+  },
+
+  // KEYS: family, family tokens, refresh token, user families, family expiry index. ARGV: P, family id,
+  // token hash, generation, expiresAt, absoluteExpiresAt, field/value pairs.
+  createFamily: {
+    keys: 5,
+    lua: `
+local fid, th, exp, abs = ARGV[2], ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6])
+-- Ids are random and never repeat; if one ever did, no token of the earlier family may lead to this one.
+drop_family(fid)
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+redis.call('EXPIREAT', KEYS[1], math.min(exp, abs))
+redis.call('SET', KEYS[3], ARGV[4] .. ':' .. fid)
+redis.call('EXPIREAT', KEYS[3], abs)
+redis.call('SADD', KEYS[2], th)
+extend(KEYS[2], abs)
+redis.call('ZADD', KEYS[4], abs, fid)
+trim(KEYS[4])
+extend(KEYS[4], abs)
+redis.call('ZADD', KEYS[5], exp, fid)
+trim(KEYS[5])
+extend(KEYS[5], exp)
+return 1`,
+  },
+
+  // KEYS: refresh token. ARGV: P. {generation, family field/value list}, or an empty list.
+  findRefreshToken: {
+    keys: 1,
+    lua: `
+local token = redis.call('GET', KEYS[1])
+if not token then return {} end
+local sep = string.find(token, ':', 1, true)
+local fields = redis.call('HGETALL', family(string.sub(token, sep + 1)))
+if #fields == 0 then return {} end
+return {string.sub(token, 1, sep - 1), fields}`,
+  },
+
+  // KEYS: family, family tokens, new refresh token, family expiry index. ARGV: P, family id, expected
+  // generation, new token hash, now, expiresAt. The compare-and-set: of concurrent rotations from one
+  // generation, the first to run moves the generation and every later one fails its compare.
+  rotateFamily: {
+    keys: 4,
+    lua: `
+local fid, th, now, exp = ARGV[2], ARGV[4], ARGV[5], tonumber(ARGV[6])
+local generation = redis.call('HGET', KEYS[1], 'generation')
+if not generation or tonumber(generation) ~= tonumber(ARGV[3]) then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'revokedAt') == 1 then return 0 end
+local abs = tonumber(redis.call('HGET', KEYS[1], 'absoluteExpiresAt'))
+local next_generation = tonumber(generation) + 1
+redis.call('HSET', KEYS[1], 'generation', next_generation, 'rotatedAt', now, 'lastUsedAt', now, 'expiresAt', ARGV[6])
+redis.call('EXPIREAT', KEYS[1], math.min(exp, abs))
+redis.call('SET', KEYS[3], next_generation .. ':' .. fid)
+redis.call('EXPIREAT', KEYS[3], abs)
+redis.call('SADD', KEYS[2], th)
+extend(KEYS[2], abs)
+redis.call('ZADD', KEYS[4], exp, fid)
+trim(KEYS[4])
+extend(KEYS[4], exp)
+return 1`,
+  },
+
+  // KEYS: family. ARGV: P, now. Revokes once: 0 if unknown or already revoked.
+  revokeFamily: {
+    keys: 1,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'revokedAt') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'revokedAt', ARGV[2])
+return 1`,
+  },
+
+  // KEYS: user families. ARGV: P. A list of flat field/value lists.
+  listUserFamilies: {
+    keys: 1,
+    lua: `
+local found = {}
+for _, fid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local fields = redis.call('HGETALL', family(fid))
+  if #fields > 0 then found[#found + 1] = fields end
+end
+return found`,
+  },
+
+  // KEYS: user families. ARGV: P, now, family id to spare ('' for none). The ids it revoked.
+  revokeUserFamilies: {
+    keys: 1,
+    lua: `
+local revoked = {}
+for _, fid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local key = family(fid)
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('ZREM', KEYS[1], fid)
+  elseif fid ~= ARGV[3] and redis.call('HEXISTS', key, 'revokedAt') == 0 then
+    redis.call('HSET', key, 'revokedAt', ARGV[2])
+    revoked[#revoked + 1] = fid
+  end
+end
+return revoked`,
+  },
+
+  // KEYS: family expiry index. ARGV: P, now, batch size. {deleted, examined}, as for sessions.
+  purgeFamilies: {
+    keys: 1,
+    lua: `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])
+local deleted = 0
+for _, fid in ipairs(due) do deleted = deleted + drop_family(fid) end
+return {deleted, #due}`,
+  },
+
+  // KEYS: revocations. ARGV: P, member, expiresAt. ZADD GT: a later expiry wins, an earlier one changes nothing.
+  addRevocation: {
+    keys: 1,
+    lua: `
+redis.call('ZADD', KEYS[1], 'GT', ARGV[3], ARGV[2])
+trim(KEYS[1])
+extend(KEYS[1], tonumber(ARGV[3]))
+return 1`,
+  },
+
+  // KEYS: user epoch, epochs index. ARGV: P, user id, epoch, expiresAt. The later epoch and the later expiry
+  // are kept, each on its own.
+  setUserEpoch: {
+    keys: 2,
+    lua: `
+redis.call('ZADD', KEYS[2], 'GT', ARGV[4], ARGV[2])
+local exp = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[2]))
+local current = redis.call('GET', KEYS[1])
+if not current or tonumber(current) < tonumber(ARGV[3]) then redis.call('SET', KEYS[1], ARGV[3]) end
+redis.call('EXPIREAT', KEYS[1], exp)
+trim(KEYS[2])
+extend(KEYS[2], exp)
+return 1`,
+  },
+
+  // KEYS: epochs index. ARGV: P, now. {user id, epoch, expiresAt} for each epoch expiring after now.
+  listUserEpochs: {
+    keys: 1,
+    lua: `
+local found = {}
+local live = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[2], '+inf', 'WITHSCORES')
+for i = 1, #live, 2 do
+  local epoch = redis.call('GET', user_epoch(live[i]))
+  if epoch then found[#found + 1] = {live[i], epoch, live[i + 1]} end
+end
+return found`,
+  },
+
+  // KEYS: revocations, epochs index. ARGV: P, now. How many revocations and epochs it deleted.
+  purgeRevocations: {
+    keys: 2,
+    lua: `
+local deleted = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+for _, uid in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])) do
+  deleted = deleted + redis.call('DEL', user_epoch(uid))
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
+return deleted`,
+  },
+
+  // KEYS: secret. ARGV: P, value. SET NX then GET: every concurrent first caller reads the one value stored.
+  getOrCreateSecret: {
+    keys: 1,
+    lua: `
+redis.call('SET', KEYS[1], ARGV[2], 'NX')
+return redis.call('GET', KEYS[1])`,
+  },
+
+  // KEYS: signing keys, retired keys. ARGV: P, kid, JSON of the fixed fields, retiredAt ('' for null).
+  createSigningKey: {
+    keys: 2,
+    lua: `
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+if ARGV[4] == '' then redis.call('HDEL', KEYS[2], ARGV[2]) else redis.call('HSET', KEYS[2], ARGV[2], ARGV[4]) end
+return 1`,
+  },
+
+  // KEYS: signing keys, retired keys. ARGV: P, kid to keep, retiredAt.
+  retireSigningKeys: {
+    keys: 2,
+    lua: `
+for _, kid in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if kid ~= ARGV[2] and redis.call('HEXISTS', KEYS[2], kid) == 0 then redis.call('HSET', KEYS[2], kid, ARGV[3]) end
+end
+return 1`,
+  },
+
+  // KEYS: signing keys, retired keys. ARGV: P, kid. 1 if the key existed.
+  deleteSigningKey: {
+    keys: 2,
+    lua: `
+local deleted = redis.call('HDEL', KEYS[1], ARGV[2])
+redis.call('HDEL', KEYS[2], ARGV[2])
+return deleted`,
+  },
+
+  // KEYS: signing keys, retired keys. ARGV: P. Both hashes as flat lists, read in one snapshot.
+  listSigningKeys: {
+    keys: 2,
+    lua: `return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}`,
+  },
+} as const satisfies Record<string, { keys: number; lua: string }>
+
+export type ScriptName = keyof typeof SCRIPTS
+
+/** Runs one script: `keys` must have the script's key count; the prefix is passed for it. */
+export type RunScript = (
+  name: ScriptName,
+  keys: readonly string[],
+  args: ReadonlyArray<string | number>,
+) => Promise<unknown>
+
+/**
+ * Registers the scripts on `client` (as `sesame<Name>` commands; ioredis caches their SHA-1s) and returns the
+ * function that runs them under `prefix`.
+ */
+export function defineScripts(client: Redis | Cluster, prefix: string): RunScript {
+  for (const [name, script] of Object.entries(SCRIPTS)) {
+    client.defineCommand(commandName(name), { numberOfKeys: script.keys, lua: PRELUDE + script.lua })
+  }
+  const commands = client as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>
+  return (name, keys, args) => {
+    if (keys.length !== SCRIPTS[name].keys)
+      throw new Error(`Script ${name} takes ${SCRIPTS[name].keys} keys.`)
+    return commands[commandName(name)]!(...keys, prefix, ...args)
+  }
+}
+
+function commandName(name: string): string {
+  return `sesame${name[0]!.toUpperCase()}${name.slice(1)}`
+}

@@ -1,0 +1,57 @@
+/**
+ * Two stores as one: users, signing keys and secrets in a durable store (typically PostgreSQL), and session
+ * state (cookie sessions, refresh families, revocations, epochs, the change feed) in a fast central one
+ * (typically Redis) that every instance shares. Records in the session store refer to users by id only, so
+ * the two need no cross-store constraint; a deleted user's sessions end at their next check.
+ */
+import type { Store } from './types.js'
+
+export function createSplitStore(stores: { users: Store; sessions: Store }): Store {
+  const { users, sessions } = stores
+  return {
+    kind: `${users.kind}+${sessions.kind}`,
+
+    createUser: (user) => users.createUser(user),
+    findUserByEmail: (email) => users.findUserByEmail(email),
+    findUserById: (id) => users.findUserById(id),
+    updatePasswordHash: (userId, hash) => users.updatePasswordHash(userId, hash),
+    setUserDisabled: (userId, at) => users.setUserDisabled(userId, at),
+    listSigningKeys: () => users.listSigningKeys(),
+    createSigningKey: (key) => users.createSigningKey(key),
+    retireSigningKeysExcept: (kid, at) => users.retireSigningKeysExcept(kid, at),
+    deleteSigningKey: (kid) => users.deleteSigningKey(kid),
+    getOrCreateSecret: (name, value) => users.getOrCreateSecret(name, value),
+
+    createSession: (session) => sessions.createSession(session),
+    findSessionByTokenHash: (hash) => sessions.findSessionByTokenHash(hash),
+    touchSession: (hash, lastSeenAt, expiresAt) => sessions.touchSession(hash, lastSeenAt, expiresAt),
+    deleteSessionByTokenHash: (hash) => sessions.deleteSessionByTokenHash(hash),
+    listUserSessions: (userId) => sessions.listUserSessions(userId),
+    deleteUserSession: (userId, sessionId) => sessions.deleteUserSession(userId, sessionId),
+    deleteUserSessions: (userId, except) => sessions.deleteUserSessions(userId, except),
+    deleteExpiredSessions: (now) => sessions.deleteExpiredSessions(now),
+    createRefreshFamily: (family, hash) => sessions.createRefreshFamily(family, hash),
+    findRefreshToken: (hash) => sessions.findRefreshToken(hash),
+    findRefreshFamily: (id) => sessions.findRefreshFamily(id),
+    rotateRefreshFamily: (id, generation, hash, now, expiresAt) =>
+      sessions.rotateRefreshFamily(id, generation, hash, now, expiresAt),
+    revokeRefreshFamily: (id, now) => sessions.revokeRefreshFamily(id, now),
+    listUserRefreshFamilies: (userId) => sessions.listUserRefreshFamilies(userId),
+    revokeUserRefreshFamilies: (userId, now, except) =>
+      sessions.revokeUserRefreshFamilies(userId, now, except),
+    deleteExpiredRefreshFamilies: (now) => sessions.deleteExpiredRefreshFamilies(now),
+    addAccessRevocation: (revocation) => sessions.addAccessRevocation(revocation),
+    listAccessRevocations: (now) => sessions.listAccessRevocations(now),
+    deleteExpiredAccessRevocations: (now) => sessions.deleteExpiredAccessRevocations(now),
+    setUserEpoch: (epoch) => sessions.setUserEpoch(epoch),
+    listUserEpochs: (now) => sessions.listUserEpochs(now),
+    changes: sessions.changes,
+
+    async ping() {
+      await Promise.all([users.ping(), sessions.ping()])
+    },
+    async close() {
+      await Promise.all([users.close(), sessions.close()])
+    },
+  }
+}

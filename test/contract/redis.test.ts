@@ -1,0 +1,307 @@
+import { randomBytes } from 'node:crypto'
+import { createServer, type Server, type Socket, connect } from 'node:net'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
+import { createRedisStore, type RedisStoreOptions } from '../../src/store/redis/index.js'
+import type { ChangeEvent, Store } from '../../src/store/types.js'
+import {
+  describeStoreContract,
+  makeFamily,
+  makeSession,
+  makeSigningKey,
+  makeTokenHash,
+  makeUser,
+} from './store-contract.js'
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const UNAVAILABLE = {
+  code: 'store_unavailable',
+  message: 'The Redis store could not complete the operation.',
+}
+
+// One plain connection for inspecting and cleaning up what the stores wrote.
+const admin = new Redis(REDIS_URL)
+afterAll(async () => {
+  await admin.quit()
+})
+
+/** A prefix no other test (or earlier run) uses; hex only, so it is also a literal SCAN pattern. */
+function freshPrefix(): string {
+  return `sesame-test:${randomBytes(8).toString('hex')}:`
+}
+
+/** Every key under `prefix`. SCAN is fine here: a test database, never a store code path. */
+async function keysUnder(prefix: string): Promise<string[]> {
+  const found: string[] = []
+  let cursor = '0'
+  do {
+    const [next, batch] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+    found.push(...batch)
+    cursor = next
+  } while (cursor !== '0')
+  return found
+}
+
+async function deleteKeysUnder(prefix: string): Promise<void> {
+  const keys = await keysUnder(prefix)
+  if (keys.length > 0) await admin.del(...keys)
+}
+
+describeStoreContract('redis', async () => {
+  const prefix = freshPrefix()
+  return {
+    store: createRedisStore({ url: REDIS_URL, keyPrefix: prefix }),
+    cleanup: () => deleteKeysUnder(prefix),
+  }
+})
+
+describe('redis store specifics', () => {
+  const opened: Array<{ store: Store; prefix: string }> = []
+  const cleanups: Array<() => Promise<void> | void> = []
+  afterEach(async () => {
+    for (const { store, prefix } of opened.splice(0)) {
+      await store.close()
+      await deleteKeysUnder(prefix)
+    }
+    for (const cleanup of cleanups.splice(0)) await cleanup()
+  })
+
+  function open(options: Partial<RedisStoreOptions> = {}): Store {
+    const prefix = options.keyPrefix ?? freshPrefix()
+    const store = createRedisStore({ url: REDIS_URL, ...options, keyPrefix: prefix })
+    opened.push({ store, prefix })
+    return store
+  }
+
+  function nowSeconds(): number {
+    return Math.floor(Date.now() / 1000)
+  }
+
+  it('gives every key of session state a TTL at its expiry; only users, emails, keys and secrets have none', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const now = nowSeconds()
+    const user = makeUser()
+    await store.createUser(user)
+    const session = makeSession(user.id, {
+      createdAt: now,
+      expiresAt: now + 1800,
+      absoluteExpiresAt: now + 7200,
+    })
+    await store.createSession(session)
+    await store.createSession(
+      makeSession(user.id, { createdAt: now, expiresAt: now + 600, absoluteExpiresAt: now + 3600 }),
+    )
+    expect(await store.touchSession(session.tokenHash, now + 10, now + 1810)).toBe(true)
+    const family = makeFamily(user.id, {
+      createdAt: now,
+      expiresAt: now + 3600,
+      absoluteExpiresAt: now + 86_400,
+    })
+    const token0 = makeTokenHash()
+    await store.createRefreshFamily(family, token0)
+    expect(await store.rotateRefreshFamily(family.id, 0, makeTokenHash(), now + 20, now + 3620)).toBe(true)
+    const revoked = makeFamily(user.id, {
+      createdAt: now,
+      expiresAt: now + 900,
+      absoluteExpiresAt: now + 900,
+    })
+    await store.createRefreshFamily(revoked, makeTokenHash())
+    expect(await store.revokeUserRefreshFamilies(user.id, now + 30, family.id)).toEqual([revoked.id])
+    await store.addAccessRevocation({ kind: 'jti', value: 'some-jti', expiresAt: now + 300 })
+    await store.addAccessRevocation({ kind: 'sid', value: revoked.id, expiresAt: now + 900 })
+    await store.setUserEpoch({ userId: user.id, epoch: now, expiresAt: now + 900 })
+    const key = makeSigningKey({ createdAt: now })
+    await store.createSigningKey(makeSigningKey({ createdAt: now - 100 }))
+    await store.createSigningKey(key)
+    await store.retireSigningKeysExcept(key.kid, now)
+    await store.getOrCreateSecret('cookie-key', 'value')
+
+    const ttls = new Map<string, number>()
+    for (const name of await keysUnder(prefix)) ttls.set(name, await admin.pttl(name))
+    const permanent = [...ttls].filter(([, ttl]) => ttl === -1).map(([name]) => name)
+    expect(permanent.sort()).toEqual(
+      [
+        `${prefix}user:{${user.id}}`,
+        `${prefix}user-email:{${user.email}}`,
+        `${prefix}{keys}`,
+        `${prefix}{keys}:retired`,
+        `${prefix}secret:{cookie-key}`,
+      ].sort(),
+    )
+    for (const [name, ttl] of ttls) {
+      if (!permanent.includes(name)) expect(ttl, name).toBeGreaterThan(0)
+    }
+
+    // The TTLs sit at the records' expiries (a few seconds of slack for the test's own run time).
+    const expiresIn = (name: string): number => (ttls.get(`${prefix}${name}`) ?? -2) / 1000 + nowSeconds()
+    const near = (at: number): unknown => expect.toSatisfy((value: number) => Math.abs(value - at) <= 3)
+    expect(expiresIn(`session:{${session.tokenHash}}`)).toEqual(near(now + 1810))
+    expect(expiresIn(`user:{${user.id}}:sessions`)).toEqual(near(now + 7200))
+    expect(expiresIn('sessions-by-expiry')).toEqual(near(now + 1810))
+    expect(expiresIn(`family:{${family.id}}`)).toEqual(near(now + 3620))
+    expect(expiresIn(`refresh:{${token0}}`)).toEqual(near(now + 86_400))
+    expect(expiresIn(`family:{${family.id}}:tokens`)).toEqual(near(now + 86_400))
+    expect(expiresIn(`user:{${user.id}}:epoch`)).toEqual(near(now + 900))
+    expect(expiresIn('revocations')).toEqual(near(now + 900))
+  })
+
+  it('lets Redis expire a session on its own; the purge then has nothing left to count', async () => {
+    const store = open()
+    const now = nowSeconds()
+    const user = makeUser()
+    await store.createUser(user)
+    const session = makeSession(user.id, { createdAt: now, expiresAt: now + 1, absoluteExpiresAt: now + 60 })
+    await store.createSession(session)
+    await vi.waitFor(async () => expect(await store.findSessionByTokenHash(session.tokenHash)).toBeNull(), {
+      timeout: 5000,
+      interval: 100,
+    })
+    expect(await store.listUserSessions(user.id)).toEqual([])
+    expect(await store.deleteExpiredSessions(now + 10)).toBe(0)
+  })
+
+  it('delivers a published event to a subscriber on another instance with the same prefix, and only there', async () => {
+    const prefix = freshPrefix()
+    const publisher = open({ keyPrefix: prefix })
+    const sameData = open({ keyPrefix: prefix })
+    const otherData = open()
+    const received: ChangeEvent[] = []
+    const strays: ChangeEvent[] = []
+    let resyncs = 0
+    const unsubscribe = await sameData.changes.subscribe(
+      (event) => received.push(event),
+      () => resyncs++,
+    )
+    const unsubscribeOther = await otherData.changes.subscribe(
+      (event) => strays.push(event),
+      () => {},
+    )
+    expect(resyncs).toBe(1)
+
+    const event: ChangeEvent = { type: 'user-epoch', epoch: { userId: 'u1', epoch: 5, expiresAt: 6 } }
+    await publisher.changes.publish(event)
+    await vi.waitFor(() => expect(received).toEqual([event]), { timeout: 5000, interval: 10 })
+    // Same channel name on another prefix? No: the channel carries the prefix.
+    await publisher.changes.publish({ type: 'keys-changed' })
+    await vi.waitFor(() => expect(received).toHaveLength(2), { timeout: 5000, interval: 10 })
+    expect(strays).toEqual([])
+    await unsubscribe()
+    await unsubscribeOther()
+  })
+
+  it('fails with store_unavailable when nothing listens at the address', async () => {
+    // With the default timeout, as the server runs it...
+    const store = open({ url: 'redis://127.0.0.1:1' })
+    await expect(store.ping()).rejects.toMatchObject(UNAVAILABLE)
+    await expect(store.findUserById('someone')).rejects.toMatchObject(UNAVAILABLE)
+    // ...and with a short one, to keep the test brief.
+    const brief = open({ url: 'redis://127.0.0.1:1', timeoutMs: 200 })
+    const failure = await brief.createSession(makeSession('someone')).catch((error: unknown) => error)
+    expect(failure).toMatchObject(UNAVAILABLE)
+    // The cause says why.
+    expect((failure as Error).cause).toBeInstanceOf(Error)
+    await expect(brief.changes.publish({ type: 'keys-changed' })).rejects.toMatchObject(UNAVAILABLE)
+    await expect(
+      brief.changes.subscribe(
+        () => {},
+        () => {},
+      ),
+    ).rejects.toMatchObject(UNAVAILABLE)
+  })
+
+  it('fails with store_unavailable, instead of hanging, when the server accepts but never answers', async () => {
+    const sockets = new Set<Socket>()
+    const silent = createServer((socket) => {
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+    })
+    const port = await listen(silent, 0)
+    cleanups.push(() => closeServer(silent, sockets))
+    const store = open({ url: `redis://127.0.0.1:${port}` })
+    await expect(store.ping()).rejects.toMatchObject(UNAVAILABLE)
+    await expect(store.findSessionByTokenHash(makeTokenHash())).rejects.toMatchObject(UNAVAILABLE)
+  })
+
+  it('comes back by itself after an outage, and tells the feed subscriber to resync', async () => {
+    const proxy = await startProxy(new URL(REDIS_URL))
+    cleanups.push(() => proxy.close())
+    const prefix = freshPrefix()
+    const store = open({ url: `redis://127.0.0.1:${proxy.port}`, keyPrefix: prefix })
+    const direct = open({ keyPrefix: prefix })
+    const user = makeUser()
+    await store.createUser(user)
+
+    const received: ChangeEvent[] = []
+    let resyncs = 0
+    const unsubscribe = await store.changes.subscribe(
+      (event) => received.push(event),
+      () => resyncs++,
+    )
+    expect(resyncs).toBe(1)
+
+    await proxy.stop()
+    await expect(store.findUserById(user.id)).rejects.toMatchObject(UNAVAILABLE)
+    await proxy.start()
+
+    await vi.waitFor(async () => expect(await store.findUserById(user.id)).toEqual(user), {
+      timeout: 10_000,
+      interval: 100,
+    })
+    await vi.waitFor(() => expect(resyncs).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 50 })
+    await direct.changes.publish({ type: 'keys-changed' })
+    await vi.waitFor(() => expect(received).toEqual([{ type: 'keys-changed' }]), {
+      timeout: 5000,
+      interval: 10,
+    })
+    await unsubscribe()
+  })
+})
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve((server.address() as { port: number }).port)
+    })
+  })
+}
+
+function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
+  for (const socket of sockets) socket.destroy()
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve()
+    server.close(() => resolve())
+  })
+}
+
+/** A TCP proxy to Redis that the test can take down (refusing and cutting connections) and bring back. */
+async function startProxy(target: URL): Promise<{
+  port: number
+  stop(): Promise<void>
+  start(): Promise<void>
+  close(): Promise<void>
+}> {
+  const sockets = new Set<Socket>()
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname)
+    for (const socket of [client, upstream]) {
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+      socket.on('error', () => socket.destroy())
+    }
+    client.pipe(upstream).pipe(client)
+    client.on('close', () => upstream.destroy())
+    upstream.on('close', () => client.destroy())
+  })
+  const port = await listen(server, 0)
+  return {
+    port,
+    stop: () => closeServer(server, sockets),
+    start: async () => {
+      await listen(server, port)
+    },
+    close: () => closeServer(server, sockets),
+  }
+}
