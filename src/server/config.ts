@@ -35,6 +35,7 @@ const ENV_SCHEMA = z
       .string()
       .regex(/^[a-z_][a-z0-9_]{0,62}$/)
       .default('sesame'),
+    SESAME_MIGRATE_ON_START: flag.default(true),
     SESAME_REDIS_PREFIX: z
       .string()
       .min(1)
@@ -81,6 +82,8 @@ export interface Config {
   redisUrl: string | undefined
   postgresSchema: string
   redisPrefix: string
+  /** Apply pending schema migrations when the server starts (else run `npm run migrate`). */
+  migrateOnStart: boolean
   /** Absolute path. */
   dataDir: string
   session: { idleTimeoutSeconds: number; absoluteTimeoutSeconds: number }
@@ -166,6 +169,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     redisUrl: e.REDIS_URL,
     postgresSchema: e.SESAME_POSTGRES_SCHEMA,
     redisPrefix: e.SESAME_REDIS_PREFIX,
+    migrateOnStart: e.SESAME_MIGRATE_ON_START,
     dataDir: resolve(e.SESAME_DATA_DIR),
     session: {
       idleTimeoutSeconds: e.SESAME_SESSION_IDLE_SECONDS,

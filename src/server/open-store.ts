@@ -25,6 +25,7 @@ export type StoreConfig = Pick<
   | 'redisUrl'
   | 'postgresSchema'
   | 'redisPrefix'
+  | 'migrateOnStart'
 >
 
 export async function openStore(config: StoreConfig): Promise<Store> {
@@ -46,7 +47,11 @@ async function openOne(kind: StoreKind, config: StoreConfig): Promise<Store> {
     case 'sqlite':
       return createSqliteStore({ path: join(config.dataDir, SQLITE_FILE_NAME) })
     case 'postgres':
-      return createPostgresStore({ url: config.databaseUrl!, schema: config.postgresSchema })
+      return createPostgresStore({
+        url: config.databaseUrl!,
+        schema: config.postgresSchema,
+        migrate: config.migrateOnStart,
+      })
     case 'redis':
       return createRedisStore({ url: config.redisUrl!, keyPrefix: config.redisPrefix })
   }

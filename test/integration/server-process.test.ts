@@ -13,7 +13,10 @@ describe('the server process', () => {
       { SESAME_SESSION_IDLE_SECONDS: 'soon' },
       'sesame: Invalid SESAME_SESSION_IDLE_SECONDS: must be a number.\n',
     ],
-    [{ SESAME_STORE: 'mongo' }, 'sesame: Invalid SESAME_STORE: must be one of sqlite, memory, postgres, redis.\n'],
+    [
+      { SESAME_STORE: 'mongo' },
+      'sesame: Invalid SESAME_STORE: must be one of sqlite, memory, postgres, redis.\n',
+    ],
     [
       { SESAME_SESION_ABSOLUTE_SECONDS: '60' },
       "sesame: Unknown environment variable SESAME_SESION_ABSOLUTE_SECONDS; see the README's configuration table.\n",

@@ -10,6 +10,7 @@ const memoryConfig = {
   redisUrl: undefined,
   postgresSchema: 'sesame',
   redisPrefix: 'sesame:',
+  migrateOnStart: true,
 } as const
 
 describe('openStore', () => {

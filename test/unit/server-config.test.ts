@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       redisUrl: undefined,
       postgresSchema: 'sesame',
       redisPrefix: 'sesame:',
+      migrateOnStart: true,
       dataDir: resolve('./data'),
       session: { idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 43_200 },
       cookie: { name: '__Host-sesame', secure: true, sameSite: 'lax' },
