@@ -93,6 +93,8 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const cookie = resolveSessionCookieOptions(options.cookie)
   const tokenPolicy = options.tokens ? resolveTokenPolicy(options.tokens) : null
   const checkCredentials = createCredentialChecker(store, hasher)
+  // The dummy hash for unknown emails is made now, not at the first such sign-in, which would take twice as long.
+  await hasher.verifyDummy('')
   const limit = options.sessionLimit ?? { max: 0, policy: 'evict-oldest' }
   if (!Number.isSafeInteger(limit.max) || limit.max < 0 || !['evict-oldest', 'deny'].includes(limit.policy)) {
     throw new TypeError(

@@ -60,7 +60,7 @@ export const ERROR_REGISTRY = {
     fix: 'Sign in again.',
   },
   invalid_cookie: {
-    status: 400,
+    status: 401,
     description: 'The session cookie is malformed or was sent more than once.',
     fix: 'Clear the cookies for this site and sign in again.',
   },

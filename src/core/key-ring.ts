@@ -57,7 +57,8 @@ export function hmacKeyMaterial(secret: Buffer, now: number): KeyMaterial {
 }
 
 /**
- * Builds the ring from stored keys (newest first). The newest unretired key signs; retired keys verify while
+ * Builds the ring from stored keys. The newest unretired key (of `signingAlgorithm`, when given) signs, the
+ * same one on every instance (ties broken by kid); every unretired key verifies, and retired keys verify while
  * `now < retiredAt + retentionSeconds` (the longest an access token they signed can live, plus leeway).
  * Throws `TypeError` when no key can sign.
  */
@@ -65,9 +66,14 @@ export async function buildKeyRing(
   materials: readonly KeyMaterial[],
   now: number,
   retentionSeconds: number,
+  signingAlgorithm?: string,
 ): Promise<KeyRing> {
-  const live = materials.filter((m) => m.retiredAt === null || now < m.retiredAt + retentionSeconds)
-  const current = live.find((m) => m.retiredAt === null)
+  const live = materials
+    .filter((m) => m.retiredAt === null || now < m.retiredAt + retentionSeconds)
+    .sort((a, b) => b.createdAt - a.createdAt || (a.kid < b.kid ? 1 : a.kid > b.kid ? -1 : 0))
+  const current = live.find(
+    (m) => m.retiredAt === null && (signingAlgorithm === undefined || m.alg === signingAlgorithm),
+  )
   if (!current) throw new TypeError('The key ring has no key that can sign.')
   const verification = new Map<string, VerificationKey>()
   const jwks: JWK[] = []

@@ -33,7 +33,9 @@ export function readPassword(input: unknown): string {
   if (typeof input !== 'string') {
     throw new AuthError('invalid_request', 'The "password" field must be a string.')
   }
-  const password = normalizePassword(input)
+  // NFKC can expand text up to 18x, so far-too-long input is refused before any normalisation work is done.
+  // 4 UTF-16 units per allowed character leaves room for every legitimate input.
+  const password = input.length > MAX_PASSWORD_LENGTH * 4 ? input : normalizePassword(input)
   if ([...password].length > MAX_PASSWORD_LENGTH) {
     throw new AuthError(
       'invalid_request',

@@ -3,8 +3,8 @@
  * token is presented:
  * - the current one rotates: it dies and a successor becomes current (one compare-and-set in the store);
  * - the one rotated out less than `refreshGraceSeconds` ago replays: the client gets the same successor again,
- *   so a lost response or two tabs refreshing at once do not sign the user out (successors are derived
- *   deterministically from the presented token, so the replay needs no stored plaintext);
+ *   so a lost response or two tabs refreshing at once do not sign the user out (the successor is kept sealed
+ *   under a key derived from the presented token: see `successor-seal.ts`; no usable token is ever stored);
  * - any older token, or the previous one after the grace window, is reuse: a copy of the token is in someone
  *   else's hands, so the whole family is revoked, access tokens included (RFC 9700 §4.14.2).
  */

@@ -3,7 +3,6 @@
  * authentication. Bearer authentication is synchronous and does no I/O: the key ring and the revocation list
  * are held in memory and refreshed from the store when they change.
  */
-import { createHmac } from 'node:crypto'
 import { type AccessTokenClaims, signAccessToken, verifyAccessToken } from '../core/access-token.js'
 import type { Clock } from '../core/clock.js'
 import { AuthError } from '../core/errors.js'
@@ -20,13 +19,15 @@ import type { Principal } from '../core/principal.js'
 import { generatePublicId, generateSecretToken, isSecretTokenShape } from '../core/random.js'
 import { decideRefresh, startFamilyTimes } from '../core/refresh-rules.js'
 import { RevocationList } from '../core/revocation-list.js'
+import { openSuccessor, sealSuccessor } from '../core/successor-seal.js'
 import type { TokenPolicy } from '../core/token-policy.js'
 import { VerifiedTokenCache } from '../core/verified-token-cache.js'
 import type { ChangeEvent, RefreshFamilyRecord, Store, UserRecord } from '../store/types.js'
 import type { CredentialChecker } from './credentials.js'
 import { storedUserAgent } from './types.js'
 
-const SUCCESSOR_SECRET_NAME = 'refresh-successor-key'
+const PERIODIC_RESYNC_MS = 30_000
+const UNKNOWN_KEY_RELOAD_INTERVAL_MS = 5000
 const BEARER_PATTERN = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i // RFC 6750 §2.1 b64token
 
 /** How access tokens are signed. */
@@ -98,17 +99,24 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
   checkSigningOptions(signing)
   // A retired key verifies for as long as a token it signed can live.
   const keyRetentionSeconds = policy.accessTtlSeconds + policy.leewaySeconds
-  const successorKey = Buffer.from(
-    await store.getOrCreateSecret(SUCCESSOR_SECRET_NAME, generateSecretToken()),
-    'base64url',
-  )
   const revocations = new RevocationList()
   const verified = new VerifiedTokenCache()
+  const reportBackgroundError = options.onBackgroundError ?? ((): void => {})
+  // Reloads may overlap (feed events, resyncs, unknown kids); a slower, older load must not replace a newer ring.
+  let keyLoadsStarted = 0
+  let keyLoadApplied = 0
+  let lastUnknownKeyReload = 0
   let ring: KeyRing = await loadKeyRing()
   await loadRevocations()
   const unsubscribe = await store.changes.subscribe(applyChange, () => {
-    reloadAll().catch(options.onBackgroundError ?? (() => {}))
+    reloadAll().catch(reportBackgroundError)
   })
+  // The feed is best effort (a silently dead connection can take minutes to notice), so revocations are also
+  // re-read on a timer: a missed message can keep a revoked token alive for at most this long.
+  const resyncTimer = setInterval(() => {
+    loadRevocations().catch(reportBackgroundError)
+  }, PERIODIC_RESYNC_MS)
+  resyncTimer.unref()
 
   /** Applies a revocation another instance (or this one) published. */
   function applyChange(event: ChangeEvent): void {
@@ -120,34 +128,45 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
         revocations.setEpoch(event.epoch.userId, event.epoch.epoch, event.epoch.expiresAt)
         break
       case 'keys-changed':
-        reloadAll().catch(options.onBackgroundError ?? (() => {}))
+        reloadAll().catch(reportBackgroundError)
         break
     }
   }
 
   async function reloadAll(): Promise<void> {
-    ring = await loadKeyRing()
-    verified.clear() // a key may have left the ring
+    await reloadKeys()
     await loadRevocations()
+  }
+
+  async function reloadKeys(): Promise<void> {
+    const load = ++keyLoadsStarted
+    const next = await loadKeyRing()
+    if (load < keyLoadApplied) return
+    keyLoadApplied = load
+    ring = next
+    verified.clear() // a key may have left the ring
   }
 
   async function loadKeyRing(): Promise<KeyRing> {
     const now = clock.nowSeconds()
-    if (signing.algorithm === 'HS256')
+    if (signing.algorithm === 'HS256') {
       return buildKeyRing([hmacKeyMaterial(signing.hmacSecret!, now)], now, keyRetentionSeconds)
+    }
     let materials: KeyMaterial[] = await store.listSigningKeys()
-    const current = materials.find((m) => m.retiredAt === null)
-    if (!current || current.alg !== signing.algorithm) {
-      await addSigningKey(now)
+    if (!materials.some((m) => m.retiredAt === null && m.alg === signing.algorithm)) {
+      // First start with this algorithm: add a key but retire nothing. Instances starting together may each add
+      // one; all of them verify everywhere, and every instance signs with the same newest one. Retiring is left
+      // to an explicit rotation, so a reload can never rotate.
+      await addSigningKey(now, { retireOthers: false })
       materials = await store.listSigningKeys()
     }
-    return buildKeyRing(materials, now, keyRetentionSeconds)
+    return buildKeyRing(materials, now, keyRetentionSeconds, signing.algorithm)
   }
 
-  async function addSigningKey(now: number): Promise<string> {
+  async function addSigningKey(now: number, { retireOthers }: { retireOthers: boolean }): Promise<string> {
     const material = await generateKeyMaterial(signing.algorithm as Exclude<JwsAlgorithm, 'HS256'>, now)
     await store.createSigningKey(material)
-    await store.retireSigningKeysExcept(material.kid, now)
+    if (retireOthers) await store.retireSigningKeysExcept(material.kid, now)
     // Other instances must learn the new key before tokens it signs reach them.
     await store.changes.publish({ type: 'keys-changed' })
     return material.kid
@@ -156,13 +175,11 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
   // A token signed by a key this instance has not loaded yet (another instance just created or rotated one,
   // and its feed message is still on the way) triggers a reload in the background, at most every few seconds;
   // the request itself still does no I/O and is refused.
-  const UNKNOWN_KEY_RELOAD_INTERVAL_MS = 5000
-  let lastUnknownKeyReload = 0
   function reloadForUnknownKey(): void {
     const nowMs = Date.now()
     if (nowMs - lastUnknownKeyReload < UNKNOWN_KEY_RELOAD_INTERVAL_MS) return
     lastUnknownKeyReload = nowMs
-    reloadAll().catch(options.onBackgroundError ?? (() => {}))
+    reloadKeys().catch(reportBackgroundError)
   }
 
   async function loadRevocations(): Promise<void> {
@@ -179,11 +196,6 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
     await store.addAccessRevocation(revocation)
     revocations.add(kind, value, expiresAt)
     await store.changes.publish({ type: 'access-revoked', revocation })
-  }
-
-  /** The successor of a refresh token: HMAC under a server secret, so only the server can derive it. */
-  function successorOf(refreshToken: string): string {
-    return createHmac('sha256', successorKey).update(refreshToken).digest('base64url')
   }
 
   function issueAccessToken(
@@ -216,9 +228,14 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
     }
   }
 
+  /**
+   * Revokes a family and its access tokens. The `sid` kill is written (and published) first: if the second
+   * write fails, the access tokens are already dead and a retry finds the family still live and finishes.
+   * Both writes are idempotent, so callers may repeat this for a family already revoked.
+   */
   async function revokeFamily(familyId: string, now: number): Promise<void> {
-    await store.revokeRefreshFamily(familyId, now)
     await revokeFamilyAccess(familyId, now)
+    await store.revokeRefreshFamily(familyId, now)
   }
 
   /** Access tokens of a family die with it: every one of them carries the family id as `sid`. */
@@ -254,6 +271,7 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
         generation: 0,
         rotatedAt: null,
         revokedAt: null,
+        successorSeal: null,
         userAgent: storedUserAgent(input.userAgent),
         ip: input.ip ?? null,
       }
@@ -267,33 +285,43 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
       if (!found) throw invalidGrant('unknown_refresh_token')
       const now = clock.nowSeconds()
       let { family } = found
-      const successor = successorOf(refreshToken)
       let decision = decideRefresh(family, found.generation, now, policy)
+      if (decision.action === 'reject') throw invalidGrant(decision.reason)
+      if (decision.action === 'revoke') {
+        await revokeFamily(family.id, now)
+        throw invalidGrant(decision.reason)
+      }
+      // The user is checked before the rotation uses the token up: if the user store is down, the client can
+      // retry with the same token instead of looking like a thief after the grace window.
+      const user = await store.findUserById(family.userId)
+      if (!user || user.disabledAt !== null) {
+        await revokeFamily(family.id, now)
+        throw invalidGrant('user_unavailable')
+      }
+      let successor: string | null
       if (decision.action === 'rotate') {
+        successor = generateSecretToken()
+        const seal = sealSuccessor(refreshToken, successor, family.id)
         const won = await store.rotateRefreshFamily(
           family.id,
           found.generation,
           hashSecret(successor),
           now,
           decision.expiresAt,
+          seal,
         )
         if (!won) {
           // A concurrent refresh with the same token rotated first: judge again against the family as it is now.
           family = (await store.findRefreshFamily(family.id)) ?? family
           decision = decideRefresh(family, found.generation, now, policy)
-          if (decision.action === 'rotate') throw invalidGrant('rotation_conflict')
+          if (decision.action === 'reject') throw invalidGrant(decision.reason)
+          if (decision.action !== 'replay') throw invalidGrant('rotation_conflict')
+          successor = openSuccessor(refreshToken, family.successorSeal, family.id)
         }
+      } else {
+        successor = openSuccessor(refreshToken, family.successorSeal, family.id)
       }
-      if (decision.action === 'reject') throw invalidGrant(decision.reason)
-      if (decision.action === 'revoke') {
-        await revokeFamily(family.id, now)
-        throw invalidGrant(decision.reason)
-      }
-      const user = await store.findUserById(family.userId)
-      if (!user || user.disabledAt !== null) {
-        await revokeFamily(family.id, now)
-        throw invalidGrant('user_unavailable')
-      }
+      if (successor === null) throw invalidGrant('successor_unavailable')
       return grant(user, family.id, successor, now)
     },
 
@@ -301,7 +329,7 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
       const now = clock.nowSeconds()
       if (isSecretTokenShape(token)) {
         const found = await store.findRefreshToken(hashSecret(token))
-        if (found && found.family.revokedAt === null) await revokeFamily(found.family.id, now)
+        if (found) await revokeFamily(found.family.id, now) // idempotent: also finishes a half-done revocation
         return
       }
       let claims: AccessTokenClaims
@@ -342,9 +370,8 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
     async rotateSigningKey() {
       if (signing.algorithm === 'HS256')
         throw new TypeError('HS256 keys come from SESAME_JWT_SECRET; rotate the secret instead.')
-      const kid = await addSigningKey(clock.nowSeconds())
-      ring = await loadKeyRing()
-      verified.clear()
+      const kid = await addSigningKey(clock.nowSeconds(), { retireOthers: true })
+      await reloadKeys()
       return kid
     },
 
@@ -362,22 +389,29 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
         }
       }
       if (removedKey) {
-        ring = await loadKeyRing()
-        verified.clear()
+        await reloadKeys()
       }
     },
 
     async endFamily(userId, familyId) {
       const family = await store.findRefreshFamily(familyId)
-      if (!family || family.userId !== userId || family.revokedAt !== null) return false
-      await revokeFamily(familyId, clock.nowSeconds())
-      return true
+      if (!family || family.userId !== userId) return false
+      await revokeFamily(familyId, clock.nowSeconds()) // repeated for a revoked family: finishes a failed one
+      return family.revokedAt === null
     },
 
     async endUserFamilies(userId, exceptFamilyId) {
       const now = clock.nowSeconds()
+      // Kill the access tokens of every live family first (as in revokeFamily), then revoke the families.
+      const live = (await store.listUserRefreshFamilies(userId)).filter(
+        (family) => family.id !== exceptFamilyId && family.revokedAt === null && family.expiresAt > now,
+      )
+      for (const family of live) await revokeFamilyAccess(family.id, now)
       const revoked = await store.revokeUserRefreshFamilies(userId, now, exceptFamilyId)
-      for (const familyId of revoked) await revokeFamilyAccess(familyId, now)
+      // A family created between the listing and the revocation still needs its sid killed.
+      for (const familyId of revoked) {
+        if (!live.some((family) => family.id === familyId)) await revokeFamilyAccess(familyId, now)
+      }
       return revoked.length
     },
 
@@ -389,7 +423,10 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
       await store.changes.publish({ type: 'user-epoch', epoch })
     },
 
-    close: unsubscribe,
+    async close() {
+      clearInterval(resyncTimer)
+      await unsubscribe()
+    },
   }
 }
 

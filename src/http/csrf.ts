@@ -23,7 +23,8 @@ export function assertSameOrigin(request: FastifyRequest): void {
   }
   const origin = request.headers.origin
   if (origin === undefined) return
-  if (!isSameHost(origin, request.headers.host)) {
+  // `request.host` is the Host header, or X-Forwarded-Host when SESAME_TRUST_PROXY says a proxy sets it.
+  if (!isSameHost(origin, request.host)) {
     throw new AuthError('csrf_rejected', 'Cross-origin requests may not change state.', {
       reason: 'origin_mismatch',
     })

@@ -6,7 +6,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Auth, TokenGrant } from '../auth.js'
 import { AuthError } from '../core/errors.js'
-import { SUPPORTED_ALGORITHMS } from '../core/jws/algorithms.js'
 import { assertSameOrigin } from './csrf.js'
 import { readRequiredStringFields, readStringFields } from './request-fields.js'
 import { clientContext } from './session-request.js'
@@ -73,7 +72,6 @@ export async function tokenRoutes(app: FastifyInstance, { auth }: TokenRoutesOpt
       response_types_supported: [],
       token_endpoint_auth_methods_supported: ['none'],
       revocation_endpoint_auth_methods_supported: ['none'],
-      token_endpoint_auth_signing_alg_values_supported: [...SUPPORTED_ALGORITHMS],
     }),
   )
 }

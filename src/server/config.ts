@@ -36,12 +36,8 @@ const ENV_SCHEMA = z
       .regex(/^[a-z_][a-z0-9_]{0,62}$/)
       .default('sesame'),
     SESAME_MIGRATE_ON_START: flag.default(true),
-    SESAME_REDIS_PREFIX: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(/^[^\s{}]+$/)
-      .default('sesame:'),
+    // Braces are allowed: a `{tag}` prefix puts every key in one Redis Cluster slot.
+    SESAME_REDIS_PREFIX: z.string().min(1).max(64).regex(/^\S+$/).default('sesame:'),
     SESAME_DATA_DIR: z.string().min(1).default('./data'),
     SESAME_SESSION_IDLE_SECONDS: positiveSeconds.default(1800),
     SESAME_SESSION_ABSOLUTE_SECONDS: positiveSeconds.default(43_200),

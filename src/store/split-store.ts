@@ -33,8 +33,8 @@ export function createSplitStore(stores: { users: Store; sessions: Store }): Sto
     createRefreshFamily: (family, hash) => sessions.createRefreshFamily(family, hash),
     findRefreshToken: (hash) => sessions.findRefreshToken(hash),
     findRefreshFamily: (id) => sessions.findRefreshFamily(id),
-    rotateRefreshFamily: (id, generation, hash, now, expiresAt) =>
-      sessions.rotateRefreshFamily(id, generation, hash, now, expiresAt),
+    rotateRefreshFamily: (id, generation, hash, now, expiresAt, seal) =>
+      sessions.rotateRefreshFamily(id, generation, hash, now, expiresAt, seal),
     revokeRefreshFamily: (id, now) => sessions.revokeRefreshFamily(id, now),
     listUserRefreshFamilies: (userId) => sessions.listUserRefreshFamilies(userId),
     revokeUserRefreshFamilies: (userId, now, except) =>

@@ -1,6 +1,6 @@
 /**
- * The Store contract: everything Sesame keeps. Every adapter (memory, sqlite, later postgres and redis)
- * implements it and passes the one conformance suite in `test/contract/`.
+ * The Store contract: everything Sesame keeps. Every adapter (memory, sqlite, postgres, redis, and the split
+ * of two) implements it and passes the one conformance suite in `test/contract/`.
  *
  * Conventions, for every method:
  * - Times are whole Unix seconds (so a round trip through any database compares equal).
@@ -10,7 +10,8 @@
  * - A record whose `expiresAt` is at or before "now" may still be returned: expiry is the engine's decision,
  *   and `deleteExpiredSessions` purges what is left.
  * - Failures to reach the backing service throw `AuthError('store_unavailable')`; nothing is half-written
- *   (each method is one atomic change).
+ *   (each method is one atomic change). Engine operations that take several calls order them so that a
+ *   failure part-way fails safe and a retry completes them (see `revokeFamily` in `engine/tokens.ts`).
  */
 
 /** A registered account. */
@@ -79,6 +80,12 @@ export interface RefreshFamilyRecord {
   rotatedAt: number | null
   /** Set when the family is revoked (sign-out, theft detected); no token of it works again. */
   revokedAt: number | null
+  /**
+   * The live token sealed under a key derived from the token it replaced (see `core/successor-seal.ts`), so a
+   * retry with the just-rotated token inside the grace window gets the same successor without the store ever
+   * holding a usable token. Null before the first rotation. Opaque to stores.
+   */
+  successorSeal: string | null
   userAgent: string | null
   ip: string | null
 }
@@ -190,7 +197,8 @@ export interface Store {
   /**
    * Rotates a family to `expectedGeneration + 1` with a new token, as one compare-and-set: it succeeds only
    * if the family is at `expectedGeneration` and not revoked, so of concurrent rotations exactly one wins.
-   * Sets `rotatedAt` and `lastUsedAt` to `now`. False when the compare failed.
+   * Sets `rotatedAt` and `lastUsedAt` to `now`, `expiresAt`, and `successorSeal`, all in that one atomic
+   * change. False when the compare failed (and then nothing changed).
    */
   rotateRefreshFamily(
     familyId: string,
@@ -198,6 +206,7 @@ export interface Store {
     newTokenHash: string,
     now: number,
     expiresAt: number,
+    successorSeal: string,
   ): Promise<boolean>
   /** Revokes a family at `now`. False if it was unknown or already revoked. */
   revokeRefreshFamily(familyId: string, now: number): Promise<boolean>

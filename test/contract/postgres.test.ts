@@ -7,10 +7,11 @@ import { randomBytes } from 'node:crypto'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import postgres from 'postgres'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { createPostgresStore, POSTGRES_MIGRATIONS } from '../../src/store/postgres/index.js'
-import { changeChannel, parseChangeEvent } from '../../src/store/postgres/change-feed.js'
+import { createPostgresStore, migratePostgres, POSTGRES_MIGRATIONS } from '../../src/store/postgres/index.js'
+import { parseChangeEvent } from '../../src/store/change-event.js'
+import { changeChannel } from '../../src/store/postgres/change-feed.js'
 import type { ChangeEvent, Store } from '../../src/store/types.js'
-import { describeStoreContract, makeFamily, makeSession, makeUser } from './store-contract.js'
+import { describeStoreContract, makeFamily, makeSession, makeTokenHash, makeUser } from './store-contract.js'
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const admin = postgres(DATABASE_URL, { max: 2, onnotice: () => {} })
@@ -180,6 +181,101 @@ describe('postgres store specifics', () => {
     expect(await store.listUserEpochs(year2100)).toEqual([
       { userId: user.id, epoch: year2100, expiresAt: year2100 + 900 },
     ])
+  })
+
+  it('upgrades a version-3 schema in place: existing families get a null seal, then rotate with one', async () => {
+    const schema = schemaForTest()
+    const v3 = POSTGRES_MIGRATIONS.filter((migration) => migration.version <= 3)
+    expect(await migratePostgres(admin, schema, v3)).toMatchObject({ from: 0, to: 3 })
+    // Written the way a version-3 Sesame wrote them: no successor_seal column exists yet.
+    const user = makeUser()
+    const family = makeFamily(user.id, { successorSeal: null })
+    const token0 = makeTokenHash()
+    await admin.unsafe(
+      `INSERT INTO "${schema}".users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)`,
+      [user.id, user.email, user.passwordHash, user.createdAt],
+    )
+    await admin.unsafe(
+      `INSERT INTO "${schema}".refresh_families (id, user_id, created_at, last_used_at, expires_at,
+         absolute_expires_at, generation, rotated_at, revoked_at, user_agent, ip)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        family.id,
+        family.userId,
+        family.createdAt,
+        family.lastUsedAt,
+        family.expiresAt,
+        family.absoluteExpiresAt,
+        family.generation,
+        family.rotatedAt,
+        family.revokedAt,
+        family.userAgent,
+        family.ip,
+      ],
+    )
+    await admin.unsafe(
+      `INSERT INTO "${schema}".refresh_tokens (token_hash, family_id, generation) VALUES ($1, $2, 0)`,
+      [token0, family.id],
+    )
+
+    const store = await open(schema)
+    expect(await appliedMigrations(schema)).toEqual(
+      POSTGRES_MIGRATIONS.map(({ version, name }) => ({ version, name })),
+    )
+    expect(await store.findRefreshFamily(family.id)).toEqual(family)
+    const seal = 'S'.repeat(220)
+    const now = family.createdAt + 60
+    expect(await store.rotateRefreshFamily(family.id, 0, makeTokenHash(), now, now + 900, seal)).toBe(true)
+    expect(await store.findRefreshToken(token0)).toEqual({
+      family: {
+        ...family,
+        generation: 1,
+        rotatedAt: now,
+        lastUsedAt: now,
+        expiresAt: now + 900,
+        successorSeal: seal,
+      },
+      generation: 0,
+    })
+  })
+
+  it('sets the seal of exactly the winning rotation, and no other, when rotations race', async () => {
+    const store = await open(schemaForTest())
+    const user = makeUser()
+    await store.createUser(user)
+    const family = makeFamily(user.id, { successorSeal: null })
+    await store.createRefreshFamily(family, makeTokenHash())
+    const attempts = Array.from({ length: 10 }, (_, i) => ({
+      hash: makeTokenHash(),
+      // Opaque text near the contract's upper size, distinct per attempt.
+      seal: `${i}.${randomBytes(150).toString('base64url')}`,
+    }))
+    const results = await Promise.all(
+      attempts.map(({ hash, seal }) =>
+        store.rotateRefreshFamily(family.id, 0, hash, family.createdAt + 60, family.createdAt + 900, seal),
+      ),
+    )
+    expect(results.filter(Boolean)).toHaveLength(1)
+    const winner = attempts[results.indexOf(true)]!
+    const stored = await store.findRefreshFamily(family.id)
+    expect(stored).toMatchObject({ generation: 1, successorSeal: winner.seal })
+    // A losing compare changes nothing, the seal included.
+    expect(
+      await store.rotateRefreshFamily(
+        family.id,
+        0,
+        makeTokenHash(),
+        family.createdAt + 120,
+        family.createdAt + 2000,
+        'late',
+      ),
+    ).toBe(false)
+    expect(await store.findRefreshFamily(family.id)).toEqual(stored)
+    for (const [i, { hash }] of attempts.entries()) {
+      expect(await store.findRefreshToken(hash)).toEqual(
+        i === results.indexOf(true) ? { family: stored, generation: 1 } : null,
+      )
+    }
   })
 
   it('stores roles correctly as the very first statement of a fresh pool (no migration ran on it)', async () => {

@@ -100,7 +100,9 @@ describe('redis store specifics', () => {
     })
     const token0 = makeTokenHash()
     await store.createRefreshFamily(family, token0)
-    expect(await store.rotateRefreshFamily(family.id, 0, makeTokenHash(), now + 20, now + 3620)).toBe(true)
+    expect(
+      await store.rotateRefreshFamily(family.id, 0, makeTokenHash(), now + 20, now + 3620, 'seal-1'),
+    ).toBe(true)
     const revoked = makeFamily(user.id, {
       createdAt: now,
       expiresAt: now + 900,
@@ -144,6 +146,41 @@ describe('redis store specifics', () => {
     expect(expiresIn(`family:{${family.id}}:tokens`)).toEqual(near(now + 86_400))
     expect(expiresIn(`user:{${user.id}}:epoch`)).toEqual(near(now + 900))
     expect(expiresIn('revocations')).toEqual(near(now + 900))
+  })
+
+  it('keeps a null successor seal as an absent hash field, and sets it only on a winning rotation', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const now = nowSeconds()
+    const user = makeUser()
+    await store.createUser(user)
+    const family = makeFamily(user.id, {
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: now + 3600,
+      absoluteExpiresAt: now + 86_400,
+      successorSeal: null,
+    })
+    await store.createRefreshFamily(family, makeTokenHash())
+    const key = `${prefix}family:{${family.id}}`
+    expect(await admin.hexists(key, 'successorSeal')).toBe(0)
+    expect((await store.findRefreshFamily(family.id))?.successorSeal).toBeNull()
+
+    const seal = `v1.${'x'.repeat(200)}`
+    expect(await store.rotateRefreshFamily(family.id, 0, makeTokenHash(), now + 10, now + 3610, seal)).toBe(
+      true,
+    )
+    expect(await admin.hget(key, 'successorSeal')).toBe(seal)
+    // A losing compare writes nothing, the seal included.
+    expect(
+      await store.rotateRefreshFamily(family.id, 0, makeTokenHash(), now + 20, now + 3620, 'loser'),
+    ).toBe(false)
+    expect(await store.findRefreshFamily(family.id)).toMatchObject({
+      generation: 1,
+      rotatedAt: now + 10,
+      expiresAt: now + 3610,
+      successorSeal: seal,
+    })
   })
 
   it('lets Redis expire a session on its own; the purge then has nothing left to count', async () => {

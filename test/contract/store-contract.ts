@@ -78,6 +78,7 @@ export function makeFamily(
     absoluteExpiresAt: NOW + 30 * 86_400,
     generation: 0,
     rotatedAt: null,
+    successorSeal: null,
     revokedAt: null,
     userAgent: 'Mozilla/5.0 (contract test)',
     ip: '203.0.113.7',
@@ -409,13 +410,16 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const { family, tokenHash: token0 } = await createFamily()
         const other = await createFamily()
         const token1 = makeTokenHash()
-        expect(await store.rotateRefreshFamily(family.id, 0, token1, NOW + 60, NOW + 60 + 86_400)).toBe(true)
+        expect(
+          await store.rotateRefreshFamily(family.id, 0, token1, NOW + 60, NOW + 60 + 86_400, 'seal-0'),
+        ).toBe(true)
         const afterFirst: RefreshFamilyRecord = {
           ...family,
           generation: 1,
           rotatedAt: NOW + 60,
           lastUsedAt: NOW + 60,
           expiresAt: NOW + 60 + 86_400,
+          successorSeal: 'seal-0',
         }
         expect(await store.findRefreshFamily(family.id)).toEqual(afterFirst)
         expect(await store.findRefreshToken(token1)).toEqual({ family: afterFirst, generation: 1 })
@@ -423,15 +427,16 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.findRefreshToken(token0)).toEqual({ family: afterFirst, generation: 0 })
 
         const token2 = makeTokenHash()
-        expect(await store.rotateRefreshFamily(family.id, 1, token2, NOW + 120, NOW + 120 + 86_400)).toBe(
-          true,
-        )
+        expect(
+          await store.rotateRefreshFamily(family.id, 1, token2, NOW + 120, NOW + 120 + 86_400, 'seal-1'),
+        ).toBe(true)
         const afterSecond: RefreshFamilyRecord = {
           ...family,
           generation: 2,
           rotatedAt: NOW + 120,
           lastUsedAt: NOW + 120,
           expiresAt: NOW + 120 + 86_400,
+          successorSeal: 'seal-1',
         }
         expect(await store.findRefreshFamily(family.id)).toEqual(afterSecond)
         expect(await store.findRefreshToken(token2)).toEqual({ family: afterSecond, generation: 2 })
@@ -446,13 +451,19 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       it('refuses a rotation from a stale (or future) generation and changes nothing', async () => {
         const { family, tokenHash: token0 } = await createFamily()
         const token1 = makeTokenHash()
-        expect(await store.rotateRefreshFamily(family.id, 0, token1, NOW + 60, NOW + 1000)).toBe(true)
+        expect(await store.rotateRefreshFamily(family.id, 0, token1, NOW + 60, NOW + 1000, 'seal-2')).toBe(
+          true,
+        )
         const rotated = await store.findRefreshFamily(family.id)
 
         const stale = makeTokenHash()
-        expect(await store.rotateRefreshFamily(family.id, 0, stale, NOW + 90, NOW + 2000)).toBe(false)
+        expect(await store.rotateRefreshFamily(family.id, 0, stale, NOW + 90, NOW + 2000, 'seal-3')).toBe(
+          false,
+        )
         const future = makeTokenHash()
-        expect(await store.rotateRefreshFamily(family.id, 5, future, NOW + 90, NOW + 2000)).toBe(false)
+        expect(await store.rotateRefreshFamily(family.id, 5, future, NOW + 90, NOW + 2000, 'seal-4')).toBe(
+          false,
+        )
 
         expect(await store.findRefreshFamily(family.id)).toEqual(rotated)
         expect(await store.findRefreshToken(stale)).toBeNull()
@@ -466,7 +477,9 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.revokeRefreshFamily(family.id, NOW + 10)).toBe(true)
         const revoked: RefreshFamilyRecord = { ...family, revokedAt: NOW + 10 }
         const next = makeTokenHash()
-        expect(await store.rotateRefreshFamily(family.id, 0, next, NOW + 60, NOW + 1000)).toBe(false)
+        expect(await store.rotateRefreshFamily(family.id, 0, next, NOW + 60, NOW + 1000, 'seal-5')).toBe(
+          false,
+        )
         expect(await store.findRefreshFamily(family.id)).toEqual(revoked)
         expect(await store.findRefreshToken(next)).toBeNull()
         expect(await store.findRefreshToken(tokenHash)).toEqual({ family: revoked, generation: 0 })
@@ -475,7 +488,9 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       it('refuses to rotate an unknown family and stores no token', async () => {
         const next = makeTokenHash()
         const unknownId = generatePublicId()
-        expect(await store.rotateRefreshFamily(unknownId, 0, next, NOW + 60, NOW + 1000)).toBe(false)
+        expect(await store.rotateRefreshFamily(unknownId, 0, next, NOW + 60, NOW + 1000, 'seal-6')).toBe(
+          false,
+        )
         expect(await store.findRefreshToken(next)).toBeNull()
         expect(await store.findRefreshFamily(unknownId)).toBeNull()
       })
@@ -485,7 +500,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const hashes = Array.from({ length: 20 }, () => makeTokenHash())
         const results = await Promise.all(
           hashes.map((hash, i) =>
-            store.rotateRefreshFamily(family.id, 0, hash, NOW + 60 + i, NOW + 1000 + i),
+            store.rotateRefreshFamily(family.id, 0, hash, NOW + 60 + i, NOW + 1000 + i, 'seal-7'),
           ),
         )
         expect(results.filter(Boolean)).toHaveLength(1)
@@ -498,6 +513,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           rotatedAt: NOW + 60 + winner,
           lastUsedAt: NOW + 60 + winner,
           expiresAt: NOW + 1000 + winner,
+          successorSeal: 'seal-7',
         }
         expect(found[winner]).toEqual({ family: expected, generation: 1 })
         expect(await store.findRefreshFamily(family.id)).toEqual(expected)
@@ -523,14 +539,14 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         // A rotation moves the expiry: this family was created expired but was rotated forward...
         const revived = await createFamily({ expiresAt: NOW - 100 })
         const revivedToken = makeTokenHash()
-        expect(await store.rotateRefreshFamily(revived.family.id, 0, revivedToken, NOW - 50, NOW + 500)).toBe(
-          true,
-        )
+        expect(
+          await store.rotateRefreshFamily(revived.family.id, 0, revivedToken, NOW - 50, NOW + 500, 'seal-8'),
+        ).toBe(true)
         // ...and this one was rotated to an expiry in the past, so both its tokens must go.
         const expiredToken1 = makeTokenHash()
-        expect(await store.rotateRefreshFamily(expired.family.id, 0, expiredToken1, NOW - 60, NOW - 1)).toBe(
-          true,
-        )
+        expect(
+          await store.rotateRefreshFamily(expired.family.id, 0, expiredToken1, NOW - 60, NOW - 1, 'seal-9'),
+        ).toBe(true)
 
         expect(await store.deleteExpiredRefreshFamilies(NOW)).toBe(2)
 
@@ -557,9 +573,9 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       it('leaves no token of a purged family behind, even if its id is ever stored again', async () => {
         const purged = await createFamily({ expiresAt: NOW - 1 })
         const purgedToken1 = makeTokenHash()
-        expect(await store.rotateRefreshFamily(purged.family.id, 0, purgedToken1, NOW - 60, NOW - 1)).toBe(
-          true,
-        )
+        expect(
+          await store.rotateRefreshFamily(purged.family.id, 0, purgedToken1, NOW - 60, NOW - 1, 'seal-10'),
+        ).toBe(true)
         expect(await store.deleteExpiredRefreshFamilies(NOW)).toBe(1)
         // Ids are random, so this never happens in practice; it is the one way to observe a leftover token.
         const again = makeFamily(user.id, { id: purged.family.id })
@@ -802,7 +818,14 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const revoked = await createFamily(user.id, { createdAt: NOW + 10, revokedAt: NOW + 15 })
         const expired = await createFamily(user.id, { createdAt: NOW - 50, expiresAt: NOW - 1 })
         expect(
-          await store.rotateRefreshFamily(newer.family.id, 0, makeTokenHash(), NOW + 30, NOW + 3000),
+          await store.rotateRefreshFamily(
+            newer.family.id,
+            0,
+            makeTokenHash(),
+            NOW + 30,
+            NOW + 3000,
+            'seal-11',
+          ),
         ).toBe(true)
         const rotated: RefreshFamilyRecord = {
           ...newer.family,
@@ -810,6 +833,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           rotatedAt: NOW + 30,
           lastUsedAt: NOW + 30,
           expiresAt: NOW + 3000,
+          successorSeal: 'seal-11',
         }
         expect(await store.listUserRefreshFamilies(user.id)).toEqual([
           expired.family,
@@ -870,12 +894,21 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
         // A revoked family no longer rotates.
         const next = makeTokenHash()
-        expect(await store.rotateRefreshFamily(a.family.id, 0, next, NOW + 90, NOW + 2000)).toBe(false)
+        expect(await store.rotateRefreshFamily(a.family.id, 0, next, NOW + 90, NOW + 2000, 'seal-12')).toBe(
+          false,
+        )
         expect(await store.findRefreshToken(next)).toBeNull()
         expect(await store.findRefreshFamily(a.family.id)).toEqual(revokedA)
         // The other user's family still does.
         expect(
-          await store.rotateRefreshFamily(theirs.family.id, 0, makeTokenHash(), NOW + 90, NOW + 2000),
+          await store.rotateRefreshFamily(
+            theirs.family.id,
+            0,
+            makeTokenHash(),
+            NOW + 90,
+            NOW + 2000,
+            'seal-13',
+          ),
         ).toBe(true)
       })
 
@@ -895,11 +928,13 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.revokeUserRefreshFamilies(user.id, NOW + 40, kept.family.id)).toEqual([])
 
         const next = makeTokenHash()
-        expect(await store.rotateRefreshFamily(kept.family.id, 0, next, NOW + 50, NOW + 2000)).toBe(true)
+        expect(
+          await store.rotateRefreshFamily(kept.family.id, 0, next, NOW + 50, NOW + 2000, 'seal-14'),
+        ).toBe(true)
         expect(await store.findRefreshToken(next)).toMatchObject({ generation: 1 })
-        expect(await store.rotateRefreshFamily(a.family.id, 0, makeTokenHash(), NOW + 50, NOW + 2000)).toBe(
-          false,
-        )
+        expect(
+          await store.rotateRefreshFamily(a.family.id, 0, makeTokenHash(), NOW + 50, NOW + 2000, 'seal-15'),
+        ).toBe(false)
 
         // Without the exception, the last one goes too.
         expect(await store.revokeUserRefreshFamilies(user.id, NOW + 60, null)).toEqual([kept.family.id])

@@ -30,8 +30,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const instances: ServerProcess[] = []
-  // One at a time: the first creates the signing key, the others load it (concurrent starts are safe too,
-  // but sequential starts keep the test about balancing).
+  // One at a time, which keeps the test about balancing; concurrent starts are safe too (each may add a key,
+  // every instance verifies them all and signs with the same newest one).
   for (let i = 0; i < options.instances; i++) {
     instances.push(await startServerProcess({ SESAME_ISSUER: url, SESAME_LOG_LEVEL: 'warn', ...options.env }))
   }

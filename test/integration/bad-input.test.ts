@@ -127,7 +127,7 @@ describe('bad input', () => {
       method: 'GET',
       url: '/auth/me',
       headers: { cookie: '__Host-sesame=not-a-session-id' },
-      status: 400,
+      status: 401,
       body: { error: 'invalid_cookie', error_description: 'The "__Host-sesame" cookie is malformed.' },
     },
     {
@@ -137,7 +137,7 @@ describe('bad input', () => {
       headers: {
         cookie: `__Host-sesame=${'A'.repeat(43)}; theme=dark; __Host-sesame=${'B'.repeat(42)}A`,
       },
-      status: 400,
+      status: 401,
       body: {
         error: 'invalid_cookie',
         error_description: 'The "__Host-sesame" cookie was sent more than once.',

@@ -233,7 +233,7 @@ describe('buildKeyRing', () => {
     it('leaves an HS256 key out of a mixed ring but lists the asymmetric ones', async () => {
       const hmac = { ...hmacKeyMaterial(Buffer.alloc(32, 1), T0), retiredAt: T0 + 5 }
       const ring = await buildKeyRing([es256A, hmac], T0 + 10, RETENTION)
-      expect(ring.kids).toEqual([es256A.kid, hmac.kid])
+      expect([...ring.kids].sort()).toEqual([es256A.kid, hmac.kid].sort())
       expect(ring.jwks.keys.map((jwk) => jwk.kid)).toEqual([es256A.kid])
     })
   })

@@ -81,6 +81,7 @@ export async function pageRoutes(app: FastifyInstance, { auth }: PageRoutesOptio
     const { email = '', password = '' } = readStringFields(request.body, ['email', 'password'])
     try {
       const user = await auth.signUp({ email, password })
+      await auth.signOut(request.headers.cookie) // a session this browser already had is replaced, not kept
       const { cookie } = await auth.createSession(user, clientContext(request))
       setCookie(reply, cookie)
       return reply.redirect('/account', 303)

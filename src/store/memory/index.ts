@@ -160,11 +160,12 @@ export function createMemoryStore(): Store {
       const family = families.get(familyId)
       return family ? { ...family } : null
     },
-    async rotateRefreshFamily(familyId, expectedGeneration, newTokenHash, now, expiresAt) {
+    async rotateRefreshFamily(familyId, expectedGeneration, newTokenHash, now, expiresAt, successorSeal) {
       const family = families.get(familyId)
       if (!family || family.generation !== expectedGeneration || family.revokedAt !== null) return false
       family.generation = expectedGeneration + 1
       family.rotatedAt = now
+      family.successorSeal = successorSeal
       family.lastUsedAt = now
       family.expiresAt = expiresAt
       refreshTokens.set(newTokenHash, { familyId, generation: family.generation })

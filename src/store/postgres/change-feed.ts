@@ -19,7 +19,8 @@
  *   malformed event must not reach the revocation lists.
  */
 import { createHash } from 'node:crypto'
-import type { ChangeEvent, ChangeFeed } from '../types.js'
+import type { ChangeFeed } from '../types.js'
+import { parseChangeEvent } from '../change-event.js'
 import { bounded, type Sql, unavailable } from './connection.js'
 
 /** The NOTIFY channel of a schema's store. */
@@ -95,42 +96,4 @@ function callSafely(callback: () => void): void {
       throw error
     })
   }
-}
-
-/** The event in a NOTIFY payload, or null when the payload is not a well-formed {@link ChangeEvent}. */
-export function parseChangeEvent(payload: string): ChangeEvent | null {
-  let value: unknown
-  try {
-    value = JSON.parse(payload)
-  } catch {
-    return null
-  }
-  if (!isObject(value)) return null
-  switch (value.type) {
-    case 'keys-changed':
-      return { type: 'keys-changed' }
-    case 'access-revoked': {
-      const r = value.revocation
-      if (!isObject(r) || (r.kind !== 'jti' && r.kind !== 'sid')) return null
-      if (typeof r.value !== 'string' || !isSeconds(r.expiresAt)) return null
-      return { type: 'access-revoked', revocation: { kind: r.kind, value: r.value, expiresAt: r.expiresAt } }
-    }
-    case 'user-epoch': {
-      const e = value.epoch
-      if (!isObject(e) || typeof e.userId !== 'string' || !isSeconds(e.epoch) || !isSeconds(e.expiresAt)) {
-        return null
-      }
-      return { type: 'user-epoch', epoch: { userId: e.userId, epoch: e.epoch, expiresAt: e.expiresAt } }
-    }
-    default:
-      return null
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function isSeconds(value: unknown): value is number {
-  return Number.isSafeInteger(value)
 }

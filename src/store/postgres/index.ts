@@ -216,9 +216,10 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
       await run(sql`
         WITH family AS (
           INSERT INTO refresh_families (id, user_id, created_at, last_used_at, expires_at, absolute_expires_at,
-                                        generation, rotated_at, revoked_at, user_agent, ip)
+                                        generation, rotated_at, revoked_at, successor_seal, user_agent, ip)
           VALUES (${f.id}, ${f.userId}, ${f.createdAt}, ${f.lastUsedAt}, ${f.expiresAt}, ${f.absoluteExpiresAt},
-                  ${f.generation}, ${f.rotatedAt}, ${f.revokedAt}, ${f.userAgent}, ${f.ip})
+                  ${f.generation}, ${f.rotatedAt}, ${f.revokedAt}, ${f.successorSeal}, ${f.userAgent},
+                  ${f.ip})
           RETURNING id, generation
         )
         INSERT INTO refresh_tokens (token_hash, family_id, generation)
@@ -235,7 +236,7 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
       const [row] = await run(sql<FamilyRow[]>`SELECT * FROM refresh_families WHERE id = ${familyId}`)
       return row ? toFamily(row) : null
     },
-    async rotateRefreshFamily(familyId, expectedGeneration, newTokenHash, now, expiresAt) {
+    async rotateRefreshFamily(familyId, expectedGeneration, newTokenHash, now, expiresAt, successorSeal) {
       // One statement, so one transaction: the UPDATE's WHERE is the compare, and the token row is written
       // only from the row the UPDATE returned. Concurrent rotations queue on the family's row lock; once the
       // winner commits, PostgreSQL re-checks the WHERE against the new row, the generation no longer
@@ -243,7 +244,8 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
       const rows = await run(sql`
         WITH rotated AS (
           UPDATE refresh_families
-          SET generation = generation + 1, rotated_at = ${now}, last_used_at = ${now}, expires_at = ${expiresAt}
+          SET generation = generation + 1, rotated_at = ${now}, last_used_at = ${now}, expires_at = ${expiresAt},
+              successor_seal = ${successorSeal}
           WHERE id = ${familyId} AND generation = ${expectedGeneration} AND revoked_at IS NULL
           RETURNING id, generation
         )

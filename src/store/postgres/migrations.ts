@@ -123,6 +123,12 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX user_epochs_by_expiry ON user_epochs (expires_at);
     `,
   },
+  {
+    version: 4,
+    name: 'sealed refresh successors',
+    // Nullable with no default: adding it is a catalog-only change, no table rewrite or long lock.
+    sql: `ALTER TABLE refresh_families ADD COLUMN successor_seal TEXT;`,
+  },
 ]
 
 /** What {@link migratePostgres} did. */

@@ -55,6 +55,7 @@ export interface FamilyRow {
   generation: number
   rotated_at: Int8 | null
   revoked_at: Int8 | null
+  successor_seal: string | null
   user_agent: string | null
   ip: string | null
 }
@@ -125,6 +126,7 @@ export function toFamily(r: FamilyRow): RefreshFamilyRecord {
     generation: r.generation,
     rotatedAt: secondsOrNull(r.rotated_at),
     revokedAt: secondsOrNull(r.revoked_at),
+    successorSeal: r.successor_seal,
     userAgent: r.user_agent,
     ip: r.ip,
   }

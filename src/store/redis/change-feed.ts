@@ -7,6 +7,7 @@
  * subscriber's reload from the store cannot miss an event published between the reload and the subscription.
  */
 import type { Cluster, Redis } from 'ioredis'
+import { parseChangeEvent } from '../change-event.js'
 import type { ChangeEvent, ChangeFeed } from '../types.js'
 import { createCommandGuard, type CommandGuard, quitConnection } from './connection.js'
 
@@ -110,23 +111,5 @@ export function createRedisChangeFeed(
       subscriber.guard.close()
       await quitConnection(subscriber.connection)
     },
-  }
-}
-
-const EVENT_TYPES: ReadonlySet<string> = new Set<ChangeEvent['type']>([
-  'access-revoked',
-  'user-epoch',
-  'keys-changed',
-])
-
-/** A published message as a ChangeEvent, or null for anything else on the channel. */
-function parseChangeEvent(message: string): ChangeEvent | null {
-  try {
-    const event = JSON.parse(message) as unknown
-    if (typeof event !== 'object' || event === null) return null
-    const type = (event as { type?: unknown }).type
-    return typeof type === 'string' && EVENT_TYPES.has(type) ? (event as ChangeEvent) : null
-  } catch {
-    return null
   }
 }

@@ -275,7 +275,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         const fields = await client.hgetall(keys.family(familyId))
         return isEmpty(fields) ? null : decodeFamily(fields)
       }),
-    rotateRefreshFamily: (familyId, expectedGeneration, newTokenHash, now, expiresAt) =>
+    rotateRefreshFamily: (familyId, expectedGeneration, newTokenHash, now, expiresAt, successorSeal) =>
       run(async () => {
         const rotated = await script(
           'rotateFamily',
@@ -285,7 +285,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
             keys.refreshToken(newTokenHash),
             keys.familyExpiry,
           ],
-          [familyId, expectedGeneration, newTokenHash, now, expiresAt],
+          [familyId, expectedGeneration, newTokenHash, now, expiresAt, successorSeal],
         )
         return rotated === 1
       }),

@@ -62,6 +62,7 @@ export function decodeFamily(fields: HashFields): RefreshFamilyRecord {
     generation: integer(fields, 'generation'),
     rotatedAt: optionalInteger(fields, 'rotatedAt'),
     revokedAt: optionalInteger(fields, 'revokedAt'),
+    successorSeal: fields.successorSeal ?? null,
     userAgent: fields.userAgent ?? null,
     ip: fields.ip ?? null,
   }

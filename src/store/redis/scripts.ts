@@ -225,8 +225,9 @@ return {string.sub(token, 1, sep - 1), fields}`,
   },
 
   // KEYS: family, family tokens, new refresh token, family expiry index. ARGV: P, family id, expected
-  // generation, new token hash, now, expiresAt. The compare-and-set: of concurrent rotations from one
-  // generation, the first to run moves the generation and every later one fails its compare.
+  // generation, new token hash, now, expiresAt, successor seal. The compare-and-set: of concurrent rotations
+  // from one generation, the first to run moves the generation (and sets the seal) and every later one fails its
+  // compare before writing anything.
   rotateFamily: {
     keys: 4,
     lua: `
@@ -236,7 +237,8 @@ if not generation or tonumber(generation) ~= tonumber(ARGV[3]) then return 0 end
 if redis.call('HEXISTS', KEYS[1], 'revokedAt') == 1 then return 0 end
 local abs = tonumber(redis.call('HGET', KEYS[1], 'absoluteExpiresAt'))
 local next_generation = tonumber(generation) + 1
-redis.call('HSET', KEYS[1], 'generation', next_generation, 'rotatedAt', now, 'lastUsedAt', now, 'expiresAt', ARGV[6])
+redis.call('HSET', KEYS[1], 'generation', next_generation, 'rotatedAt', now, 'lastUsedAt', now, 'expiresAt', ARGV[6],
+  'successorSeal', ARGV[7])
 redis.call('EXPIREAT', KEYS[1], math.min(exp, abs))
 redis.call('SET', KEYS[3], next_generation .. ':' .. fid)
 redis.call('EXPIREAT', KEYS[3], abs)

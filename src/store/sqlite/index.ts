@@ -75,9 +75,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     secret: db.prepare('SELECT value FROM secrets WHERE name = ?'),
     insertFamily: db.prepare(
       `INSERT INTO refresh_families (id, user_id, created_at, last_used_at, expires_at, absolute_expires_at,
-                                     generation, rotated_at, revoked_at, user_agent, ip)
+                                     generation, rotated_at, revoked_at, user_agent, ip, successor_seal)
        VALUES (@id, @userId, @createdAt, @lastUsedAt, @expiresAt, @absoluteExpiresAt, @generation, @rotatedAt,
-               @revokedAt, @userAgent, @ip)`,
+               @revokedAt, @userAgent, @ip, @successorSeal)`,
     ),
     insertRefreshToken: db.prepare(
       'INSERT INTO refresh_tokens (token_hash, family_id, generation) VALUES (?, ?, ?)',
@@ -90,7 +90,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     family: db.prepare('SELECT * FROM refresh_families WHERE id = ?'),
     rotateFamily: db.prepare(
       `UPDATE refresh_families
-       SET generation = generation + 1, rotated_at = @now, last_used_at = @now, expires_at = @expiresAt
+       SET generation = generation + 1, rotated_at = @now, last_used_at = @now, expires_at = @expiresAt,
+           successor_seal = @successorSeal
        WHERE id = @familyId AND generation = @expectedGeneration AND revoked_at IS NULL`,
     ),
     revokeFamily: db.prepare(
@@ -128,9 +129,17 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   )
   // The UPDATE's WHERE is the compare; the token row is written only by the one caller whose compare won.
   const rotateFamily = db.transaction(
-    (familyId: string, expectedGeneration: number, newTokenHash: string, now: number, expiresAt: number) => {
+    (
+      familyId: string,
+      expectedGeneration: number,
+      newTokenHash: string,
+      now: number,
+      expiresAt: number,
+      successorSeal: string,
+    ) => {
       const changed =
-        statements.rotateFamily.run({ familyId, expectedGeneration, now, expiresAt }).changes === 1
+        statements.rotateFamily.run({ familyId, expectedGeneration, now, expiresAt, successorSeal })
+          .changes === 1
       if (changed) statements.insertRefreshToken.run(newTokenHash, familyId, expectedGeneration + 1)
       return changed
     },
@@ -196,8 +205,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         const row = statements.family.get(familyId) as FamilyRow | undefined
         return row ? toFamily(row) : null
       }),
-    rotateRefreshFamily: (familyId, expectedGeneration, newTokenHash, now, expiresAt) =>
-      run(() => rotateFamily.immediate(familyId, expectedGeneration, newTokenHash, now, expiresAt)),
+    rotateRefreshFamily: (familyId, expectedGeneration, newTokenHash, now, expiresAt, successorSeal) =>
+      run(() =>
+        rotateFamily.immediate(familyId, expectedGeneration, newTokenHash, now, expiresAt, successorSeal),
+      ),
     revokeRefreshFamily: (familyId, now) =>
       run(() => statements.revokeFamily.run(now, familyId).changes === 1),
     deleteExpiredRefreshFamilies: (now) => run(() => statements.deleteExpiredFamilies.run(now).changes),
@@ -360,6 +371,7 @@ interface FamilyRow {
   revoked_at: number | null
   user_agent: string | null
   ip: string | null
+  successor_seal: string | null
 }
 
 function toFamily(r: FamilyRow): RefreshFamilyRecord {
@@ -375,6 +387,7 @@ function toFamily(r: FamilyRow): RefreshFamilyRecord {
     revokedAt: r.revoked_at,
     userAgent: r.user_agent,
     ip: r.ip,
+    successorSeal: r.successor_seal,
   }
 }
 

@@ -102,4 +102,9 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    name: 'sealed refresh successors',
+    sql: `ALTER TABLE refresh_families ADD COLUMN successor_seal TEXT;`,
+  },
 ]
