@@ -93,7 +93,7 @@ export interface TokenEngineOptions {
   onBackgroundError?: (error: unknown) => void
 }
 
-/** Creates the token engine, loading (or creating) its keys and secrets from the store. */
+/** Creates the token engine, loading (or, on a first start, creating) its keys and the revocations from the store. */
 export async function createTokenEngine(options: TokenEngineOptions): Promise<TokenEngine> {
   const { store, clock, policy, signing, checkCredentials } = options
   checkSigningOptions(signing)
