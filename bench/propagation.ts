@@ -43,7 +43,7 @@ export async function measurePropagation(
     await json(
       await fetch(`${a}/auth/signup`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', origin: a },
         body: JSON.stringify({ email, password }),
       }),
     )

@@ -21,6 +21,8 @@ import { type TokenPolicy, type TokenPolicyInput, resolveTokenPolicy } from './c
 import { type CookieSessions, createCookieSessions } from './engine/cookie-sessions.js'
 import { createCredentialChecker } from './engine/credentials.js'
 import { type Devices, type SessionLimit, createDevices } from './engine/devices.js'
+import { createThrottle } from './engine/throttle.js'
+import { DEFAULT_RATE_LIMIT_POLICY, type RateLimitPolicy } from './core/rate-limit-policy.js'
 import { type SigningOptions, type TokenEngine, createTokenEngine } from './engine/tokens.js'
 import { type PublicUser, toPublicUser } from './engine/types.js'
 import { EMAIL_TAKEN, type Store, type UserRecord } from './store/types.js'
@@ -37,6 +39,10 @@ export interface AuthOptions {
   cookie?: Partial<SessionCookieOptions>
   /** Access and refresh tokens; omit for a cookie-only engine. `issuer` and `audience` are required. */
   tokens?: TokenPolicyInput & { signing?: Partial<SigningOptions> }
+  /** Throttling of sign-ins and sign-ups. Default: {@link DEFAULT_RATE_LIMIT_POLICY}. */
+  rateLimits?: Partial<RateLimitPolicy>
+  /** Waits for the soft delay of repeated failed sign-ins; tests pass one that does not wait. */
+  sleep?: (ms: number) => Promise<void>
   /** Devices (sessions + token families) a user may have at once. Default: no limit. */
   sessionLimit?: SessionLimit
   /** Told about background failures (change-feed resyncs), which must not crash the process. */
@@ -65,8 +71,8 @@ export interface Auth extends CookieSessions {
   readonly tokens: TokenEngine
   /** A user's cookie sessions and token families: list, end one, end others, end all. */
   readonly devices: Devices
-  /** Registers an account. Throws `invalid_request` or `email_taken`. */
-  signUp(input: { email: unknown; password: unknown }): Promise<PublicUser>
+  /** Registers an account. Throws `invalid_request`, `email_taken` or `rate_limited` (per `ip`). */
+  signUp(input: { email: unknown; password: unknown; ip?: string | undefined }): Promise<PublicUser>
   /** The user with this id, or null. */
   findUser(userId: string): Promise<PublicUser | null>
   /**
@@ -92,7 +98,13 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const session = resolveSessionPolicy(options.session)
   const cookie = resolveSessionCookieOptions(options.cookie)
   const tokenPolicy = options.tokens ? resolveTokenPolicy(options.tokens) : null
-  const checkCredentials = createCredentialChecker(store, hasher)
+  const throttle = createThrottle({
+    store,
+    clock,
+    policy: { ...DEFAULT_RATE_LIMIT_POLICY, ...options.rateLimits },
+    ...(options.sleep && { sleep: options.sleep }),
+  })
+  const checkCredentials = createCredentialChecker(store, hasher, throttle)
   // The dummy hash for unknown emails is made now, not at the first such sign-in, which would take twice as long.
   await hasher.verifyDummy('')
   const limit = options.sessionLimit ?? { max: 0, policy: 'evict-oldest' }
@@ -134,6 +146,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     async signUp(input) {
       const email = normalizeEmail(input.email)
       const password = checkNewPassword(input.password)
+      await throttle.checkSignUp(input.ip)
       const user: UserRecord = {
         id: generatePublicId(),
         email,

@@ -84,8 +84,12 @@ export function verifyAccessToken(
   return { iss, sub, aud: rules.audience, exp, iat, jti, sid, roles: roles ?? [] }
 }
 
+/** Largest time a JavaScript Date can hold, in seconds: later "times" are not times (and would break callers). */
+const MAX_TIME_SECONDS = 8.64e12
+
+/** A NumericDate (RFC 7519 §2): a finite number of seconds, here also within the range of a Date. */
 function isFiniteNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value)
+  return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_TIME_SECONDS
 }
 
 /** RFC 7519 §4.1.3: a string, or an array of strings that contains the expected audience. */

@@ -1,6 +1,6 @@
 /**
- * Email addresses as account keys. Normalised once at the edge (trim, Unicode NFC, lower case) so that
- * `Ann@Example.com` and `ann@example.com` are one account. Validation is deliberately loose (one `@`, a dotted
+ * Email addresses as account keys. Normalised once at the edge (trim, lower case, then Unicode NFC: in that
+ * order the result is stable) so that `Ann@Example.com` and `ann@example.com` are one account. Validation is deliberately loose (one `@`, a dotted
  * domain, sane lengths, no spaces or control characters): the only real proof of an address is mail
  * delivered to it, and strict RFC 5322 parsers reject addresses people really use.
  */
@@ -12,7 +12,7 @@ const EMAIL_PATTERN = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}.]+(?:\.[^\s@\p{Cc}.]+)+$/u
 
 /** The canonical form of an address, without validating it (sign-in looks up whatever was typed). */
 export function canonicalizeEmail(input: string): string {
-  return input.trim().normalize('NFC').toLowerCase()
+  return input.trim().toLowerCase().normalize('NFC')
 }
 
 /** Returns the canonical form of `input`, or throws `invalid_request` naming the "email" field. */

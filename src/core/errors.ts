@@ -30,6 +30,11 @@ export const ERROR_REGISTRY = {
     description: 'The body is larger than `SESAME_BODY_LIMIT_BYTES`.',
     fix: 'Send a smaller body.',
   },
+  headers_too_large: {
+    status: 431,
+    description: 'The request headers (often the cookies) exceed the server limit of 16 KiB.',
+    fix: 'Send fewer or smaller headers; clear stale cookies for this site.',
+  },
   not_found: {
     status: 404,
     description: 'No route matches this method and path.',
@@ -96,6 +101,12 @@ export const ERROR_REGISTRY = {
   },
 
   // Operations
+  rate_limited: {
+    status: 429,
+    description:
+      'Too many attempts from this address or against this account; the limit resets when its window ends.',
+    fix: 'Wait the number of seconds in `Retry-After`, then try again.',
+  },
   server_busy: {
     status: 503,
     description: 'Too many password checks are queued; the request was shed to protect memory.',

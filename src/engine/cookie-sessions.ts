@@ -99,7 +99,7 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
 
   return {
     async signIn(input) {
-      const user = await checkCredentials(input.email, input.password)
+      const user = await checkCredentials(input.email, input.password, input.ip)
       // Never adopt a presented session id; end it, since this browser is getting a new one.
       const previous = readSessionTokenLeniently(input.cookieHeader)
       if (previous) await store.deleteSessionByTokenHash(hashSecret(previous))

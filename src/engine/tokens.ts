@@ -251,7 +251,7 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
     async grantPassword(input) {
       let user: UserRecord
       try {
-        user = await checkCredentials(input.username, input.password)
+        user = await checkCredentials(input.username, input.password, input.ip)
       } catch (error) {
         if (error instanceof AuthError && error.code === 'invalid_credentials') {
           throw new AuthError('invalid_grant', 'The username or password is incorrect.', {

@@ -6,21 +6,22 @@ import type { FastifyInstance } from 'fastify'
 import type { Auth, PublicUser } from '../auth.js'
 import { AuthError, isAuthError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
-import { assertSameOrigin } from './csrf.js'
+import type { CsrfGuard } from './csrf.js'
 import { setCookie } from './reply-cookies.js'
 import { readRequiredStringFields } from './request-fields.js'
 import { authenticateAnyRequest, clientContext } from './session-request.js'
 
 export interface ApiRoutesOptions {
   auth: Auth
+  csrf: CsrfGuard
 }
 
 /** Registers `/auth/signup`, `/auth/session` and `/auth/me` (which accepts a cookie or a bearer token). */
-export async function apiRoutes(app: FastifyInstance, { auth }: ApiRoutesOptions): Promise<void> {
+export async function apiRoutes(app: FastifyInstance, { auth, csrf }: ApiRoutesOptions): Promise<void> {
   app.post('/auth/signup', async (request, reply) => {
-    assertSameOrigin(request)
+    csrf.requireSameOrigin(request)
     const { email, password } = readRequiredStringFields(request.body, ['email', 'password'])
-    const user = await auth.signUp({ email, password })
+    const user = await auth.signUp({ email, password, ip: request.ip })
     return reply
       .code(201)
       .header('cache-control', 'no-store')
@@ -28,7 +29,7 @@ export async function apiRoutes(app: FastifyInstance, { auth }: ApiRoutesOptions
   })
 
   app.post('/auth/session', async (request, reply) => {
-    assertSameOrigin(request)
+    csrf.requireSameOrigin(request)
     const { email, password } = readRequiredStringFields(request.body, ['email', 'password'])
     const result = await auth.signIn({
       email,
@@ -41,7 +42,7 @@ export async function apiRoutes(app: FastifyInstance, { auth }: ApiRoutesOptions
   })
 
   app.delete('/auth/session', async (request, reply) => {
-    assertSameOrigin(request)
+    csrf.requireSameOrigin(request)
     const { cookie } = await auth.signOut(request.headers.cookie)
     setCookie(reply, cookie)
     return reply.code(204).send()

@@ -6,15 +6,22 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Auth, Device } from '../auth.js'
 import { AuthError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
-import { assertSameOrigin } from './csrf.js'
+import type { CsrfGuard } from './csrf.js'
 import { setCookie } from './reply-cookies.js'
 import { authenticateAnyRequest } from './session-request.js'
 
 export interface DeviceRoutesOptions {
   auth: Auth
+  csrf: CsrfGuard
 }
 
-export async function deviceRoutes(app: FastifyInstance, { auth }: DeviceRoutesOptions): Promise<void> {
+export async function deviceRoutes(app: FastifyInstance, { auth, csrf }: DeviceRoutesOptions): Promise<void> {
+  /** A bearer token is no ambient credential; a cookie is, and must come from a page of this origin. */
+  function checkOrigin(request: FastifyRequest): void {
+    if (request.headers.authorization !== undefined) csrf.refuseCrossOrigin(request)
+    else csrf.requireSameOrigin(request)
+  }
+
   async function principalOf(request: FastifyRequest, reply: FastifyReply): Promise<Principal> {
     const result = await authenticateAnyRequest(auth, request, reply)
     if (!result) throw new AuthError('unauthenticated', 'No session cookie or bearer token was sent.')
@@ -28,7 +35,7 @@ export async function deviceRoutes(app: FastifyInstance, { auth }: DeviceRoutesO
   })
 
   app.delete<{ Params: { id: string } }>('/auth/sessions/:id', async (request, reply) => {
-    assertSameOrigin(request)
+    checkOrigin(request)
     const principal = await principalOf(request, reply)
     if (!(await auth.devices.end(principal, request.params.id))) {
       throw new AuthError('not_found', 'No session of yours has this id.')
@@ -40,14 +47,14 @@ export async function deviceRoutes(app: FastifyInstance, { auth }: DeviceRoutesO
   })
 
   app.post('/auth/sessions/revoke-others', async (request, reply) => {
-    assertSameOrigin(request)
+    checkOrigin(request)
     const principal = await principalOf(request, reply)
     const ended = await auth.devices.endOthers(principal)
     return reply.header('cache-control', 'no-store').send({ ended })
   })
 
   app.post('/auth/logout-everywhere', async (request, reply) => {
-    assertSameOrigin(request)
+    checkOrigin(request)
     const principal = await principalOf(request, reply)
     await auth.devices.endAll(principal)
     if (principal.method === 'cookie') setCookie(reply, auth.blankSessionCookie())

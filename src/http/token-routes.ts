@@ -6,22 +6,23 @@
 import type { FastifyInstance } from 'fastify'
 import type { Auth, TokenGrant } from '../auth.js'
 import { AuthError } from '../core/errors.js'
-import { assertSameOrigin } from './csrf.js'
+import type { CsrfGuard } from './csrf.js'
 import { readRequiredStringFields, readStringFields } from './request-fields.js'
 import { clientContext } from './session-request.js'
 
 export interface TokenRoutesOptions {
   auth: Auth
+  csrf: CsrfGuard
 }
 
 /** RFC 6749 §5.1: token responses must not be cached. */
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
-export async function tokenRoutes(app: FastifyInstance, { auth }: TokenRoutesOptions): Promise<void> {
+export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRoutesOptions): Promise<void> {
   const issuer = auth.config.tokens?.issuer ?? ''
 
   app.post('/auth/token', async (request, reply) => {
-    assertSameOrigin(request)
+    csrf.refuseCrossOrigin(request)
     const fields = readStringFields(request.body, ['grant_type', 'username', 'password', 'refresh_token'])
     let grant: TokenGrant
     switch (fields.grant_type) {
@@ -52,7 +53,7 @@ export async function tokenRoutes(app: FastifyInstance, { auth }: TokenRoutesOpt
   })
 
   app.post('/auth/revoke', async (request, reply) => {
-    assertSameOrigin(request)
+    csrf.refuseCrossOrigin(request)
     const { token } = readRequiredStringFields(request.body, ['token'])
     await auth.tokens.revoke(token)
     return reply.headers(NO_STORE).code(200).send()

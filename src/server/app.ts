@@ -11,6 +11,8 @@ import type { PasswordHasher } from '../core/password-hasher.js'
 import { apiRoutes } from '../http/api-routes.js'
 import { tokenRoutes } from '../http/token-routes.js'
 import { deviceRoutes } from '../http/device-routes.js'
+import { createCsrfGuard } from '../http/csrf.js'
+import { handleClientError } from '../http/client-errors.js'
 import { sendError } from '../http/error-reply.js'
 import { pageRoutes } from '../http/pages/page-routes.js'
 import type { Store } from '../store/types.js'
@@ -28,8 +30,12 @@ export interface BuildServerOptions {
   store?: Store
   clock?: Clock
   passwordHasher?: PasswordHasher
+  /** Waits for the soft delay of repeated failed sign-ins; tests pass one that records instead. */
+  sleep?: (ms: number) => Promise<void>
   /** Default: a pino logger at the configured level. */
   logger?: boolean
+  /** Where log lines go instead of stdout (tests read them). */
+  logStream?: { write(line: string): void }
 }
 
 export interface SesameServer {
@@ -51,12 +57,14 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
             level: config.logLevel,
             // Defence in depth: the default serializers log no headers, but never let a credential through.
             redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
+            ...(options.logStream && { stream: options.logStream }),
           },
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     // Request ids are generated, never taken from the client, so logs cannot be forged through them.
     requestIdHeader: false,
     return503OnClosing: true,
+    clientErrorHandler: handleClientError,
   })
 
   const { hmacSecret, algorithm, ...tokenPolicy } = config.tokens
@@ -66,9 +74,15 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
     cookie: config.cookie,
     tokens: { ...tokenPolicy, signing: { algorithm, hmacSecret } },
     sessionLimit: config.sessionLimit,
+    rateLimits: {
+      loginFailuresPerAccount: { limit: config.rateLimits.loginFailuresPerAccount, windowSeconds: 900 },
+      loginFailuresPerAddress: { limit: config.rateLimits.loginFailuresPerIp, windowSeconds: 900 },
+      signupsPerAddress: { limit: config.rateLimits.signupsPerIp, windowSeconds: 3600 },
+    },
     onBackgroundError: (error) => app.log.warn({ err: error }, 'could not resync revocations from the store'),
     ...(options.clock && { clock: options.clock }),
     ...(options.passwordHasher && { passwordHasher: options.passwordHasher }),
+    ...(options.sleep && { sleep: options.sleep }),
   })
 
   // Only JSON and forms are accepted: `text/plain` would let a cross-site form post a JSON-looking body.
@@ -84,11 +98,12 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
     ),
   )
 
+  const csrf = createCsrfGuard(config.trustedOrigins)
   await app.register(healthRoutes, { store })
-  await app.register(apiRoutes, { auth })
-  await app.register(tokenRoutes, { auth })
-  await app.register(deviceRoutes, { auth })
-  await app.register(pageRoutes, { auth })
+  await app.register(apiRoutes, { auth, csrf })
+  await app.register(tokenRoutes, { auth, csrf })
+  await app.register(deviceRoutes, { auth, csrf })
+  await app.register(pageRoutes, { auth, csrf })
 
   const sweeper = setInterval(() => {
     auth.sweep().catch((error: unknown) => app.log.warn({ err: error }, 'could not purge expired records'))

@@ -49,6 +49,7 @@ const ENV_SCHEMA = z
     SESAME_COOKIE_SAMESITE: z.enum(['lax', 'strict']).default('lax'),
     SESAME_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(16_384),
     SESAME_TRUST_PROXY: flag.default(false),
+    SESAME_TRUSTED_ORIGINS: z.string().optional(),
     SESAME_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
     SESAME_AUDIENCE: z.string().min(1).max(512).optional(),
     SESAME_JWT_ALG: z.enum(['ES256', 'EdDSA', 'RS256', 'HS256']).default('ES256'),
@@ -57,6 +58,9 @@ const ENV_SCHEMA = z
     SESAME_REFRESH_IDLE_SECONDS: positiveSeconds.default(14 * 86_400),
     SESAME_REFRESH_ABSOLUTE_SECONDS: positiveSeconds.default(30 * 86_400),
     SESAME_REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
+    SESAME_LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(0).max(100).default(10),
+    SESAME_LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(0).max(100_000).default(100),
+    SESAME_SIGNUPS_PER_IP: z.coerce.number().int().min(0).max(100_000).default(20),
     SESAME_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(0).max(1000).default(0),
     SESAME_SESSION_LIMIT_POLICY: z.enum(['evict-oldest', 'deny']).default('evict-oldest'),
     SESAME_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -87,6 +91,10 @@ export interface Config {
   bodyLimitBytes: number
   /** Trust `X-Forwarded-*` from a proxy in front (for client IPs and protocol). */
   trustProxy: boolean
+  /** Other origins whose pages may make cookie-authenticated state changes here. */
+  trustedOrigins: string[]
+  /** Throttling limits (0 turns one off): failed sign-ins per account and per IP in 15 min, sign-ups per IP per hour. */
+  rateLimits: { loginFailuresPerAccount: number; loginFailuresPerIp: number; signupsPerIp: number }
   /** Devices a user may have at once (0 = no limit), and what happens at the limit. */
   sessionLimit: { max: number; policy: 'evict-oldest' | 'deny' }
   tokens: {
@@ -178,6 +186,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     },
     bodyLimitBytes: e.SESAME_BODY_LIMIT_BYTES,
     trustProxy: e.SESAME_TRUST_PROXY,
+    trustedOrigins: readTrustedOrigins(e.SESAME_TRUSTED_ORIGINS),
+    rateLimits: {
+      loginFailuresPerAccount: e.SESAME_LOGIN_FAILURES_PER_ACCOUNT,
+      loginFailuresPerIp: e.SESAME_LOGIN_FAILURES_PER_IP,
+      signupsPerIp: e.SESAME_SIGNUPS_PER_IP,
+    },
     sessionLimit: { max: e.SESAME_MAX_SESSIONS_PER_USER, policy: e.SESAME_SESSION_LIMIT_POLICY },
     tokens: {
       issuer,
@@ -191,6 +205,28 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     },
     logLevel: e.SESAME_LOG_LEVEL,
   })
+}
+
+/** `SESAME_TRUSTED_ORIGINS`: comma-separated http(s) origins, each exactly `scheme://host[:port]`. */
+function readTrustedOrigins(value: string | undefined): string[] {
+  const origins = (value ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+  for (const origin of origins) {
+    let url: URL | undefined
+    try {
+      url = new URL(origin)
+    } catch {
+      url = undefined
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== origin) {
+      throw new ConfigError(
+        'Invalid SESAME_TRUSTED_ORIGINS: each entry must be an origin like https://app.example.com.',
+      )
+    }
+  }
+  return origins
 }
 
 /** The HS256 secret: required with HS256 (canonical base64url of at least 32 bytes), refused otherwise. */

@@ -45,6 +45,9 @@ export function createSplitStore(stores: { users: Store; sessions: Store }): Sto
     deleteExpiredAccessRevocations: (now) => sessions.deleteExpiredAccessRevocations(now),
     setUserEpoch: (epoch) => sessions.setUserEpoch(epoch),
     listUserEpochs: (now) => sessions.listUserEpochs(now),
+    hitRateLimit: (key, window, now) => sessions.hitRateLimit(key, window, now),
+    countRateLimit: (key, window, now) => sessions.countRateLimit(key, window, now),
+    resetRateLimit: (key, window, now) => sessions.resetRateLimit(key, window, now),
     changes: sessions.changes,
 
     async ping() {

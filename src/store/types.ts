@@ -231,6 +231,18 @@ export interface Store {
   /** Every user epoch whose `expiresAt` is after `now`. */
   listUserEpochs(now: number): Promise<UserEpochRecord[]>
 
+  /**
+   * Rate-limit counters, in fixed windows of `windowSeconds` aligned to multiples of it (the window holding
+   * `now` is `floor(now / windowSeconds)`). Shared by every instance; each counter expires with its window.
+   * `key` is an opaque string chosen by the engine (no PII: it hashes emails).
+   */
+  /** Adds one to `key`'s counter in the current window and returns the new count. Atomic. */
+  hitRateLimit(key: string, windowSeconds: number, now: number): Promise<number>
+  /** `key`'s count in the current window (0 when none). */
+  countRateLimit(key: string, windowSeconds: number, now: number): Promise<number>
+  /** Clears `key`'s counter in the current window (e.g. after a successful sign-in). */
+  resetRateLimit(key: string, windowSeconds: number, now: number): Promise<void>
+
   /** The change feed that carries revocations between instances. */
   readonly changes: ChangeFeed
 

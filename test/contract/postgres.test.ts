@@ -297,6 +297,45 @@ describe('postgres store specifics', () => {
     expect(await store.listUserEpochs(0)).toEqual([])
   })
 
+  it('purges counters of ended rate-limit windows on later hits, a bounded batch at a time', async () => {
+    const schema = schemaForTest()
+    const store = await open(schema)
+    const now = 4_000_000_000
+    const slots = async (): Promise<string[]> =>
+      (await admin.unsafe(`SELECT slot FROM "${schema}".rate_limits ORDER BY slot`)).map(
+        (row) => row.slot as string,
+      )
+    const minute = Math.floor(now / 60)
+    const hour = Math.floor(now / 3600)
+    expect(await store.hitRateLimit('a', 60, now)).toBe(1)
+    expect(await store.hitRateLimit('b', 3600, now)).toBe(1)
+    // The next minute: a's window has ended, but is kept for a minute's grace (instances' clocks differ).
+    expect(await store.hitRateLimit('c', 60, now + 60)).toBe(1)
+    expect(await slots()).toEqual([`a:60:${minute}`, `b:3600:${hour}`, `c:60:${minute + 1}`])
+    // Two minutes on, a's window goes; b's hour has not ended.
+    expect(await store.hitRateLimit('d', 60, now + 120)).toBe(1)
+    const live = [`b:3600:${hour}`, `c:60:${minute + 1}`, `d:60:${minute + 2}`]
+    expect(await slots()).toEqual(live)
+
+    // 250 ended windows left behind: each hit deletes at most 100 of them, oldest first.
+    await admin.unsafe(
+      `INSERT INTO "${schema}".rate_limits (slot, count, ends_at)
+       SELECT 'old:' || i, 1, $1::bigint - 1000 + i FROM generate_series(1, 250) AS i`,
+      [now],
+    )
+    const old = async (): Promise<number> =>
+      (
+        await admin.unsafe(`SELECT count(*)::int4 AS n FROM "${schema}".rate_limits WHERE slot LIKE 'old:%'`)
+      )[0]!.n as number
+    expect(await store.hitRateLimit('c', 60, now + 60)).toBe(2)
+    expect(await old()).toBe(150)
+    await store.hitRateLimit('c', 60, now + 60)
+    await store.hitRateLimit('c', 60, now + 60)
+    expect(await old()).toBe(0)
+    expect(await slots()).toEqual(live)
+    expect(await store.countRateLimit('c', 60, now + 60)).toBe(4)
+  })
+
   it('refuses an unsafe schema name or a search_path in the URL', async () => {
     await expect(
       createPostgresStore({ url: DATABASE_URL, schema: 'x"; DROP TABLE users; --' }),

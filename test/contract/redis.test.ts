@@ -148,6 +148,38 @@ describe('redis store specifics', () => {
     expect(expiresIn('revocations')).toEqual(near(now + 900))
   })
 
+  it('keeps a rate-limit counter at rate:<slot>, always with a TTL at the end of its window', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const now = nowSeconds()
+    const window = Math.floor(now / 3600)
+    const key = `${prefix}rate:sign-in:x:3600:${window}`
+    expect(await store.hitRateLimit('sign-in:x', 3600, now)).toBe(1)
+    expect(await admin.get(key)).toBe('1')
+    // The TTL sits at the window's end (PTTL rather than EXPIRETIME, which needs Redis 7; a few seconds of
+    // slack for the test's own run time).
+    const expiresAt = async (): Promise<number> => (await admin.pttl(key)) / 1000 + nowSeconds()
+    const endsAt = (window + 1) * 3600
+    expect(Math.abs((await expiresAt()) - endsAt)).toBeLessThanOrEqual(3)
+    // A counter somehow left without a TTL gets it back on the next hit.
+    await admin.persist(key)
+    expect(await store.hitRateLimit('sign-in:x', 3600, now)).toBe(2)
+    expect(Math.abs((await expiresAt()) - endsAt)).toBeLessThanOrEqual(3)
+    expect(await keysUnder(prefix)).toEqual([key])
+    await store.resetRateLimit('sign-in:x', 3600, now)
+    expect(await admin.exists(key)).toBe(0)
+  })
+
+  it('lets Redis expire a rate-limit counter on its own when its window ends', async () => {
+    const store = open()
+    const now = nowSeconds()
+    expect(await store.hitRateLimit('sign-in:x', 1, now)).toBe(1)
+    await vi.waitFor(async () => expect(await store.countRateLimit('sign-in:x', 1, now)).toBe(0), {
+      timeout: 5000,
+      interval: 100,
+    })
+  })
+
   it('keeps a null successor seal as an absent hash field, and sets it only on a winning rotation', async () => {
     const prefix = freshPrefix()
     const store = open({ keyPrefix: prefix })

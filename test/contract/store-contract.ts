@@ -1096,6 +1096,83 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       })
     })
 
+    describe('rate limits', () => {
+      // Windows are aligned to multiples of their length: `start` opens the window holding NOW.
+      const W = 60
+      const start = Math.floor(NOW / W) * W
+
+      it('counts from 1, one per hit, within a window', async () => {
+        expect(await store.hitRateLimit('sign-in:a', W, NOW)).toBe(1)
+        expect(await store.hitRateLimit('sign-in:a', W, NOW)).toBe(2)
+        expect(await store.hitRateLimit('sign-in:a', W, start)).toBe(3)
+        expect(await store.hitRateLimit('sign-in:a', W, start + W - 1)).toBe(4)
+        expect(await store.countRateLimit('sign-in:a', W, NOW)).toBe(4)
+      })
+
+      it('keeps separate keys and separate window lengths apart', async () => {
+        expect(await store.hitRateLimit('sign-in:a', W, NOW)).toBe(1)
+        expect(await store.hitRateLimit('sign-in:a', W, NOW)).toBe(2)
+        expect(await store.hitRateLimit('sign-in:b', W, NOW)).toBe(1)
+        expect(await store.hitRateLimit('sign-in:a', 3600, NOW)).toBe(1)
+        // A key that is a prefix of another, and one that looks like another's slot, are still their own.
+        expect(await store.hitRateLimit('sign-in', W, NOW)).toBe(1)
+        expect(await store.hitRateLimit(`sign-in:a:${W}`, 1, NOW)).toBe(1)
+        expect(await store.countRateLimit('sign-in:a', W, NOW)).toBe(2)
+        expect(await store.countRateLimit('sign-in:b', W, NOW)).toBe(1)
+        expect(await store.countRateLimit('sign-in:a', 3600, NOW)).toBe(1)
+        expect(await store.countRateLimit('sign-in', W, NOW)).toBe(1)
+        expect(await store.countRateLimit(`sign-in:a:${W}`, 1, NOW)).toBe(1)
+      })
+
+      it('starts the next window again at 1', async () => {
+        expect(await store.hitRateLimit('sign-in:a', W, start)).toBe(1)
+        expect(await store.hitRateLimit('sign-in:a', W, start + W - 1)).toBe(2)
+        expect(await store.countRateLimit('sign-in:a', W, start + W - 1)).toBe(2)
+        // The window's end belongs to the next window.
+        expect(await store.countRateLimit('sign-in:a', W, start + W)).toBe(0)
+        expect(await store.hitRateLimit('sign-in:a', W, start + W)).toBe(1)
+        expect(await store.hitRateLimit('sign-in:a', W, start + 2 * W - 1)).toBe(2)
+        expect(await store.countRateLimit('sign-in:a', W, start + 2 * W - 1)).toBe(2)
+        expect(await store.hitRateLimit('sign-in:a', W, start + 5 * W)).toBe(1)
+      })
+
+      it('reads the count without incrementing it, 0 when there is none', async () => {
+        expect(await store.countRateLimit('sign-in:a', W, NOW)).toBe(0)
+        expect(await store.countRateLimit('sign-in:a', W, NOW)).toBe(0)
+        expect(await store.hitRateLimit('sign-in:a', W, NOW)).toBe(1)
+        expect(await store.countRateLimit('sign-in:a', W, NOW)).toBe(1)
+        expect(await store.countRateLimit('sign-in:a', W, NOW)).toBe(1)
+        expect(await store.hitRateLimit('sign-in:a', W, NOW)).toBe(2)
+        expect(await store.countRateLimit('sign-in:unknown', W, NOW)).toBe(0)
+      })
+
+      it("resets only that key's counter in the current window", async () => {
+        // The next window is hit first: a hit may purge windows that ended before its `now`, never later ones.
+        expect(await store.hitRateLimit('sign-in:a', W, start + W)).toBe(1)
+        for (let i = 0; i < 3; i++) await store.hitRateLimit('sign-in:a', W, NOW)
+        for (let i = 0; i < 2; i++) await store.hitRateLimit('sign-in:b', W, NOW)
+        await store.hitRateLimit('sign-in:a', 3600, NOW)
+
+        await expect(store.resetRateLimit('sign-in:a', W, NOW)).resolves.toBeUndefined()
+        expect(await store.countRateLimit('sign-in:a', W, NOW)).toBe(0)
+        expect(await store.countRateLimit('sign-in:b', W, NOW)).toBe(2)
+        expect(await store.countRateLimit('sign-in:a', 3600, NOW)).toBe(1)
+        expect(await store.countRateLimit('sign-in:a', W, start + W)).toBe(1)
+        // Counting starts afresh; resetting what is not there is not an error.
+        expect(await store.hitRateLimit('sign-in:a', W, NOW)).toBe(1)
+        await expect(store.resetRateLimit('sign-in:unknown', W, NOW)).resolves.toBeUndefined()
+        expect(await store.countRateLimit('sign-in:unknown', W, NOW)).toBe(0)
+      })
+
+      it('gives 20 concurrent hits the counts 1 to 20, each exactly once', async () => {
+        const counts = await Promise.all(
+          Array.from({ length: 20 }, () => store.hitRateLimit('sign-in:a', W, NOW)),
+        )
+        expect([...counts].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+        expect(await store.countRateLimit('sign-in:a', W, NOW)).toBe(20)
+      })
+    })
+
     describe('change feed', () => {
       // Network feeds (Redis, PostgreSQL) deliver asynchronously: wait for delivery, never sleep.
       const DELIVERY = { timeout: 5_000, interval: 10 }

@@ -14,6 +14,8 @@ export interface TestServerOptions {
   env?: Record<string, string>
   clock?: Clock
   store?: Store
+  /** Replaces the soft delay of repeated failed sign-ins. Default: none at all (tests never wait). */
+  sleep?: (ms: number) => Promise<void>
   /** Reuse a data directory (to test restarts); default: a new temporary one. */
   dataDir?: string
 }
@@ -35,6 +37,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     config,
     ...(options.clock && { clock: options.clock }),
     ...(options.store && { store: options.store }),
+    sleep: options.sleep ?? (async () => {}),
   })
   await server.app.ready()
   return {

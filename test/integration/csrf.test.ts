@@ -22,7 +22,6 @@ describe('CSRF defence on state-changing requests', () => {
     ['a same-origin Origin', { origin: 'https://sesame.example' }],
     ['an explicit default port', { origin: 'https://sesame.example:443' }],
     ['Sec-Fetch-Site same-origin', { 'sec-fetch-site': 'same-origin', origin: 'https://sesame.example' }],
-    ['a non-browser client without Origin', {}],
   ])('accepts sign-in with %s', async (_name, headers) => {
     expect((await logIn(headers)).statusCode).toBe(200)
   })
@@ -43,12 +42,12 @@ describe('CSRF defence on state-changing requests', () => {
     [
       'Sec-Fetch-Site cross-site',
       { 'sec-fetch-site': 'cross-site' },
-      'Cross-site requests may not change state.',
+      'Cross-origin requests may not change state.',
     ],
     [
       'Sec-Fetch-Site same-site',
       { 'sec-fetch-site': 'same-site' },
-      'Cross-site requests may not change state.',
+      'Cross-origin requests may not change state.',
     ],
   ])(
     'refuses sign-in (login CSRF) from %s with 403 csrf_rejected and no cookie',
@@ -59,6 +58,28 @@ describe('CSRF defence on state-changing requests', () => {
       expect(response.headers['set-cookie']).toBeUndefined()
     },
   )
+
+  it('refuses a state change that shows no origin at all (only non-browser clients omit it; they use bearer tokens)', async () => {
+    const response = await logIn({})
+    expect(response.statusCode).toBe(403)
+    expect(response.json()).toEqual({
+      error: 'csrf_rejected',
+      error_description: 'The request does not show it comes from this site (no "Origin").',
+    })
+  })
+
+  it('accepts an origin listed in SESAME_TRUSTED_ORIGINS', async () => {
+    const trusting = await startTestServer({ env: { SESAME_TRUSTED_ORIGINS: 'https://app.example' } })
+    await trusting.auth.signUp({ email: 'csrf@example.com', password: 'password123' })
+    const response = await trusting.app.inject({
+      method: 'POST',
+      url: '/auth/session',
+      headers: { host: 'sesame.example', origin: 'https://app.example', 'sec-fetch-site': 'same-site' },
+      payload: { email: 'csrf@example.com', password: 'password123' },
+    })
+    expect(response.statusCode).toBe(200)
+    await trusting.close()
+  })
 
   it('refuses a cross-origin sign-out and keeps the session', async () => {
     const login = await logIn({ origin: 'https://sesame.example' })

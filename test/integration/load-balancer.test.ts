@@ -152,7 +152,7 @@ describe('three instances behind nginx', () => {
       const [a, b, c] = cluster.instances.map((instance) => instance.url) as [string, string, string]
       await fetch(`${a}/auth/signup`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', origin: a },
         body: JSON.stringify({ email: 'feed@example.com', password: PASSWORD }),
       })
       const grant = await fetch(`${a}/auth/token`, {

@@ -25,7 +25,7 @@ interface Scenario {
   servers: Array<'redis' | 'postgres'>
   fault: 'redis' | 'postgres'
   env: (urls: { redis?: string; postgres?: string }) => Record<string, string>
-  /** Sign-up touches users only: it fails only when the users' store is the one down. */
+  /** Sign-up writes a user, and first counts the address against the sign-up limit in the session store. */
   signUpDuringOutage: 201 | 503
 }
 
@@ -60,8 +60,8 @@ const SCENARIOS: Scenario[] = [
       REDIS_URL: redis!,
       SESAME_REDIS_PREFIX: 'fault:',
     }),
-    // Users live in PostgreSQL, which is up: an account can still be created, only session state cannot.
-    signUpDuringOutage: 201,
+    // Users live in PostgreSQL, which is up, but the sign-up limit's counter lives in Redis: fail closed.
+    signUpDuringOutage: 503,
   },
 ]
 

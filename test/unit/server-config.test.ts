@@ -20,7 +20,9 @@ describe('loadConfig', () => {
       cookie: { name: '__Host-sesame', secure: true, sameSite: 'lax' },
       bodyLimitBytes: 16_384,
       trustProxy: false,
+      trustedOrigins: [],
       logLevel: 'info',
+      rateLimits: { loginFailuresPerAccount: 10, loginFailuresPerIp: 100, signupsPerIp: 20 },
       sessionLimit: { max: 0, policy: 'evict-oldest' },
       tokens: {
         issuer: 'http://localhost:3000',

@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Auth, SessionAuthentication } from '../../auth.js'
 import { isAuthError } from '../../core/errors.js'
-import { assertSameOrigin } from '../csrf.js'
+import type { CsrfGuard } from '../csrf.js'
 import { setCookie } from '../reply-cookies.js'
 import { readStringFields } from '../request-fields.js'
 import { authenticateSessionRequest, clientContext } from '../session-request.js'
@@ -15,6 +15,7 @@ import { ICON_SVG, STYLESHEET } from './style.js'
 
 export interface PageRoutesOptions {
   auth: Auth
+  csrf: CsrfGuard
 }
 
 const PAGE_HEADERS = {
@@ -28,7 +29,7 @@ const PAGE_HEADERS = {
 }
 
 /** Registers `/`, `/signup`, `/login`, `/account`, `/logout` and the two `/assets/`. */
-export async function pageRoutes(app: FastifyInstance, { auth }: PageRoutesOptions): Promise<void> {
+export async function pageRoutes(app: FastifyInstance, { auth, csrf }: PageRoutesOptions): Promise<void> {
   /** The session of a page request; a dead or malformed cookie counts as signed out (and is cleared). */
   async function currentSession(
     request: FastifyRequest,
@@ -77,10 +78,10 @@ export async function pageRoutes(app: FastifyInstance, { auth }: PageRoutesOptio
   })
 
   app.post('/signup', async (request, reply) => {
-    assertSameOrigin(request)
+    csrf.requireSameOrigin(request)
     const { email = '', password = '' } = readStringFields(request.body, ['email', 'password'])
     try {
-      const user = await auth.signUp({ email, password })
+      const user = await auth.signUp({ email, password, ip: request.ip })
       await auth.signOut(request.headers.cookie) // a session this browser already had is replaced, not kept
       const { cookie } = await auth.createSession(user, clientContext(request))
       setCookie(reply, cookie)
@@ -100,7 +101,7 @@ export async function pageRoutes(app: FastifyInstance, { auth }: PageRoutesOptio
   })
 
   app.post('/login', async (request, reply) => {
-    assertSameOrigin(request)
+    csrf.requireSameOrigin(request)
     const { email = '', password = '' } = readStringFields(request.body, ['email', 'password'])
     try {
       const result = await auth.signIn({
@@ -126,7 +127,7 @@ export async function pageRoutes(app: FastifyInstance, { auth }: PageRoutesOptio
   })
 
   app.post('/logout', async (request, reply) => {
-    assertSameOrigin(request)
+    csrf.requireSameOrigin(request)
     const { cookie } = await auth.signOut(request.headers.cookie)
     setCookie(reply, cookie)
     return reply.redirect('/login', 303)

@@ -16,6 +16,7 @@ import {
   type UserRecord,
 } from '../types.js'
 import { createLocalChangeFeed } from '../local-change-feed.js'
+import { rateLimitSlot } from '../rate-window.js'
 
 /** Creates an empty in-memory {@link Store}. */
 export function createMemoryStore(): Store {
@@ -31,6 +32,9 @@ export function createMemoryStore(): Store {
   const refreshTokenHashesByFamily = new Map<string, string[]>()
   const accessRevocations = new Map<string, AccessRevocationRecord>()
   const userEpochs = new Map<string, UserEpochRecord>()
+  // Rate-limit counters by `${key}:${window}`, with the second their window ends.
+  const rateCounters = new Map<string, { count: number; endsAt: number }>()
+
   const familyIdsByUser = new Map<string, Set<string>>()
 
   function removeSession(tokenHash: string): boolean {
@@ -240,6 +244,21 @@ export function createMemoryStore(): Store {
       return [...userEpochs.values()].filter((entry) => entry.expiresAt > now).map((entry) => ({ ...entry }))
     },
 
+    async hitRateLimit(key, windowSeconds, now) {
+      const slot = rateLimitSlot(key, windowSeconds, now)
+      for (const [id, counter] of rateCounters) if (counter.endsAt <= now) rateCounters.delete(id)
+      const counter = rateCounters.get(slot.id) ?? { count: 0, endsAt: slot.endsAt }
+      counter.count++
+      rateCounters.set(slot.id, counter)
+      return counter.count
+    },
+    async countRateLimit(key, windowSeconds, now) {
+      return rateCounters.get(rateLimitSlot(key, windowSeconds, now).id)?.count ?? 0
+    },
+    async resetRateLimit(key, windowSeconds, now) {
+      rateCounters.delete(rateLimitSlot(key, windowSeconds, now).id)
+    },
+
     changes: createLocalChangeFeed(),
 
     async ping() {},
@@ -255,6 +274,7 @@ export function createMemoryStore(): Store {
       refreshTokenHashesByFamily.clear()
       accessRevocations.clear()
       userEpochs.clear()
+      rateCounters.clear()
       familyIdsByUser.clear()
     },
   }

@@ -12,6 +12,7 @@
  * - postgres.js prepares each statement once per connection and reuses it; behind PgBouncer in transaction
  *   mode that needs PgBouncer 1.21 or later (prepared statement support), and LISTEN needs session mode.
  */
+import { rateLimitSlot } from '../rate-window.js'
 import { EMAIL_TAKEN, type Store } from '../types.js'
 import { createPostgresChangeFeed } from './change-feed.js'
 import { assertSchemaName, bounded, openPool, type Sql, unavailable } from './connection.js'
@@ -50,6 +51,15 @@ export interface PostgresStoreOptions {
   /** `application_name`, shown in `pg_stat_activity`. Default `sesame`. */
   applicationName?: string
 }
+
+/** A rate-limit hit deletes at most this many counters of ended windows, so no hit does unbounded work. */
+const RATE_PURGE_BATCH = 100
+/**
+ * Seconds a counter outlives its window before a hit purges it. Instances share the table but not a clock:
+ * without this, an instance a second ahead would purge the window its peers are still counting in, and
+ * their next hit would start again at 1.
+ */
+const RATE_PURGE_GRACE = 60
 
 const DEFAULTS = {
   schema: 'sesame',
@@ -307,6 +317,33 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
       const rows = await run(sql<EpochRow[]>`
         SELECT user_id, epoch, expires_at FROM user_epochs WHERE expires_at > ${now}`)
       return rows.map(toEpoch)
+    },
+
+    async hitRateLimit(key, windowSeconds, now) {
+      const slot = rateLimitSlot(key, windowSeconds, now)
+      // One statement: the upsert is the atomic increment (concurrent hits queue on the row lock, and each
+      // returns its own count), and the CTE purges counters of windows that ended (a grace period ago), a
+      // batch at a time. Each hit adds at most one row and can delete up to a batch, so the table holds little
+      // beyond live windows. SKIP LOCKED keeps the purge from ever waiting on (or deadlocking with) a
+      // concurrent hit; the current window ends after `now`, so the purge never touches the row being counted.
+      const [row] = await run(sql<Array<{ count: number }>>`
+        WITH ended AS (
+          DELETE FROM rate_limits
+          WHERE slot IN (SELECT slot FROM rate_limits WHERE ends_at <= ${now - RATE_PURGE_GRACE}
+                         ORDER BY ends_at LIMIT ${RATE_PURGE_BATCH} FOR UPDATE SKIP LOCKED)
+        )
+        INSERT INTO rate_limits (slot, count, ends_at) VALUES (${slot.id}, 1, ${slot.endsAt})
+        ON CONFLICT (slot) DO UPDATE SET count = rate_limits.count + 1
+        RETURNING count`)
+      return row!.count
+    },
+    async countRateLimit(key, windowSeconds, now) {
+      const [row] = await run(sql<Array<{ count: number }>>`
+        SELECT count FROM rate_limits WHERE slot = ${rateLimitSlot(key, windowSeconds, now).id}`)
+      return row?.count ?? 0
+    },
+    async resetRateLimit(key, windowSeconds, now) {
+      await run(sql`DELETE FROM rate_limits WHERE slot = ${rateLimitSlot(key, windowSeconds, now).id}`)
     },
 
     changes,

@@ -129,6 +129,19 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     // Nullable with no default: adding it is a catalog-only change, no table rewrite or long lock.
     sql: `ALTER TABLE refresh_families ADD COLUMN successor_seal TEXT;`,
   },
+  {
+    version: 5,
+    name: 'rate-limit counters',
+    sql: `
+      -- One row per key and fixed window (see store/rate-window.ts); purged once the window has ended.
+      CREATE TABLE rate_limits (
+        slot    TEXT COLLATE "C" PRIMARY KEY, -- key, window length and window number
+        count   INTEGER          NOT NULL,
+        ends_at BIGINT           NOT NULL
+      );
+      CREATE INDEX rate_limits_by_end ON rate_limits (ends_at);
+    `,
+  },
 ]
 
 /** What {@link migratePostgres} did. */

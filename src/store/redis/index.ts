@@ -20,6 +20,7 @@
  * | P epochs                   | zset   | user ids, scored by their epoch's expiresAt  | its longest-lived member        |
  * | P {keys} / P {keys}:retired| hash   | kid -> key JSON / kid -> retiredAt           | none                            |
  * | P secret:{name}            | string | the secret                                   | none                            |
+ * | P rate:<slot>              | string | a rate-limit count (slot: see rate-window.ts)| its window's end (endsAt)       |
  * Change feed: channel `P changes`.
  *
  * Records are hashes with one field per record field; a null field is absent, numbers are decimal strings
@@ -29,13 +30,16 @@
  * - Nothing is ever found by KEYS or SCAN: both walk the whole keyspace (KEYS in one blocking call), so their
  *   cost grows with every other user's sessions. User-scoped operations read the user's own index, purges read
  *   the expiry indexes (ZRANGEBYSCORE), so each costs what it touches.
+ * - Rate-limit counters (`rate:<slot>`, no hash tag: each is only ever touched alone) are purged by their TTL
+ *   only; INCR and EXPIREAT run in one script, so a counter never exists without one.
  * - Redis TTLs do most of the purging: every session-state key expires on its own, and every write trims index
  *   entries whose records Redis has already expired. `deleteExpiredSessions`, `deleteExpiredRefreshFamilies`
  *   and `deleteExpiredAccessRevocations` still delete what is due by the caller's clock, but their counts cover
  *   only what was left for them, not what Redis expired first.
  * - TTLs run on Redis's clock, expiry decisions on the engine's: a Redis clock ahead of the servers' removes
  *   records that much early. Keep both on NTP.
- * - Every write is one Lua script (`scripts.ts`): atomic, one round trip, no WATCH retry loops.
+ * - Every write is one Lua script (`scripts.ts`), or one command (`resetRateLimit`'s DEL): atomic, one round
+ *   trip, no WATCH retry loops.
  * - Failures never hang and never queue without bound: see `connection.ts` for the offline queue and timeouts.
  * - Use `maxmemory-policy noeviction` (or a `volatile-*` policy): under `allkeys-*` Redis may evict users,
  *   signing keys and secrets, which have no TTL on purpose.
@@ -57,6 +61,7 @@ import {
   type Store,
   type UserEpochRecord,
 } from '../types.js'
+import { rateLimitSlot } from '../rate-window.js'
 import { createRedisChangeFeed } from './change-feed.js'
 import {
   createCommandGuard,
@@ -350,6 +355,20 @@ export function createRedisStore(options: RedisStoreOptions): Store {
           epoch: Number(epoch),
           expiresAt: Number(expiresAt),
         }))
+      }),
+
+    hitRateLimit: (key, windowSeconds, now) =>
+      run(async () => {
+        const slot = rateLimitSlot(key, windowSeconds, now)
+        return (await script('hitRateLimit', [keys.rateLimit(slot.id)], [slot.endsAt])) as number
+      }),
+    countRateLimit: (key, windowSeconds, now) =>
+      run(async () =>
+        Number((await client.get(keys.rateLimit(rateLimitSlot(key, windowSeconds, now).id))) ?? 0),
+      ),
+    resetRateLimit: (key, windowSeconds, now) =>
+      run(async () => {
+        await client.del(keys.rateLimit(rateLimitSlot(key, windowSeconds, now).id))
       }),
 
     changes,

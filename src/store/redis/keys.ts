@@ -30,6 +30,11 @@ const RECORD_KEYS = {
   refreshToken: ['refresh:{', '}'],
   /** String: a named server secret. No TTL. */
   secret: ['secret:{', '}'],
+  /**
+   * String: one rate-limit counter, by slot id (`${key}:${windowSeconds}:${window}`, see `rate-window.ts`),
+   * expiring at the end of its window. No hash tag: it is only ever touched on its own.
+   */
+  rateLimit: ['rate:', ''],
 } as const satisfies Record<string, readonly [string, string]>
 
 /** Singleton keys (and the change-feed channel): `${prefix}${name}`. */

@@ -348,6 +348,18 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
 return deleted`,
   },
 
+  // KEYS: rate-limit counter. ARGV: P, the second its window ends. INCR and EXPIREAT together, so the counter
+  // never exists without its TTL; the new count. EXPIREAT runs on Redis's clock: a window already over there
+  // deletes the counter at once (the hit still counts 1), so keep Redis and the servers on NTP.
+  // EXPIREAT is set on every hit (same value each time), so even a counter left without a TTL gets one.
+  hitRateLimit: {
+    keys: 1,
+    lua: `
+local count = redis.call('INCR', KEYS[1])
+redis.call('EXPIREAT', KEYS[1], ARGV[2])
+return count`,
+  },
+
   // KEYS: secret. ARGV: P, value. SET NX then GET: every concurrent first caller reads the one value stored.
   getOrCreateSecret: {
     keys: 1,

@@ -26,6 +26,7 @@ import {
   type UserRecord,
 } from '../types.js'
 import { createLocalChangeFeed } from '../local-change-feed.js'
+import { rateLimitSlot } from '../rate-window.js'
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js'
 
 export interface SqliteStoreOptions {
@@ -116,6 +117,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
                                            expires_at = max(expires_at, excluded.expires_at)`,
     ),
     epochs: db.prepare('SELECT * FROM user_epochs WHERE expires_at > ?'),
+    hitRate: db.prepare(
+      `INSERT INTO rate_limits (slot, count, ends_at) VALUES (?, 1, ?)
+       ON CONFLICT (slot) DO UPDATE SET count = count + 1 RETURNING count`,
+    ),
+    countRate: db.prepare('SELECT count FROM rate_limits WHERE slot = ?'),
+    resetRate: db.prepare('DELETE FROM rate_limits WHERE slot = ?'),
+    purgeRates: db.prepare('DELETE FROM rate_limits WHERE ends_at <= ?'),
     ping: db.prepare('SELECT 1'),
   }
 
@@ -246,6 +254,25 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           (row): UserEpochRecord => ({ userId: row.user_id, epoch: row.epoch, expiresAt: row.expires_at }),
         ),
       ),
+
+    hitRateLimit: (key, windowSeconds, now) =>
+      run(() => {
+        const slot = rateLimitSlot(key, windowSeconds, now)
+        statements.purgeRates.run(now) // counters of ended windows; indexed, usually nothing to do
+        return (statements.hitRate.get(slot.id, slot.endsAt) as { count: number }).count
+      }),
+    countRateLimit: (key, windowSeconds, now) =>
+      run(
+        () =>
+          (
+            statements.countRate.get(rateLimitSlot(key, windowSeconds, now).id) as
+              { count: number } | undefined
+          )?.count ?? 0,
+      ),
+    resetRateLimit: (key, windowSeconds, now) =>
+      run(() => {
+        statements.resetRate.run(rateLimitSlot(key, windowSeconds, now).id)
+      }),
 
     changes: createLocalChangeFeed(),
 

@@ -107,4 +107,16 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     name: 'sealed refresh successors',
     sql: `ALTER TABLE refresh_families ADD COLUMN successor_seal TEXT;`,
   },
+  {
+    version: 5,
+    name: 'rate-limit counters',
+    sql: `
+      CREATE TABLE rate_limits (
+        slot     TEXT    PRIMARY KEY, -- key, window length and window number
+        count    INTEGER NOT NULL,
+        ends_at  INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX rate_limits_by_end ON rate_limits (ends_at);
+    `,
+  },
 ]

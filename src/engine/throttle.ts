@@ -1,0 +1,89 @@
+/**
+ * Applies the rate-limit policy with the store's shared counters. Accounts are keyed by a hash of the
+ * normalised email, so no address is written into counter keys. A refused request answers `429 rate_limited`
+ * with `Retry-After` set to the seconds left in the window.
+ */
+import { createHash } from 'node:crypto'
+import type { Clock } from '../core/clock.js'
+import { canonicalizeEmail } from '../core/email.js'
+import { AuthError } from '../core/errors.js'
+import { type RateLimitPolicy, type RateLimitRule, softDelayMs } from '../core/rate-limit-policy.js'
+import { rateLimitSlot } from '../store/rate-window.js'
+import type { Store } from '../store/types.js'
+
+export interface Throttle {
+  /** Throws `rate_limited` when the account or the address has failed too often in the current window. */
+  checkSignIn(email: string, ip: string | undefined): Promise<void>
+  /** Counts a failed sign-in, then waits the soft delay for the account. */
+  recordSignInFailure(email: string, ip: string | undefined): Promise<void>
+  /** Clears the account's failures after a correct password. */
+  recordSignInSuccess(email: string): Promise<void>
+  /** Counts a sign-up from `ip`; throws `rate_limited` past the limit. */
+  checkSignUp(ip: string | undefined): Promise<void>
+}
+
+export interface ThrottleOptions {
+  store: Store
+  clock: Clock
+  policy: Readonly<RateLimitPolicy>
+  /** Waits `ms`; tests pass one that does not. Default: a timer. */
+  sleep?: (ms: number) => Promise<void>
+}
+
+export function createThrottle({ store, clock, policy, sleep = defaultSleep }: ThrottleOptions): Throttle {
+  const accountKey = (email: string): string =>
+    `login-fail:account:${createHash('sha256').update(canonicalizeEmail(email)).digest('base64url')}`
+  const addressKey = (ip: string): string => `login-fail:ip:${ip}`
+
+  function refuse(rule: RateLimitRule, now: number, reason: string): AuthError {
+    return new AuthError('rate_limited', 'Too many attempts; try again later.', {
+      reason,
+      retryAfterSeconds: rateLimitSlot('', rule.windowSeconds, now).endsAt - now,
+    })
+  }
+
+  async function over(key: string, rule: RateLimitRule, now: number): Promise<boolean> {
+    return rule.limit > 0 && (await store.countRateLimit(key, rule.windowSeconds, now)) >= rule.limit
+  }
+
+  return {
+    async checkSignIn(email, ip) {
+      const now = clock.nowSeconds()
+      if (ip && (await over(addressKey(ip), policy.loginFailuresPerAddress, now))) {
+        throw refuse(policy.loginFailuresPerAddress, now, 'address_login_failures')
+      }
+      if (await over(accountKey(email), policy.loginFailuresPerAccount, now)) {
+        throw refuse(policy.loginFailuresPerAccount, now, 'account_login_failures')
+      }
+    },
+
+    async recordSignInFailure(email, ip) {
+      const now = clock.nowSeconds()
+      const { loginFailuresPerAccount: account, loginFailuresPerAddress: address } = policy
+      if (ip && address.limit > 0) await store.hitRateLimit(addressKey(ip), address.windowSeconds, now)
+      if (account.limit === 0) return
+      const failures = await store.hitRateLimit(accountKey(email), account.windowSeconds, now)
+      const delay = softDelayMs(failures, policy)
+      if (delay > 0) await sleep(delay)
+    },
+
+    async recordSignInSuccess(email) {
+      const rule = policy.loginFailuresPerAccount
+      if (rule.limit > 0)
+        await store.resetRateLimit(accountKey(email), rule.windowSeconds, clock.nowSeconds())
+    },
+
+    async checkSignUp(ip) {
+      const rule = policy.signupsPerAddress
+      if (!ip || rule.limit === 0) return
+      const now = clock.nowSeconds()
+      if ((await store.hitRateLimit(`signup:ip:${ip}`, rule.windowSeconds, now)) > rule.limit) {
+        throw refuse(rule, now, 'address_signups')
+      }
+    },
+  }
+}
+
+function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

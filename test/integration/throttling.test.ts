@@ -1,0 +1,106 @@
+/** Throttling: failed sign-ins per account and per address, sign-ups per address, with a soft delay first. */
+import { afterEach, describe, expect, it } from 'vitest'
+import { createManualClock, type ManualClock } from '../helpers/clock.js'
+import { SAME_ORIGIN, startTestServer, type TestServer } from '../helpers/server.js'
+
+const RATE_LIMITED = { error: 'rate_limited', error_description: 'Too many attempts; try again later.' }
+
+describe('throttling', () => {
+  let server: TestServer
+  let clock: ManualClock
+  let delays: number[]
+  afterEach(() => server.close())
+
+  async function start(env: Record<string, string> = {}): Promise<void> {
+    clock = createManualClock(1_800_000_000) // a multiple of 900: windows start at the clock's start
+    delays = []
+    server = await startTestServer({
+      clock,
+      env: { SESAME_STORE: 'memory', ...env },
+      sleep: async (ms) => void delays.push(ms),
+    })
+    await server.auth.signUp({ email: 'victim@example.com', password: 'the right password' })
+  }
+
+  function logIn(email: string, password: string, ip = '203.0.113.1') {
+    return server.app.inject({
+      method: 'POST',
+      url: '/auth/session',
+      headers: SAME_ORIGIN,
+      remoteAddress: ip,
+      payload: { email, password },
+    })
+  }
+
+  it('refuses an account after 10 failures with 429 and Retry-After, even with the right password', async () => {
+    await start()
+    for (let i = 0; i < 10; i++)
+      expect((await logIn('victim@example.com', `wrong ${i}`, `198.51.100.${i}`)).statusCode).toBe(401)
+    expect(delays).toEqual([250, 500, 750, 1000, 1250, 1500, 1750]) // soft delay from the 4th failure
+    clock.advance(100)
+    const blocked = await logIn('victim@example.com', 'the right password')
+    expect(blocked.statusCode).toBe(429)
+    expect(blocked.json()).toEqual(RATE_LIMITED)
+    expect(blocked.headers['retry-after']).toBe('800')
+    // The token endpoint shares the limit.
+    const grant = await server.app.inject({
+      method: 'POST',
+      url: '/auth/token',
+      payload: { grant_type: 'password', username: 'victim@example.com', password: 'the right password' },
+    })
+    expect(grant.statusCode).toBe(429)
+    // Temporary by construction: the next window lets the owner in.
+    clock.advance(800)
+    expect((await logIn('victim@example.com', 'the right password')).statusCode).toBe(200)
+  })
+
+  it('answers an unknown account exactly like a real one', async () => {
+    await start()
+    for (let i = 0; i < 10; i++) {
+      await logIn('victim@example.com', 'wrong', `198.51.100.${i}`)
+      await logIn('nobody@example.com', 'wrong', `198.51.100.${i}`)
+    }
+    const real = await logIn('victim@example.com', 'wrong', '192.0.2.9')
+    const unknown = await logIn('nobody@example.com', 'wrong', '192.0.2.9')
+    expect(real.statusCode).toBe(429)
+    expect(unknown.statusCode).toBe(429)
+    expect(unknown.body).toBe(real.body)
+  })
+
+  it('forgets failures after a correct password', async () => {
+    await start()
+    for (let i = 0; i < 9; i++) await logIn('victim@example.com', 'wrong')
+    expect((await logIn('victim@example.com', 'the right password')).statusCode).toBe(200)
+    for (let i = 0; i < 9; i++) expect((await logIn('victim@example.com', 'wrong')).statusCode).toBe(401)
+  })
+
+  it('refuses an address that fails against many accounts', async () => {
+    await start({ SESAME_LOGIN_FAILURES_PER_IP: '5' })
+    for (let i = 0; i < 5; i++)
+      expect((await logIn(`user${i}@example.com`, 'wrong', '203.0.113.7')).statusCode).toBe(401)
+    expect((await logIn('victim@example.com', 'the right password', '203.0.113.7')).statusCode).toBe(429)
+    expect((await logIn('victim@example.com', 'the right password', '203.0.113.8')).statusCode).toBe(200)
+  })
+
+  it('limits sign-ups per address, and 0 turns a limit off', async () => {
+    await start({ SESAME_SIGNUPS_PER_IP: '2' })
+    const signUp = (n: number) =>
+      server.app.inject({
+        method: 'POST',
+        url: '/auth/signup',
+        headers: SAME_ORIGIN,
+        remoteAddress: '203.0.113.9',
+        payload: { email: `new${n}@example.com`, password: 'password123' },
+      })
+    expect((await signUp(1)).statusCode).toBe(201)
+    expect((await signUp(2)).statusCode).toBe(201)
+    const third = await signUp(3)
+    expect(third.statusCode).toBe(429)
+    expect(third.json()).toEqual(RATE_LIMITED)
+    expect(await server.store.findUserByEmail('new3@example.com')).toBeNull()
+    await server.close()
+
+    await start({ SESAME_LOGIN_FAILURES_PER_ACCOUNT: '0' })
+    for (let i = 0; i < 12; i++) expect((await logIn('victim@example.com', 'wrong')).statusCode).toBe(401)
+  })
+})
