@@ -145,7 +145,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
 
     async signUp(input) {
       const email = normalizeEmail(input.email)
-      const password = checkNewPassword(input.password)
+      const password = checkNewPassword(input.password, { email })
       await throttle.checkSignUp(input.ip)
       const user: UserRecord = {
         id: generatePublicId(),

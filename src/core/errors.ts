@@ -32,7 +32,7 @@ export const ERROR_REGISTRY = {
   },
   headers_too_large: {
     status: 431,
-    description: 'The request headers (often the cookies) exceed the server limit of 16 KiB.',
+    description: "The request headers (often the cookies) exceed Node's limit (16 KiB by default).",
     fix: 'Send fewer or smaller headers; clear stale cookies for this site.',
   },
   not_found: {

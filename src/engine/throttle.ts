@@ -12,9 +12,13 @@ import { rateLimitSlot } from '../store/rate-window.js'
 import type { Store } from '../store/types.js'
 
 export interface Throttle {
-  /** Throws `rate_limited` when the account or the address has failed too often in the current window. */
+  /**
+   * Counts a sign-in attempt against the account before the password is checked (so parallel guesses cannot
+   * slip past the limit between a check and a count), and throws `rate_limited` when the account or the
+   * address has failed too often in the current window.
+   */
   checkSignIn(email: string, ip: string | undefined): Promise<void>
-  /** Counts a failed sign-in, then waits the soft delay for the account. */
+  /** Counts a failed sign-in against the address, then waits the soft delay for the account. */
   recordSignInFailure(email: string, ip: string | undefined): Promise<void>
   /** Clears the account's failures after a correct password. */
   recordSignInSuccess(email: string): Promise<void>
@@ -52,8 +56,13 @@ export function createThrottle({ store, clock, policy, sleep = defaultSleep }: T
       if (ip && (await over(addressKey(ip), policy.loginFailuresPerAddress, now))) {
         throw refuse(policy.loginFailuresPerAddress, now, 'address_login_failures')
       }
-      if (await over(accountKey(email), policy.loginFailuresPerAccount, now)) {
-        throw refuse(policy.loginFailuresPerAccount, now, 'account_login_failures')
+      const account = policy.loginFailuresPerAccount
+      // Counted up front, atomically in the store: a success clears it again (recordSignInSuccess).
+      if (
+        account.limit > 0 &&
+        (await store.hitRateLimit(accountKey(email), account.windowSeconds, now)) > account.limit
+      ) {
+        throw refuse(account, now, 'account_login_failures')
       }
     },
 
@@ -62,7 +71,7 @@ export function createThrottle({ store, clock, policy, sleep = defaultSleep }: T
       const { loginFailuresPerAccount: account, loginFailuresPerAddress: address } = policy
       if (ip && address.limit > 0) await store.hitRateLimit(addressKey(ip), address.windowSeconds, now)
       if (account.limit === 0) return
-      const failures = await store.hitRateLimit(accountKey(email), account.windowSeconds, now)
+      const failures = await store.countRateLimit(accountKey(email), account.windowSeconds, now)
       const delay = softDelayMs(failures, policy)
       if (delay > 0) await sleep(delay)
     },

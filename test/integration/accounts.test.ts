@@ -51,8 +51,11 @@ describe('POST /auth/signup', () => {
   })
 
   it.each([
-    [{ email: 'not-an-email', password: 'password123' }, 'The "email" field is not a valid email address.'],
-    [{ email: 'a@b', password: 'password123' }, 'The "email" field is not a valid email address.'],
+    [
+      { email: 'not-an-email', password: 'pass-word-1234' },
+      'The "email" field is not a valid email address.',
+    ],
+    [{ email: 'a@b', password: 'pass-word-1234' }, 'The "email" field is not a valid email address.'],
     [
       { email: 'short@example.com', password: '1234567' },
       'The "password" field must be at least 8 characters.',
@@ -62,8 +65,8 @@ describe('POST /auth/signup', () => {
       'The "password" field must be at most 256 characters.',
     ],
     [{ email: 'missing@example.com' }, 'The "password" field is required.'],
-    [{ password: 'password123' }, 'The "email" field is required.'],
-    [{ email: ['a@example.com'], password: 'password123' }, 'The "email" field must be a single string.'],
+    [{ password: 'pass-word-1234' }, 'The "email" field is required.'],
+    [{ email: ['a@example.com'], password: 'pass-word-1234' }, 'The "email" field must be a single string.'],
     [{ email: 'num@example.com', password: 12345678 }, 'The "password" field must be a single string.'],
     [['email', 'password'], 'The request body must be a JSON object or a form.'],
   ])('refuses %j with 400 invalid_request and creates nothing', async (body, description) => {

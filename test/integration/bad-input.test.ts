@@ -9,7 +9,7 @@ describe('bad input', () => {
   let server: TestServer
   beforeAll(async () => {
     server = await startTestServer({ env: { SESAME_BODY_LIMIT_BYTES: '2048' } })
-    await server.auth.signUp({ email: 'kim@example.com', password: 'password123' })
+    await server.auth.signUp({ email: 'kim@example.com', password: 'pass-word-1234' })
   })
   afterAll(() => server.close())
 
@@ -45,7 +45,7 @@ describe('bad input', () => {
       method: 'POST',
       url: '/auth/signup',
       headers: { 'content-type': 'application/json' },
-      payload: '{"email":"p@example.com","password":"password123","__proto__":{"admin":true}}',
+      payload: '{"email":"p@example.com","password":"pass-word-1234","__proto__":{"admin":true}}',
       status: 400,
       body: { error: 'malformed_json', error_description: 'The request body is not valid JSON.' },
     },
@@ -100,7 +100,7 @@ describe('bad input', () => {
       method: 'POST',
       url: '/auth/session',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'email=kim%40example.com&email=x%40example.com&password=password123',
+      payload: 'email=kim%40example.com&email=x%40example.com&password=pass-word-1234',
       status: 400,
       body: { error: 'invalid_request', error_description: 'The "email" field must be a single string.' },
     },

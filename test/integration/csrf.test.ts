@@ -5,7 +5,7 @@ describe('CSRF defence on state-changing requests', () => {
   let server: TestServer
   beforeAll(async () => {
     server = await startTestServer()
-    await server.auth.signUp({ email: 'csrf@example.com', password: 'password123' })
+    await server.auth.signUp({ email: 'csrf@example.com', password: 'pass-word-1234' })
   })
   afterAll(() => server.close())
 
@@ -14,7 +14,7 @@ describe('CSRF defence on state-changing requests', () => {
       method: 'POST',
       url: '/auth/session',
       headers: { host: 'sesame.example', ...headers },
-      payload: { email: 'csrf@example.com', password: 'password123' },
+      payload: { email: 'csrf@example.com', password: 'pass-word-1234' },
     })
   }
 
@@ -70,12 +70,12 @@ describe('CSRF defence on state-changing requests', () => {
 
   it('accepts an origin listed in SESAME_TRUSTED_ORIGINS', async () => {
     const trusting = await startTestServer({ env: { SESAME_TRUSTED_ORIGINS: 'https://app.example' } })
-    await trusting.auth.signUp({ email: 'csrf@example.com', password: 'password123' })
+    await trusting.auth.signUp({ email: 'csrf@example.com', password: 'pass-word-1234' })
     const response = await trusting.app.inject({
       method: 'POST',
       url: '/auth/session',
       headers: { host: 'sesame.example', origin: 'https://app.example', 'sec-fetch-site': 'same-site' },
-      payload: { email: 'csrf@example.com', password: 'password123' },
+      payload: { email: 'csrf@example.com', password: 'pass-word-1234' },
     })
     expect(response.statusCode).toBe(200)
     await trusting.close()

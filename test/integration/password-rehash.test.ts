@@ -11,7 +11,7 @@ describe('rehash on sign-in', () => {
       store,
       passwordHasher: createArgon2Hasher({ params: { memoryCost: 4096, timeCost: 1, parallelism: 1 } }),
     })
-    const user = await old.signUp({ email: 'old@example.com', password: 'password123' })
+    const user = await old.signUp({ email: 'old@example.com', password: 'pass-word-1234' })
     const oldHash = (await store.findUserById(user.id))!.passwordHash
     expect(oldHash).toMatch(/^\$argon2id\$v=19\$m=4096,t=1,p=1\$/)
 
@@ -23,12 +23,12 @@ describe('rehash on sign-in', () => {
     })
     expect((await store.findUserById(user.id))!.passwordHash).toBe(oldHash)
 
-    await current.signIn({ email: 'old@example.com', password: 'password123' })
+    await current.signIn({ email: 'old@example.com', password: 'pass-word-1234' })
     const newHash = (await store.findUserById(user.id))!.passwordHash
     expect(newHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/)
     // The upgraded hash still verifies the same password.
     await expect(
-      current.signIn({ email: 'old@example.com', password: 'password123' }),
+      current.signIn({ email: 'old@example.com', password: 'pass-word-1234' }),
     ).resolves.toMatchObject({
       user: { email: 'old@example.com' },
     })

@@ -7,12 +7,12 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { cookiePair, makeTempDir, SAME_ORIGIN, startTestServer, type TestServer } from '../helpers/server.js'
 
 async function signUpAndLogIn(server: TestServer): Promise<string> {
-  await server.auth.signUp({ email: 'restart@example.com', password: 'password123' })
+  await server.auth.signUp({ email: 'restart@example.com', password: 'pass-word-1234' })
   const response = await server.app.inject({
     method: 'POST',
     url: '/auth/session',
     headers: SAME_ORIGIN,
-    payload: { email: 'restart@example.com', password: 'password123' },
+    payload: { email: 'restart@example.com', password: 'pass-word-1234' },
   })
   expect(response.statusCode).toBe(200)
   return cookiePair(response.headers['set-cookie'])

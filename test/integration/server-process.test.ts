@@ -31,7 +31,7 @@ describe('the server process', () => {
     const env = { SESAME_DATA_DIR: dataDir, SESAME_LOG_LEVEL: 'info' }
     const first = await startServerProcess(env)
     const headers = { 'content-type': 'application/json', origin: first.url }
-    const credentials = JSON.stringify({ email: 'proc@example.com', password: 'password123' })
+    const credentials = JSON.stringify({ email: 'proc@example.com', password: 'pass-word-1234' })
     expect(
       (await fetch(`${first.url}/auth/signup`, { method: 'POST', headers, body: credentials })).status,
     ).toBe(201)
@@ -44,7 +44,7 @@ describe('the server process', () => {
     expect(await first.exited).toBe('SIGKILL')
     // Nothing secret reached the logs.
     expect(first.output()).not.toContain(cookie.split('=')[1])
-    expect(first.output()).not.toContain('password123')
+    expect(first.output()).not.toContain('pass-word-1234')
 
     const second = await startServerProcess(env)
     const me = await fetch(`${second.url}/auth/me`, { headers: { cookie } })

@@ -54,6 +54,18 @@ describe('throttling', () => {
     expect((await logIn('victim@example.com', 'the right password')).statusCode).toBe(200)
   })
 
+  it('holds against parallel guesses: the attempt is counted before the password is checked', async () => {
+    await start()
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        logIn('victim@example.com', `parallel guess ${i}`, `198.51.100.${i}`),
+      ),
+    )
+    const statuses = answers.map((answer) => answer.statusCode)
+    expect(statuses.filter((status) => status === 401)).toHaveLength(10)
+    expect(statuses.filter((status) => status === 429)).toHaveLength(20)
+  })
+
   it('answers an unknown account exactly like a real one', async () => {
     await start()
     for (let i = 0; i < 10; i++) {
@@ -90,7 +102,7 @@ describe('throttling', () => {
         url: '/auth/signup',
         headers: SAME_ORIGIN,
         remoteAddress: '203.0.113.9',
-        payload: { email: `new${n}@example.com`, password: 'password123' },
+        payload: { email: `new${n}@example.com`, password: 'pass-word-1234' },
       })
     expect((await signUp(1)).statusCode).toBe(201)
     expect((await signUp(2)).statusCode).toBe(201)

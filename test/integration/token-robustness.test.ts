@@ -37,13 +37,13 @@ describe('token robustness', () => {
     for (let round = 0; round < 5; round++) {
       const shared = createMemoryStore()
       const instances = await Promise.all([1, 2, 3].map(() => engine(slowStore(shared))))
-      await instances[0]!.signUp({ email: 'keys@example.com', password: 'password123' })
+      await instances[0]!.signUp({ email: 'keys@example.com', password: 'pass-word-1234' })
       for (const instance of instances) await instance.tokens.reload()
       const kids = new Set<string>()
       for (const issuer of instances) {
         const { accessToken } = await issuer.tokens.grantPassword({
           username: 'keys@example.com',
-          password: 'password123',
+          password: 'pass-word-1234',
         })
         kids.add(decodeProtectedHeader(accessToken).kid!)
         for (const verifier of instances)
@@ -68,8 +68,11 @@ describe('token robustness', () => {
       },
     }
     const auth = await engine(flaky)
-    const user = await auth.signUp({ email: 'half@example.com', password: 'password123' })
-    const grant = await auth.tokens.grantPassword({ username: 'half@example.com', password: 'password123' })
+    const user = await auth.signUp({ email: 'half@example.com', password: 'pass-word-1234' })
+    const grant = await auth.tokens.grantPassword({
+      username: 'half@example.com',
+      password: 'pass-word-1234',
+    })
     await expect(auth.tokens.endFamily(user.id, grant.principal.sessionId)).rejects.toMatchObject({
       code: 'store_unavailable',
     })
@@ -86,8 +89,11 @@ describe('token robustness', () => {
   it('stores nothing from which a store dump and an old refresh token could compute the live one', async () => {
     const store = createMemoryStore()
     const auth = await engine(store)
-    await auth.signUp({ email: 'dump@example.com', password: 'password123' })
-    const first = await auth.tokens.grantPassword({ username: 'dump@example.com', password: 'password123' })
+    await auth.signUp({ email: 'dump@example.com', password: 'pass-word-1234' })
+    const first = await auth.tokens.grantPassword({
+      username: 'dump@example.com',
+      password: 'pass-word-1234',
+    })
     const second = await auth.tokens.grantRefresh(first.refreshToken)
     const third = await auth.tokens.grantRefresh(second.refreshToken)
     const family = (await store.findRefreshFamily(first.principal.sessionId))!

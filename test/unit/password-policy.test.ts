@@ -34,7 +34,7 @@ describe('bounds', () => {
 
 describe('checkNewPassword', () => {
   it('accepts exactly 8 and exactly 256 characters', () => {
-    expect(checkNewPassword('a'.repeat(8))).toBe('a'.repeat(8))
+    expect(checkNewPassword('q7w-x9z!')).toBe('q7w-x9z!')
     expect(checkNewPassword('a'.repeat(256))).toBe('a'.repeat(256))
   })
 
@@ -66,7 +66,7 @@ describe('checkNewPassword', () => {
   })
 
   it('normalises fullwidth letters to ASCII', () => {
-    expect(checkNewPassword('ｐａｓｓｗｏｒｄ')).toBe('password')
+    expect(checkNewPassword('ｐａｓｓ－ｗｏｒｄ７')).toBe('pass-word7')
   })
 
   it('does not trim or alter spaces', () => {
@@ -94,7 +94,7 @@ describe('readPassword', () => {
 
   it('normalises the same way as checkNewPassword', () => {
     expect(readPassword('ｐａｓｓ')).toBe('pass')
-    expect(readPassword('Ｐａｓｓｗｏｒｄ１')).toBe(checkNewPassword('Password1'))
+    expect(readPassword('Ｐａｓｓ－ｗｏｒｄ１')).toBe(checkNewPassword('Pass-word1'))
   })
 
   it.each([[undefined], [null], [1], [true], [{}]])('refuses the non-string %j', (input) => {
@@ -111,5 +111,31 @@ describe('normalizePassword', () => {
 
   it('leaves NFKC text unchanged', () => {
     expect(normalizePassword('correct horse battery staple')).toBe('correct horse battery staple')
+  })
+
+  describe('checkNewPassword refuses guessable passwords', () => {
+    it.each(['password', 'PASSWORD', '12345678', 'iloveyou', 'Password1'])(
+      'refuses the common password %j',
+      (password) => {
+        expect(() => checkNewPassword(password)).toThrow(
+          expect.objectContaining({
+            code: 'invalid_request',
+            message: 'The "password" field is one of the most common passwords; choose another.',
+          }),
+        )
+      },
+    )
+
+    it('refuses the email address and its local part, in any case', () => {
+      const error = expect.objectContaining({
+        code: 'invalid_request',
+        message: 'The "password" field must not be the email address.',
+      })
+      expect(() => checkNewPassword('Ann.Lee@Example.com', { email: 'ann.lee@example.com' })).toThrow(error)
+      expect(() => checkNewPassword('ANN.LEE.42', { email: 'ann.lee.42@example.com' })).toThrow(error)
+      expect(checkNewPassword('ann.lee-not-quite', { email: 'ann.lee@example.com' })).toBe(
+        'ann.lee-not-quite',
+      )
+    })
   })
 })

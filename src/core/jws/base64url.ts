@@ -4,9 +4,10 @@
  * trailing bits, so different strings can decode to the same bytes; a verifier must accept exactly one
  * spelling of each value.
  *
- * The check is done on the decoder's own output, so it costs one pass instead of a regex plus a decode: every
- * skipped or terminating character makes the output shorter than the length of a canonical encoding predicts,
- * the two foreign alphabet characters are looked for directly, and the last character must carry no stray bits.
+ * The check is done on the decoder's own output, so it costs native scans instead of a regex: non-ASCII is
+ * refused outright, every skipped or terminating ASCII character makes the output shorter than the length of
+ * a canonical encoding predicts, the two foreign alphabet characters are looked for directly, and the last
+ * character must carry no stray bits.
  */
 
 /** Last characters with zero spare bits: after 2 leftover characters (4 spare bits), after 3 (2 spare bits). */
@@ -22,6 +23,9 @@ export function decodeBase64url(segment: string): Buffer | null {
     if (!(rest === 2 ? CANONICAL_LAST_OF_2 : CANONICAL_LAST_OF_3).includes(last)) return null
   }
   if (segment.includes('+') || segment.includes('/')) return null
+  // Node reads only the low byte of each UTF-16 unit, so '\u4d2d' would pass for '-': allow ASCII only
+  // (the UTF-8 length equals the string length exactly when every unit is below 0x80).
+  if (Buffer.byteLength(segment, 'utf8') !== segment.length) return null
   const bytes = Buffer.from(segment, 'base64url')
   return bytes.length === Math.floor((segment.length * 3) / 4) ? bytes : null
 }

@@ -134,3 +134,12 @@ describe('encodeBase64url', () => {
     expect(encodeBase64url(view)).toBe('AQID')
   })
 })
+
+describe('decodeBase64url: regression for characters outside ASCII', () => {
+  it('refuses a non-ASCII character whose low byte is a base64url character (found by fast-check)', () => {
+    // Node reads only the low byte of each UTF-16 unit: '\u4d2d' decodes like '-'.
+    expect(Buffer.from('-A-\u4d2d', 'base64url')).toEqual(Buffer.from('-A--', 'base64url'))
+    expect(decodeBase64url('-A-\u4d2d')).toBeNull()
+    expect(decodeBase64url('-A--')).not.toBeNull()
+  })
+})
