@@ -73,6 +73,15 @@ export interface Auth extends CookieSessions {
   readonly devices: Devices
   /** Registers an account. Throws `invalid_request`, `email_taken` or `rate_limited` (per `ip`). */
   signUp(input: { email: unknown; password: unknown; ip?: string | undefined }): Promise<PublicUser>
+  /**
+   * Changes the caller's password after checking the current one (throttled like a sign-in), and ends every
+   * other session and token family of the user, with their access tokens; the caller's own stays. Throws
+   * `invalid_credentials`, `invalid_request` (a weak new password) or `rate_limited`. Returns how many ended.
+   */
+  changePassword(
+    principal: Principal,
+    input: { currentPassword: unknown; newPassword: unknown; ip?: string | undefined },
+  ): Promise<number>
   /** The user with this id, or null. */
   findUser(userId: string): Promise<PublicUser | null>
   /**
@@ -159,6 +168,15 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       if (created === EMAIL_TAKEN)
         throw new AuthError('email_taken', 'An account with this email already exists.')
       return toPublicUser(created)
+    },
+
+    async changePassword(principal, input) {
+      const user = await store.findUserById(principal.userId)
+      if (!user) throw new AuthError('invalid_credentials', 'The email or password is incorrect.')
+      await checkCredentials(user.email, input.currentPassword, input.ip)
+      const password = checkNewPassword(input.newPassword, { email: user.email })
+      await store.updatePasswordHash(user.id, await hasher.hash(password))
+      return devices.endOthers(principal)
     },
 
     async findUser(userId) {

@@ -1,6 +1,6 @@
 /**
  * A user's devices (API.md "Either way in"): list sessions and token families, end one, end all others, or log
- * out everywhere. Each route accepts a session cookie or a bearer token, and state changes pass the CSRF check.
+ * out everywhere; and changing the password, which ends every other device. Each route accepts a session cookie or a bearer token, and state changes pass the CSRF check.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Auth, Device } from '../auth.js'
@@ -8,6 +8,7 @@ import { AuthError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
 import type { CsrfGuard } from './csrf.js'
 import { setCookie } from './reply-cookies.js'
+import { readRequiredStringFields } from './request-fields.js'
 import { authenticateAnyRequest } from './session-request.js'
 
 export interface DeviceRoutesOptions {
@@ -50,6 +51,18 @@ export async function deviceRoutes(app: FastifyInstance, { auth, csrf }: DeviceR
     checkOrigin(request)
     const principal = await principalOf(request, reply)
     const ended = await auth.devices.endOthers(principal)
+    return reply.header('cache-control', 'no-store').send({ ended })
+  })
+
+  app.post('/auth/password', async (request, reply) => {
+    checkOrigin(request)
+    const principal = await principalOf(request, reply)
+    const fields = readRequiredStringFields(request.body, ['current_password', 'new_password'])
+    const ended = await auth.changePassword(principal, {
+      currentPassword: fields.current_password,
+      newPassword: fields.new_password,
+      ip: request.ip,
+    })
     return reply.header('cache-control', 'no-store').send({ ended })
   })
 

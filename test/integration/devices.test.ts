@@ -141,6 +141,46 @@ describe('devices', () => {
       expect((await call('GET', '/auth/me', again.access)).statusCode).toBe(200)
     })
 
+    it('changes the password and ends every other device, keeping the caller', async () => {
+      const web = await cookieLogin('web')
+      const phone = await tokenLogin('phone')
+      const change = (credentials: string, current: string, next: string) =>
+        server.app.inject({
+          method: 'POST',
+          url: '/auth/password',
+          headers: credentials.startsWith('Bearer ')
+            ? { authorization: credentials }
+            : { ...SAME_ORIGIN, cookie: credentials },
+          payload: { current_password: current, new_password: next },
+        })
+      const wrong = await change(web, 'not my password', 'a brand new passphrase')
+      expect(wrong.statusCode).toBe(401)
+      expect(wrong.json()).toMatchObject({ error: 'invalid_credentials' })
+      const weak = await change(web, PASSWORD, 'password')
+      expect(weak.statusCode).toBe(400)
+      expect(weak.json()).toMatchObject({ error: 'invalid_request' })
+
+      const changed = await change(web, PASSWORD, 'a brand new passphrase')
+      expect(changed.statusCode).toBe(200)
+      expect(changed.json()).toEqual({ ended: 1 })
+      expect((await call('GET', '/auth/me', web)).statusCode).toBe(200)
+      expect((await call('GET', '/auth/me', phone.access)).statusCode).toBe(401)
+      const oldPassword = await server.app.inject({
+        method: 'POST',
+        url: '/auth/session',
+        headers: SAME_ORIGIN,
+        payload: { email: EMAIL, password: PASSWORD },
+      })
+      expect(oldPassword.statusCode).toBe(401)
+      const newPassword = await server.app.inject({
+        method: 'POST',
+        url: '/auth/session',
+        headers: SAME_ORIGIN,
+        payload: { email: EMAIL, password: 'a brand new passphrase' },
+      })
+      expect(newPassword.statusCode).toBe(200)
+    })
+
     it('requires credentials and the same origin', async () => {
       expect((await server.app.inject({ method: 'GET', url: '/auth/sessions' })).statusCode).toBe(401)
       const web = await cookieLogin('web')
