@@ -140,6 +140,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
         signing: { algorithm: 'ES256', ...options.tokens?.signing },
         checkCredentials,
         beforeNewFamily: makeRoom,
+        throttle,
         ...(options.onBackgroundError && { onBackgroundError: options.onBackgroundError }),
       })
     : null

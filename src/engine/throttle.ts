@@ -22,6 +22,10 @@ export interface Throttle {
   recordSignInFailure(email: string, ip: string | undefined): Promise<void>
   /** Clears the account's failures after a correct password. */
   recordSignInSuccess(email: string): Promise<void>
+  /** Throws `rate_limited` when `ip` has failed too often (sign-ins and refresh grants count alike). */
+  checkAddress(ip: string | undefined): Promise<void>
+  /** Counts a failed attempt (e.g. an invalid refresh token) from `ip`. */
+  recordAddressFailure(ip: string | undefined): Promise<void>
   /** Counts a sign-up from `ip`; throws `rate_limited` past the limit. */
   checkSignUp(ip: string | undefined): Promise<void>
 }
@@ -80,6 +84,19 @@ export function createThrottle({ store, clock, policy, sleep = defaultSleep }: T
       const rule = policy.loginFailuresPerAccount
       if (rule.limit > 0)
         await store.resetRateLimit(accountKey(email), rule.windowSeconds, clock.nowSeconds())
+    },
+
+    async checkAddress(ip) {
+      const now = clock.nowSeconds()
+      if (ip && (await over(addressKey(ip), policy.loginFailuresPerAddress, now))) {
+        throw refuse(policy.loginFailuresPerAddress, now, 'address_failures')
+      }
+    },
+
+    async recordAddressFailure(ip) {
+      const rule = policy.loginFailuresPerAddress
+      if (ip && rule.limit > 0)
+        await store.hitRateLimit(addressKey(ip), rule.windowSeconds, clock.nowSeconds())
     },
 
     async checkSignUp(ip) {

@@ -24,6 +24,7 @@ import type { TokenPolicy } from '../core/token-policy.js'
 import { VerifiedTokenCache } from '../core/verified-token-cache.js'
 import type { ChangeEvent, RefreshFamilyRecord, Store, UserRecord } from '../store/types.js'
 import type { CredentialChecker } from './credentials.js'
+import type { Throttle } from './throttle.js'
 import { storedUserAgent } from './types.js'
 
 const PERIODIC_RESYNC_MS = 30_000
@@ -58,7 +59,7 @@ export interface TokenEngine {
     ip?: string | undefined
   }): Promise<TokenGrant>
   /** `grant_type=refresh_token`: rotates the family and returns a new pair. Throws `invalid_grant`. */
-  grantRefresh(refreshToken: string): Promise<TokenGrant>
+  grantRefresh(refreshToken: string, ip?: string): Promise<TokenGrant>
   /** RFC 7009: revokes a refresh token's family or an access token; silent for anything unknown. */
   revoke(token: string): Promise<void>
   /** Authenticates an `Authorization` header value. Synchronous, no I/O. Throws `invalid_token`. */
@@ -89,6 +90,8 @@ export interface TokenEngineOptions {
   checkCredentials: CredentialChecker
   /** Called before a new family is created for a user (e.g. to enforce a per-user session limit). */
   beforeNewFamily?: (userId: string) => Promise<void>
+  /** Counts failed refresh grants per client address. */
+  throttle?: Pick<Throttle, 'checkAddress' | 'recordAddressFailure'>
   /** Told about background failures (feed resyncs), which must not crash the process. */
   onBackgroundError?: (error: unknown) => void
 }
@@ -247,6 +250,52 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
     return new AuthError('invalid_grant', 'The refresh token is invalid, expired or revoked.', { reason })
   }
 
+  async function redeemRefreshToken(refreshToken: string): Promise<TokenGrant> {
+    if (!isSecretTokenShape(refreshToken)) throw invalidGrant('malformed_refresh_token')
+    const found = await store.findRefreshToken(hashSecret(refreshToken))
+    if (!found) throw invalidGrant('unknown_refresh_token')
+    const now = clock.nowSeconds()
+    let { family } = found
+    let decision = decideRefresh(family, found.generation, now, policy)
+    if (decision.action === 'reject') throw invalidGrant(decision.reason)
+    if (decision.action === 'revoke') {
+      await revokeFamily(family.id, now)
+      throw invalidGrant(decision.reason)
+    }
+    // The user is checked before the rotation uses the token up: if the user store is down, the client can
+    // retry with the same token instead of looking like a thief after the grace window.
+    const user = await store.findUserById(family.userId)
+    if (!user || user.disabledAt !== null) {
+      await revokeFamily(family.id, now)
+      throw invalidGrant('user_unavailable')
+    }
+    let successor: string | null
+    if (decision.action === 'rotate') {
+      successor = generateSecretToken()
+      const seal = sealSuccessor(refreshToken, successor, family.id)
+      const won = await store.rotateRefreshFamily(
+        family.id,
+        found.generation,
+        hashSecret(successor),
+        now,
+        decision.expiresAt,
+        seal,
+      )
+      if (!won) {
+        // A concurrent refresh with the same token rotated first: judge again against the family as it is now.
+        family = (await store.findRefreshFamily(family.id)) ?? family
+        decision = decideRefresh(family, found.generation, now, policy)
+        if (decision.action === 'reject') throw invalidGrant(decision.reason)
+        if (decision.action !== 'replay') throw invalidGrant('rotation_conflict')
+        successor = openSuccessor(refreshToken, family.successorSeal, family.id)
+      }
+    } else {
+      successor = openSuccessor(refreshToken, family.successorSeal, family.id)
+    }
+    if (successor === null) throw invalidGrant('successor_unavailable')
+    return grant(user, family.id, successor, now)
+  }
+
   return {
     async grantPassword(input) {
       let user: UserRecord
@@ -279,50 +328,17 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
       return grant(user, family.id, refreshToken, now)
     },
 
-    async grantRefresh(refreshToken) {
-      if (!isSecretTokenShape(refreshToken)) throw invalidGrant('malformed_refresh_token')
-      const found = await store.findRefreshToken(hashSecret(refreshToken))
-      if (!found) throw invalidGrant('unknown_refresh_token')
-      const now = clock.nowSeconds()
-      let { family } = found
-      let decision = decideRefresh(family, found.generation, now, policy)
-      if (decision.action === 'reject') throw invalidGrant(decision.reason)
-      if (decision.action === 'revoke') {
-        await revokeFamily(family.id, now)
-        throw invalidGrant(decision.reason)
+    async grantRefresh(refreshToken, ip) {
+      // Failed refresh grants count against the address like failed sign-ins: guessing is hopeless (256-bit
+      // tokens), but a flood of them is still work for the store.
+      await options.throttle?.checkAddress(ip)
+      try {
+        return await redeemRefreshToken(refreshToken)
+      } catch (error) {
+        if (error instanceof AuthError && error.code === 'invalid_grant')
+          await options.throttle?.recordAddressFailure(ip)
+        throw error
       }
-      // The user is checked before the rotation uses the token up: if the user store is down, the client can
-      // retry with the same token instead of looking like a thief after the grace window.
-      const user = await store.findUserById(family.userId)
-      if (!user || user.disabledAt !== null) {
-        await revokeFamily(family.id, now)
-        throw invalidGrant('user_unavailable')
-      }
-      let successor: string | null
-      if (decision.action === 'rotate') {
-        successor = generateSecretToken()
-        const seal = sealSuccessor(refreshToken, successor, family.id)
-        const won = await store.rotateRefreshFamily(
-          family.id,
-          found.generation,
-          hashSecret(successor),
-          now,
-          decision.expiresAt,
-          seal,
-        )
-        if (!won) {
-          // A concurrent refresh with the same token rotated first: judge again against the family as it is now.
-          family = (await store.findRefreshFamily(family.id)) ?? family
-          decision = decideRefresh(family, found.generation, now, policy)
-          if (decision.action === 'reject') throw invalidGrant(decision.reason)
-          if (decision.action !== 'replay') throw invalidGrant('rotation_conflict')
-          successor = openSuccessor(refreshToken, family.successorSeal, family.id)
-        }
-      } else {
-        successor = openSuccessor(refreshToken, family.successorSeal, family.id)
-      }
-      if (successor === null) throw invalidGrant('successor_unavailable')
-      return grant(user, family.id, successor, now)
     },
 
     async revoke(token) {

@@ -35,7 +35,7 @@ export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRou
       }
       case 'refresh_token': {
         const { refresh_token: refreshToken } = readRequiredStringFields(request.body, ['refresh_token'])
-        grant = await auth.tokens.grantRefresh(refreshToken)
+        grant = await auth.tokens.grantRefresh(refreshToken, request.ip)
         break
       }
       default:

@@ -94,6 +94,28 @@ describe('throttling', () => {
     expect((await logIn('victim@example.com', 'the right password', '203.0.113.8')).statusCode).toBe(200)
   })
 
+  it('counts failed refresh grants against the address', async () => {
+    await start({ SESAME_LOGIN_FAILURES_PER_IP: '3' })
+    const grant = await server.app.inject({
+      method: 'POST',
+      url: '/auth/token',
+      remoteAddress: '203.0.113.20',
+      payload: { grant_type: 'password', username: 'victim@example.com', password: 'the right password' },
+    })
+    const { refresh_token: refreshToken } = grant.json<{ refresh_token: string }>()
+    const refresh = (token: string) =>
+      server.app.inject({
+        method: 'POST',
+        url: '/auth/token',
+        remoteAddress: '203.0.113.20',
+        payload: { grant_type: 'refresh_token', refresh_token: token },
+      })
+    for (let i = 0; i < 3; i++) expect((await refresh('A'.repeat(43))).statusCode).toBe(400)
+    const blocked = await refresh(refreshToken)
+    expect(blocked.statusCode).toBe(429)
+    expect(blocked.json()).toEqual(RATE_LIMITED)
+  })
+
   it('limits sign-ups per address, and 0 turns a limit off', async () => {
     await start({ SESAME_SIGNUPS_PER_IP: '2' })
     const signUp = (n: number) =>
