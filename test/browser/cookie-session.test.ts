@@ -5,14 +5,13 @@
  * `document.cookie`, sends it back on reload, and forgets it on log out; and that the forms work under the
  * pages' Content-Security-Policy.
  */
-import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Browser, type BrowserContext, type Cookie, chromium, type Page } from 'playwright-core'
+import { type Browser, type BrowserContext, type Cookie, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../helpers/browser.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const COOKIE_NAME = '__Host-sesame'
 const SCREENSHOT = join(tmpdir(), 'sesame-browser-account-page.png')
 
@@ -26,30 +25,13 @@ let browser: Browser | undefined
 let base = ''
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}: install Debian's "chromium" package to run the browser tests ` +
-        '(they do not skip).',
-    )
-  }
   server = await startTestServer()
   await server.app.listen({ port: 0, host: '127.0.0.1' })
   const address = server.app.server.address()
   if (address === null || typeof address === 'string') throw new Error('expected a TCP address')
   // `localhost`, not 127.0.0.1: Chromium treats it as a secure context, so it accepts Secure cookies over http.
   base = `http://localhost:${address.port}`
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  })
+  browser = await launchChromium()
 })
 
 afterAll(async () => {

@@ -17,21 +17,13 @@
  * request carried and how it was answered, and checks afterwards that the cookie session and the token
  * family both still work; a same-origin control shows the same routes do revoke when the request is genuine.
  */
-import { existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { type AddressInfo } from 'node:net'
-import {
-  type Browser,
-  type BrowserContext,
-  type Cookie,
-  chromium,
-  type Page,
-  type Response,
-} from 'playwright-core'
+import { type Browser, type BrowserContext, type Cookie, type Page, type Response } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../helpers/browser.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const COOKIE_NAME = '__Host-sesame'
 const PASSWORD = 'victim passphrase for the cross-site test'
 const ATTACKER_EMAIL = 'mallory@example.com'
@@ -79,12 +71,6 @@ let attackerPort = 0
 const received: Received[] = []
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}: install Debian's "chromium" package to run the browser tests ` +
-        '(they do not skip).',
-    )
-  }
   server = await startTestServer()
   await server.app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = server.app.server.address() as AddressInfo
@@ -121,18 +107,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => attacker!.listen(0, '127.0.0.1', resolve))
   attackerPort = (attacker.address() as AddressInfo).port
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  })
+  browser = await launchChromium()
   await server.auth.signUp({ email: ATTACKER_EMAIL, password: ATTACKER_PASSWORD })
 })
 
