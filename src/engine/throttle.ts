@@ -54,13 +54,26 @@ export function createThrottle({ store, clock, policy, sleep = defaultSleep }: T
     return rule.limit > 0 && (await store.countRateLimit(key, rule.windowSeconds, now)) >= rule.limit
   }
 
+  /** Refuses an address that failed too often (sign-ins and refresh grants count alike). */
+  async function checkAddress(ip: string | undefined): Promise<void> {
+    const rule = policy.loginFailuresPerAddress
+    const now = clock.nowSeconds()
+    if (ip && (await over(addressKey(ip), rule, now))) throw refuse(rule, now, 'address_failures')
+  }
+
+  async function recordAddressFailure(ip: string | undefined): Promise<void> {
+    const rule = policy.loginFailuresPerAddress
+    if (ip && rule.limit > 0) await store.hitRateLimit(addressKey(ip), rule.windowSeconds, clock.nowSeconds())
+  }
+
   return {
+    checkAddress,
+    recordAddressFailure,
+
     async checkSignIn(email, ip) {
-      const now = clock.nowSeconds()
-      if (ip && (await over(addressKey(ip), policy.loginFailuresPerAddress, now))) {
-        throw refuse(policy.loginFailuresPerAddress, now, 'address_login_failures')
-      }
+      await checkAddress(ip)
       const account = policy.loginFailuresPerAccount
+      const now = clock.nowSeconds()
       // Counted up front, atomically in the store: a success clears it again (recordSignInSuccess).
       if (
         account.limit > 0 &&
@@ -71,11 +84,14 @@ export function createThrottle({ store, clock, policy, sleep = defaultSleep }: T
     },
 
     async recordSignInFailure(email, ip) {
-      const now = clock.nowSeconds()
-      const { loginFailuresPerAccount: account, loginFailuresPerAddress: address } = policy
-      if (ip && address.limit > 0) await store.hitRateLimit(addressKey(ip), address.windowSeconds, now)
+      await recordAddressFailure(ip)
+      const account = policy.loginFailuresPerAccount
       if (account.limit === 0) return
-      const failures = await store.countRateLimit(accountKey(email), account.windowSeconds, now)
+      const failures = await store.countRateLimit(
+        accountKey(email),
+        account.windowSeconds,
+        clock.nowSeconds(),
+      )
       const delay = softDelayMs(failures, policy)
       if (delay > 0) await sleep(delay)
     },
@@ -84,19 +100,6 @@ export function createThrottle({ store, clock, policy, sleep = defaultSleep }: T
       const rule = policy.loginFailuresPerAccount
       if (rule.limit > 0)
         await store.resetRateLimit(accountKey(email), rule.windowSeconds, clock.nowSeconds())
-    },
-
-    async checkAddress(ip) {
-      const now = clock.nowSeconds()
-      if (ip && (await over(addressKey(ip), policy.loginFailuresPerAddress, now))) {
-        throw refuse(policy.loginFailuresPerAddress, now, 'address_failures')
-      }
-    },
-
-    async recordAddressFailure(ip) {
-      const rule = policy.loginFailuresPerAddress
-      if (ip && rule.limit > 0)
-        await store.hitRateLimit(addressKey(ip), rule.windowSeconds, clock.nowSeconds())
     },
 
     async checkSignUp(ip) {
