@@ -2,7 +2,7 @@
  * Checking an email and password, shared by cookie sign-in and the token endpoint's password grant.
  * An unknown email and a wrong password take the same path (one argon2id verification, against a dummy hash
  * for unknown accounts) and end in the same `invalid_credentials` error, so neither the answer nor its timing
- * tells whether an account exists. Throttling counts failures per account and per address the same way for
+ * tells whether an account exists. Throttling counts attempts per account, per (account, address) pair and per address the same way for
  * both. Old hashes are upgraded after a correct password.
  */
 import { canonicalizeEmail } from '../core/email.js'
@@ -39,7 +39,7 @@ export function createCredentialChecker(
         reason: !user ? 'unknown_email' : !valid ? 'wrong_password' : 'user_disabled',
       })
     }
-    await throttle.recordSignInSuccess(email)
+    await throttle.recordSignInSuccess(email, ip)
     if (hasher.needsRehash(user.passwordHash)) {
       await store.updatePasswordHash(user.id, await hasher.hash(normalizedPassword))
     }

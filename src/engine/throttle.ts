@@ -1,7 +1,7 @@
 /**
  * Applies the rate-limit policy with the store's shared counters. Accounts are keyed by a hash of the
  * normalised email, so no address is written into counter keys. A refused request answers `429 rate_limited`
- * with `Retry-After` set to the seconds left in the window.
+ * with `Retry-After` set to the seconds left in the window that refused it.
  */
 import { createHash } from 'node:crypto'
 import type { Clock } from '../core/clock.js'
@@ -13,16 +13,16 @@ import type { Store } from '../store/types.js'
 
 export interface Throttle {
   /**
-   * Counts a sign-in attempt against the account before the password is checked (so parallel guesses cannot
-   * slip past the limit between a check and a count), and throws `rate_limited` when the account or the
-   * address has failed too often in the current window.
+   * Counts a sign-in attempt against the (account, address) pair and against the account before the password
+   * is checked (so parallel guesses cannot slip past a limit between a check and a count), and throws
+   * `rate_limited` when the address, the pair or the account is over its limit.
    */
   checkSignIn(email: string, ip: string | undefined): Promise<void>
-  /** Counts a failed sign-in against the address, then waits the soft delay for the account. */
+  /** Counts a failed sign-in against the address, then waits the soft delay for the (account, address) pair. */
   recordSignInFailure(email: string, ip: string | undefined): Promise<void>
-  /** Clears the account's failures after a correct password. */
-  recordSignInSuccess(email: string): Promise<void>
-  /** Throws `rate_limited` when `ip` has failed too often (sign-ins and refresh grants count alike). */
+  /** Clears the pair's failures after a correct password (the account-wide count stays: it caps attempts). */
+  recordSignInSuccess(email: string, ip: string | undefined): Promise<void>
+  /** Throws `rate_limited` when `ip` has failed too often (sign-ins, refresh grants and revocations alike). */
   checkAddress(ip: string | undefined): Promise<void>
   /** Counts a failed attempt (e.g. an invalid refresh token) from `ip`. */
   recordAddressFailure(ip: string | undefined): Promise<void>
@@ -39,8 +39,12 @@ export interface ThrottleOptions {
 }
 
 export function createThrottle({ store, clock, policy, sleep = defaultSleep }: ThrottleOptions): Throttle {
-  const accountKey = (email: string): string =>
-    `login-fail:account:${createHash('sha256').update(canonicalizeEmail(email)).digest('base64url')}`
+  const accountId = (email: string): string =>
+    createHash('sha256').update(canonicalizeEmail(email)).digest('base64url')
+  const accountKey = (email: string): string => `login:account:${accountId(email)}`
+  // Without an address (an embedder that passes none) the pair is the account alone.
+  const pairKey = (email: string, ip: string | undefined): string =>
+    `login-fail:pair:${accountId(email)}:${ip ?? ''}`
   const addressKey = (ip: string): string => `login-fail:ip:${ip}`
 
   function refuse(rule: RateLimitRule, now: number, reason: string): AuthError {
@@ -54,7 +58,11 @@ export function createThrottle({ store, clock, policy, sleep = defaultSleep }: T
     return rule.limit > 0 && (await store.countRateLimit(key, rule.windowSeconds, now)) >= rule.limit
   }
 
-  /** Refuses an address that failed too often (sign-ins and refresh grants count alike). */
+  /** Counts one hit now and tells whether it went past the rule's limit. */
+  async function hitOver(key: string, rule: RateLimitRule, now: number): Promise<boolean> {
+    return rule.limit > 0 && (await store.hitRateLimit(key, rule.windowSeconds, now)) > rule.limit
+  }
+
   async function checkAddress(ip: string | undefined): Promise<void> {
     const rule = policy.loginFailuresPerAddress
     const now = clock.nowSeconds()
@@ -72,43 +80,34 @@ export function createThrottle({ store, clock, policy, sleep = defaultSleep }: T
 
     async checkSignIn(email, ip) {
       await checkAddress(ip)
-      const account = policy.loginFailuresPerAccount
       const now = clock.nowSeconds()
-      // Counted up front, atomically in the store: a success clears it again (recordSignInSuccess).
-      if (
-        account.limit > 0 &&
-        (await store.hitRateLimit(accountKey(email), account.windowSeconds, now)) > account.limit
-      ) {
-        throw refuse(account, now, 'account_login_failures')
-      }
+      // Counted up front, atomically in the store; a success clears the pair again (recordSignInSuccess).
+      const pair = policy.loginFailuresPerAccountAndAddress
+      if (await hitOver(pairKey(email, ip), pair, now)) throw refuse(pair, now, 'pair_login_failures')
+      const account = policy.loginAttemptsPerAccount
+      if (await hitOver(accountKey(email), account, now)) throw refuse(account, now, 'account_login_attempts')
     },
 
     async recordSignInFailure(email, ip) {
       await recordAddressFailure(ip)
-      const account = policy.loginFailuresPerAccount
-      if (account.limit === 0) return
-      const failures = await store.countRateLimit(
-        accountKey(email),
-        account.windowSeconds,
-        clock.nowSeconds(),
-      )
+      const pair = policy.loginFailuresPerAccountAndAddress
+      if (pair.limit === 0) return
+      const failures = await store.countRateLimit(pairKey(email, ip), pair.windowSeconds, clock.nowSeconds())
       const delay = softDelayMs(failures, policy)
       if (delay > 0) await sleep(delay)
     },
 
-    async recordSignInSuccess(email) {
-      const rule = policy.loginFailuresPerAccount
-      if (rule.limit > 0)
-        await store.resetRateLimit(accountKey(email), rule.windowSeconds, clock.nowSeconds())
+    async recordSignInSuccess(email, ip) {
+      const pair = policy.loginFailuresPerAccountAndAddress
+      if (pair.limit > 0)
+        await store.resetRateLimit(pairKey(email, ip), pair.windowSeconds, clock.nowSeconds())
     },
 
     async checkSignUp(ip) {
       const rule = policy.signupsPerAddress
       if (!ip || rule.limit === 0) return
       const now = clock.nowSeconds()
-      if ((await store.hitRateLimit(`signup:ip:${ip}`, rule.windowSeconds, now)) > rule.limit) {
-        throw refuse(rule, now, 'address_signups')
-      }
+      if (await hitOver(`signup:ip:${ip}`, rule, now)) throw refuse(rule, now, 'address_signups')
     },
   }
 }

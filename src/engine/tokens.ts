@@ -60,8 +60,11 @@ export interface TokenEngine {
   }): Promise<TokenGrant>
   /** `grant_type=refresh_token`: rotates the family and returns a new pair. Throws `invalid_grant`. */
   grantRefresh(refreshToken: string, ip?: string): Promise<TokenGrant>
-  /** RFC 7009: revokes a refresh token's family or an access token; silent for anything unknown. */
-  revoke(token: string): Promise<void>
+  /**
+   * RFC 7009: revokes a refresh token's family or an access token; silent for anything unknown, which counts
+   * as a failure against `ip` like a failed refresh grant (throws `rate_limited` past the address limit).
+   */
+  revoke(token: string, ip?: string): Promise<void>
   /** Authenticates an `Authorization` header value. Synchronous, no I/O. Throws `invalid_token`. */
   authenticateBearer(authorization: string): { claims: AccessTokenClaims; principal: Principal }
   /** The published public keys. */
@@ -341,18 +344,24 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
       }
     },
 
-    async revoke(token) {
+    async revoke(token, ip) {
+      // Unknown tokens count against the address, so the endpoint is no free oracle or store load generator.
+      await options.throttle?.checkAddress(ip)
       const now = clock.nowSeconds()
       if (isSecretTokenShape(token)) {
         const found = await store.findRefreshToken(hashSecret(token))
-        if (found) await revokeFamily(found.family.id, now) // idempotent: also finishes a half-done revocation
+        if (found)
+          await revokeFamily(found.family.id, now) // idempotent: also finishes a half-done revocation
+        else await options.throttle?.recordAddressFailure(ip)
         return
       }
       let claims: AccessTokenClaims
       try {
         claims = verifyAccessToken(token, ring.resolveKey, policy, now)
       } catch {
-        return // RFC 7009 §2.2: an invalid token needs no action and gets the same answer
+        // RFC 7009 §2.2: an invalid token needs no action and gets the same answer
+        await options.throttle?.recordAddressFailure(ip)
+        return
       }
       await revokeAccess('jti', claims.jti, claims.exp + policy.leewaySeconds)
     },

@@ -55,7 +55,7 @@ export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRou
   app.post('/auth/revoke', async (request, reply) => {
     csrf.refuseCrossOrigin(request)
     const { token } = readRequiredStringFields(request.body, ['token'])
-    await auth.tokens.revoke(token)
+    await auth.tokens.revoke(token, request.ip)
     return reply.headers(NO_STORE).code(200).send()
   })
 

@@ -75,7 +75,11 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
     tokens: { ...tokenPolicy, signing: { algorithm, hmacSecret } },
     sessionLimit: config.sessionLimit,
     rateLimits: {
-      loginFailuresPerAccount: { limit: config.rateLimits.loginFailuresPerAccount, windowSeconds: 900 },
+      loginFailuresPerAccountAndAddress: {
+        limit: config.rateLimits.loginFailuresPerAccountAndIp,
+        windowSeconds: 900,
+      },
+      loginAttemptsPerAccount: { limit: config.rateLimits.loginAttemptsPerAccount, windowSeconds: 3600 },
       loginFailuresPerAddress: { limit: config.rateLimits.loginFailuresPerIp, windowSeconds: 900 },
       signupsPerAddress: { limit: config.rateLimits.signupsPerIp, windowSeconds: 3600 },
     },
@@ -97,6 +101,15 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
       new AuthError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`),
     ),
   )
+
+  if (config.hstsMaxAgeSeconds > 0) {
+    // RFC 6797: once a browser has seen this over HTTPS it refuses plain HTTP to the host, so a network
+    // attacker cannot strip TLS and read the session cookie.
+    const hsts = `max-age=${config.hstsMaxAgeSeconds}`
+    app.addHook('onRequest', async (_request, reply) => {
+      reply.header('strict-transport-security', hsts)
+    })
+  }
 
   const csrf = createCsrfGuard(config.trustedOrigins)
   await app.register(healthRoutes, { store })

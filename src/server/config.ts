@@ -58,14 +58,23 @@ const ENV_SCHEMA = z
     SESAME_REFRESH_IDLE_SECONDS: positiveSeconds.default(14 * 86_400),
     SESAME_REFRESH_ABSOLUTE_SECONDS: positiveSeconds.default(30 * 86_400),
     SESAME_REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
-    SESAME_LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(0).max(100).default(10),
+    SESAME_LOGIN_FAILURES_PER_ACCOUNT_AND_IP: z.coerce.number().int().min(0).max(100).default(10),
+    // ASVS 5.0 V6.3: at most 100 failures per account per hour, so the ceiling is 100.
+    SESAME_LOGIN_ATTEMPTS_PER_ACCOUNT: z.coerce.number().int().min(0).max(100).default(100),
     SESAME_LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(0).max(100_000).default(100),
     SESAME_SIGNUPS_PER_IP: z.coerce.number().int().min(0).max(100_000).default(20),
     SESAME_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(0).max(1000).default(0),
     SESAME_SESSION_LIMIT_POLICY: z.enum(['evict-oldest', 'deny']).default('evict-oldest'),
+    SESAME_HSTS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(63_072_000).default(31_536_000),
     SESAME_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()
+
+/** Variables an earlier version read, and what took their place, so an upgrade fails with a pointer. */
+const RENAMED_VARIABLES: Readonly<Record<string, string>> = {
+  SESAME_LOGIN_FAILURES_PER_ACCOUNT:
+    'SESAME_LOGIN_FAILURES_PER_ACCOUNT_AND_IP (per address) and SESAME_LOGIN_ATTEMPTS_PER_ACCOUNT (per hour)',
+}
 
 /** The resolved configuration. */
 export interface Config {
@@ -93,8 +102,16 @@ export interface Config {
   trustProxy: boolean
   /** Other origins whose pages may make cookie-authenticated state changes here. */
   trustedOrigins: string[]
-  /** Throttling limits (0 turns one off): failed sign-ins per account and per IP in 15 min, sign-ups per IP per hour. */
-  rateLimits: { loginFailuresPerAccount: number; loginFailuresPerIp: number; signupsPerIp: number }
+  /**
+   * Throttling limits (0 turns one off): failed sign-ins per (account, IP) and per IP in 15 min, sign-in
+   * attempts per account and sign-ups per IP per hour.
+   */
+  rateLimits: {
+    loginFailuresPerAccountAndIp: number
+    loginAttemptsPerAccount: number
+    loginFailuresPerIp: number
+    signupsPerIp: number
+  }
   /** Devices a user may have at once (0 = no limit), and what happens at the limit. */
   sessionLimit: { max: number; policy: 'evict-oldest' | 'deny' }
   tokens: {
@@ -108,6 +125,8 @@ export interface Config {
     refreshAbsoluteSeconds: number
     refreshGraceSeconds: number
   }
+  /** `Strict-Transport-Security` max-age sent when the issuer is https; 0 = never sent. */
+  hstsMaxAgeSeconds: number
   logLevel: string
 }
 
@@ -126,8 +145,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
     if (issue.code === 'unrecognized_keys') {
+      const name = issue.keys[0]!
+      const replacement = RENAMED_VARIABLES[name]
       throw new ConfigError(
-        `Unknown environment variable ${issue.keys[0]}; see the README's configuration table.`,
+        replacement
+          ? `Unknown environment variable ${name}: it was replaced by ${replacement}.`
+          : `Unknown environment variable ${name}; see the README's configuration table.`,
       )
     }
     throw new ConfigError(`Invalid ${String(issue.path[0])}: ${describe(issue)}.`)
@@ -188,7 +211,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     trustProxy: e.SESAME_TRUST_PROXY,
     trustedOrigins: readTrustedOrigins(e.SESAME_TRUSTED_ORIGINS),
     rateLimits: {
-      loginFailuresPerAccount: e.SESAME_LOGIN_FAILURES_PER_ACCOUNT,
+      loginFailuresPerAccountAndIp: e.SESAME_LOGIN_FAILURES_PER_ACCOUNT_AND_IP,
+      loginAttemptsPerAccount: e.SESAME_LOGIN_ATTEMPTS_PER_ACCOUNT,
       loginFailuresPerIp: e.SESAME_LOGIN_FAILURES_PER_IP,
       signupsPerIp: e.SESAME_SIGNUPS_PER_IP,
     },
@@ -203,6 +227,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       refreshAbsoluteSeconds: e.SESAME_REFRESH_ABSOLUTE_SECONDS,
       refreshGraceSeconds: e.SESAME_REFRESH_GRACE_SECONDS,
     },
+    // HSTS over plain HTTP is ignored by browsers and would only mislead: it follows the issuer's scheme.
+    hstsMaxAgeSeconds: issuer.startsWith('https:') ? e.SESAME_HSTS_MAX_AGE_SECONDS : 0,
     logLevel: e.SESAME_LOG_LEVEL,
   })
 }

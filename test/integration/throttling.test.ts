@@ -1,4 +1,7 @@
-/** Throttling: failed sign-ins per account and per address, sign-ups per address, with a soft delay first. */
+/**
+ * Throttling: failed sign-ins per (account, address) pair with a soft delay first, attempts per account across
+ * addresses, failures per address (sign-ins, refresh grants, revocations), sign-ups per address.
+ */
 import { afterEach, describe, expect, it } from 'vitest'
 import { createManualClock, type ManualClock } from '../helpers/clock.js'
 import { SAME_ORIGIN, startTestServer, type TestServer } from '../helpers/server.js'
@@ -32,13 +35,13 @@ describe('throttling', () => {
     })
   }
 
-  it('refuses an account after 10 failures with 429 and Retry-After, even with the right password', async () => {
+  it('refuses one (account, address) pair after 10 failures with 429 and Retry-After; the owner elsewhere gets in', async () => {
     await start()
     for (let i = 0; i < 10; i++)
-      expect((await logIn('victim@example.com', `wrong ${i}`, `198.51.100.${i}`)).statusCode).toBe(401)
+      expect((await logIn('victim@example.com', `wrong ${i}`, '198.51.100.1')).statusCode).toBe(401)
     expect(delays).toEqual([250, 500, 750, 1000, 1250, 1500, 1750]) // soft delay from the 4th failure
     clock.advance(100)
-    const blocked = await logIn('victim@example.com', 'the right password')
+    const blocked = await logIn('victim@example.com', 'the right password', '198.51.100.1')
     expect(blocked.statusCode).toBe(429)
     expect(blocked.json()).toEqual(RATE_LIMITED)
     expect(blocked.headers['retry-after']).toBe('800')
@@ -46,40 +49,61 @@ describe('throttling', () => {
     const grant = await server.app.inject({
       method: 'POST',
       url: '/auth/token',
+      remoteAddress: '198.51.100.1',
       payload: { grant_type: 'password', username: 'victim@example.com', password: 'the right password' },
     })
     expect(grant.statusCode).toBe(429)
-    // Temporary by construction: the next window lets the owner in.
+    // Someone else's guesses do not lock the owner out: another address signs in at once.
+    expect((await logIn('victim@example.com', 'the right password', '192.0.2.50')).statusCode).toBe(200)
+    // Temporary by construction: the next window lets the guessing address try again.
     clock.advance(800)
-    expect((await logIn('victim@example.com', 'the right password')).statusCode).toBe(200)
+    expect((await logIn('victim@example.com', 'the right password', '198.51.100.1')).statusCode).toBe(200)
+  })
+
+  it('caps attempts per account across all addresses, for the rest of the hour', async () => {
+    await start({ SESAME_LOGIN_ATTEMPTS_PER_ACCOUNT: '20' })
+    for (let i = 0; i < 20; i++)
+      expect((await logIn('victim@example.com', `wrong ${i}`, `198.51.100.${i}`)).statusCode).toBe(401)
+    expect(delays).toEqual([]) // each pair failed once: no soft delay
+    clock.advance(1000)
+    const blocked = await logIn('victim@example.com', 'the right password', '192.0.2.50')
+    expect(blocked.statusCode).toBe(429)
+    expect(blocked.headers['retry-after']).toBe('2600')
+    clock.advance(2600)
+    expect((await logIn('victim@example.com', 'the right password', '192.0.2.50')).statusCode).toBe(200)
   })
 
   it('holds against parallel guesses: the attempt is counted before the password is checked', async () => {
-    await start()
-    const answers = await Promise.all(
-      Array.from({ length: 30 }, (_, i) =>
-        logIn('victim@example.com', `parallel guess ${i}`, `198.51.100.${i}`),
-      ),
-    )
-    const statuses = answers.map((answer) => answer.statusCode)
-    expect(statuses.filter((status) => status === 401)).toHaveLength(10)
-    expect(statuses.filter((status) => status === 429)).toHaveLength(20)
+    await start({ SESAME_LOGIN_ATTEMPTS_PER_ACCOUNT: '15' })
+    const statuses = async (ipOf: (i: number) => string, email: string): Promise<number[]> =>
+      (
+        await Promise.all(Array.from({ length: 30 }, (_, i) => logIn(email, `parallel guess ${i}`, ipOf(i))))
+      ).map((answer) => answer.statusCode)
+    // One address: the pair limit (10) holds.
+    const fromOne = await statuses(() => '198.51.100.1', 'victim@example.com')
+    expect(fromOne.filter((status) => status === 401)).toHaveLength(10)
+    expect(fromOne.filter((status) => status === 429)).toHaveLength(20)
+    // Many addresses: the account cap (15) holds, every attempt counted before its password is checked.
+    await server.auth.signUp({ email: 'second@example.com', password: 'the right password' })
+    const fromMany = await statuses((i) => `198.51.100.${i}`, 'second@example.com')
+    expect(fromMany.filter((status) => status === 401)).toHaveLength(15)
+    expect(fromMany.filter((status) => status === 429)).toHaveLength(15)
   })
 
   it('answers an unknown account exactly like a real one', async () => {
     await start()
     for (let i = 0; i < 10; i++) {
-      await logIn('victim@example.com', 'wrong', `198.51.100.${i}`)
-      await logIn('nobody@example.com', 'wrong', `198.51.100.${i}`)
+      await logIn('victim@example.com', 'wrong', '198.51.100.1')
+      await logIn('nobody@example.com', 'wrong', '198.51.100.1')
     }
-    const real = await logIn('victim@example.com', 'wrong', '192.0.2.9')
-    const unknown = await logIn('nobody@example.com', 'wrong', '192.0.2.9')
+    const real = await logIn('victim@example.com', 'wrong', '198.51.100.1')
+    const unknown = await logIn('nobody@example.com', 'wrong', '198.51.100.1')
     expect(real.statusCode).toBe(429)
     expect(unknown.statusCode).toBe(429)
     expect(unknown.body).toBe(real.body)
   })
 
-  it('forgets failures after a correct password', async () => {
+  it("forgets a pair's failures after a correct password", async () => {
     await start()
     for (let i = 0; i < 9; i++) await logIn('victim@example.com', 'wrong')
     expect((await logIn('victim@example.com', 'the right password')).statusCode).toBe(200)
@@ -116,6 +140,24 @@ describe('throttling', () => {
     expect(blocked.json()).toEqual(RATE_LIMITED)
   })
 
+  it('counts revocations of unknown tokens against the address', async () => {
+    await start({ SESAME_LOGIN_FAILURES_PER_IP: '3' })
+    const revoke = (token: string) =>
+      server.app.inject({
+        method: 'POST',
+        url: '/auth/revoke',
+        remoteAddress: '203.0.113.21',
+        payload: { token },
+      })
+    expect((await revoke('B'.repeat(43))).statusCode).toBe(200) // unknown refresh-token shape
+    expect((await revoke('not.a.token')).statusCode).toBe(200) // invalid access token
+    expect((await revoke('C'.repeat(43))).statusCode).toBe(200)
+    const blocked = await revoke('D'.repeat(43))
+    expect(blocked.statusCode).toBe(429)
+    expect(blocked.json()).toEqual(RATE_LIMITED)
+    expect(blocked.headers['retry-after']).toBeDefined()
+  })
+
   it('limits sign-ups per address, and 0 turns a limit off', async () => {
     await start({ SESAME_SIGNUPS_PER_IP: '2' })
     const signUp = (n: number) =>
@@ -134,7 +176,7 @@ describe('throttling', () => {
     expect(await server.store.findUserByEmail('new3@example.com')).toBeNull()
     await server.close()
 
-    await start({ SESAME_LOGIN_FAILURES_PER_ACCOUNT: '0' })
+    await start({ SESAME_LOGIN_FAILURES_PER_ACCOUNT_AND_IP: '0', SESAME_LOGIN_ATTEMPTS_PER_ACCOUNT: '0' })
     for (let i = 0; i < 12; i++) expect((await logIn('victim@example.com', 'wrong')).statusCode).toBe(401)
   })
 })

@@ -22,7 +22,13 @@ describe('loadConfig', () => {
       trustProxy: false,
       trustedOrigins: [],
       logLevel: 'info',
-      rateLimits: { loginFailuresPerAccount: 10, loginFailuresPerIp: 100, signupsPerIp: 20 },
+      hstsMaxAgeSeconds: 0,
+      rateLimits: {
+        loginFailuresPerAccountAndIp: 10,
+        loginAttemptsPerAccount: 100,
+        loginFailuresPerIp: 100,
+        signupsPerIp: 20,
+      },
       sessionLimit: { max: 0, policy: 'evict-oldest' },
       tokens: {
         issuer: 'http://localhost:3000',
@@ -130,8 +136,25 @@ describe('loadConfig', () => {
       { SESAME_SESION_IDLE_SECONDS: '60' },
       "Unknown environment variable SESAME_SESION_IDLE_SECONDS; see the README's configuration table.",
     ],
+    [
+      { SESAME_LOGIN_FAILURES_PER_ACCOUNT: '10' },
+      'Unknown environment variable SESAME_LOGIN_FAILURES_PER_ACCOUNT: it was replaced by SESAME_LOGIN_FAILURES_PER_ACCOUNT_AND_IP (per address) and SESAME_LOGIN_ATTEMPTS_PER_ACCOUNT (per hour).',
+    ],
+    [
+      { SESAME_LOGIN_ATTEMPTS_PER_ACCOUNT: '101' },
+      'Invalid SESAME_LOGIN_ATTEMPTS_PER_ACCOUNT: must be at most 100.',
+    ],
   ])('refuses %j with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message))
+  })
+
+  it('sends HSTS only when the issuer is https, for a year unless told otherwise', () => {
+    expect(loadConfig({ SESAME_ISSUER: 'https://auth.example.com' }).hstsMaxAgeSeconds).toBe(31_536_000)
+    expect(
+      loadConfig({ SESAME_ISSUER: 'https://auth.example.com', SESAME_HSTS_MAX_AGE_SECONDS: '0' })
+        .hstsMaxAgeSeconds,
+    ).toBe(0)
+    expect(loadConfig({ SESAME_HSTS_MAX_AGE_SECONDS: '600' }).hstsMaxAgeSeconds).toBe(0)
   })
 
   it('decodes an HS256 secret and defaults the audience to the issuer', () => {
