@@ -226,6 +226,7 @@ function tokensNotConfigured(): TokenEngine {
     endFamily: fail,
     endUserFamilies: fail,
     startUserEpoch: fail,
+    revocations: { snapshot: () => ({ revocations: [], epochs: [] }), watch: () => () => {} },
     close: async () => {},
   }
 }

@@ -81,6 +81,19 @@ export const ERROR_REGISTRY = {
     fix: 'Send state-changing requests from the same origin as the server.',
   },
 
+  // Authorization (middleware in embedding apps)
+  forbidden: {
+    status: 403,
+    description: 'The signed-in user lacks the role or permission this route requires.',
+    fix: 'Sign in as a user with the required role, or ask an administrator for it.',
+  },
+  insufficient_scope: {
+    status: 403,
+    description:
+      'The access token is valid but its user lacks the role or permission this route requires (RFC 6750 §3.1).',
+    fix: 'Use a token of a user with the required role.',
+  },
+
   // Tokens (OAuth 2.0 wire codes: RFC 6749 §5.2, RFC 6750 §3.1)
   invalid_token: {
     status: 401,

@@ -9,15 +9,50 @@ import type { AccessTokenClaims } from './access-token.js'
 
 export type RevocationKind = 'jti' | 'sid'
 
+/** One entry of the list, as it travels to verifiers in other processes. */
+export type RevocationEntry =
+  | { type: 'access-revoked'; revocation: { kind: RevocationKind; value: string; expiresAt: number } }
+  | { type: 'user-epoch'; epoch: { userId: string; epoch: number; expiresAt: number } }
+
+/** Every live entry at one moment. */
+export interface RevocationSnapshot {
+  revocations: { kind: RevocationKind; value: string; expiresAt: number }[]
+  epochs: { userId: string; epoch: number; expiresAt: number }[]
+}
+
 export class RevocationList {
   readonly #byKind: Record<RevocationKind, Map<string, number>> = { jti: new Map(), sid: new Map() }
   readonly #epochs = new Map<string, { epoch: number; expiresAt: number }>()
+  readonly #listeners = new Set<(entry: RevocationEntry) => void>()
+
+  /** Calls `listener` with every entry that changes the list from now on; returns the function that stops it. */
+  watch(listener: (entry: RevocationEntry) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  /** Every entry still live at `now`. */
+  snapshot(now: number): RevocationSnapshot {
+    const revocations: RevocationSnapshot['revocations'] = []
+    for (const kind of ['jti', 'sid'] as const) {
+      for (const [value, expiresAt] of this.#byKind[kind]) {
+        if (expiresAt > now) revocations.push({ kind, value, expiresAt })
+      }
+    }
+    const epochs: RevocationSnapshot['epochs'] = []
+    for (const [userId, { epoch, expiresAt }] of this.#epochs) {
+      if (expiresAt > now) epochs.push({ userId, epoch, expiresAt })
+    }
+    return { revocations, epochs }
+  }
 
   /** Revokes `value` of `kind` until `expiresAt` (Unix seconds); a later expiry extends an earlier one. */
   add(kind: RevocationKind, value: string, expiresAt: number): void {
     const entries = this.#byKind[kind]
     const current = entries.get(value)
-    if (current === undefined || current < expiresAt) entries.set(value, expiresAt)
+    if (current !== undefined && current >= expiresAt) return
+    entries.set(value, expiresAt)
+    this.#notify({ type: 'access-revoked', revocation: { kind, value, expiresAt } })
   }
 
   /**
@@ -27,10 +62,13 @@ export class RevocationList {
    */
   setEpoch(userId: string, epoch: number, expiresAt: number): void {
     const current = this.#epochs.get(userId)
-    this.#epochs.set(userId, {
+    const next = {
       epoch: Math.max(epoch, current?.epoch ?? -Infinity),
       expiresAt: Math.max(expiresAt, current?.expiresAt ?? -Infinity),
-    })
+    }
+    if (current && current.epoch === next.epoch && current.expiresAt === next.expiresAt) return
+    this.#epochs.set(userId, next)
+    this.#notify({ type: 'user-epoch', epoch: { userId, ...next } })
   }
 
   /** True when the token is revoked at `now` by its `jti`, its `sid`, or its user's epoch. */
@@ -56,6 +94,10 @@ export class RevocationList {
 
   get size(): number {
     return this.#byKind.jti.size + this.#byKind.sid.size + this.#epochs.size
+  }
+
+  #notify(entry: RevocationEntry): void {
+    for (const listener of this.#listeners) listener(entry)
   }
 
   #isListed(kind: RevocationKind, value: string, now: number): boolean {

@@ -4,6 +4,7 @@
  * are held in memory and refreshed from the store when they change.
  */
 import { type AccessTokenClaims, signAccessToken, verifyAccessToken } from '../core/access-token.js'
+import { authenticateBearer, principalOfClaims } from '../core/bearer.js'
 import type { Clock } from '../core/clock.js'
 import { AuthError } from '../core/errors.js'
 import { hashSecret } from '../core/hash.js'
@@ -18,7 +19,7 @@ import {
 import type { Principal } from '../core/principal.js'
 import { generatePublicId, generateSecretToken, isSecretTokenShape } from '../core/random.js'
 import { decideRefresh, startFamilyTimes } from '../core/refresh-rules.js'
-import { RevocationList } from '../core/revocation-list.js'
+import { type RevocationEntry, RevocationList, type RevocationSnapshot } from '../core/revocation-list.js'
 import { openSuccessor, sealSuccessor } from '../core/successor-seal.js'
 import type { TokenPolicy } from '../core/token-policy.js'
 import { VerifiedTokenCache } from '../core/verified-token-cache.js'
@@ -29,7 +30,6 @@ import { storedUserAgent } from './types.js'
 
 const PERIODIC_RESYNC_MS = 30_000
 const UNKNOWN_KEY_RELOAD_INTERVAL_MS = 5000
-const BEARER_PATTERN = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i // RFC 6750 §2.1 b64token
 
 /** How access tokens are signed. */
 export interface SigningOptions {
@@ -81,6 +81,14 @@ export interface TokenEngine {
   endUserFamilies(userId: string, exceptFamilyId: string | null): Promise<number>
   /** Kills every access token of `userId` issued before now (the per-user epoch), on every instance. */
   startUserEpoch(userId: string): Promise<void>
+  /**
+   * The revocations this instance enforces, for verifiers in other processes: everything live now, and every
+   * change from now on (local, from the change feed, or from a resync).
+   */
+  readonly revocations: {
+    snapshot(): RevocationSnapshot
+    watch(listener: (entry: RevocationEntry) => void): () => void
+  }
   /** Stops listening to the change feed. */
   close(): Promise<void>
 }
@@ -230,7 +238,7 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
       expiresIn: policy.accessTtlSeconds,
       refreshToken,
       user,
-      principal: toPrincipal(claims),
+      principal: principalOfClaims(claims),
     }
   }
 
@@ -367,27 +375,14 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
     },
 
     authenticateBearer(authorization) {
-      const match = BEARER_PATTERN.exec(authorization)
-      if (!match)
-        throw new AuthError('invalid_token', 'The access token is invalid.', {
-          reason: 'malformed_authorization',
-        })
-      const token = match[1]!
-      const now = clock.nowSeconds()
-      let claims = verified.get(token, now, policy.leewaySeconds)
-      if (!claims) {
-        try {
-          claims = verifyAccessToken(token, ring.resolveKey, policy, now)
-        } catch (error) {
-          if (error instanceof AuthError && error.reason === 'unknown_key') reloadForUnknownKey()
-          throw error
-        }
-        verified.set(token, claims)
+      const context = {
+        resolveKey: ring.resolveKey,
+        rules: policy,
+        revocations,
+        verified,
+        onUnknownKey: reloadForUnknownKey,
       }
-      if (revocations.isRevoked(claims, now)) {
-        throw new AuthError('invalid_token', 'The access token is invalid.', { reason: 'revoked' })
-      }
-      return { claims, principal: toPrincipal(claims) }
+      return authenticateBearer(authorization, context, clock.nowSeconds())
     },
 
     jwks: () => ring.jwks,
@@ -448,6 +443,11 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
       await store.changes.publish({ type: 'user-epoch', epoch })
     },
 
+    revocations: {
+      snapshot: () => revocations.snapshot(clock.nowSeconds()),
+      watch: (listener) => revocations.watch(listener),
+    },
+
     async close() {
       clearInterval(resyncTimer)
       await unsubscribe()
@@ -462,16 +462,5 @@ function checkSigningOptions(signing: SigningOptions): void {
     }
   } else if (signing.hmacSecret) {
     throw new TypeError('Signing option "hmacSecret" is only for HS256.')
-  }
-}
-
-function toPrincipal(claims: AccessTokenClaims): Principal {
-  return {
-    userId: claims.sub,
-    sessionId: claims.sid,
-    roles: claims.roles,
-    method: 'token',
-    issuedAt: claims.iat,
-    expiresAt: claims.exp,
   }
 }

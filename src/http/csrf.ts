@@ -8,16 +8,23 @@
  * Requests with no ambient credential (the token endpoint, bearer-authenticated calls) are only refused when
  * they prove another origin.
  */
-import type { FastifyRequest } from 'fastify'
 import { AuthError } from '../core/errors.js'
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
+/** What the guard reads of a request, in any framework (Fastify's request fits as it is). */
+export interface CsrfRequest {
+  method: string
+  /** The `Host` the request was sent to, with its port. */
+  host: string
+  headers: { origin?: string | undefined; 'sec-fetch-site'?: string | string[] | undefined }
+}
+
 export interface CsrfGuard {
   /** For cookie-authenticated and sign-in requests: throws `csrf_rejected` unless same-origin is proven. */
-  requireSameOrigin(request: FastifyRequest): void
+  requireSameOrigin(request: CsrfRequest): void
   /** For requests without ambient credentials: throws `csrf_rejected` only when another origin is proven. */
-  refuseCrossOrigin(request: FastifyRequest): void
+  refuseCrossOrigin(request: CsrfRequest): void
 }
 
 /**
@@ -27,7 +34,7 @@ export interface CsrfGuard {
 export function createCsrfGuard(trustedOrigins: readonly string[] = []): CsrfGuard {
   const trusted = new Set(trustedOrigins.map(toOrigin))
 
-  function verdict(request: FastifyRequest): 'same' | 'cross' | 'unknown' {
+  function verdict(request: CsrfRequest): 'same' | 'cross' | 'unknown' {
     const origin = request.headers.origin
     const fetchSite = request.headers['sec-fetch-site']
     if (origin !== undefined) {

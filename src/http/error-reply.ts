@@ -40,6 +40,29 @@ export function toAuthError(error: unknown): AuthError {
   return new AuthError('internal_error', 'An unexpected error occurred.', { cause: error })
 }
 
+/** An error as an HTTP answer, for any framework: status, headers and the JSON body. */
+export interface ErrorResponse {
+  status: number
+  headers: Record<string, string>
+  body: ErrorBody
+}
+
+/** The HTTP answer for `error` (after {@link toAuthError}). */
+export function describeError(authError: AuthError): ErrorResponse {
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' }
+  if (authError.retryAfterSeconds !== undefined) headers['retry-after'] = String(authError.retryAfterSeconds)
+  // RFC 6750 §3: a bearer failure names the error in the challenge; a request without credentials gets a bare one.
+  if (authError.code === 'invalid_token') headers['www-authenticate'] = 'Bearer error="invalid_token"'
+  if (authError.code === 'insufficient_scope')
+    headers['www-authenticate'] = 'Bearer error="insufficient_scope"'
+  if (authError.code === 'unauthenticated') headers['www-authenticate'] = 'Bearer'
+  return {
+    status: ERROR_REGISTRY[authError.code].status,
+    headers,
+    body: { error: authError.code, error_description: authError.message },
+  }
+}
+
 /** Sends `error` as the JSON error shape. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
   const authError = toAuthError(error)
@@ -49,11 +72,6 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
     // The fine reason is for operators; the client sees only the stable code.
     request.log.info({ code: authError.code, reason: authError.reason }, 'request refused')
   }
-  if (authError.retryAfterSeconds !== undefined)
-    reply.header('retry-after', String(authError.retryAfterSeconds))
-  const body: ErrorBody = { error: authError.code, error_description: authError.message }
-  // RFC 6750 §3: a bearer failure names the error in the challenge; a request without credentials gets a bare one.
-  if (authError.code === 'invalid_token') reply.header('www-authenticate', 'Bearer error="invalid_token"')
-  if (authError.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer')
-  return reply.code(ERROR_REGISTRY[authError.code].status).type('application/json; charset=utf-8').send(body)
+  const { status, headers, body } = describeError(authError)
+  return reply.code(status).headers(headers).send(body)
 }

@@ -15,6 +15,7 @@ import { createCsrfGuard } from '../http/csrf.js'
 import { handleClientError } from '../http/client-errors.js'
 import { sendError } from '../http/error-reply.js'
 import { pageRoutes } from '../http/pages/page-routes.js'
+import { revocationFeedRoutes } from '../http/revocation-feed-routes.js'
 import type { Store } from '../store/types.js'
 import type { Config } from './config.js'
 import { healthRoutes } from './health-routes.js'
@@ -117,6 +118,7 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
   await app.register(tokenRoutes, { auth, csrf })
   await app.register(deviceRoutes, { auth, csrf })
   await app.register(pageRoutes, { auth, csrf })
+  await app.register(revocationFeedRoutes, { auth, feedToken: config.revocationFeedToken })
 
   const sweeper = setInterval(() => {
     auth.sweep().catch((error: unknown) => app.log.warn({ err: error }, 'could not purge expired records'))

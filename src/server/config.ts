@@ -65,6 +65,7 @@ const ENV_SCHEMA = z
     SESAME_SIGNUPS_PER_IP: z.coerce.number().int().min(0).max(100_000).default(20),
     SESAME_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(0).max(1000).default(0),
     SESAME_SESSION_LIMIT_POLICY: z.enum(['evict-oldest', 'deny']).default('evict-oldest'),
+    SESAME_REVOCATION_FEED_TOKEN: z.string().min(32).max(512).regex(/^\S+$/).optional(),
     SESAME_HSTS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(63_072_000).default(31_536_000),
     SESAME_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
@@ -125,6 +126,8 @@ export interface Config {
     refreshAbsoluteSeconds: number
     refreshGraceSeconds: number
   }
+  /** The bearer secret of `GET /auth/revocations` for resource-server verifiers; null = no feed. */
+  revocationFeedToken: string | null
   /** `Strict-Transport-Security` max-age sent when the issuer is https; 0 = never sent. */
   hstsMaxAgeSeconds: number
   logLevel: string
@@ -227,6 +230,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       refreshAbsoluteSeconds: e.SESAME_REFRESH_ABSOLUTE_SECONDS,
       refreshGraceSeconds: e.SESAME_REFRESH_GRACE_SECONDS,
     },
+    revocationFeedToken: e.SESAME_REVOCATION_FEED_TOKEN ?? null,
     // HSTS over plain HTTP is ignored by browsers and would only mislead: it follows the issuer's scheme.
     hstsMaxAgeSeconds: issuer.startsWith('https:') ? e.SESAME_HSTS_MAX_AGE_SECONDS : 0,
     logLevel: e.SESAME_LOG_LEVEL,

@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       trustedOrigins: [],
       logLevel: 'info',
       hstsMaxAgeSeconds: 0,
+      revocationFeedToken: null,
       rateLimits: {
         loginFailuresPerAccountAndIp: 10,
         loginAttemptsPerAccount: 100,

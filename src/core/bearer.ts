@@ -1,0 +1,64 @@
+/**
+ * Bearer authentication (RFC 6750) as the server and every resource-server verifier do it: read the header,
+ * verify the access token (or find it in the verified-token cache, where the time checks still run), then
+ * check the revocation list. Synchronous and free of I/O: keys and revocations are already in memory.
+ */
+import { type AccessTokenClaims, type AccessTokenRules, verifyAccessToken } from './access-token.js'
+import { AuthError } from './errors.js'
+import type { KeyResolver } from './jws/compact.js'
+import type { Principal } from './principal.js'
+import type { RevocationList } from './revocation-list.js'
+import type { VerifiedTokenCache } from './verified-token-cache.js'
+
+const BEARER_PATTERN = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i // RFC 6750 §2.1 b64token
+
+export interface BearerContext {
+  /** The current key ring's resolver (it changes when keys rotate). */
+  resolveKey: KeyResolver
+  rules: AccessTokenRules
+  revocations: RevocationList
+  verified: VerifiedTokenCache
+  /** Told when a token names a key not in the ring, so the caller can reload keys in the background. */
+  onUnknownKey?: () => void
+}
+
+/** Authenticates an `Authorization` header value at `now`; throws `invalid_token`. */
+export function authenticateBearer(
+  authorization: string,
+  context: BearerContext,
+  now: number,
+): { claims: AccessTokenClaims; principal: Principal } {
+  const match = BEARER_PATTERN.exec(authorization)
+  if (!match) {
+    throw new AuthError('invalid_token', 'The access token is invalid.', {
+      reason: 'malformed_authorization',
+    })
+  }
+  const token = match[1]!
+  let claims = context.verified.get(token, now, context.rules.leewaySeconds)
+  if (!claims) {
+    try {
+      claims = verifyAccessToken(token, context.resolveKey, context.rules, now)
+    } catch (error) {
+      if (error instanceof AuthError && error.reason === 'unknown_key') context.onUnknownKey?.()
+      throw error
+    }
+    context.verified.set(token, claims)
+  }
+  if (context.revocations.isRevoked(claims, now)) {
+    throw new AuthError('invalid_token', 'The access token is invalid.', { reason: 'revoked' })
+  }
+  return { claims, principal: principalOfClaims(claims) }
+}
+
+/** The principal an access token stands for. */
+export function principalOfClaims(claims: AccessTokenClaims): Principal {
+  return {
+    userId: claims.sub,
+    sessionId: claims.sid,
+    roles: claims.roles,
+    method: 'token',
+    issuedAt: claims.iat,
+    expiresAt: claims.exp,
+  }
+}

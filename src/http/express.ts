@@ -1,0 +1,188 @@
+/**
+ * Sesame for Express 4 and 5: middleware that authenticates each request (session cookie or bearer token) and
+ * guards routes by rule. Typed structurally, so it needs neither `express` nor `@types/express` at run time.
+ *
+ * ```js
+ * const sesame = sesameExpress({ authenticator: auth })   // the engine, or createVerifier(...)
+ * app.get('/api/me', sesame.requireAuth(), (req, res) => res.json(principalOf(req)))
+ * app.post('/api/admin', sesame.requireRole('admin'), handler)
+ * ```
+ * Failures answer with Sesame's JSON error shape: `401 unauthenticated` / `invalid_token` / `invalid_session`
+ * (with the RFC 6750 challenge for bearer), `403 insufficient_scope` for a token without the role,
+ * `403 forbidden` for a session without it, `403 csrf_rejected` for a cross-site state change by cookie.
+ */
+import type { Auth, PublicUser } from '../auth.js'
+import { isAuthError } from '../core/errors.js'
+import type { Principal } from '../core/principal.js'
+import { serializeCookie } from '../core/cookie.js'
+import { createCsrfGuard } from './csrf.js'
+import { type ErrorResponse, describeError, toAuthError } from './error-reply.js'
+import {
+  type AccessRule,
+  type GuardOptions,
+  type GuardRequest,
+  accessRules,
+  createRequestGuard,
+} from './guard.js'
+
+/** The parts of an Express request the middleware reads (and `principal`, which it sets). */
+export interface ExpressLikeRequest {
+  method: string
+  headers: Record<string, string | string[] | undefined>
+  principal?: Principal | null
+}
+
+/** The parts of an Express response the middleware writes. */
+export interface ExpressLikeResponse {
+  append(field: string, value: string | string[]): unknown
+  set(field: string, value: string): unknown
+  status(code: number): { json(body: unknown): unknown }
+}
+
+export type ExpressLikeNext = (error?: unknown) => void
+export type ExpressMiddleware = (
+  request: ExpressLikeRequest,
+  response: ExpressLikeResponse,
+  next: ExpressLikeNext,
+) => void
+
+export interface SesameExpress {
+  /** Authenticates if credentials are present and sets `req.principal` (null when anonymous); bad ones get 401. */
+  authenticate: ExpressMiddleware
+  /** Lets any authenticated principal through; others get 401. */
+  requireAuth(): ExpressMiddleware
+  /** Lets principals with `role` through; others get 401 or 403. */
+  requireRole(role: string): ExpressMiddleware
+  /** Lets principals `rule` accepts through; others get 401 or 403. */
+  requirePermission(rule: AccessRule): ExpressMiddleware
+}
+
+const principals = new WeakMap<object, Principal | null>()
+
+/** The principal Sesame's middleware attached to `request`; null when anonymous or not yet authenticated. */
+export function principalOf(request: object): Principal | null {
+  return principals.get(request) ?? null
+}
+
+/** Builds the middleware; options are checked now, so a mistake fails at start-up, not on the first request. */
+export function sesameExpress(options: GuardOptions): SesameExpress {
+  const guard = createRequestGuard(options)
+
+  function send(response: ExpressLikeResponse, { status, headers, body }: ErrorResponse): void {
+    for (const [name, value] of Object.entries(headers)) response.set(name, value)
+    response.status(status).json(body)
+  }
+
+  /** Authenticates once per request (later guards reuse the result), then calls `then`. */
+  function withPrincipal(
+    request: ExpressLikeRequest,
+    response: ExpressLikeResponse,
+    next: ExpressLikeNext,
+    then: (principal: Principal | null) => void,
+  ): void {
+    if (principals.has(request)) return then(principals.get(request)!)
+    guard.authenticate(toGuardRequest(request)).then((outcome) => {
+      if (outcome.setCookies.length > 0) {
+        response.append('set-cookie', outcome.setCookies)
+        response.set('cache-control', 'no-store')
+      }
+      if (!outcome.ok) return send(response, outcome.error)
+      principals.set(request, outcome.principal)
+      request.principal = outcome.principal
+      then(outcome.principal)
+    }, next)
+  }
+
+  function guarded(rule: AccessRule): ExpressMiddleware {
+    return (request, response, next) =>
+      withPrincipal(request, response, next, (principal) => {
+        const refusal = guard.authorize(principal, rule)
+        if (refusal) send(response, refusal)
+        else next()
+      })
+  }
+
+  return {
+    authenticate: (request, response, next) => withPrincipal(request, response, next, () => next()),
+    requireAuth: () => guarded(accessRules.authenticated()),
+    requireRole: (role) => guarded(accessRules.role(role)),
+    requirePermission(rule) {
+      if (typeof rule !== 'function')
+        throw new TypeError('requirePermission needs a function (principal) => boolean.')
+      return guarded(rule)
+    },
+  }
+}
+
+export interface SesameExpressSessions {
+  /**
+   * Signs in with an email and password (a new session id every time; one the browser had is ended), after
+   * the same-origin check that stops login CSRF; sets the session cookie on success. Never throws for bad
+   * input: the error answer comes back for the app to render.
+   */
+  signIn(
+    request: ExpressLikeRequest & { ip?: string | undefined },
+    response: ExpressLikeResponse,
+    credentials: { email: unknown; password: unknown },
+  ): Promise<{ ok: true; user: PublicUser } | { ok: false; error: ErrorResponse }>
+  /** Ends the request's session (if any) server-side and clears the cookie; throws `csrf_rejected` cross-site. */
+  signOut(request: ExpressLikeRequest, response: ExpressLikeResponse): Promise<void>
+}
+
+/** Sign-in and sign-out for an Express app that runs the engine in-process (cookie sessions). */
+export function sesameExpressSessions(
+  auth: Pick<Auth, 'signIn' | 'signOut'>,
+  options: { trustedOrigins?: readonly string[] } = {},
+): SesameExpressSessions {
+  if (typeof auth?.signIn !== 'function')
+    throw new TypeError('sesameExpressSessions needs the Sesame engine.')
+  const csrf = createCsrfGuard(options.trustedOrigins ?? [])
+  const setCookie = (response: ExpressLikeResponse, value: string): void => {
+    response.append('set-cookie', value)
+    response.set('cache-control', 'no-store')
+  }
+  return {
+    async signIn(request, response, { email, password }) {
+      const guardRequest = toGuardRequest(request)
+      try {
+        csrf.requireSameOrigin(guardRequest)
+        const result = await auth.signIn({
+          email,
+          password,
+          cookieHeader: guardRequest.headers.cookie,
+          userAgent:
+            typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : undefined,
+          ip: request.ip,
+        })
+        setCookie(response, serializeCookie(result.cookie))
+        return { ok: true, user: result.user }
+      } catch (error) {
+        if (!isAuthError(error)) throw error
+        return { ok: false, error: describeError(toAuthError(error)) }
+      }
+    },
+    async signOut(request, response) {
+      const guardRequest = toGuardRequest(request)
+      csrf.requireSameOrigin(guardRequest)
+      const { cookie } = await auth.signOut(guardRequest.headers.cookie)
+      setCookie(response, serializeCookie(cookie))
+    },
+  }
+}
+
+function toGuardRequest(request: ExpressLikeRequest): GuardRequest {
+  const header = (name: string): string | undefined => {
+    const value = request.headers[name]
+    return typeof value === 'string' ? value : undefined
+  }
+  return {
+    method: request.method,
+    host: header('host') ?? '',
+    headers: {
+      authorization: header('authorization'),
+      cookie: header('cookie'),
+      origin: header('origin'),
+      'sec-fetch-site': header('sec-fetch-site'),
+    },
+  }
+}

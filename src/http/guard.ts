@@ -1,0 +1,112 @@
+/**
+ * What the Express and Fastify middleware share, with no framework in it: authenticate a request through an
+ * {@link Authenticator} (the engine in-process, or a resource-server verifier), refuse cookie-authenticated
+ * state changes from other sites, and judge authorization rules. Each adapter only translates its request
+ * and response objects; the decisions, and so the behaviour, are the same in both.
+ *
+ * Authentication (who you are) and authorization (what you may do) stay apart: `authenticate` yields a
+ * `Principal` or none; `authorize` applies a route's rule to it.
+ */
+import type { CookieDescription } from '../core/cookie.js'
+import { serializeCookie } from '../core/cookie.js'
+import { AuthError, isAuthError } from '../core/errors.js'
+import type { Principal } from '../core/principal.js'
+import { type CsrfRequest, createCsrfGuard } from './csrf.js'
+import { type ErrorResponse, describeError, toAuthError } from './error-reply.js'
+
+/** Anything that turns request headers into a principal: the engine (`createAuth`) or a verifier. */
+export interface Authenticator {
+  /** Null when the request carries no credentials; throws `invalid_token`, `invalid_session`, `invalid_cookie`. */
+  authenticate(headers: {
+    authorization?: string | undefined
+    cookie?: string | undefined
+  }): Promise<{ principal: Principal; cookie: CookieDescription | null } | null>
+  /** The cookie that clears a dead session; bearer-only verifiers have none. */
+  blankSessionCookie?(): CookieDescription
+}
+
+/** A route's authorization rule: true lets the principal through. */
+export type AccessRule = (principal: Principal) => boolean
+
+export interface GuardOptions {
+  authenticator: Authenticator
+  /** Origins (besides the app's own) whose pages may make cookie-authenticated state changes. */
+  trustedOrigins?: readonly string[]
+}
+
+/** The request as the guard reads it. */
+export interface GuardRequest extends CsrfRequest {
+  headers: CsrfRequest['headers'] & {
+    authorization?: string | undefined
+    cookie?: string | undefined
+  }
+}
+
+/** The outcome of authenticating one request: a principal (or none), or an error, plus cookies to send either way. */
+export type GuardOutcome =
+  | { ok: true; principal: Principal | null; setCookies: string[] }
+  | { ok: false; error: ErrorResponse; setCookies: string[] }
+
+export interface RequestGuard {
+  /** Authenticates `request`; never throws for bad credentials (they become an error outcome). */
+  authenticate(request: GuardRequest): Promise<GuardOutcome>
+  /** Applies `rule` to the authenticated principal: the error answer, or null to let the request through. */
+  authorize(principal: Principal | null, rule: AccessRule): ErrorResponse | null
+}
+
+/** Rules for the common cases. */
+export const accessRules = {
+  /** Any authenticated principal. */
+  authenticated: (): AccessRule => () => true,
+  /** A principal holding `role`. */
+  role: (role: string): AccessRule => {
+    if (typeof role !== 'string' || role === '')
+      throw new TypeError('requireRole needs a non-empty role name.')
+    return (principal) => principal.roles.includes(role)
+  },
+}
+
+/** Checks the options once, at setup, and returns the guard. Throws `TypeError` for bad options. */
+export function createRequestGuard(options: GuardOptions): RequestGuard {
+  const authenticator = options?.authenticator
+  if (typeof authenticator?.authenticate !== 'function') {
+    throw new TypeError('Option "authenticator" must be the Sesame engine or a verifier.')
+  }
+  const csrf = createCsrfGuard(options.trustedOrigins ?? [])
+
+  return {
+    async authenticate(request) {
+      const setCookies: string[] = []
+      try {
+        const result = await authenticator.authenticate({
+          authorization: request.headers.authorization,
+          cookie: request.headers.cookie,
+        })
+        if (result?.cookie) setCookies.push(serializeCookie(result.cookie))
+        // A cookie rides along on every request a browser makes, whichever site made it: state changes it
+        // authenticates must prove they come from a page of this origin. Bearer requests carry no ambient
+        // credential and need no such proof.
+        if (result?.principal.method === 'cookie') csrf.requireSameOrigin(request)
+        return { ok: true, principal: result?.principal ?? null, setCookies }
+      } catch (error) {
+        const dead = isAuthError(error, 'invalid_session') || isAuthError(error, 'invalid_cookie')
+        if (dead && authenticator.blankSessionCookie) {
+          setCookies.push(serializeCookie(authenticator.blankSessionCookie()))
+        }
+        return { ok: false, error: describeError(toAuthError(error)), setCookies }
+      }
+    },
+
+    authorize(principal, rule) {
+      if (!principal) {
+        return describeError(new AuthError('unauthenticated', 'Sign in to use this resource.'))
+      }
+      if (rule(principal)) return null
+      return describeError(
+        principal.method === 'token'
+          ? new AuthError('insufficient_scope', 'The access token does not grant this resource.')
+          : new AuthError('forbidden', 'Your account may not use this resource.'),
+      )
+    },
+  }
+}
