@@ -34,6 +34,16 @@ export default tseslint.config(
     },
   },
   {
+    // The examples are plain JavaScript, as an app would write them, importing Sesame by its package name
+    // (built `dist/`): linted without type information.
+    files: ['examples/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { projectService: false, project: false },
+      globals: { process: 'readonly', console: 'readonly' },
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

@@ -170,6 +170,24 @@ export function sesameExpressSessions(
   }
 }
 
+/**
+ * An Express error handler (four arguments) that answers Sesame's errors, from `signOut` say, with the JSON
+ * error shape and status; any other error goes on to the app's next handler.
+ */
+export function sesameErrorHandler(): (
+  error: unknown,
+  request: ExpressLikeRequest,
+  response: ExpressLikeResponse,
+  next: ExpressLikeNext,
+) => void {
+  return (error, _request, response, next) => {
+    if (!isAuthError(error)) return next(error)
+    const { status, headers, body } = describeError(error)
+    for (const [name, value] of Object.entries(headers)) response.set(name, value)
+    response.status(status).json(body)
+  }
+}
+
 function toGuardRequest(request: ExpressLikeRequest): GuardRequest {
   const header = (name: string): string | undefined => {
     const value = request.headers[name]

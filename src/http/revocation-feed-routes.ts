@@ -44,6 +44,8 @@ export async function revocationFeedRoutes(
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
       'x-accel-buffering': 'no', // nginx: pass events through at once
+      // Never reused: once the stream ends, so does the connection (else a closing server waits for it).
+      connection: 'close',
     })
     streams.add(stream)
     const send = (text: string): void => void stream.write(text)
@@ -57,8 +59,8 @@ export async function revocationFeedRoutes(
     })
   })
 
-  // Open streams would keep the server from closing: end them first.
+  // Open streams would keep the server from closing: cut them (verifiers reconnect, to another instance if need be).
   app.addHook('preClose', async () => {
-    for (const stream of streams) stream.end()
+    for (const stream of streams) stream.destroy()
   })
 }

@@ -29,8 +29,13 @@ export async function freePort(): Promise<number> {
 /** Starts the server with `env` and resolves once `/healthz` answers (or rejects if it exits first). */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   if (!existsSync(SERVER_ENTRY)) throw new Error(`${SERVER_ENTRY} is missing: run "npm run build" first`)
+  return startNodeProcess(SERVER_ENTRY, env)
+}
+
+/** Runs `entry` (a script that listens on `PORT` and serves `/healthz`) and resolves once it is healthy. */
+export async function startNodeProcess(entry: string, env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort()
-  const child = spawn(process.execPath, [SERVER_ENTRY], {
+  const child = spawn(process.execPath, [entry], {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -52,7 +57,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     await new Promise((done) => setTimeout(done, 50))
   }
   child.kill('SIGKILL')
-  throw new Error(`server did not become healthy:\n${output}`)
+  throw new Error(`${entry} did not become healthy:\n${output}`)
 }
 
 /** Runs the server expecting it to exit by itself; resolves with its exit code and output. */
