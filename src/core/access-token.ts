@@ -22,7 +22,7 @@ export interface AccessTokenClaims {
   jti: string
   /** The refresh family (session) the token belongs to. */
   sid: string
-  roles: string[]
+  roles: readonly string[]
 }
 
 /** What a verifier insists on. */
@@ -81,7 +81,8 @@ export function verifyAccessToken(
   if (nbf !== undefined && nbf > now + rules.leewaySeconds) throw invalid('not_yet_valid')
   if (iat > now + rules.leewaySeconds) throw invalid('issued_in_future')
   if (exp <= now - rules.leewaySeconds) throw invalid('token_expired')
-  return { iss, sub, aud: rules.audience, exp, iat, jti, sid, roles: roles ?? [] }
+  // Frozen: the claims may be cached and handed to many requests, and no handler may change what the next sees.
+  return { iss, sub, aud: rules.audience, exp, iat, jti, sid, roles: Object.freeze(roles ?? []) }
 }
 
 /** Largest time a JavaScript Date can hold, in seconds: later "times" are not times (and would break callers). */

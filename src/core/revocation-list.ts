@@ -25,7 +25,10 @@ export class RevocationList {
   readonly #epochs = new Map<string, { epoch: number; expiresAt: number }>()
   readonly #listeners = new Set<(entry: RevocationEntry) => void>()
 
-  /** Calls `listener` with every entry that changes the list from now on; returns the function that stops it. */
+  /**
+   * Calls `listener` with every entry that changes the list from now on; returns the function that stops it.
+   * Listeners run synchronously; an error one throws is dropped.
+   */
   watch(listener: (entry: RevocationEntry) => void): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
@@ -97,7 +100,14 @@ export class RevocationList {
   }
 
   #notify(entry: RevocationEntry): void {
-    for (const listener of this.#listeners) listener(entry)
+    for (const listener of this.#listeners) {
+      try {
+        listener(entry)
+      } catch {
+        // A listener's failure must neither stop the others nor the revocation (and its publication) in the
+        // caller: the entry is already in the list, which is what enforcement reads.
+      }
+    }
   }
 
   #isListed(kind: RevocationKind, value: string, now: number): boolean {

@@ -61,8 +61,8 @@ export interface TokenEngine {
   /** `grant_type=refresh_token`: rotates the family and returns a new pair. Throws `invalid_grant`. */
   grantRefresh(refreshToken: string, ip?: string): Promise<TokenGrant>
   /**
-   * RFC 7009: revokes a refresh token's family or an access token; silent for anything unknown, which counts
-   * as a failure against `ip` like a failed refresh grant (throws `rate_limited` past the address limit).
+   * RFC 7009: revokes a refresh token's family or an access token, always. Silent for anything unknown, which
+   * counts as a failure against `ip` like a failed refresh grant (and throws `rate_limited` past the limit).
    */
   revoke(token: string, ip?: string): Promise<void>
   /** Authenticates an `Authorization` header value. Synchronous, no I/O. Throws `invalid_token`. */
@@ -353,22 +353,27 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
     },
 
     async revoke(token, ip) {
-      // Unknown tokens count against the address, so the endpoint is no free oracle or store load generator.
-      await options.throttle?.checkAddress(ip)
       const now = clock.nowSeconds()
+      // A real token is always revoked, whatever the address's record: a logout must never be refused. Only
+      // unknown tokens count against the address, so the endpoint is no free oracle or store load generator.
+      const unknown = async (): Promise<void> => {
+        await options.throttle?.checkAddress(ip)
+        await options.throttle?.recordAddressFailure(ip)
+      }
       if (isSecretTokenShape(token)) {
         const found = await store.findRefreshToken(hashSecret(token))
         if (found)
           await revokeFamily(found.family.id, now) // idempotent: also finishes a half-done revocation
-        else await options.throttle?.recordAddressFailure(ip)
+        else await unknown()
         return
       }
       let claims: AccessTokenClaims
       try {
         claims = verifyAccessToken(token, ring.resolveKey, policy, now)
-      } catch {
-        // RFC 7009 §2.2: an invalid token needs no action and gets the same answer
-        await options.throttle?.recordAddressFailure(ip)
+      } catch (error) {
+        // RFC 7009 §2.2: an invalid token needs no action and gets the same answer. An expired one is an
+        // honest client tidying up, not a guess.
+        if (!(error instanceof AuthError && error.reason === 'token_expired')) await unknown()
         return
       }
       await revokeAccess('jti', claims.jti, claims.exp + policy.leewaySeconds)

@@ -54,7 +54,7 @@ export interface SesameExpress {
   /** Lets principals with `role` through; others get 401 or 403. */
   requireRole(role: string): ExpressMiddleware
   /** Lets principals `rule` accepts through; others get 401 or 403. */
-  requirePermission(rule: AccessRule): ExpressMiddleware
+  requirePermission(rule: AccessRule<ExpressLikeRequest>): ExpressMiddleware
 }
 
 const principals = new WeakMap<object, Principal | null>()
@@ -68,10 +68,7 @@ export function principalOf(request: object): Principal | null {
 export function sesameExpress(options: GuardOptions): SesameExpress {
   const guard = createRequestGuard(options)
 
-  function send(response: ExpressLikeResponse, { status, headers, body }: ErrorResponse): void {
-    for (const [name, value] of Object.entries(headers)) response.set(name, value)
-    response.status(status).json(body)
-  }
+  const send = sendErrorResponse
 
   /** Authenticates once per request (later guards reuse the result), then calls `then`. */
   function withPrincipal(
@@ -80,23 +77,32 @@ export function sesameExpress(options: GuardOptions): SesameExpress {
     next: ExpressLikeNext,
     then: (principal: Principal | null) => void,
   ): void {
-    if (principals.has(request)) return then(principals.get(request)!)
-    guard.authenticate(toGuardRequest(request)).then((outcome) => {
-      if (outcome.setCookies.length > 0) {
-        response.append('set-cookie', outcome.setCookies)
-        response.set('cache-control', 'no-store')
+    if (principals.has(request)) {
+      try {
+        return then(principals.get(request)!)
+      } catch (error) {
+        return next(error)
       }
-      if (!outcome.ok) return send(response, outcome.error)
-      principals.set(request, outcome.principal)
-      request.principal = outcome.principal
-      then(outcome.principal)
-    }, next)
+    }
+    guard
+      .authenticate(toGuardRequest(request))
+      .then((outcome) => {
+        if (outcome.setCookies.length > 0) {
+          response.append('set-cookie', outcome.setCookies)
+          response.set('cache-control', 'no-store')
+        }
+        if (!outcome.ok) return send(response, outcome.error)
+        principals.set(request, outcome.principal)
+        request.principal = outcome.principal
+        then(outcome.principal)
+      })
+      .catch(next) // a throwing rule or an unexpected error reaches the app's error handler, never escapes
   }
 
-  function guarded(rule: AccessRule): ExpressMiddleware {
+  function guarded(rule: AccessRule<ExpressLikeRequest>): ExpressMiddleware {
     return (request, response, next) =>
       withPrincipal(request, response, next, (principal) => {
-        const refusal = guard.authorize(principal, rule)
+        const refusal = guard.authorize(principal, rule, request)
         if (refusal) send(response, refusal)
         else next()
       })
@@ -182,10 +188,13 @@ export function sesameErrorHandler(): (
 ) => void {
   return (error, _request, response, next) => {
     if (!isAuthError(error)) return next(error)
-    const { status, headers, body } = describeError(error)
-    for (const [name, value] of Object.entries(headers)) response.set(name, value)
-    response.status(status).json(body)
+    sendErrorResponse(response, describeError(error))
   }
+}
+
+function sendErrorResponse(response: ExpressLikeResponse, { status, headers, body }: ErrorResponse): void {
+  for (const [name, value] of Object.entries(headers)) response.set(name, value)
+  response.status(status).json(body)
 }
 
 function toGuardRequest(request: ExpressLikeRequest): GuardRequest {

@@ -24,7 +24,7 @@ export interface SesameFastify {
   /** Lets principals with `role` through; others get 401 or 403. */
   requireRole(role: string): FastifyHook
   /** Lets principals `rule` accepts through; others get 401 or 403. */
-  requirePermission(rule: AccessRule): FastifyHook
+  requirePermission(rule: AccessRule<FastifyRequest>): FastifyHook
 }
 
 const principals = new WeakMap<FastifyRequest, Principal | null>()
@@ -66,11 +66,11 @@ export function sesameFastify(options: GuardOptions): SesameFastify {
     return { principal: outcome.principal }
   }
 
-  function guarded(rule: AccessRule): FastifyHook {
+  function guarded(rule: AccessRule<FastifyRequest>): FastifyHook {
     return async (request, reply) => {
       const found = await principalFor(request, reply)
       if (found === 'answered') return reply
-      const refusal = guard.authorize(found.principal, rule)
+      const refusal = guard.authorize(found.principal, rule, request)
       return refusal ? send(reply, refusal) : undefined
     }
   }

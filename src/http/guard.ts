@@ -12,7 +12,7 @@ import { serializeCookie } from '../core/cookie.js'
 import { AuthError, isAuthError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
 import { type CsrfRequest, createCsrfGuard } from './csrf.js'
-import { type ErrorResponse, describeError, toAuthError } from './error-reply.js'
+import { type ErrorResponse, describeError } from './error-reply.js'
 
 /** Anything that turns request headers into a principal: the engine (`createAuth`) or a verifier. */
 export interface Authenticator {
@@ -25,8 +25,8 @@ export interface Authenticator {
   blankSessionCookie?(): CookieDescription
 }
 
-/** A route's authorization rule: true lets the principal through. */
-export type AccessRule = (principal: Principal) => boolean
+/** A route's authorization rule: true lets the principal through. It sees the framework's request too. */
+export type AccessRule<Request = unknown> = (principal: Principal, request: Request) => boolean
 
 export interface GuardOptions {
   authenticator: Authenticator
@@ -48,10 +48,17 @@ export type GuardOutcome =
   | { ok: false; error: ErrorResponse; setCookies: string[] }
 
 export interface RequestGuard {
-  /** Authenticates `request`; never throws for bad credentials (they become an error outcome). */
+  /** Authenticates `request`. Bad credentials become an error outcome; only other errors are thrown. */
   authenticate(request: GuardRequest): Promise<GuardOutcome>
-  /** Applies `rule` to the authenticated principal: the error answer, or null to let the request through. */
-  authorize(principal: Principal | null, rule: AccessRule): ErrorResponse | null
+  /**
+   * Applies `rule` to the authenticated principal: the error answer, or null to let the request through.
+   * Throws `TypeError` for a rule that returns a Promise (it would always look truthy).
+   */
+  authorize<Request>(
+    principal: Principal | null,
+    rule: AccessRule<Request>,
+    request: Request,
+  ): ErrorResponse | null
 }
 
 /** Rules for the common cases. */
@@ -89,19 +96,26 @@ export function createRequestGuard(options: GuardOptions): RequestGuard {
         if (result?.principal.method === 'cookie') csrf.requireSameOrigin(request)
         return { ok: true, principal: result?.principal ?? null, setCookies }
       } catch (error) {
-        const dead = isAuthError(error, 'invalid_session') || isAuthError(error, 'invalid_cookie')
+        // Only Sesame's own refusals become answers here; anything else is a bug or an outage of the app's
+        // making and goes to the framework's error handling.
+        if (!isAuthError(error)) throw error
+        const dead = error.code === 'invalid_session' || error.code === 'invalid_cookie'
         if (dead && authenticator.blankSessionCookie) {
           setCookies.push(serializeCookie(authenticator.blankSessionCookie()))
         }
-        return { ok: false, error: describeError(toAuthError(error)), setCookies }
+        return { ok: false, error: describeError(error), setCookies }
       }
     },
 
-    authorize(principal, rule) {
+    authorize(principal, rule, request) {
       if (!principal) {
         return describeError(new AuthError('unauthenticated', 'Sign in to use this resource.'))
       }
-      if (rule(principal)) return null
+      const verdict: unknown = rule(principal, request)
+      if (verdict instanceof Promise) {
+        throw new TypeError('An access rule must answer true or false at once, not a Promise.')
+      }
+      if (verdict === true) return null // only a plain true admits: a stray truthy value must not
       return describeError(
         principal.method === 'token'
           ? new AuthError('insufficient_scope', 'The access token does not grant this resource.')

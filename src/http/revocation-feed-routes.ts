@@ -23,6 +23,7 @@ export interface RevocationFeedRoutesOptions {
 }
 
 const HEARTBEAT_MS = 15_000
+const MAX_BUFFERED_BYTES = 1024 * 1024
 
 export async function revocationFeedRoutes(
   app: FastifyInstance,
@@ -48,7 +49,12 @@ export async function revocationFeedRoutes(
       connection: 'close',
     })
     streams.add(stream)
-    const send = (text: string): void => void stream.write(text)
+    // A verifier that stops reading must not make this process buffer without end: past the cap it is cut
+    // off, and its reconnect starts again from a snapshot.
+    const send = (text: string): void => {
+      if (stream.writableLength > MAX_BUFFERED_BYTES) stream.destroy()
+      else stream.write(text)
+    }
     send(`retry: 2000\n\nevent: snapshot\ndata: ${JSON.stringify(auth.tokens.revocations.snapshot())}\n\n`)
     const stopWatching = auth.tokens.revocations.watch((entry) => send(`data: ${JSON.stringify(entry)}\n\n`))
     const heartbeat = setInterval(() => send(': ping\n\n'), HEARTBEAT_MS)

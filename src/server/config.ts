@@ -71,6 +71,9 @@ const ENV_SCHEMA = z
   })
   .strict()
 
+/** Every environment variable the server reads (the README's configuration table lists exactly these). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(ENV_SCHEMA.shape)
+
 /** Variables an earlier version read, and what took their place, so an upgrade fails with a pointer. */
 const RENAMED_VARIABLES: Readonly<Record<string, string>> = {
   SESAME_LOGIN_FAILURES_PER_ACCOUNT:

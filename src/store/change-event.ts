@@ -13,6 +13,11 @@ export function parseChangeEvent(payload: string): ChangeEvent | null {
   } catch {
     return null
   }
+  return readChangeEvent(value)
+}
+
+/** `value` as a {@link ChangeEvent}, or null when any field is off. */
+export function readChangeEvent(value: unknown): ChangeEvent | null {
   if (!isObject(value)) return null
   switch (value.type) {
     case 'keys-changed':

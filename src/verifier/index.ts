@@ -20,6 +20,7 @@ import type { JWK } from 'jose'
 import type { AccessTokenClaims, AccessTokenRules } from '../core/access-token.js'
 import { authenticateBearer } from '../core/bearer.js'
 import { type Clock, systemClock } from '../core/clock.js'
+import { AuthError } from '../core/errors.js'
 import type { CookieDescription } from '../core/cookie.js'
 import { isAsymmetric, isSupportedAlgorithm } from '../core/jws/algorithms.js'
 import type { KeyResolver } from '../core/jws/compact.js'
@@ -27,23 +28,35 @@ import { type VerificationKey, importVerificationKey } from '../core/jws/keys.js
 import type { Principal } from '../core/principal.js'
 import { RevocationList } from '../core/revocation-list.js'
 import { VerifiedTokenCache } from '../core/verified-token-cache.js'
-import { parseChangeEvent } from '../store/change-event.js'
+import { parseChangeEvent, readChangeEvent } from '../store/change-event.js'
+import type { ChangeEvent } from '../store/types.js'
 
 export interface VerifierOptions {
   /** The `iss` tokens must carry: Sesame's `SESAME_ISSUER`. Also the base of the default URLs. */
   issuer: string
   /** The `aud` tokens must name: Sesame's `SESAME_AUDIENCE`. */
   audience: string
-  /** Where the public keys are. Default `${base}/.well-known/jwks.json`. */
+  /** Where the public keys are. Default `${issuer}/.well-known/jwks.json`. https, or http to a loopback host. */
   jwksUri?: string
-  /** Seconds between JWKS fetches. Default 300 (Sesame serves it with `max-age=300`). */
+  /** Seconds between JWKS fetches, 1 to 86400. Default 300 (Sesame serves it with `max-age=300`). */
   jwksRefreshSeconds?: number
   /** Sesame's revocation stream and its secret (`SESAME_REVOCATION_FEED_TOKEN`). Without it, none is followed. */
-  revocationFeed?: { token: string; url?: string }
+  revocationFeed?: {
+    token: string
+    /** Default `${issuer}/auth/revocations`. https, or http to a loopback host. */
+    url?: string
+    /**
+     * Fail closed: refuse every token once the feed has been down (or never up) this many seconds, instead of
+     * trusting revocations that may be stale. Default: never; tokens then verify on cached revocations.
+     */
+    maxStalenessSeconds?: number
+  }
   /** Clock skew tolerated on `exp`, `nbf`, `iat`, in seconds. Default 30; at most 60. */
   leewaySeconds?: number
-  /** Longest token accepted, in characters. Default 4096. */
+  /** Longest token accepted, in characters, 256 to 65536. Default 4096. */
   maxTokenLength?: number
+  /** Allows http URLs to hosts other than loopback (a network attacker could then swap the keys). Default false. */
+  allowInsecureHttp?: boolean
   /** Told about background failures (fetches, feed drops); they never throw. */
   onError?: (error: unknown) => void
   /** Default: the global `fetch`. */
@@ -56,7 +69,7 @@ export interface VerifierStatus {
   kids: readonly string[]
   /** When the JWKS was last fetched successfully (Unix seconds), or null. */
   keysFetchedAt: number | null
-  /** `off` without a feed configured. */
+  /** `off` without a feed configured; `connected` once the stream's snapshot has arrived. */
   feed: 'off' | 'connecting' | 'connected' | 'disconnected'
 }
 
@@ -83,41 +96,44 @@ const FETCH_TIMEOUT_MS = 5000
 /** Creates the verifier and starts loading keys. Bad options throw `TypeError` now. */
 export function createVerifier(options: VerifierOptions): Verifier {
   if (typeof options !== 'object' || options === null) throw new TypeError('createVerifier needs options.')
+  const insecure = options.allowInsecureHttp === true
   const issuer = options.issuer
-  const base = requireUrl(issuer, 'issuer') // the exact issuer is what tokens must carry; URLs build on it
+  // The exact issuer is what tokens must carry; the default URLs build on it.
+  const base = requireUrl(issuer, 'issuer', true).replace(/\/$/, '')
   if (typeof options.audience !== 'string' || options.audience === '')
     throw new TypeError('Option "audience" must be a non-empty string.')
-  const jwksUri = options.jwksUri ? requireUrl(options.jwksUri, 'jwksUri') : `${base}/.well-known/jwks.json`
-  const leewaySeconds = options.leewaySeconds ?? 30
-  if (!Number.isInteger(leewaySeconds) || leewaySeconds < 0 || leewaySeconds > 60)
-    throw new TypeError('Option "leewaySeconds" must be a whole number from 0 to 60.')
-  const refreshSeconds = options.jwksRefreshSeconds ?? 300
-  if (!Number.isInteger(refreshSeconds) || refreshSeconds < 1)
-    throw new TypeError('Option "jwksRefreshSeconds" must be a whole number of at least 1.')
+  const jwksUri = requireUrl(options.jwksUri ?? `${base}/.well-known/jwks.json`, 'jwksUri', insecure)
+  const leewaySeconds = wholeNumber(options.leewaySeconds ?? 30, 'leewaySeconds', 0, 60)
+  const refreshSeconds = wholeNumber(options.jwksRefreshSeconds ?? 300, 'jwksRefreshSeconds', 1, 86_400)
+  const maxTokenLength = wholeNumber(options.maxTokenLength ?? 4096, 'maxTokenLength', 256, 65_536)
   const feedOptions = options.revocationFeed
   if (feedOptions && (typeof feedOptions.token !== 'string' || feedOptions.token.length < 32))
     throw new TypeError('Option "revocationFeed.token" must be the feed secret (at least 32 characters).')
-  const feedUrl = feedOptions?.url
-    ? requireUrl(feedOptions.url, 'revocationFeed.url')
-    : `${base}/auth/revocations`
+  const feedUrl =
+    feedOptions && requireUrl(feedOptions.url ?? `${base}/auth/revocations`, 'revocationFeed.url', insecure)
+  const maxStaleness =
+    feedOptions?.maxStalenessSeconds === undefined
+      ? null
+      : wholeNumber(feedOptions.maxStalenessSeconds, 'revocationFeed.maxStalenessSeconds', 1, 86_400)
   const doFetch = options.fetch ?? fetch
   const clock = options.clock ?? systemClock
   const reportError = options.onError ?? ((): void => {})
 
-  const rules: AccessTokenRules = {
-    issuer,
-    audience: options.audience,
-    leewaySeconds,
-    maxTokenLength: options.maxTokenLength ?? 4096,
-  }
+  const rules: AccessTokenRules = { issuer, audience: options.audience, leewaySeconds, maxTokenLength }
   const revocations = new RevocationList()
   const verified = new VerifiedTokenCache()
   let keys = new Map<string, VerificationKey>()
   const resolveKey: KeyResolver = (header) =>
     header.kid === undefined ? null : (keys.get(header.kid) ?? null)
   let keysFetchedAt: number | null = null
+  // Fetches may overlap (the timer, an unknown kid): an older, slower answer must not replace a newer one.
+  let fetchesStarted = 0
+  let fetchApplied = 0
   let lastUnknownKidFetch = 0
   let feedState: VerifierStatus['feed'] = feedOptions ? 'connecting' : 'off'
+  // Since when revocations may be stale (Unix seconds): from the start until the first snapshot, and from
+  // every disconnect until the next one.
+  let feedDownSince: number | null = clock.nowSeconds()
   let closed = false
   const stop = new AbortController()
 
@@ -129,6 +145,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     : Promise.resolve()
 
   async function fetchKeys(): Promise<void> {
+    const fetchNumber = ++fetchesStarted
     const response = await doFetch(jwksUri, {
       headers: { accept: 'application/json' },
       signal: AbortSignal.any([stop.signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]),
@@ -146,9 +163,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
         reportError(error)
       }
     }
-    const removed = [...keys.keys()].some((kid) => !next.has(kid))
+    if (fetchNumber < fetchApplied) return
+    fetchApplied = fetchNumber
     keys = next
-    if (removed) verified.clear() // tokens of a removed key must not live on in the cache
+    verified.clear() // a key may have left, or changed under its kid: nothing verified by the old set stays
     keysFetchedAt = clock.nowSeconds()
     keysLoaded()
   }
@@ -157,7 +175,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (!closed) fetchKeys().catch(reportError)
   }
   refreshKeys()
-  const refreshTimer = setInterval(refreshKeys, refreshSeconds * 1000)
+  const refreshTimer = setInterval(() => {
+    refreshKeys()
+    revocations.prune(clock.nowSeconds()) // entries end with the tokens they kill
+  }, refreshSeconds * 1000)
   refreshTimer.unref()
 
   function onUnknownKey(): void {
@@ -169,18 +190,19 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   /** Applies one feed message: the snapshot (`event: snapshot`) or a single entry. */
   function applyFeedMessage(event: string | undefined, data: string): void {
-    if (event !== 'snapshot') return applyEntry(data)
+    if (event !== 'snapshot') return applyEntry(parseChangeEvent(data))
     const snapshot = JSON.parse(data) as { revocations?: unknown; epochs?: unknown }
     const list = (value: unknown): unknown[] => (Array.isArray(value) ? (value as unknown[]) : [])
     for (const revocation of list(snapshot.revocations))
-      applyEntry(JSON.stringify({ type: 'access-revoked', revocation }))
-    for (const epoch of list(snapshot.epochs)) applyEntry(JSON.stringify({ type: 'user-epoch', epoch }))
+      applyEntry(readChangeEvent({ type: 'access-revoked', revocation }))
+    for (const epoch of list(snapshot.epochs)) applyEntry(readChangeEvent({ type: 'user-epoch', epoch }))
+    feedState = 'connected'
+    feedDownSince = null
     snapshotLoaded()
   }
 
   /** Same checks as the store's change feed: a malformed entry is dropped, never applied half-understood. */
-  function applyEntry(data: string): void {
-    const entry = parseChangeEvent(data)
+  function applyEntry(entry: ChangeEvent | null): void {
     if (entry?.type === 'access-revoked') {
       revocations.add(entry.revocation.kind, entry.revocation.value, entry.revocation.expiresAt)
     } else if (entry?.type === 'user-epoch') {
@@ -189,17 +211,16 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
 
   /** Reads the feed until it ends or goes silent. */
-  async function readFeed(token: string): Promise<void> {
+  async function readFeed(url: string, token: string): Promise<void> {
     const silence = new AbortController()
     let silenceTimer = setTimeout(() => silence.abort(), FEED_SILENCE_MS)
     try {
-      const response = await doFetch(feedUrl, {
+      const response = await doFetch(url, {
         headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` },
         signal: AbortSignal.any([stop.signal, silence.signal]),
       })
       if (!response.ok || !response.body)
-        throw new Error(`Revocation feed ${feedUrl} answered ${response.status}.`)
-      feedState = 'connected'
+        throw new Error(`Revocation feed ${url} answered ${response.status}.`)
       const parser = createParser({ onEvent: (message) => applyFeedMessage(message.event, message.data) })
       const decoder = new TextDecoder()
       for await (const chunk of response.body) {
@@ -212,37 +233,40 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
   }
 
-  async function followFeed(token: string): Promise<void> {
+  async function followFeed(url: string, token: string): Promise<void> {
     for (let attempt = 0; !closed; attempt++) {
       try {
-        await readFeed(token)
+        await readFeed(url, token)
         attempt = 0 // it was up: the next reconnect starts fast again
       } catch (error) {
         if (closed) return
         reportError(error)
       }
+      if (feedState === 'connected') feedDownSince = clock.nowSeconds()
       feedState = 'disconnected'
-      revocations.prune(clock.nowSeconds())
-      await new Promise((resolve) =>
-        setTimeout(resolve, FEED_RETRY_MS[Math.min(attempt, FEED_RETRY_MS.length - 1)]),
-      )
+      await sleep(FEED_RETRY_MS[Math.min(attempt, FEED_RETRY_MS.length - 1)]!, stop.signal)
     }
   }
-  if (feedOptions) void followFeed(feedOptions.token)
+  const feedLoop = feedOptions && feedUrl ? followFeed(feedUrl, feedOptions.token) : Promise.resolve()
 
   function verifyAuthorization(authorization: string): { claims: AccessTokenClaims; principal: Principal } {
+    const now = clock.nowSeconds()
+    if (maxStaleness !== null && feedDownSince !== null && now - feedDownSince >= maxStaleness) {
+      throw new AuthError('invalid_token', 'The access token is invalid.', { reason: 'revocations_stale' })
+    }
     const context = { resolveKey, rules, revocations, verified, onUnknownKey }
-    return authenticateBearer(authorization, context, clock.nowSeconds())
+    return authenticateBearer(authorization, context, now)
   }
 
   return {
     async ready(timeoutMs = 10_000) {
       let timer: NodeJS.Timeout | undefined
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`The verifier could not load keys from ${jwksUri} within ${timeoutMs} ms.`)),
-          timeoutMs,
-        )
+        timer = setTimeout(() => {
+          const missing =
+            keysFetchedAt === null ? `keys from ${jwksUri}` : `the revocation snapshot from ${feedUrl}`
+          reject(new Error(`The verifier could not load ${missing} within ${timeoutMs} ms.`))
+        }, timeoutMs)
       })
       try {
         await Promise.race([Promise.all([keysReady, snapshotReady]), timeout])
@@ -264,18 +288,49 @@ export function createVerifier(options: VerifierOptions): Verifier {
       closed = true
       clearInterval(refreshTimer)
       stop.abort()
+      await feedLoop
     },
   }
 }
 
-function requireUrl(value: unknown, name: string): string {
-  if (typeof value === 'string') {
-    try {
-      const url = new URL(value)
-      if (url.protocol === 'https:' || url.protocol === 'http:') return value.replace(/\/$/, '')
-    } catch {
-      // falls through to the TypeError
-    }
+/** `value` as an http(s) URL; plain http only to a loopback host unless `allowHttp`. */
+function requireUrl(value: unknown, name: string, allowHttp: boolean): string {
+  let url: URL | null = null
+  try {
+    url = typeof value === 'string' ? new URL(value) : null
+  } catch {
+    url = null
   }
-  throw new TypeError(`Option "${name}" must be an http(s) URL.`)
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+    throw new TypeError(`Option "${name}" must be an https URL.`)
+  const loopback =
+    ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) || url.hostname.endsWith('.localhost')
+  if (url.protocol === 'http:' && !loopback && !allowHttp) {
+    throw new TypeError(
+      `Option "${name}" must be an https URL: over plain http anyone on the path could swap the keys (or set "allowInsecureHttp").`,
+    )
+  }
+  return value as string
+}
+
+function wholeNumber(value: unknown, name: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max)
+    throw new TypeError(`Option "${name}" must be a whole number from ${min} to ${max}.`)
+  return value as number
+}
+
+/** Waits `ms`, or less if `signal` aborts; never keeps the process alive. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      resolve()
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    timer.unref()
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
 }

@@ -33,10 +33,29 @@ async function expressApp(express: typeof express5, auth: Auth): Promise<App> {
   app.get('/admin', sesame.requireRole('admin'), me)
   app.get(
     '/own/:userId',
-    sesame.requirePermission((p) => p.userId.startsWith('u')),
+    sesame.requirePermission(
+      (p, req) => (req as unknown as { params: { userId: string } }).params.userId === p.userId,
+    ),
     me,
   )
   app.post('/change', sesame.requireAuth(), me)
+  app.get('/truthy', sesame.requirePermission((() => 1) as never), me)
+  app.get('/async', sesame.requirePermission((async () => false) as never), me)
+  app.get(
+    '/throws',
+    sesame.requirePermission(() => {
+      throw new Error('rule bug')
+    }),
+    me,
+  )
+  app.use(
+    (
+      error: Error,
+      _req: unknown,
+      res: { status(code: number): { json(body: unknown): void } },
+      _next: unknown,
+    ) => res.status(500).json({ error: 'app_handler', message: error.message }),
+  )
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening))
   })
@@ -54,8 +73,30 @@ async function fastifyApp(auth: Auth): Promise<App> {
   app.get('/open', { preHandler: sesame.authenticate }, me)
   app.get('/me', { preHandler: sesame.requireAuth() }, me)
   app.get('/admin', { preHandler: sesame.requireRole('admin') }, me)
-  app.get('/own/:userId', { preHandler: sesame.requirePermission((p) => p.userId.startsWith('u')) }, me)
+  app.get(
+    '/own/:userId',
+    {
+      preHandler: sesame.requirePermission(
+        (p, req) => (req.params as { userId: string }).userId === p.userId,
+      ),
+    },
+    me,
+  )
   app.post('/change', { preHandler: sesame.requireAuth() }, me)
+  app.get('/truthy', { preHandler: sesame.requirePermission((() => 1) as never) }, me)
+  app.get('/async', { preHandler: sesame.requirePermission((async () => false) as never) }, me)
+  app.get(
+    '/throws',
+    {
+      preHandler: sesame.requirePermission(() => {
+        throw new Error('rule bug')
+      }),
+    },
+    me,
+  )
+  app.setErrorHandler((error: Error, _request, reply) =>
+    reply.code(500).send({ error: 'app_handler', message: error.message }),
+  )
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   return { baseUrl: address, close: () => app.close() }
 }
@@ -177,9 +218,25 @@ describe('middleware', () => {
       }
     })
 
-    it('applies a permission predicate', async () => {
-      expect((await call('/own/x', { authorization: credentials.userBearer })).status).toBe(200)
-      expect((await call('/own/x', { authorization: credentials.adminBearer })).status).toBe(403)
+    it('applies a permission predicate that sees the request', async () => {
+      expect((await call('/own/user-1', { authorization: credentials.userBearer })).status).toBe(200)
+      expect((await call('/own/user-1', { authorization: credentials.adminBearer })).status).toBe(403)
+      expect((await call('/own/admin-1', { cookie: credentials.adminCookie })).status).toBe(200)
+    })
+
+    it('admits only a plain true; a Promise or a throwing rule reaches the app as an error, never admits', async () => {
+      const headers = { authorization: credentials.userBearer }
+      expect((await call('/truthy', headers)).status).toBe(403)
+      const asyncRule = await call('/async', headers)
+      expect(asyncRule.status).toBe(500)
+      expect(await asyncRule.json()).toEqual({
+        error: 'app_handler',
+        message: 'An access rule must answer true or false at once, not a Promise.',
+      })
+      const throwing = await call('/throws', headers)
+      expect(throwing.status).toBe(500)
+      expect(await throwing.json()).toEqual({ error: 'app_handler', message: 'rule bug' })
+      expect((await call('/me', headers)).status).toBe(200) // and the process is still serving
     })
 
     it('refuses a cross-site state change by cookie, but not by bearer token', async () => {

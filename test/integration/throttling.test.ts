@@ -156,6 +156,20 @@ describe('throttling', () => {
     expect(blocked.statusCode).toBe(429)
     expect(blocked.json()).toEqual(RATE_LIMITED)
     expect(blocked.headers['retry-after']).toBeDefined()
+    // A real token is still revoked from that address: a logout is never refused.
+    const grant = await server.app.inject({
+      method: 'POST',
+      url: '/auth/token',
+      payload: { grant_type: 'password', username: 'victim@example.com', password: 'the right password' },
+    })
+    const { refresh_token: refreshToken } = grant.json<{ refresh_token: string }>()
+    expect((await revoke(refreshToken)).statusCode).toBe(200)
+    const refreshed = await server.app.inject({
+      method: 'POST',
+      url: '/auth/token',
+      payload: { grant_type: 'refresh_token', refresh_token: refreshToken },
+    })
+    expect(refreshed.statusCode).toBe(400)
   })
 
   it('limits sign-ups per address, and 0 turns a limit off', async () => {

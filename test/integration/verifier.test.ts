@@ -148,7 +148,36 @@ describe('verifier against Sesame', () => {
     await plain.close()
   })
 
+  it('fails closed when asked: refuses every token while the feed is down past maxStalenessSeconds', async () => {
+    const token = await grant()
+    let feedUp = true
+    const verifier = start({
+      revocationFeed: { token: FEED_TOKEN, maxStalenessSeconds: 1 },
+      fetch: (input, init) =>
+        (input instanceof Request ? input.url : input.toString()).endsWith('/auth/revocations') && !feedUp
+          ? Promise.reject(new Error('feed unreachable'))
+          : fetch(input, init),
+    })
+    await verifier.ready()
+    expect(verifier.status().feed).toBe('connected')
+    expect(refusal(verifier, token)).toBeNull()
+    feedUp = false
+    server.app.server.closeAllConnections() // drops the stream; the reconnects now fail
+    await eventually(() => verifier.status().feed === 'disconnected')
+    await eventually(() => refusal(verifier, token) === 'invalid_token', 4000)
+    feedUp = true
+    await eventually(() => refusal(verifier, token) === null, 8000) // back with a fresh snapshot
+  })
+
   it('checks its options at once', () => {
+    expect(() => createVerifier({ issuer: 'http://auth.example.com', audience: 'a' })).toThrow(
+      'Option "jwksUri" must be an https URL: over plain http anyone on the path could swap the keys (or set "allowInsecureHttp").',
+    )
+    expect(() =>
+      createVerifier({ issuer: 'http://auth.example.com', audience: 'a', allowInsecureHttp: true }).close(),
+    ).not.toThrow()
+    expect(() => createVerifier({ issuer, audience: issuer, jwksRefreshSeconds: 86_401 })).toThrow(TypeError)
+    expect(() => createVerifier({ issuer, audience: issuer, maxTokenLength: 10 })).toThrow(TypeError)
     expect(() => createVerifier({ issuer: 'ftp://x', audience: 'a' })).toThrow(TypeError)
     expect(() => createVerifier({ issuer, audience: '' })).toThrow(TypeError)
     expect(() => createVerifier({ issuer, audience: issuer, leewaySeconds: 61 })).toThrow(TypeError)

@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from '../../src/server/config.js'
+import { ConfigError, ENV_VARIABLES, loadConfig } from '../../src/server/config.js'
 
 describe('loadConfig', () => {
   it('has documented defaults', () => {
@@ -180,5 +181,15 @@ describe('loadConfig', () => {
     } catch (error) {
       expect((error as Error).message).not.toContain('secret value 123')
     }
+  })
+
+  it("matches the README's configuration table, both ways", () => {
+    const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8')
+    const table = readme.slice(
+      readme.indexOf('## Configuration'),
+      readme.indexOf('## Running several instances'),
+    )
+    const documented = [...table.matchAll(/^\| `([A-Z_0-9]+)`/gm)].map((match) => match[1])
+    expect([...documented].sort()).toEqual([...ENV_VARIABLES].sort())
   })
 })
