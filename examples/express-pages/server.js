@@ -54,8 +54,8 @@ app.post('/logout', async (req, res, next) => {
   }
 })
 
-// Pages: anonymous visitors are sent to the sign-in page rather than shown a JSON error.
-app.get('/dashboard', sesame.authenticate, async (req, res) => {
+// Pages: anonymous visitors (and those whose session ended) are sent to the sign-in page, not shown a 401.
+app.get('/dashboard', sesame.authenticatePage, async (req, res) => {
   const principal = principalOf(req)
   if (!principal) return res.redirect(303, '/login')
   const user = await auth.findUser(principal.userId)

@@ -49,6 +49,11 @@ export type ExpressMiddleware = (
 export interface SesameExpress {
   /** Authenticates if credentials are present and sets `req.principal` (null when anonymous); bad ones get 401. */
   authenticate: ExpressMiddleware
+  /**
+   * For pages: like `authenticate`, but an ended or malformed session cookie counts as anonymous (and is
+   * cleared), so the page can redirect to its sign-in form instead of showing a 401.
+   */
+  authenticatePage: ExpressMiddleware
   /** Lets any authenticated principal through; others get 401. */
   requireAuth(): ExpressMiddleware
   /** Lets principals with `role` through; others get 401 or 403. */
@@ -76,6 +81,7 @@ export function sesameExpress(options: GuardOptions): SesameExpress {
     response: ExpressLikeResponse,
     next: ExpressLikeNext,
     then: (principal: Principal | null) => void,
+    deadSessionIsAnonymous = false,
   ): void {
     if (principals.has(request)) {
       try {
@@ -85,7 +91,7 @@ export function sesameExpress(options: GuardOptions): SesameExpress {
       }
     }
     guard
-      .authenticate(toGuardRequest(request))
+      .authenticate(toGuardRequest(request), { deadSessionIsAnonymous })
       .then((outcome) => {
         if (outcome.setCookies.length > 0) {
           response.append('set-cookie', outcome.setCookies)
@@ -110,6 +116,7 @@ export function sesameExpress(options: GuardOptions): SesameExpress {
 
   return {
     authenticate: (request, response, next) => withPrincipal(request, response, next, () => next()),
+    authenticatePage: (request, response, next) => withPrincipal(request, response, next, () => next(), true),
     requireAuth: () => guarded(accessRules.authenticated()),
     requireRole: (role) => guarded(accessRules.role(role)),
     requirePermission(rule) {

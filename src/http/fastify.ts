@@ -19,6 +19,11 @@ export type FastifyHook = (request: FastifyRequest, reply: FastifyReply) => Prom
 export interface SesameFastify {
   /** Authenticates if credentials are present (anonymous passes, as null); bad credentials get 401. */
   authenticate: FastifyHook
+  /**
+   * For pages: like `authenticate`, but an ended or malformed session cookie counts as anonymous (and is
+   * cleared), so the page can redirect to its sign-in form instead of showing a 401.
+   */
+  authenticatePage: FastifyHook
   /** Lets any authenticated principal through; others get 401. */
   requireAuth(): FastifyHook
   /** Lets principals with `role` through; others get 401 or 403. */
@@ -49,9 +54,10 @@ export function sesameFastify(options: GuardOptions): SesameFastify {
   async function principalFor(
     request: FastifyRequest,
     reply: FastifyReply,
+    deadSessionIsAnonymous = false,
   ): Promise<{ principal: Principal | null } | 'answered'> {
     if (principals.has(request)) return { principal: principals.get(request)! }
-    const outcome = await guard.authenticate(request)
+    const outcome = await guard.authenticate(request, { deadSessionIsAnonymous })
     if (outcome.setCookies.length > 0) {
       const previous = reply.getHeader('set-cookie')
       const earlier = previous === undefined ? [] : [previous].flat().map(String)
@@ -78,6 +84,8 @@ export function sesameFastify(options: GuardOptions): SesameFastify {
   return {
     authenticate: async (request, reply) =>
       (await principalFor(request, reply)) === 'answered' ? reply : undefined,
+    authenticatePage: async (request, reply) =>
+      (await principalFor(request, reply, true)) === 'answered' ? reply : undefined,
     requireAuth: () => guarded(accessRules.authenticated()),
     requireRole: (role) => guarded(accessRules.role(role)),
     requirePermission(rule) {

@@ -48,8 +48,12 @@ export type GuardOutcome =
   | { ok: false; error: ErrorResponse; setCookies: string[] }
 
 export interface RequestGuard {
-  /** Authenticates `request`. Bad credentials become an error outcome; only other errors are thrown. */
-  authenticate(request: GuardRequest): Promise<GuardOutcome>
+  /**
+   * Authenticates `request`. Bad credentials become an error outcome; only other errors are thrown. With
+   * `deadSessionIsAnonymous` (for pages) an ended or malformed session cookie counts as no credentials: it is
+   * cleared and the request goes on as anonymous, so the page can send the visitor to sign in.
+   */
+  authenticate(request: GuardRequest, options?: { deadSessionIsAnonymous?: boolean }): Promise<GuardOutcome>
   /**
    * Applies `rule` to the authenticated principal: the error answer, or null to let the request through.
    * Throws `TypeError` for a rule that returns a Promise (it would always look truthy).
@@ -82,7 +86,7 @@ export function createRequestGuard(options: GuardOptions): RequestGuard {
   const csrf = createCsrfGuard(options.trustedOrigins ?? [])
 
   return {
-    async authenticate(request) {
+    async authenticate(request, { deadSessionIsAnonymous = false } = {}) {
       const setCookies: string[] = []
       try {
         const result = await authenticator.authenticate({
@@ -103,6 +107,7 @@ export function createRequestGuard(options: GuardOptions): RequestGuard {
         if (dead && authenticator.blankSessionCookie) {
           setCookies.push(serializeCookie(authenticator.blankSessionCookie()))
         }
+        if (dead && deadSessionIsAnonymous) return { ok: true, principal: null, setCookies }
         return { ok: false, error: describeError(error), setCookies }
       }
     },

@@ -29,6 +29,7 @@ async function expressApp(express: typeof express5, auth: Auth): Promise<App> {
   const app = express()
   const me = (req: object, res: { json(body: unknown): void }): void => res.json(expressPrincipal(req))
   app.get('/open', sesame.authenticate, me)
+  app.get('/page', sesame.authenticatePage, me)
   app.get('/me', sesame.requireAuth(), me)
   app.get('/admin', sesame.requireRole('admin'), me)
   app.get(
@@ -71,6 +72,7 @@ async function fastifyApp(auth: Auth): Promise<App> {
   const me = async (request: Parameters<typeof fastifyPrincipal>[0]): Promise<unknown> =>
     fastifyPrincipal(request)
   app.get('/open', { preHandler: sesame.authenticate }, me)
+  app.get('/page', { preHandler: sesame.authenticatePage }, me)
   app.get('/me', { preHandler: sesame.requireAuth() }, me)
   app.get('/admin', { preHandler: sesame.requireRole('admin') }, me)
   app.get(
@@ -265,6 +267,12 @@ describe('middleware', () => {
       expect(await errorOf(answer)).toBe('invalid_session')
       expect(answer.headers.get('set-cookie')).toMatch(/^sid=; .*Max-Age=0/)
       expect(answer.headers.get('cache-control')).toBe('no-store')
+      // For pages the same cookie is anonymous (and still cleared); a bad bearer token is still refused.
+      const page = await call('/page', { cookie: `sid=${'A'.repeat(43)}` })
+      expect(page.status).toBe(200)
+      expect(await page.text()).toBe('null')
+      expect(page.headers.get('set-cookie')).toMatch(/^sid=; .*Max-Age=0/)
+      expect((await call('/page', { authorization: `${credentials.userBearer}x` })).status).toBe(401)
     })
   })
 
