@@ -17,7 +17,7 @@ export interface CookieDescription {
   httpOnly: true
   secure: boolean
   sameSite: SameSite
-  path: '/'
+  path: string
   /** Lifetime in seconds from now; 0 deletes the cookie. */
   maxAgeSeconds: number
 }
@@ -84,6 +84,36 @@ export function createSessionCookie(
 /** The cookie that tells the browser to forget the session cookie. */
 export function createBlankSessionCookie(options: SessionCookieOptions): CookieDescription {
   return createSessionCookie(options, '', 0)
+}
+
+/**
+ * Where browsers in token mode keep the refresh token: `HttpOnly` (no script can read it, unlike localStorage),
+ * `SameSite=Strict`, and sent only to `/auth` (the token and revocation endpoints), never with API calls. The
+ * `__Host-` prefix needs `Path=/`, so this one is `__Secure-`: Secure, but a sibling subdomain could set it;
+ * that only lets it plant a refresh token of its own, which gains it nothing.
+ */
+export const REFRESH_COOKIE_PATH = '/auth'
+
+/** The refresh-token cookie's name: `__Secure-sesame-refresh`, or `sesame-refresh` when not Secure. */
+export function refreshCookieName(options: Pick<SessionCookieOptions, 'secure'>): string {
+  return options.secure ? '__Secure-sesame-refresh' : 'sesame-refresh'
+}
+
+/** The cookie that carries a refresh token for `maxAgeSeconds` (0 clears it). */
+export function createRefreshTokenCookie(
+  options: Pick<SessionCookieOptions, 'secure'>,
+  token: string,
+  maxAgeSeconds: number,
+): CookieDescription {
+  return {
+    name: refreshCookieName(options),
+    value: token,
+    httpOnly: true,
+    secure: options.secure,
+    sameSite: 'strict',
+    path: REFRESH_COOKIE_PATH,
+    maxAgeSeconds: Math.max(0, maxAgeSeconds),
+  }
 }
 
 /** What a `Cookie` header holds under one name. */

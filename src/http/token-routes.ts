@@ -2,11 +2,17 @@
  * The OAuth 2.0 side of the API: the token endpoint (RFC 6749 §4.3 password grant, §6 refresh), revocation
  * (RFC 7009), the JWKS, and authorization-server metadata (RFC 8414), so ordinary OAuth clients and resource
  * servers work with Sesame unchanged.
+ *
+ * Browsers in token mode may ask for `refresh_token_delivery=cookie`: the refresh token then travels in an
+ * `HttpOnly` cookie scoped to `/auth` instead of the body, out of reach of page scripts. A refresh or
+ * revocation that relies on that cookie is a cookie-authenticated state change, so it must prove same origin.
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Auth, TokenGrant } from '../auth.js'
-import { AuthError } from '../core/errors.js'
+import { createRefreshTokenCookie, readCookie, refreshCookieName } from '../core/cookie.js'
+import { AuthError, isAuthError } from '../core/errors.js'
 import type { CsrfGuard } from './csrf.js'
+import { setCookie } from './reply-cookies.js'
 import { readRequiredStringFields, readStringFields } from './request-fields.js'
 import { clientContext } from './session-request.js'
 
@@ -21,10 +27,37 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRoutesOptions): Promise<void> {
   const issuer = auth.config.tokens?.issuer ?? ''
 
+  const cookieOptions = auth.config.cookie
+  const refreshCookieMaxAge = auth.config.tokens?.refreshAbsoluteSeconds ?? 0
+  const clearRefreshCookie = (reply: FastifyReply): void =>
+    setCookie(reply, createRefreshTokenCookie(cookieOptions, '', 0))
+
+  /** The refresh token in the request's cookie, or undefined; a repeated cookie is refused, never guessed. */
+  function refreshTokenFromCookie(request: FastifyRequest): string | undefined {
+    const lookup = readCookie(request.headers.cookie, refreshCookieName(cookieOptions))
+    if (lookup.status === 'duplicate') {
+      throw new AuthError('invalid_request', 'The refresh-token cookie was sent more than once.')
+    }
+    if (lookup.status === 'absent' || lookup.value === '') return undefined
+    csrf.requireSameOrigin(request) // an ambient credential: only this origin's pages may use it
+    return lookup.value
+  }
+
   app.post('/auth/token', async (request, reply) => {
     csrf.refuseCrossOrigin(request)
-    const fields = readStringFields(request.body, ['grant_type', 'username', 'password', 'refresh_token'])
+    const fields = readStringFields(request.body, [
+      'grant_type',
+      'username',
+      'password',
+      'refresh_token',
+      'refresh_token_delivery',
+    ])
+    const delivery = fields.refresh_token_delivery
+    if (delivery !== undefined && delivery !== 'body' && delivery !== 'cookie') {
+      throw new AuthError('invalid_request', 'The "refresh_token_delivery" must be "body" or "cookie".')
+    }
     let grant: TokenGrant
+    let inCookie = delivery === 'cookie'
     switch (fields.grant_type) {
       case undefined:
         throw new AuthError('invalid_request', 'The "grant_type" field is required.')
@@ -34,8 +67,19 @@ export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRou
         break
       }
       case 'refresh_token': {
-        const { refresh_token: refreshToken } = readRequiredStringFields(request.body, ['refresh_token'])
-        grant = await auth.tokens.grantRefresh(refreshToken, request.ip)
+        const fromCookie = fields.refresh_token === undefined ? refreshTokenFromCookie(request) : undefined
+        const refreshToken = fields.refresh_token ?? fromCookie
+        if (refreshToken === undefined) {
+          throw new AuthError('invalid_request', 'The "refresh_token" field is required.')
+        }
+        // A token that came in the cookie goes back in the cookie, unless the client says otherwise.
+        inCookie = delivery === 'cookie' || (fromCookie !== undefined && delivery === undefined)
+        try {
+          grant = await auth.tokens.grantRefresh(refreshToken, request.ip)
+        } catch (error) {
+          if (fromCookie !== undefined && isAuthError(error, 'invalid_grant')) clearRefreshCookie(reply)
+          throw error
+        }
         break
       }
       default:
@@ -44,18 +88,24 @@ export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRou
           'The "grant_type" must be "password" or "refresh_token".',
         )
     }
+    if (inCookie)
+      setCookie(reply, createRefreshTokenCookie(cookieOptions, grant.refreshToken, refreshCookieMaxAge))
     return reply.headers(NO_STORE).send({
       access_token: grant.accessToken,
       token_type: grant.tokenType,
       expires_in: grant.expiresIn,
-      refresh_token: grant.refreshToken,
+      ...(!inCookie && { refresh_token: grant.refreshToken }),
     })
   })
 
   app.post('/auth/revoke', async (request, reply) => {
     csrf.refuseCrossOrigin(request)
-    const { token } = readRequiredStringFields(request.body, ['token'])
-    await auth.tokens.revoke(token, request.ip)
+    const { token } = readStringFields(request.body ?? {}, ['token']) // with the cookie, no body is needed
+    const fromCookie = token === undefined ? refreshTokenFromCookie(request) : undefined
+    const revoked = token ?? fromCookie
+    if (revoked === undefined) throw new AuthError('invalid_request', 'The "token" field is required.')
+    await auth.tokens.revoke(revoked, request.ip)
+    if (fromCookie !== undefined) clearRefreshCookie(reply)
     return reply.headers(NO_STORE).code(200).send()
   })
 
