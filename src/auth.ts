@@ -10,7 +10,7 @@
 import { type Clock, systemClock } from './core/clock.js'
 import type { CookieDescription, SessionCookieOptions } from './core/cookie.js'
 import { resolveSessionCookieOptions } from './core/cookie.js'
-import { normalizeEmail } from './core/email.js'
+import { canonicalizeEmail, normalizeEmail } from './core/email.js'
 import { AuthError } from './core/errors.js'
 import { type PasswordHasher, createArgon2Hasher } from './core/password-hasher.js'
 import { checkNewPassword } from './core/password-policy.js'
@@ -78,6 +78,13 @@ export interface Auth extends CookieSessions {
   readonly devices: Devices
   /** Registers an account. Throws `invalid_request`, `email_taken` or `rate_limited` (per `ip`). */
   signUp(input: { email: unknown; password: unknown; ip?: string | undefined }): Promise<PublicUser>
+  /**
+   * An operator's account creation (CLI, seeding): the sign-up rules without the throttle, and with `roles`.
+   * Throws `invalid_request` or `email_taken`.
+   */
+  createUser(input: { email: unknown; password: unknown; roles?: readonly string[] }): Promise<PublicUser>
+  /** Disables the account with this email and ends every device and access token of it. False if none. */
+  disableUser(email: string): Promise<boolean>
   /**
    * Changes the caller's password after checking the current one (throttled like a sign-in), and ends every
    * other session and token family of the user, with their access tokens; the caller's own stays. Throws
@@ -152,6 +159,34 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const tokens = tokenEngine ?? tokensNotConfigured()
   const devices: Devices = createDevices({ store, clock, tokens: tokenEngine, limit })
 
+  async function createUser(input: {
+    email: unknown
+    password: unknown
+    roles?: readonly string[]
+  }): Promise<PublicUser> {
+    const email = normalizeEmail(input.email)
+    const password = checkNewPassword(input.password, { email })
+    const roles = input.roles ?? []
+    if (
+      !Array.isArray(roles) ||
+      !roles.every((role) => typeof role === 'string' && /^[\w:.-]{1,64}$/.test(role))
+    ) {
+      throw new AuthError('invalid_request', 'Each role must be 1 to 64 letters, digits or "_:.-".')
+    }
+    const user: UserRecord = {
+      id: generatePublicId(),
+      email,
+      passwordHash: await hasher.hash(password),
+      roles: [...new Set(roles)],
+      createdAt: clock.nowSeconds(),
+      disabledAt: null,
+    }
+    const created = await store.createUser(user)
+    if (created === EMAIL_TAKEN)
+      throw new AuthError('email_taken', 'An account with this email already exists.')
+    return toPublicUser(created)
+  }
+
   return {
     ...cookieSessions,
     config: Object.freeze({ session, cookie, tokens: tokenPolicy }),
@@ -159,21 +194,19 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     devices,
 
     async signUp(input) {
-      const email = normalizeEmail(input.email)
-      const password = checkNewPassword(input.password, { email })
+      // Checked before the throttle counts: a rejected password is not a sign-up.
+      checkNewPassword(input.password, { email: normalizeEmail(input.email) })
       await throttle.checkSignUp(input.ip)
-      const user: UserRecord = {
-        id: generatePublicId(),
-        email,
-        passwordHash: await hasher.hash(password),
-        roles: [],
-        createdAt: clock.nowSeconds(),
-        disabledAt: null,
-      }
-      const created = await store.createUser(user)
-      if (created === EMAIL_TAKEN)
-        throw new AuthError('email_taken', 'An account with this email already exists.')
-      return toPublicUser(created)
+      return createUser(input)
+    },
+
+    createUser,
+
+    async disableUser(email) {
+      const user = await store.findUserByEmail(canonicalizeEmail(email))
+      if (!user || !(await store.setUserDisabled(user.id, clock.nowSeconds()))) return false
+      await devices.endAllForUser(user.id)
+      return true
     },
 
     async changePassword(principal, input) {

@@ -39,6 +39,10 @@ export interface Devices {
   endOthers(principal: Principal): Promise<number>
   /** Ends every device of the caller, the current one included, and kills all their access tokens. */
   endAll(principal: Principal): Promise<void>
+  /** An operator's view of `userId`'s live devices (none is `current`). */
+  listForUser(userId: string): Promise<Device[]>
+  /** An operator's "log out everywhere" for `userId`: every device and access token. */
+  endAllForUser(userId: string): Promise<void>
   /** Makes room for one more device of `userId` under the session limit, or throws `session_limit_reached`. */
   makeRoom(userId: string): Promise<void>
 }
@@ -86,6 +90,14 @@ export function createDevices({ store, clock, tokens, limit }: DevicesOptions): 
     return devices.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
   }
 
+  async function endAllForUser(userId: string): Promise<void> {
+    await store.deleteUserSessions(userId, null)
+    if (tokens) {
+      await tokens.endUserFamilies(userId, null)
+      await tokens.startUserEpoch(userId)
+    }
+  }
+
   async function endDevice(userId: string, device: Pick<Device, 'id' | 'kind'>): Promise<boolean> {
     if (device.kind === 'cookie') return store.deleteUserSession(userId, device.id)
     return tokens ? tokens.endFamily(userId, device.id) : false
@@ -107,13 +119,9 @@ export function createDevices({ store, clock, tokens, limit }: DevicesOptions): 
       return sessions + families
     },
 
-    async endAll(principal) {
-      await store.deleteUserSessions(principal.userId, null)
-      if (tokens) {
-        await tokens.endUserFamilies(principal.userId, null)
-        await tokens.startUserEpoch(principal.userId)
-      }
-    },
+    endAll: (principal) => endAllForUser(principal.userId),
+    listForUser: (userId) => liveDevices(userId, null),
+    endAllForUser,
 
     async makeRoom(userId) {
       if (limit.max === 0) return

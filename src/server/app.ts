@@ -5,6 +5,7 @@
 import formBody from '@fastify/formbody'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { type Auth, createAuth } from '../auth.js'
+import { authOptionsFromConfig } from './auth-options.js'
 import type { Clock } from '../core/clock.js'
 import { AuthError } from '../core/errors.js'
 import type { PasswordHasher } from '../core/password-hasher.js'
@@ -68,22 +69,8 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
     clientErrorHandler: handleClientError,
   })
 
-  const { hmacSecret, algorithm, ...tokenPolicy } = config.tokens
   const auth = await createAuth({
-    store,
-    session: config.session,
-    cookie: config.cookie,
-    tokens: { ...tokenPolicy, signing: { algorithm, hmacSecret } },
-    sessionLimit: config.sessionLimit,
-    rateLimits: {
-      loginFailuresPerAccountAndAddress: {
-        limit: config.rateLimits.loginFailuresPerAccountAndIp,
-        windowSeconds: 900,
-      },
-      loginAttemptsPerAccount: { limit: config.rateLimits.loginAttemptsPerAccount, windowSeconds: 3600 },
-      loginFailuresPerAddress: { limit: config.rateLimits.loginFailuresPerIp, windowSeconds: 900 },
-      signupsPerAddress: { limit: config.rateLimits.signupsPerIp, windowSeconds: 3600 },
-    },
+    ...authOptionsFromConfig(config, store),
     onBackgroundError: (error) => app.log.warn({ err: error }, 'could not resync revocations from the store'),
     ...(options.clock && { clock: options.clock }),
     ...(options.passwordHasher && { passwordHasher: options.passwordHasher }),

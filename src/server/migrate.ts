@@ -1,14 +1,19 @@
 /**
- * `npm run migrate`: applies pending schema migrations to the configured stores and says what it did. The
+ * `sesame migrate` (and `npm run migrate`): applies pending schema migrations to the configured stores and says
+ * what it did. The
  * server also migrates at start unless `SESAME_MIGRATE_ON_START=false`, for deployments that migrate in a
  * separate release step. Redis and memory hold no schema.
  */
 import postgres from 'postgres'
 import { migratePostgres } from '../store/postgres/index.js'
-import { ConfigError, type Config, loadConfig } from './config.js'
+import type { Config } from './config.js'
 import { openStore } from './open-store.js'
 
-async function migrate(config: Readonly<Config>): Promise<void> {
+/** Applies pending migrations to the configured stores, telling `write` what it did. */
+export async function migrateStores(
+  config: Readonly<Config>,
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+): Promise<void> {
   for (const kind of new Set([config.store, config.sessionStore])) {
     switch (kind) {
       case 'postgres': {
@@ -16,8 +21,8 @@ async function migrate(config: Readonly<Config>): Promise<void> {
         try {
           const report = await migratePostgres(sql, config.postgresSchema)
           const applied = report.applied.map((step) => `${step.version} (${step.name})`).join(', ') || 'none'
-          process.stdout.write(
-            `postgres schema "${config.postgresSchema}": version ${report.from} -> ${report.to}; applied: ${applied}\n`,
+          write(
+            `postgres schema "${config.postgresSchema}": version ${report.from} -> ${report.to}; applied: ${applied}`,
           )
         } finally {
           await sql.end({ timeout: 1 })
@@ -28,19 +33,11 @@ async function migrate(config: Readonly<Config>): Promise<void> {
         // Opening the SQLite store applies its migrations.
         const store = await openStore({ ...config, store: 'sqlite', sessionStore: 'sqlite' })
         await store.close()
-        process.stdout.write(`sqlite database in "${config.dataDir}": up to date\n`)
+        write(`sqlite database in "${config.dataDir}": up to date`)
         break
       }
       default:
-        process.stdout.write(`${kind}: no schema to migrate\n`)
+        write(`${kind}: no schema to migrate`)
     }
   }
-}
-
-try {
-  await migrate(loadConfig(process.env))
-} catch (error) {
-  const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error)
-  process.stderr.write(`sesame migrate: ${message}\n`)
-  process.exit(1)
 }
