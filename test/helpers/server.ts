@@ -18,6 +18,8 @@ export interface TestServerOptions {
   sleep?: (ms: number) => Promise<void>
   /** Reuse a data directory (to test restarts); default: a new temporary one. */
   dataDir?: string
+  /** Adds test-only routes or hooks before the server is ready. */
+  configure?: (app: SesameServer['app']) => void
 }
 
 export interface TestServer extends SesameServer {
@@ -39,6 +41,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.store && { store: options.store }),
     sleep: options.sleep ?? (async () => {}),
   })
+  options.configure?.(server.app)
   await server.app.ready()
   return {
     ...server,

@@ -23,6 +23,7 @@ const SUBPATHS: [string, string[], string][] = [
   ['sesame/express', [], 'sesameExpress'],
   ['sesame/fastify', [], 'sesameFastify'],
   ['sesame/verifier', [], 'createVerifier'],
+  ['sesame/client', [], 'createSesameClient'],
 ]
 
 const dir = mkdtempSync(join(tmpdir(), 'sesame-exports-'))

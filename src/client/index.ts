@@ -1,0 +1,430 @@
+/**
+ * The Sesame client: signs in, attaches the access token to API calls, and refreshes it the careful way: once
+ * for many concurrent callers (single flight), once for many tabs (a Web Lock plus a BroadcastChannel), before
+ * it expires and again on a 401, and signs the user out cleanly when the refresh token is refused. Runs in
+ * browsers and React Native style runtimes: it uses only `fetch` and, when present, `navigator.locks` and
+ * `BroadcastChannel`; nothing from Node.
+ *
+ * ```js
+ * const sesame = createSesameClient({ baseUrl: 'https://auth.example.com' })
+ * await sesame.signIn('ada@example.com', password)
+ * const answer = await sesame.fetch('https://api.example.com/notes')
+ * ```
+ * Modes: `token` (default) keeps the access token in memory and, in browsers, the refresh token in an
+ * HttpOnly cookie the server sets (`refreshTokenIn: 'cookie'`, no script can read it); native apps keep it in
+ * a secure-storage adapter (`refreshTokenIn: 'storage'`). `cookie` mode uses Sesame's cookie session instead:
+ * nothing to refresh, the server slides the session.
+ */
+
+/** Where tokens are kept between calls (and, for persistent adapters, between launches). */
+export interface TokenStorage {
+  get(key: string): Promise<string | null> | string | null
+  set(key: string, value: string): Promise<void> | void
+  remove(key: string): Promise<void> | void
+}
+
+/** The default: tokens live only as long as this page or process. Safest against XSS; lost on reload. */
+export function memoryStorage(): TokenStorage {
+  const values = new Map<string, string>()
+  return {
+    get: (key) => values.get(key) ?? null,
+    set: (key, value) => void values.set(key, value),
+    remove: (key) => void values.delete(key),
+  }
+}
+
+/**
+ * Keeps tokens in `window.localStorage`. **Warning:** any script running on the page (an XSS hole, a
+ * compromised dependency) can read localStorage and send the tokens elsewhere, where they work until they
+ * expire. Prefer the default memory storage with `refreshTokenIn: 'cookie'`; choose this only knowingly.
+ */
+export function localStorageStorage(storage: {
+  getItem(key: string): string | null
+  setItem(key: string, value: string): void
+  removeItem(key: string): void
+}): TokenStorage {
+  return {
+    get: (key) => storage.getItem(key),
+    set: (key, value) => storage.setItem(key, value),
+    remove: (key) => storage.removeItem(key),
+  }
+}
+
+/**
+ * Adapts a native secure store (iOS Keychain / Android Keystore wrappers such as Expo SecureStore or
+ * react-native-keychain) given as async get/set/delete functions.
+ */
+export function secureStorage(store: {
+  getItem(key: string): Promise<string | null>
+  setItem(key: string, value: string): Promise<void>
+  deleteItem(key: string): Promise<void>
+}): TokenStorage {
+  return {
+    get: (key) => store.getItem(key),
+    set: (key, value) => store.setItem(key, value),
+    remove: (key) => store.deleteItem(key),
+  }
+}
+
+/** Why the client signed out: asked to, the server refused the refresh token, or another tab signed out. */
+export type SignOutReason = 'signed_out' | 'session_ended' | 'other_tab'
+
+export type ClientState =
+  { status: 'signed-in'; userId: string | null } | { status: 'signed-out'; reason: SignOutReason | null }
+
+export interface SesameClientOptions {
+  /** Sesame's base URL, e.g. `https://auth.example.com` (for same-origin pages: `location.origin`). */
+  baseUrl: string
+  /** `token` (default) or `cookie`. */
+  mode?: 'token' | 'cookie'
+  /** Token mode: `cookie` (default in browsers: an HttpOnly cookie) or `storage` (default elsewhere). */
+  refreshTokenIn?: 'cookie' | 'storage'
+  /** Default {@link memoryStorage}. */
+  storage?: TokenStorage
+  /** Refresh this many seconds before the access token expires. Default 30. */
+  refreshBeforeSeconds?: number
+  /** Default: the global `fetch`. */
+  fetch?: typeof fetch
+  /** Shares refreshes between tabs with Web Locks and BroadcastChannel when the runtime has them. Default true. */
+  coordinateTabs?: boolean
+  /** Names the lock, channel and storage keys, so two clients on one origin keep apart. Default `sesame`. */
+  name?: string
+}
+
+export interface SesameClient {
+  /** Signs in with email and password. Throws {@link SesameClientError} (e.g. `invalid_grant`, `rate_limited`). */
+  signIn(email: string, password: string): Promise<void>
+  /** Ends the session (revokes the refresh token, or deletes the cookie session) and forgets the tokens. */
+  signOut(): Promise<void>
+  /**
+   * `fetch` with the access token attached (token mode) or the cookie sent (cookie mode). Refreshes first when
+   * the token is about to expire, and once more on a 401; signs out when the refresh token is refused.
+   */
+  fetch(input: string | URL, init?: RequestInit): Promise<Response>
+  /**
+   * Token mode: loads a session from storage or the refresh cookie (after a reload); resolves to whether one
+   * was found. Cookie mode: asks the server whether the cookie is still good.
+   */
+  restore(): Promise<boolean>
+  readonly state: ClientState
+  /** Calls `listener` on every state change; returns the function that stops it. */
+  subscribe(listener: (state: ClientState) => void): () => void
+  /** Stops listening to other tabs. */
+  close(): void
+}
+
+/** A refusal from Sesame, with its stable error code. */
+export class SesameClientError extends Error {
+  override readonly name = 'SesameClientError'
+  readonly code: string
+  readonly status: number
+  constructor(code: string, message: string, status: number) {
+    super(message)
+    this.code = code
+    this.status = status
+  }
+}
+
+/** What Web Locks offers (not in every runtime's types). */
+interface LockManager {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>
+}
+
+interface TokenSet {
+  accessToken: string
+  /** Unix seconds, from the token's `exp` (or `expires_in`). */
+  expiresAt: number
+  userId: string | null
+  refreshToken?: string
+}
+
+type TabMessage = { type: 'refreshing' } | { type: 'refreshed'; tokens: TokenSet } | { type: 'signed-out' }
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000)
+
+export function createSesameClient(options: SesameClientOptions): SesameClient {
+  if (typeof options?.baseUrl !== 'string' || !/^https?:\/\//.test(options.baseUrl)) {
+    throw new TypeError('Option "baseUrl" must be an http(s) URL.')
+  }
+  const base = options.baseUrl.replace(/\/$/, '')
+  const mode = options.mode ?? 'token'
+  if (mode !== 'token' && mode !== 'cookie') throw new TypeError('Option "mode" must be "token" or "cookie".')
+  const inBrowser = typeof (globalThis as { document?: unknown }).document !== 'undefined'
+  const refreshIn = options.refreshTokenIn ?? (inBrowser ? 'cookie' : 'storage')
+  const storage = options.storage ?? memoryStorage()
+  const refreshBefore = options.refreshBeforeSeconds ?? 30
+  const doFetch: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init))
+  const name = options.name ?? 'sesame'
+  const storageKey = `${name}:tokens`
+  const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks
+  const Channel = (globalThis as { BroadcastChannel?: typeof BroadcastChannel }).BroadcastChannel
+  const coordinate = options.coordinateTabs !== false && locks !== undefined && Channel !== undefined
+  const channel = coordinate ? new Channel(`${name}:tabs`) : null
+
+  let tokens: TokenSet | null = null
+  let state: ClientState = { status: 'signed-out', reason: null }
+  let refreshing: Promise<TokenSet | null> | null = null
+  /** Set when another tab announces a refresh; resolved when it reports the result. */
+  let otherTabRefresh: { done: Promise<void>; finish: () => void } | null = null
+  const listeners = new Set<(state: ClientState) => void>()
+
+  function setState(next: ClientState): void {
+    state = next
+    for (const listener of listeners) listener(next)
+  }
+
+  async function keep(next: TokenSet | null): Promise<void> {
+    tokens = next
+    if (next === null) await storage.remove(storageKey)
+    // Only what must survive a reload is stored: with the refresh token in a cookie, nothing is.
+    else if (refreshIn === 'storage') await storage.set(storageKey, JSON.stringify(next))
+  }
+
+  async function signedOut(reason: SignOutReason, tell = true): Promise<void> {
+    await keep(null)
+    if (tell) channel?.postMessage({ type: 'signed-out' } satisfies TabMessage)
+    if (state.status !== 'signed-out' || state.reason !== reason) setState({ status: 'signed-out', reason })
+  }
+
+  channel?.addEventListener('message', (event: Event) => {
+    const message = (event as Event & { data: TabMessage }).data
+    if (message.type === 'refreshing') {
+      let finish!: () => void
+      const done = new Promise<void>((resolve) => (finish = resolve))
+      otherTabRefresh = { done, finish }
+    } else if (message.type === 'refreshed') {
+      const next: TokenSet = {
+        ...message.tokens,
+        ...(tokens?.refreshToken && { refreshToken: tokens.refreshToken }),
+      }
+      tokens = next
+      if (state.status !== 'signed-in') setState({ status: 'signed-in', userId: next.userId })
+      otherTabRefresh?.finish()
+    } else if (message.type === 'signed-out') {
+      otherTabRefresh?.finish()
+      void signedOut('other_tab', false)
+    }
+  })
+
+  async function post(path: string, body: Record<string, string>): Promise<Response> {
+    return doFetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      credentials: 'include',
+    })
+  }
+
+  async function failure(response: Response): Promise<SesameClientError> {
+    const body = (await response.json().catch(() => ({}))) as { error?: string; error_description?: string }
+    return new SesameClientError(
+      body.error ?? 'unknown_error',
+      body.error_description ?? `HTTP ${response.status}`,
+      response.status,
+    )
+  }
+
+  function tokenSetFrom(body: {
+    access_token: string
+    expires_in: number
+    refresh_token?: string
+  }): TokenSet {
+    const claims = readClaims(body.access_token)
+    return {
+      accessToken: body.access_token,
+      expiresAt: typeof claims.exp === 'number' ? claims.exp : nowSeconds() + body.expires_in,
+      userId: typeof claims.sub === 'string' ? claims.sub : null,
+      ...(body.refresh_token && { refreshToken: body.refresh_token }),
+    }
+  }
+
+  /** One refresh against the server. Null when the refresh token was refused (and the client signed out). */
+  async function refreshNow(): Promise<TokenSet | null> {
+    const body: Record<string, string> = { grant_type: 'refresh_token' }
+    if (refreshIn === 'storage') {
+      const refreshToken = tokens?.refreshToken ?? (await loadStored())?.refreshToken
+      if (!refreshToken) {
+        await signedOut('session_ended')
+        return null
+      }
+      body.refresh_token = refreshToken
+    }
+    const response = await post('/auth/token', body)
+    if (!response.ok) {
+      const error = await failure(response)
+      // invalid_grant: rotated away, revoked (log out everywhere) or expired. invalid_request: no cookie.
+      if (error.code === 'invalid_grant' || (error.code === 'invalid_request' && refreshIn === 'cookie')) {
+        await signedOut('session_ended')
+        return null
+      }
+      throw error // throttled, store down: the session may well be fine, so keep it
+    }
+    const next = tokenSetFrom(
+      (await response.json()) as { access_token: string; expires_in: number; refresh_token?: string },
+    )
+    await keep(next)
+    if (state.status !== 'signed-in') setState({ status: 'signed-in', userId: next.userId })
+    return next
+  }
+
+  /** A refresh shared by every caller in this tab and, with Web Locks, by every tab of the origin. */
+  function refresh(stale: TokenSet | null): Promise<TokenSet | null> {
+    // The caller's token may already have been replaced (its 401 arrived after someone else's refresh).
+    if (tokens && tokens !== stale && isFresh(tokens)) return Promise.resolve(tokens)
+    refreshing ??= (async () => {
+      try {
+        if (!coordinate) return await refreshNow()
+        return await locks.request(`${name}:refresh`, async () => {
+          // Another tab may have refreshed while this one waited for the lock: use its token.
+          if (otherTabRefresh) await Promise.race([otherTabRefresh.done, delay(5000)])
+          otherTabRefresh = null
+          if (tokens && tokens !== stale && isFresh(tokens)) return tokens
+          if (state.status === 'signed-out' && state.reason === 'other_tab') return null
+          channel!.postMessage({ type: 'refreshing' } satisfies TabMessage)
+          const next = await refreshNow()
+          if (next)
+            channel!.postMessage({
+              type: 'refreshed',
+              tokens: withoutRefreshToken(next),
+            } satisfies TabMessage)
+          return next
+        })
+      } finally {
+        refreshing = null
+      }
+    })()
+    return refreshing
+  }
+
+  function isFresh(set: TokenSet): boolean {
+    return set.expiresAt - refreshBefore > nowSeconds()
+  }
+
+  async function loadStored(): Promise<TokenSet | null> {
+    const text = await storage.get(storageKey)
+    if (!text) return null
+    try {
+      return JSON.parse(text) as TokenSet
+    } catch {
+      return null
+    }
+  }
+
+  async function authorizedFetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+    if (mode === 'cookie') {
+      const response = await doFetch(input, { ...init, credentials: 'include' })
+      if (response.status === 401) await signedOut('session_ended')
+      return response
+    }
+    const send = (set: TokenSet): Promise<Response> => {
+      const headers = new Headers(init.headers)
+      headers.set('authorization', `Bearer ${set.accessToken}`)
+      return doFetch(input, { ...init, headers })
+    }
+    let current = tokens
+    if (!current || !isFresh(current)) current = await refresh(current)
+    if (!current) throw new SesameClientError('signed_out', 'Not signed in.', 401)
+    const response = await send(current)
+    if (response.status !== 401 || !/invalid_token/.test(response.headers.get('www-authenticate') ?? ''))
+      return response
+    // Refused although fresh by our clock (revoked, or clocks disagree): one refresh, one retry.
+    const renewed = await refresh(current)
+    if (!renewed) return response
+    return send(renewed)
+  }
+
+  return {
+    async signIn(email, password) {
+      if (mode === 'cookie') {
+        const response = await post('/auth/session', { email, password })
+        if (!response.ok) throw await failure(response)
+        const { user } = (await response.json()) as { user?: { id?: string } }
+        setState({ status: 'signed-in', userId: user?.id ?? null })
+        return
+      }
+      const response = await post('/auth/token', {
+        grant_type: 'password',
+        username: email,
+        password,
+        refresh_token_delivery: refreshIn === 'cookie' ? 'cookie' : 'body',
+      })
+      if (!response.ok) throw await failure(response)
+      const next = tokenSetFrom(
+        (await response.json()) as { access_token: string; expires_in: number; refresh_token?: string },
+      )
+      await keep(next)
+      channel?.postMessage({ type: 'refreshed', tokens: withoutRefreshToken(next) } satisfies TabMessage)
+      setState({ status: 'signed-in', userId: next.userId })
+    },
+
+    async signOut() {
+      try {
+        if (mode === 'cookie') {
+          await doFetch(`${base}/auth/session`, { method: 'DELETE', credentials: 'include' })
+        } else {
+          const refreshToken = tokens?.refreshToken ?? (await loadStored())?.refreshToken
+          await post('/auth/revoke', refreshToken ? { token: refreshToken } : {})
+        }
+      } finally {
+        await signedOut('signed_out')
+      }
+    },
+
+    fetch: authorizedFetch,
+
+    async restore() {
+      if (mode === 'cookie') {
+        const response = await authorizedFetch(`${base}/auth/me`)
+        if (!response.ok) return false
+        const { user } = (await response.json()) as { user?: { id?: string } }
+        setState({ status: 'signed-in', userId: user?.id ?? null })
+        return true
+      }
+      const stored = refreshIn === 'storage' ? await loadStored() : null
+      if (stored && isFresh(stored)) {
+        tokens = stored
+        setState({ status: 'signed-in', userId: stored.userId })
+        return true
+      }
+      if (stored) tokens = stored
+      return (await refresh(tokens)) !== null
+    },
+
+    get state() {
+      return state
+    },
+
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+
+    close() {
+      channel?.close()
+    },
+  }
+}
+
+/** Tabs share access tokens only; a refresh token kept in storage stays with its own tab's storage. */
+function withoutRefreshToken({ accessToken, expiresAt, userId }: TokenSet): TokenSet {
+  return { accessToken, expiresAt, userId }
+}
+
+/** The claims of a JWT, read without checking it (the server checks; the client only needs `exp` and `sub`). */
+function readClaims(token: string): Record<string, unknown> {
+  try {
+    const payload = token.split('.')[1] ?? ''
+    const base64 = payload.replace(/-/g, '+').replace(/_/g, '/')
+    const json = decodeURIComponent(
+      Array.from(atob(base64), (char) => `%${char.charCodeAt(0).toString(16).padStart(2, '0')}`).join(''),
+    )
+    const claims: unknown = JSON.parse(json)
+    return typeof claims === 'object' && claims !== null ? (claims as Record<string, unknown>) : {}
+  } catch {
+    return {}
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
