@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # `npm run bench [-- --quick]`: the benchmarks, against real Redis and PostgreSQL like the tests.
+# `bash scripts/bench.sh lab [--quick]` (`npm run lab`): the strategy lab instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(bash scripts/test-services.sh up)"
 trap 'bash scripts/test-services.sh down' EXIT
-node --import tsx bench/run.ts "$@"
+if [ "${1:-}" = lab ]; then
+  shift
+  node --import tsx bench/lab/run.ts "$@"
+else
+  node --import tsx bench/run.ts "$@"
+fi

@@ -216,18 +216,29 @@ program
     process.exitCode = FAILED
   })
 
+/** Runs `scripts/bench.sh` from the repository checkout (the benchmarks need its dev dependencies). */
+function runBenchScript(args: string[], quick: boolean | undefined): void {
+  const root = resolve(import.meta.dirname, '../..')
+  const result = spawnSync('bash', ['scripts/bench.sh', ...args, ...(quick ? ['--quick'] : [])], {
+    cwd: root,
+    stdio: 'inherit',
+  })
+  process.exitCode = result.status ?? FAILED
+}
+
 program
   .command('bench')
   .description('run the benchmarks (npm run bench; needs the repository checkout)')
   .option('--quick', 'the short run, under 3 minutes')
-  .action((options: { quick?: boolean }) => {
-    const root = resolve(import.meta.dirname, '../..')
-    const result = spawnSync('bash', ['scripts/bench.sh', ...(options.quick ? ['--quick'] : [])], {
-      cwd: root,
-      stdio: 'inherit',
-    })
-    process.exitCode = result.status ?? FAILED
-  })
+  .action((options: { quick?: boolean }) => runBenchScript([], options.quick))
+
+program
+  .command('lab')
+  .description(
+    'run the strategy lab: every strategy on the real stores; writes bench/LAB.md and bench/lab.svg',
+  )
+  .option('--quick', 'a smaller population and shorter loads')
+  .action((options: { quick?: boolean }) => runBenchScript(['lab'], options.quick))
 
 try {
   await program.parseAsync(process.argv)
