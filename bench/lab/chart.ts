@@ -6,9 +6,9 @@ export interface ChartRow {
   rps: number
 }
 
-const WIDTH = 980
+const WIDTH = 1040
 const LABEL_WIDTH = 430
-const PANEL_WIDTH = 230
+const PANEL_WIDTH = 270
 const ROW_HEIGHT = 26
 const TOP = 56
 
@@ -47,15 +47,15 @@ ${labels.join('\n')}
 ${panel(
   rows,
   LABEL_WIDTH,
-  'Re-logins per user-day (lower is better)',
+  'Re-logins per user-day (lower = better)',
   (row) => row.reLogins,
   (n) => n.toFixed(n < 0.01 ? 4 : 2),
   '#d9534f',
 )}
 ${panel(
   rows,
-  LABEL_WIDTH + PANEL_WIDTH + 40,
-  'Authenticated req/s (higher is better)',
+  LABEL_WIDTH + PANEL_WIDTH + 30,
+  'Authenticated req/s (higher = better)',
   (row) => row.rps,
   (n) => Math.round(n).toLocaleString('en-US'),
   '#337ab7',

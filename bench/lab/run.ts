@@ -10,10 +10,12 @@
  * Writes bench/LAB.md and bench/lab.svg. Shared, noisy machine: compare the rows of one run.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { cpus, release, totalmem, type as osType } from 'node:os'
 import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
+import { Redis } from 'ioredis'
+import postgres from 'postgres'
 import {
   DATABASE_URL,
   REDIS_URL,
@@ -162,6 +164,31 @@ async function measure(kind: Strategy['measured']): Promise<Measured> {
   }
 }
 
+function packageVersion(name: string): string {
+  return (JSON.parse(readFileSync(`node_modules/${name}/package.json`, 'utf8')) as { version: string })
+    .version
+}
+
+async function redisVersion(): Promise<string> {
+  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  try {
+    await client.connect()
+    return /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? 'unknown'
+  } finally {
+    client.disconnect()
+  }
+}
+
+async function postgresVersion(): Promise<string> {
+  const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} })
+  try {
+    const [row] = await sql<{ server_version: string }[]>`show server_version`
+    return row?.server_version ?? 'unknown'
+  } finally {
+    await sql.end({ timeout: 1 })
+  }
+}
+
 async function main(): Promise<void> {
   process.stderr.write(`modelling ${USERS} users over 30 days...\n`)
   const model = simulate(
@@ -194,7 +221,8 @@ async function main(): Promise<void> {
     '',
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${osType()} ${release()}`,
-    `- Node ${version}; mode: ${quick ? 'quick' : 'full'}; modelled requests per user-day: ${model.requestsPerUserDay.toFixed(0)}`,
+    `- Node ${version}; ${['fastify', 'better-sqlite3', 'ioredis', 'postgres', 'autocannon'].map((name) => `${name} ${packageVersion(name)}`).join(', ')}; Redis ${await redisVersion()}; PostgreSQL ${await postgresVersion()}`,
+    `- Mode: ${quick ? 'quick' : 'full'}; modelled requests per user-day: ${model.requestsPerUserDay.toFixed(0)}`,
     '',
     '| strategy | re-logins per user-day | thief keeps access after theft | after the victim logs out | store ops per request | credential bytes per request | req/s (p99 ms) |',
     '| --- | --- | --- | --- | --- | --- | --- |',
