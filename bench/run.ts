@@ -5,7 +5,8 @@
  *
  * Cases:
  * 1. Sign-in timing: unknown email vs wrong password (must be close: one argon2id verification each).
- * 2. `GET /auth/me` with a cookie session on each store, vs a bare Fastify route (req/s and p99).
+ * 2. `GET /auth/me` with a bearer token (warm and cold) and a cookie session on each store, vs a bare Fastify
+ *    route and vs express-session (MemoryStore, connect-redis), req/s and p99.
  * 3. Access-token verify ops/s per algorithm vs the raw node:crypto limit, jose, fast-jwt, jsonwebtoken.
  * 4. Revocation propagation across three instances on each shared store (p50/p99 over >= 200 revocations).
  *
@@ -50,7 +51,12 @@ function percentile(values: number[], p: number): number {
 }
 
 async function signInTiming(): Promise<string> {
-  const auth = await createAuth({ store: createMemoryStore() })
+  // Throttling off: this measures the password check itself, which the throttle would cut short.
+  const off = { limit: 0, windowSeconds: 900 }
+  const auth = await createAuth({
+    store: createMemoryStore(),
+    rateLimits: { loginFailuresPerAccountAndAddress: off, loginAttemptsPerAccount: off },
+  })
   await auth.signUp({ email: 'timing@example.com', password: 'the right password' })
   const unknown: number[] = []
   const wrong: number[] = []
@@ -88,70 +94,129 @@ async function signInTiming(): Promise<string> {
 interface Target {
   child: ChildProcess
   url: string
-  cookie: string
+  headers: Record<string, string>
+  tokensFile?: string
 }
 
-async function startTarget(name: string): Promise<Target> {
+async function startTarget(name: string, env: Record<string, string>): Promise<Target> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/target.ts', name], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   })
   const lines = createInterface({ input: child.stdout })
   const first = await new Promise<string>((resolve, reject) => {
     lines.once('line', resolve)
     child.once('exit', (code) => reject(new Error(`target ${name} exited with ${code}`)))
   })
-  return { child, ...(JSON.parse(first) as { url: string; cookie: string }) }
+  return { child, ...(JSON.parse(first) as Omit<Target, 'child'>) }
 }
 
-async function load(target: Target): Promise<{ rps: number; p99: number; non2xx: number }> {
+/** One autocannon run; with `tokens`, every request carries the next one (the cold bearer case). */
+async function load(
+  target: Target,
+  duration: number,
+  tokens?: string[],
+): Promise<{ rps: number; p99: number; non2xx: number }> {
+  let next = 0
   const result = await autocannon({
     url: `${target.url}/auth/me`,
     connections: CONNECTIONS,
-    duration: HTTP_SECONDS,
-    headers: target.cookie ? { cookie: target.cookie } : {},
+    duration,
+    headers: target.headers,
+    ...(tokens && {
+      requests: [
+        {
+          setupRequest: (request: autocannon.Request) => ({
+            ...request,
+            headers: { ...request.headers, authorization: tokens[next++ % tokens.length]! },
+          }),
+        },
+      ],
+    }),
   })
   return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx }
 }
 
-async function authenticatedRoute(): Promise<string> {
-  const rows: Array<{ name: string; rps: number[]; p99: number[]; non2xx: number }> = []
-  for (const name of ['hello', 'sesame-memory', 'sesame-sqlite']) {
-    const target = await startTarget(name)
-    await autocannon({
-      url: `${target.url}/auth/me`,
-      connections: 10,
-      duration: 1,
-      headers: { cookie: target.cookie },
-    })
-    const row = { name, rps: [] as number[], p99: [] as number[], non2xx: 0 }
-    for (let run = 0; run < HTTP_RUNS; run++) {
-      const measured = await load(target)
-      row.rps.push(measured.rps)
-      row.p99.push(measured.p99)
-      row.non2xx += measured.non2xx
+interface RouteCase {
+  label: string
+  target: string
+  cold?: boolean
+}
+
+const ROUTE_CASES: RouteCase[] = [
+  { label: 'Fastify hello, no auth (baseline)', target: 'hello' },
+  { label: 'Sesame, bearer, warm (the same token again)', target: 'sesame-bearer' },
+  { label: 'Sesame, bearer, cold (a new ES256 token every request)', target: 'sesame-bearer', cold: true },
+  { label: 'Sesame, cookie, memory store', target: 'sesame-memory' },
+  { label: 'Sesame, cookie, sqlite store', target: 'sesame-sqlite' },
+  { label: 'Sesame, cookie, redis store', target: 'sesame-redis' },
+  { label: 'Sesame, cookie, postgres store', target: 'sesame-postgres' },
+  { label: 'Express + express-session, MemoryStore', target: 'express-memory' },
+  { label: 'Express + express-session + connect-redis', target: 'express-redis' },
+]
+
+async function authenticatedRoute(es256RawLimit: number): Promise<string> {
+  const rows: Array<RouteCase & { rps: number[]; p99: number[]; non2xx: number }> = []
+  const prefixes: string[] = []
+  const schemas: string[] = []
+  try {
+    for (const routeCase of ROUTE_CASES) {
+      const prefix = freshPrefix('bench')
+      const schema = freshSchema('bench')
+      prefixes.push(prefix)
+      schemas.push(schema)
+      const target = await startTarget(routeCase.target, {
+        REDIS_URL,
+        DATABASE_URL,
+        SESAME_REDIS_PREFIX: prefix,
+        SESAME_POSTGRES_SCHEMA: schema,
+      })
+      const tokens =
+        routeCase.cold && target.tokensFile
+          ? (JSON.parse(readFileSync(target.tokensFile, 'utf8')) as string[])
+          : undefined
+      await load(target, 1, tokens) // warm-up
+      const row = { ...routeCase, rps: [] as number[], p99: [] as number[], non2xx: 0 }
+      for (let run = 0; run < HTTP_RUNS; run++) {
+        const measured = await load(target, HTTP_SECONDS, tokens)
+        row.rps.push(measured.rps)
+        row.p99.push(measured.p99)
+        row.non2xx += measured.non2xx
+      }
+      target.child.kill('SIGTERM')
+      rows.push(row)
+      process.stderr.write(`  ${routeCase.label}: ${Math.round(median(row.rps))} req/s\n`)
     }
-    target.child.kill('SIGTERM')
-    rows.push(row)
-    process.stderr.write(`  ${name}: ${Math.round(median(row.rps))} req/s\n`)
+  } finally {
+    await deletePrefixes(prefixes)
+    await dropSchemas(schemas.filter((_, index) => ROUTE_CASES[index]?.target === 'sesame-postgres'))
   }
-  const baseline = median(rows[0]!.rps)
-  const label: Record<string, string> = {
-    hello: 'Fastify hello, no auth (baseline)',
-    'sesame-memory': 'Sesame `GET /auth/me`, cookie, memory store',
-    'sesame-sqlite': 'Sesame `GET /auth/me`, cookie, sqlite store',
-  }
+  const rate = (target: string, cold = false): number =>
+    median(rows.find((row) => row.target === target && Boolean(row.cold) === cold)!.rps)
+  const baseline = rate('hello')
+  const ratio = (a: number, b: number): string => (a / b).toFixed(2)
   return [
-    '## `GET /auth/me` with a cookie session',
+    '## `GET /auth/me`: bearer tokens, cookie sessions on every store, and the peers',
     '',
     `autocannon, ${CONNECTIONS} connections, ${HTTP_SECONDS} s per run, ${HTTP_RUNS} run(s) per case after a 1 s warm-up;`,
-    'each server in its own process, the load generator in this one, on the same machine.',
+    'each server in its own process, the load generator in this one, on the same 2-core machine (so the baseline',
+    'itself is well below what the server could do alone).',
     '',
     '| case | req/s (median) | spread (min-max) | p99 ms (median) | non-2xx | ratio to baseline |',
     '| --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (row) =>
-        `| ${label[row.name]} | ${Math.round(median(row.rps))} | ${Math.round(Math.min(...row.rps))}-${Math.round(Math.max(...row.rps))} | ${median(row.p99)} | ${row.non2xx} | ${(median(row.rps) / baseline).toFixed(2)} |`,
+        `| ${row.label} | ${Math.round(median(row.rps))} | ${Math.round(Math.min(...row.rps))}-${Math.round(Math.max(...row.rps))} | ${median(row.p99)} | ${row.non2xx} | ${ratio(median(row.rps), baseline)} |`,
     ),
+    '',
+    'Targets (issue 7), as ratios of this run:',
+    '',
+    '| target | measured | goal |',
+    '| --- | --- | --- |',
+    `| warm bearer vs Fastify baseline | ${ratio(rate('sesame-bearer'), baseline)} | >= 0.80 |`,
+    `| cold bearer vs the ES256 raw verify limit (${Math.round(es256RawLimit)} ops/s, table above) | ${ratio(rate('sesame-bearer', true), es256RawLimit)} | >= 0.80 |`,
+    `| cookie on Redis vs express-session + connect-redis | ${ratio(rate('sesame-redis'), rate('express-redis'))} | >= 4 |`,
+    `| cookie on SQLite vs express-session MemoryStore | ${ratio(rate('sesame-sqlite'), rate('express-memory'))} | >= 4 |`,
     '',
   ].join('\n')
 }
@@ -203,11 +268,11 @@ async function propagationSection(): Promise<string> {
 
 async function main(): Promise<void> {
   process.stderr.write('token verify...\n')
-  const verify = await verifyTable(quick)
+  const { markdown: verify, rawLimits } = await verifyTable(quick)
   process.stderr.write('sign-in timing...\n')
   const timing = await signInTiming()
   process.stderr.write('GET /auth/me...\n')
-  const route = await authenticatedRoute()
+  const route = await authenticatedRoute(rawLimits.ES256)
   process.stderr.write('revocation propagation...\n')
   const propagation = await propagationSection()
   const report = `# Benchmark results\n\nWritten by \`npm run bench\`. Shared, noisy machine: read the ratios.\n\n${environment()}\n\n${verify}\n${propagation}\n${timing}\n${route}`

@@ -1,41 +1,127 @@
 /**
- * A benchmark target in its own process, so the load generator does not share its event loop:
- * `hello` is a bare Fastify route (the baseline an authenticated route is held against); `sesame-memory` and
- * `sesame-sqlite` are the real server with one signed-in user. Prints `{ url, cookie }` as one JSON line.
+ * A benchmark target in its own process, so the load generator does not share its event loop. Prints
+ * `{ url, headers, tokensFile? }` as one JSON line: the headers a signed-in client sends on every request.
+ *
+ * - `hello`: a bare Fastify route, the baseline an authenticated route is held against.
+ * - `sesame-<memory|sqlite|redis|postgres>`: the real server, one signed-in user, cookie session.
+ * - `sesame-bearer`: the real server (memory store), one access token; also writes `tokensFile`, 20,000
+ *   distinct valid tokens of the same user for the cold case (a new token every request).
+ * - `express-memory`, `express-redis`: what a Node team would otherwise pick: Express with express-session on
+ *   its MemoryStore, or on connect-redis (ioredis), with a route that reads the session.
+ * Redis and PostgreSQL come from REDIS_URL / DATABASE_URL with SESAME_REDIS_PREFIX / SESAME_POSTGRES_SCHEMA.
  */
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import RedisStore from 'connect-redis'
+import express from 'express'
+import session from 'express-session'
 import Fastify from 'fastify'
+import { Redis } from 'ioredis'
+import { signAccessToken } from '../src/core/access-token.js'
+import { buildKeyRing } from '../src/core/key-ring.js'
 import { buildServer } from '../src/server/app.js'
 import { loadConfig } from '../src/server/config.js'
 
-const target = process.argv[2]
+const target = process.argv[2] ?? ''
+const COLD_TOKENS = 20_000
 
-async function start(): Promise<{ url: string; cookie: string }> {
-  if (target === 'hello') {
-    const app = Fastify({ logger: false })
-    app.get('/auth/me', async () => ({ hello: 'world' }))
-    return { url: await app.listen({ port: 0, host: '127.0.0.1' }), cookie: '' }
-  }
-  const store = target === 'sesame-memory' ? 'memory' : target === 'sesame-sqlite' ? 'sqlite' : undefined
-  if (!store) throw new Error(`unknown target ${target}`)
+interface Ready {
+  url: string
+  headers: Record<string, string>
+  tokensFile?: string
+}
+
+async function hello(): Promise<Ready> {
+  const app = Fastify({ logger: false })
+  app.get('/auth/me', async () => ({ hello: 'world' }))
+  return { url: await app.listen({ port: 0, host: '127.0.0.1' }), headers: {} }
+}
+
+async function sesame(store: string, bearer: boolean): Promise<Ready> {
   const config = loadConfig({
     SESAME_STORE: store,
     SESAME_DATA_DIR: mkdtempSync(join(tmpdir(), 'sesame-bench-')),
     SESAME_LOG_LEVEL: 'silent',
+    ...(process.env.REDIS_URL && { REDIS_URL: process.env.REDIS_URL }),
+    ...(process.env.DATABASE_URL && { DATABASE_URL: process.env.DATABASE_URL }),
+    ...(process.env.SESAME_REDIS_PREFIX && { SESAME_REDIS_PREFIX: process.env.SESAME_REDIS_PREFIX }),
+    ...(process.env.SESAME_POSTGRES_SCHEMA && { SESAME_POSTGRES_SCHEMA: process.env.SESAME_POSTGRES_SCHEMA }),
   })
-  const { app, auth } = await buildServer({ config, logger: false })
+  const { app, auth, store: opened } = await buildServer({ config, logger: false })
   const user = await auth.signUp({ email: 'bench@example.com', password: 'bench password 1' })
-  const { cookie } = await auth.createSession(user, {})
   const url = await app.listen({ port: 0, host: '127.0.0.1' })
-  return { url, cookie: `${cookie.name}=${cookie.value}` }
+  if (!bearer) {
+    const { cookie } = await auth.createSession(user, {})
+    return { url, headers: { cookie: `${cookie.name}=${cookie.value}` } }
+  }
+  const grant = await auth.tokens.grantPassword({ username: user.email, password: 'bench password 1' })
+  // The cold case: many valid tokens of this user, signed with the server's own key, each used once or so.
+  const now = Math.floor(Date.now() / 1000)
+  const ring = await buildKeyRing(await opened.listSigningKeys(), now, 3600)
+  const claims = auth.tokens.authenticateBearer(`Bearer ${grant.accessToken}`).claims
+  const tokens = Array.from(
+    { length: COLD_TOKENS },
+    (_, i) =>
+      `Bearer ${signAccessToken({ ...claims, jti: `${claims.jti.slice(0, 14)}${String(i).padStart(8, '0')}` }, ring.signingKey, ring.signingHeader)}`,
+  )
+  const tokensFile = join(mkdtempSync(join(tmpdir(), 'sesame-bench-tokens-')), 'tokens.json')
+  writeFileSync(tokensFile, JSON.stringify(tokens))
+  return { url, headers: { authorization: `Bearer ${grant.accessToken}` }, tokensFile }
+}
+
+async function expressSession(onRedis: boolean): Promise<Ready> {
+  const app = express()
+  const store = onRedis
+    ? new RedisStore({
+        client: new Redis(process.env.REDIS_URL!),
+        prefix: `${process.env.SESAME_REDIS_PREFIX}sess:`,
+      })
+    : new session.MemoryStore()
+  app.use(
+    session({
+      store,
+      secret: 'bench secret that is long enough to be realistic',
+      resave: false,
+      saveUninitialized: false,
+      rolling: false,
+      cookie: { httpOnly: true, sameSite: 'lax', maxAge: 30 * 60 * 1000 },
+    }),
+  )
+  app.post('/login', (request, response) => {
+    ;(request.session as unknown as { user: unknown }).user = { id: 'bench', email: 'bench@example.com' }
+    response.json({ ok: true })
+  })
+  app.get('/auth/me', (request, response) => {
+    const user = (request.session as unknown as { user?: unknown }).user
+    if (!user) response.status(401).json({ error: 'unauthenticated' })
+    else response.json({ user })
+  })
+  const server = await new Promise<ReturnType<typeof app.listen>>((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening))
+  })
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const login = await fetch(`${url}/login`, { method: 'POST' })
+  const cookie = login.headers.get('set-cookie')?.split(';')[0]
+  if (!cookie) throw new Error('express-session set no cookie')
+  return { url, headers: { cookie } }
+}
+
+async function start(): Promise<Ready> {
+  if (target === 'hello') return hello()
+  if (target === 'express-memory') return expressSession(false)
+  if (target === 'express-redis') return expressSession(true)
+  if (target === 'sesame-bearer') return sesame('memory', true)
+  const store = /^sesame-(memory|sqlite|redis|postgres)$/.exec(target)?.[1]
+  if (!store) throw new Error(`unknown target ${target}`)
+  return sesame(store, false)
 }
 
 start().then(
   (ready) => process.stdout.write(`${JSON.stringify(ready)}\n`),
   (error: unknown) => {
-    process.stderr.write(`${String(error)}\n`)
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
     process.exit(1)
   },
 )

@@ -152,8 +152,11 @@ async function casesFor(alg: JwsAlgorithm): Promise<{ cases: Case[]; check: () =
   return { cases, check }
 }
 
-/** Runs the verify table and returns it as Markdown. */
-export async function verifyTable(quick: boolean): Promise<string> {
+/** Runs the verify table: Markdown, and the raw node:crypto limit per algorithm (for other sections' ratios). */
+export async function verifyTable(
+  quick: boolean,
+): Promise<{ markdown: string; rawLimits: Record<JwsAlgorithm, number> }> {
+  const rawLimits = {} as Record<JwsAlgorithm, number>
   const sampleMs = quick ? 200 : 1000
   const samples = quick ? 3 : 5
   const lines = [
@@ -174,6 +177,7 @@ export async function verifyTable(quick: boolean): Promise<string> {
     const rate = new Map<string, number>()
     for (const testCase of cases) rate.set(testCase.name, await measure(testCase, sampleMs, samples))
     const raw = rate.get('raw node:crypto limit')!
+    rawLimits[alg] = raw
     const cell = (name: string): string => {
       const value = rate.get(name)
       return value === undefined
@@ -185,5 +189,5 @@ export async function verifyTable(quick: boolean): Promise<string> {
     )
     process.stderr.write(`  ${alg} done\n`)
   }
-  return `${lines.join('\n')}\n`
+  return { markdown: `${lines.join('\n')}\n`, rawLimits }
 }
