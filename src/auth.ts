@@ -197,7 +197,8 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       // Checked before the throttle counts: a rejected password is not a sign-up.
       checkNewPassword(input.password, { email: normalizeEmail(input.email) })
       await throttle.checkSignUp(input.ip)
-      return createUser(input)
+      // Only these two: a sign-up never chooses its own roles, whatever else the caller's object holds.
+      return createUser({ email: input.email, password: input.password })
     },
 
     createUser,

@@ -5,8 +5,9 @@
  * I/O; the measured half of the lab (req/s, store operations, header bytes) is in `run.ts`.
  *
  * The population (chosen to look like a consumer web app, stated so it can be argued with):
- * - 10,000 users over 30 days; each user's mean visits per day is drawn log-normally around 2 (light users
- *   0.2/day, heavy ones 10+/day), and each day's count is Poisson around it;
+ * - 10,000 users over 90 days (so 30-day lifetimes show their steady-state cost); each user's mean visits per
+ *   day is drawn log-normally around 2 (light users 0.2/day, heavy ones 10+/day), and each day's count is
+ *   Poisson around it;
  * - visits start uniformly between 07:00 and 24:00; a visit lasts a log-normal 8 minutes (median), at most 3 h,
  *   with one request every 20 s while it lasts;
  * - servers restart once a day at 04:00 (a deploy), which only the in-memory store notices.
@@ -100,7 +101,7 @@ function restartBetween(from: number, to: number): boolean {
 export function simulate(
   rules: readonly StrategyRules[],
   users = 10_000,
-  days = 30,
+  days = 90,
   seed = 20261201,
 ): { reLoginsPerUserDay: number[]; requestsPerUserDay: number } {
   const next = random(seed)

@@ -16,7 +16,7 @@ import type { Store } from '../../src/store/types.js'
 
 const [storeKind, credential] = process.argv.slice(2)
 
-/** The store with every method call counted (the change feed's too). */
+/** The store with every method call counted (not the change feed's: publishing is not a lookup). */
 function counted(store: Store): { store: Store; calls: () => number } {
   let calls = 0
   const wrapped = new Proxy(store, {

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { resolve } from 'node:path'
-import { Command, CommanderError } from 'commander'
+import { Command, CommanderError, Option } from 'commander'
 import { type JWK } from 'jose'
 import { type Auth, createAuth } from '../auth.js'
 import { canonicalizeEmail } from '../core/email.js'
@@ -21,7 +21,7 @@ import { serve } from '../server/serve.js'
 import type { Store } from '../store/types.js'
 import { checkSignature, decodeToken, formatDecoded, resolverFromJwks } from './token-decode.js'
 
-/** Exit statuses: 1 for a refused operation or bad input, 2 for bad usage (commander's own). */
+/** Exit status for a refused operation or bad input (commander exits 1 for bad usage too, after its help). */
 const FAILED = 1
 
 /** A failure to report as one line. */
@@ -37,12 +37,26 @@ function config(): Readonly<Config> {
 /** Runs `work` with the configured store open, closing it however `work` ends. */
 async function withStore<T>(work: (store: Store, config: Readonly<Config>) => Promise<T>): Promise<T> {
   const settings = config()
+  if (settings.store === 'memory' || settings.sessionStore === 'memory') {
+    // A memory store lives inside the server's own process: a second process would act on an empty copy.
+    throw new CliError('the memory store lives inside the server process; this command cannot reach it')
+  }
   const store = await openStore(settings)
   try {
     return await work(store, settings)
   } finally {
     await store.close()
   }
+}
+
+/**
+ * What a running server on this store sees of a change made here: with SQLite there is no change feed between
+ * processes, so it applies revocations to access tokens at its next periodic re-read.
+ */
+function propagationNote(settings: Readonly<Config>): string {
+  return settings.sessionStore === 'sqlite'
+    ? 'a running server on this SQLite file applies it to access tokens within 30 s (its periodic re-read); sessions and refresh tokens end at once'
+    : 'running instances learn it through the change feed within milliseconds'
 }
 
 /** Runs `work` with the engine over the configured store. */
@@ -109,7 +123,12 @@ keys
     withEngine(async (auth) => {
       out(`rotating the ${config().tokens.algorithm} signing key…`)
       const kid = await auth.tokens.rotateSigningKey()
-      out(`new signing key ${kid}; instances on a shared store switch to it through the change feed`)
+      const settings = config()
+      out(
+        settings.store === 'sqlite'
+          ? `new signing key ${kid}; a running server signs with it after a restart, and verifies its tokens at once`
+          : `new signing key ${kid}; running instances switch to it through the change feed`,
+      )
     }),
   )
 
@@ -133,7 +152,9 @@ users
   .action((email: string) =>
     withEngine(async (auth) => {
       if (!(await auth.disableUser(email))) throw new CliError(`no user with the email ${email}`)
-      out(`disabled ${email}; its sessions, refresh tokens and access tokens are ended`)
+      out(
+        `disabled ${email}; its sessions, refresh tokens and access tokens are ended (${propagationNote(config())})`,
+      )
     }),
   )
 
@@ -161,7 +182,7 @@ sessions
   .action((email: string) =>
     withEngine(async (auth, store) => {
       await auth.devices.endAllForUser(await userIdOf(store, email))
-      out(`ended every session and token of ${email}`)
+      out(`ended every session and token of ${email} (${propagationNote(config())})`)
     }),
   )
 
@@ -174,7 +195,11 @@ program
     '--jwks <url>',
     'check the signature against this JWKS (e.g. https://auth.example.com/.well-known/jwks.json)',
   )
-  .option('--local', 'check the signature against the key ring in the configured store')
+  .addOption(
+    new Option('--local', 'check the signature against the key ring in the configured store').conflicts(
+      'jwks',
+    ),
+  )
   .action(async (jwt: string, options: { jwks?: string; local?: boolean }) => {
     const decoded = decodeToken(jwt)
     out(formatDecoded(decoded, Math.floor(Date.now() / 1000)))
@@ -189,7 +214,9 @@ program
         },
       )
       if (!response.ok) throw new CliError(`${options.jwks} answered ${response.status}`)
-      resolveKey = await resolverFromJwks(((await response.json()) as { keys?: JWK[] }).keys ?? [])
+      const jwks = (await response.json().catch(() => null)) as { keys?: unknown } | null
+      if (!Array.isArray(jwks?.keys)) throw new CliError(`${options.jwks} is not a JWKS (no "keys" array)`)
+      resolveKey = await resolverFromJwks(jwks.keys as JWK[])
     } else {
       resolveKey = await withStore(async (store, settings) => {
         const now = Math.floor(Date.now() / 1000)

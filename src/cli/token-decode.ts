@@ -69,7 +69,8 @@ export function formatDecoded({ header, claims }: DecodedToken, now: number): st
   const lines = ['Header:', indent(JSON.stringify(header, null, 2)), 'Claims:']
   for (const [name, value] of Object.entries(claims)) {
     let shown = JSON.stringify(value)
-    if (TIME_CLAIMS.includes(name) && typeof value === 'number' && Number.isFinite(value)) {
+    // Only times a Date can hold (within 8.64e12 s of 1970); anything else is shown as the number it is.
+    if (TIME_CLAIMS.includes(name) && typeof value === 'number' && Math.abs(value) <= 8.64e12) {
       shown += `  (${new Date(value * 1000).toISOString()}, ${relative(value - now)})`
     }
     lines.push(`  ${name}: ${shown}`)

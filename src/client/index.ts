@@ -138,9 +138,15 @@ interface TokenSet {
   refreshToken?: string
 }
 
-type TabMessage = { type: 'refreshing' } | { type: 'refreshed'; tokens: TokenSet } | { type: 'signed-out' }
+type TabMessage =
+  | { type: 'refreshing' }
+  | { type: 'refreshed'; tokens: TokenSet }
+  | { type: 'refresh-failed' }
+  | { type: 'signed-out' }
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000)
+const REQUEST_TIMEOUT_MS = 15_000
+const OTHER_TAB_WAIT_MS = 5000
 
 export function createSesameClient(options: SesameClientOptions): SesameClient {
   if (typeof options?.baseUrl !== 'string' || !/^https?:\/\//.test(options.baseUrl)) {
@@ -158,12 +164,17 @@ export function createSesameClient(options: SesameClientOptions): SesameClient {
   const storageKey = `${name}:tokens`
   const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks
   const Channel = (globalThis as { BroadcastChannel?: typeof BroadcastChannel }).BroadcastChannel
-  const coordinate = options.coordinateTabs !== false && locks !== undefined && Channel !== undefined
+  // Tabs share the refresh cookie, so they must share its rotations; a refresh token in per-client storage
+  // (native apps) belongs to that one client, and nothing is shared.
+  const coordinate =
+    options.coordinateTabs !== false && refreshIn === 'cookie' && locks !== undefined && Channel !== undefined
   const channel = coordinate ? new Channel(`${name}:tabs`) : null
 
   let tokens: TokenSet | null = null
   let state: ClientState = { status: 'signed-out', reason: null }
   let refreshing: Promise<TokenSet | null> | null = null
+  // Bumped by every sign-out: a refresh that started before one must not sign the user back in.
+  let generation = 0
   /** Set when another tab announces a refresh; resolved when it reports the result. */
   let otherTabRefresh: { done: Promise<void>; finish: () => void } | null = null
   const listeners = new Set<(state: ClientState) => void>()
@@ -181,6 +192,7 @@ export function createSesameClient(options: SesameClientOptions): SesameClient {
   }
 
   async function signedOut(reason: SignOutReason, tell = true): Promise<void> {
+    generation++
     await keep(null)
     if (tell) channel?.postMessage({ type: 'signed-out' } satisfies TabMessage)
     if (state.status !== 'signed-out' || state.reason !== reason) setState({ status: 'signed-out', reason })
@@ -193,12 +205,10 @@ export function createSesameClient(options: SesameClientOptions): SesameClient {
       const done = new Promise<void>((resolve) => (finish = resolve))
       otherTabRefresh = { done, finish }
     } else if (message.type === 'refreshed') {
-      const next: TokenSet = {
-        ...message.tokens,
-        ...(tokens?.refreshToken && { refreshToken: tokens.refreshToken }),
-      }
-      tokens = next
-      if (state.status !== 'signed-in') setState({ status: 'signed-in', userId: next.userId })
+      tokens = message.tokens // the refresh token itself stays in the shared cookie
+      if (state.status !== 'signed-in') setState({ status: 'signed-in', userId: message.tokens.userId })
+      otherTabRefresh?.finish()
+    } else if (message.type === 'refresh-failed') {
       otherTabRefresh?.finish()
     } else if (message.type === 'signed-out') {
       otherTabRefresh?.finish()
@@ -212,6 +222,8 @@ export function createSesameClient(options: SesameClientOptions): SesameClient {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
       credentials: 'include',
+      // A hung request must not hold the refresh lock (and so every tab) for ever.
+      ...(typeof AbortSignal.timeout === 'function' && { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }),
     })
   }
 
@@ -232,7 +244,8 @@ export function createSesameClient(options: SesameClientOptions): SesameClient {
     const claims = readClaims(body.access_token)
     return {
       accessToken: body.access_token,
-      expiresAt: typeof claims.exp === 'number' ? claims.exp : nowSeconds() + body.expires_in,
+      // By this device's clock, from `expires_in`: the token's `exp` is the server's, and clocks disagree.
+      expiresAt: nowSeconds() + body.expires_in,
       userId: typeof claims.sub === 'string' ? claims.sub : null,
       ...(body.refresh_token && { refreshToken: body.refresh_token }),
     }
@@ -240,9 +253,11 @@ export function createSesameClient(options: SesameClientOptions): SesameClient {
 
   /** One refresh against the server. Null when the refresh token was refused (and the client signed out). */
   async function refreshNow(): Promise<TokenSet | null> {
+    const startedIn = generation
     const body: Record<string, string> = { grant_type: 'refresh_token' }
     if (refreshIn === 'storage') {
-      const refreshToken = tokens?.refreshToken ?? (await loadStored())?.refreshToken
+      // The stored one is the latest: another client on the same storage may have rotated it.
+      const refreshToken = (await loadStored())?.refreshToken ?? tokens?.refreshToken
       if (!refreshToken) {
         await signedOut('session_ended')
         return null
@@ -250,6 +265,7 @@ export function createSesameClient(options: SesameClientOptions): SesameClient {
       body.refresh_token = refreshToken
     }
     const response = await post('/auth/token', body)
+    if (startedIn !== generation) return null // signed out meanwhile: drop whatever came back
     if (!response.ok) {
       const error = await failure(response)
       // invalid_grant: rotated away, revoked (log out everywhere) or expired. invalid_request: no cookie.
@@ -276,17 +292,21 @@ export function createSesameClient(options: SesameClientOptions): SesameClient {
         if (!coordinate) return await refreshNow()
         return await locks.request(`${name}:refresh`, async () => {
           // Another tab may have refreshed while this one waited for the lock: use its token.
-          if (otherTabRefresh) await Promise.race([otherTabRefresh.done, delay(5000)])
+          if (otherTabRefresh) await within(otherTabRefresh.done, OTHER_TAB_WAIT_MS)
           otherTabRefresh = null
           if (tokens && tokens !== stale && isFresh(tokens)) return tokens
           if (state.status === 'signed-out' && state.reason === 'other_tab') return null
           channel!.postMessage({ type: 'refreshing' } satisfies TabMessage)
-          const next = await refreshNow()
-          if (next)
-            channel!.postMessage({
-              type: 'refreshed',
-              tokens: withoutRefreshToken(next),
-            } satisfies TabMessage)
+          let next: TokenSet | null = null
+          try {
+            next = await refreshNow()
+          } finally {
+            // Every outcome is told, so no tab waits on a refresh that failed.
+            const outcome: TabMessage = next
+              ? { type: 'refreshed', tokens: withoutRefreshToken(next) }
+              : { type: 'refresh-failed' }
+            if (next || state.status === 'signed-in') channel!.postMessage(outcome)
+          }
           return next
         })
       } finally {
@@ -425,6 +445,12 @@ function readClaims(token: string): Record<string, unknown> {
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
+/** Waits for `promise`, at most `ms`, and leaves no timer behind. */
+async function within(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))])
+  } finally {
+    clearTimeout(timer)
+  }
 }

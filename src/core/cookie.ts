@@ -88,9 +88,11 @@ export function createBlankSessionCookie(options: SessionCookieOptions): CookieD
 
 /**
  * Where browsers in token mode keep the refresh token: `HttpOnly` (no script can read it, unlike localStorage),
- * `SameSite=Strict`, and sent only to `/auth` (the token and revocation endpoints), never with API calls. The
- * `__Host-` prefix needs `Path=/`, so this one is `__Secure-`: Secure, but a sibling subdomain could set it;
- * that only lets it plant a refresh token of its own, which gains it nothing.
+ * `SameSite=Strict`, and sent only under `/auth` (Sesame's own routes), never with the app's API calls. The
+ * `__Host-` prefix needs `Path=/`, so this one is `__Secure-`: Secure, but a sibling subdomain could set one
+ * too. A planted duplicate is refused (`invalid_request`, never guessed between), so at worst it makes the
+ * victim sign in again; a planted token of the attacker's own would sign the victim into the attacker's
+ * account. Deployments that do not trust their sibling subdomains should keep Sesame on a host of its own.
  */
 export const REFRESH_COOKIE_PATH = '/auth'
 

@@ -62,6 +62,8 @@ export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRou
       case undefined:
         throw new AuthError('invalid_request', 'The "grant_type" field is required.')
       case 'password': {
+        // A refresh token in a cookie is a browser credential: asking for one is a sign-in, so login CSRF applies.
+        if (inCookie) csrf.requireSameOrigin(request)
         const { username, password } = readRequiredStringFields(request.body, ['username', 'password'])
         grant = await auth.tokens.grantPassword({ username, password, ...clientContext(request) })
         break
@@ -72,8 +74,15 @@ export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRou
         if (refreshToken === undefined) {
           throw new AuthError('invalid_request', 'The "refresh_token" field is required.')
         }
-        // A token that came in the cookie goes back in the cookie, unless the client says otherwise.
-        inCookie = delivery === 'cookie' || (fromCookie !== undefined && delivery === undefined)
+        // A token that came in the cookie goes back in the cookie, always: handing its successor to the body
+        // would give page scripts what the cookie keeps from them (and leave a rotated-out token in the cookie).
+        if (fromCookie !== undefined && delivery === 'body') {
+          throw new AuthError(
+            'invalid_request',
+            'A refresh token sent in the cookie is renewed in the cookie; "refresh_token_delivery" cannot be "body".',
+          )
+        }
+        inCookie = delivery === 'cookie' || fromCookie !== undefined
         try {
           grant = await auth.tokens.grantRefresh(refreshToken, request.ip)
         } catch (error) {

@@ -116,7 +116,9 @@ describe('sesame command', () => {
     expect(listed.status).toBe(0)
     expect(listed.stdout).toMatch(/ token {2}since /)
     const revoked = await sesame(['sessions', 'revoke', EMAIL])
-    expect(revoked.stdout).toBe(`ended every session and token of ${EMAIL}\n`)
+    expect(revoked.stdout).toBe(
+      `ended every session and token of ${EMAIL} (a running server on this SQLite file applies it to access tokens within 30 s (its periodic re-read); sessions and refresh tokens end at once)\n`,
+    )
     expect((await sesame(['sessions', 'list', EMAIL])).stdout).toBe(`${EMAIL} has no live sessions\n`)
     const refresh = await server.app.inject({
       method: 'POST',
@@ -158,6 +160,20 @@ describe('sesame command', () => {
     const migrated = await sesame(['migrate'])
     expect(migrated.status).toBe(0)
     expect(migrated.stdout).toBe(`sqlite database in "${server.dataDir}": up to date\n`)
+  })
+
+  it('refuses to act on a memory store, which only the server process holds', async () => {
+    const result = spawnSync(process.execPath, [CLI, 'sessions', 'list', EMAIL], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', SESAME_STORE: 'memory' },
+    })
+    expect(result.status).toBe(1)
+    expect(result.stderr).toBe(
+      'sesame: the memory store lives inside the server process; this command cannot reach it\n',
+    )
+    const both = await sesame(['token', 'decode', 'a.b.c', '--local', '--jwks', 'https://x.example/jwks'])
+    expect(both.status).toBe(1)
+    expect(both.stderr).toContain("option '--local' cannot be used with option '--jwks")
   })
 
   it('refuses a bad configuration with one line, like the server', () => {

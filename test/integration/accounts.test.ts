@@ -31,6 +31,13 @@ describe('POST /auth/signup', () => {
     expect(stored?.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/)
   })
 
+  it('never lets a sign-up choose its roles, whatever the caller passes along', async () => {
+    const input = { email: 'climber@example.com', password: 'a long passphrase', roles: ['admin'] }
+    const user = await server.auth.signUp(input)
+    expect(user.roles).toEqual([])
+    expect((await server.store.findUserByEmail('climber@example.com'))?.roles).toEqual([])
+  })
+
   it('accepts a form body', async () => {
     const response = await signUp(
       'email=form%40example.com&password=long+enough+pw',

@@ -131,6 +131,20 @@ describe('refresh token in a cookie', () => {
     )
     expect(twice.statusCode).toBe(400)
     expect(twice.json()).toMatchObject({ error: 'invalid_request' })
+    // The cookie's successor never goes to the body, where page scripts could read it.
+    const toBody = await token(
+      { grant_type: 'refresh_token', refresh_token_delivery: 'body' },
+      { ...SAME_ORIGIN, cookie },
+    )
+    expect(toBody.statusCode).toBe(400)
+    expect(toBody.json()).not.toHaveProperty('refresh_token')
+    // Asking for the cookie is a sign-in: a foreign origin may not.
+    const foreign = await token(
+      { grant_type: 'password', username: EMAIL, password: PASSWORD, refresh_token_delivery: 'cookie' },
+      { host: 'localhost:80' },
+    )
+    expect(foreign.statusCode).toBe(403)
+    expect(foreign.headers['set-cookie']).toBeUndefined()
     const none = await token({ grant_type: 'refresh_token' })
     expect(none.statusCode).toBe(400)
     expect(none.json()).toMatchObject({ error_description: 'The "refresh_token" field is required.' })

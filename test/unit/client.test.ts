@@ -53,7 +53,7 @@ describe('client SDK', () => {
     const server = fakeServer((body) =>
       json({
         access_token: accessToken(body.grant_type === 'password' ? now + 10 : now + 900, `u${++issued}`),
-        expires_in: 900,
+        expires_in: body.grant_type === 'password' ? 10 : 900, // what the client times by (its own clock)
         refresh_token: `refresh-${issued}`,
       }),
     )
