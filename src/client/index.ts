@@ -223,7 +223,8 @@ export function createSesameClient(options: SesameClientOptions): SesameClient {
       body: JSON.stringify(body),
       credentials: 'include',
       // A hung request must not hold the refresh lock (and so every tab) for ever.
-      ...(typeof AbortSignal.timeout === 'function' && { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }),
+      ...(typeof AbortSignal !== 'undefined' &&
+        typeof AbortSignal.timeout === 'function' && { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }),
     })
   }
 
