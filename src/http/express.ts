@@ -21,6 +21,7 @@ import {
   type AccessRule,
   type GuardOptions,
   type GuardRequest,
+  type RouteGuards,
   accessRules,
   createRequestGuard,
 } from './guard.js'
@@ -46,21 +47,7 @@ export type ExpressMiddleware = (
   next: ExpressLikeNext,
 ) => void
 
-export interface SesameExpress {
-  /** Authenticates if credentials are present and sets `req.principal` (null when anonymous); bad ones get 401. */
-  authenticate: ExpressMiddleware
-  /**
-   * For pages: like `authenticate`, but an ended or malformed session cookie counts as anonymous (and is
-   * cleared), so the page can redirect to its sign-in form instead of showing a 401.
-   */
-  authenticatePage: ExpressMiddleware
-  /** Lets any authenticated principal through; others get 401. */
-  requireAuth(): ExpressMiddleware
-  /** Lets principals with `role` through; others get 401 or 403. */
-  requireRole(role: string): ExpressMiddleware
-  /** Lets principals `rule` accepts through; others get 401 or 403. */
-  requirePermission(rule: AccessRule<ExpressLikeRequest>): ExpressMiddleware
-}
+export type SesameExpress = RouteGuards<ExpressMiddleware, ExpressLikeRequest>
 
 const principals = new WeakMap<object, Principal | null>()
 
@@ -72,8 +59,6 @@ export function principalOf(request: object): Principal | null {
 /** Builds the middleware; options are checked now, so a mistake fails at start-up, not on the first request. */
 export function sesameExpress(options: GuardOptions): SesameExpress {
   const guard = createRequestGuard(options)
-
-  const send = sendErrorResponse
 
   /** Authenticates once per request (later guards reuse the result), then calls `then`. */
   function withPrincipal(
@@ -97,7 +82,7 @@ export function sesameExpress(options: GuardOptions): SesameExpress {
           response.append('set-cookie', outcome.setCookies)
           response.set('cache-control', 'no-store')
         }
-        if (!outcome.ok) return send(response, outcome.error)
+        if (!outcome.ok) return sendErrorResponse(response, outcome.error)
         principals.set(request, outcome.principal)
         request.principal = outcome.principal
         then(outcome.principal)
@@ -109,7 +94,7 @@ export function sesameExpress(options: GuardOptions): SesameExpress {
     return (request, response, next) =>
       withPrincipal(request, response, next, (principal) => {
         const refusal = guard.authorize(principal, rule, request)
-        if (refusal) send(response, refusal)
+        if (refusal) sendErrorResponse(response, refusal)
         else next()
       })
   }

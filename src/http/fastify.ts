@@ -12,25 +12,17 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Principal } from '../core/principal.js'
 import type { ErrorResponse } from './error-reply.js'
-import { type AccessRule, type GuardOptions, accessRules, createRequestGuard } from './guard.js'
+import {
+  type AccessRule,
+  type GuardOptions,
+  type RouteGuards,
+  accessRules,
+  createRequestGuard,
+} from './guard.js'
 
 export type FastifyHook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
 
-export interface SesameFastify {
-  /** Authenticates if credentials are present (anonymous passes, as null); bad credentials get 401. */
-  authenticate: FastifyHook
-  /**
-   * For pages: like `authenticate`, but an ended or malformed session cookie counts as anonymous (and is
-   * cleared), so the page can redirect to its sign-in form instead of showing a 401.
-   */
-  authenticatePage: FastifyHook
-  /** Lets any authenticated principal through; others get 401. */
-  requireAuth(): FastifyHook
-  /** Lets principals with `role` through; others get 401 or 403. */
-  requireRole(role: string): FastifyHook
-  /** Lets principals `rule` accepts through; others get 401 or 403. */
-  requirePermission(rule: AccessRule<FastifyRequest>): FastifyHook
-}
+export type SesameFastify = RouteGuards<FastifyHook, FastifyRequest>
 
 const principals = new WeakMap<FastifyRequest, Principal | null>()
 

@@ -65,6 +65,23 @@ export interface RequestGuard {
   ): ErrorResponse | null
 }
 
+/** What each adapter offers, in its framework's handler type. */
+export interface RouteGuards<Handler, Request> {
+  /** Authenticates if credentials are present (anonymous passes, as null); bad credentials get 401. */
+  authenticate: Handler
+  /**
+   * For pages: like `authenticate`, but an ended or malformed session cookie counts as anonymous (and is
+   * cleared), so the page can redirect to its sign-in form instead of showing a 401.
+   */
+  authenticatePage: Handler
+  /** Lets any authenticated principal through; others get 401. */
+  requireAuth(): Handler
+  /** Lets principals with `role` through; others get 401 or 403. */
+  requireRole(role: string): Handler
+  /** Lets principals `rule` accepts through; others get 401 or 403. */
+  requirePermission(rule: AccessRule<Request>): Handler
+}
+
 /** Rules for the common cases. */
 export const accessRules = {
   /** Any authenticated principal. */
