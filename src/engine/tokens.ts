@@ -9,6 +9,7 @@ import type { Clock } from '../core/clock.js'
 import { AuthError } from '../core/errors.js'
 import { hashSecret } from '../core/hash.js'
 import type { JwsAlgorithm } from '../core/jws/algorithms.js'
+import type { JwsHeader } from '../core/jws/compact.js'
 import {
   type KeyMaterial,
   type KeyRing,
@@ -131,6 +132,15 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
     loadRevocations().catch(reportBackgroundError)
   }, PERIODIC_RESYNC_MS)
   resyncTimer.unref()
+
+  // Built once, not per request: the resolver reads the current ring, which reloads replace.
+  const bearer = {
+    resolveKey: (header: JwsHeader) => ring.resolveKey(header),
+    rules: policy,
+    revocations,
+    verified,
+    onUnknownKey: reloadForUnknownKey,
+  }
 
   /** Applies a revocation another instance (or this one) published. */
   function applyChange(event: ChangeEvent): void {
@@ -379,16 +389,7 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
       await revokeAccess('jti', claims.jti, claims.exp + policy.leewaySeconds)
     },
 
-    authenticateBearer(authorization) {
-      const context = {
-        resolveKey: ring.resolveKey,
-        rules: policy,
-        revocations,
-        verified,
-        onUnknownKey: reloadForUnknownKey,
-      }
-      return authenticateBearer(authorization, context, clock.nowSeconds())
-    },
+    authenticateBearer: (authorization) => authenticateBearer(authorization, bearer, clock.nowSeconds()),
 
     jwks: () => ring.jwks,
 

@@ -18,13 +18,14 @@ import { serializeCookie } from '../core/cookie.js'
 import { createCsrfGuard } from './csrf.js'
 import { type ErrorResponse, describeError, toAuthError } from './error-reply.js'
 import {
-  type AccessRule,
   type GuardOptions,
   type GuardRequest,
   type RouteGuards,
-  accessRules,
-  createRequestGuard,
+  createRouteGuards,
+  principalOf,
 } from './guard.js'
+
+export { principalOf }
 
 /** The parts of an Express request the middleware reads (and `principal`, which it sets). */
 export interface ExpressLikeRequest {
@@ -49,67 +50,25 @@ export type ExpressMiddleware = (
 
 export type SesameExpress = RouteGuards<ExpressMiddleware, ExpressLikeRequest>
 
-const principals = new WeakMap<object, Principal | null>()
-
-/** The principal Sesame's middleware attached to `request`; null when anonymous or not yet authenticated. */
-export function principalOf(request: object): Principal | null {
-  return principals.get(request) ?? null
-}
-
 /** Builds the middleware; options are checked now, so a mistake fails at start-up, not on the first request. */
 export function sesameExpress(options: GuardOptions): SesameExpress {
-  const guard = createRequestGuard(options)
-
-  /** Authenticates once per request (later guards reuse the result), then calls `then`. */
-  function withPrincipal(
-    request: ExpressLikeRequest,
-    response: ExpressLikeResponse,
-    next: ExpressLikeNext,
-    then: (principal: Principal | null) => void,
-    deadSessionIsAnonymous = false,
-  ): void {
-    if (principals.has(request)) {
-      try {
-        return then(principals.get(request)!)
-      } catch (error) {
-        return next(error)
-      }
-    }
-    guard
-      .authenticate(toGuardRequest(request), { deadSessionIsAnonymous })
-      .then((outcome) => {
-        if (outcome.setCookies.length > 0) {
-          response.append('set-cookie', outcome.setCookies)
-          response.set('cache-control', 'no-store')
-        }
-        if (!outcome.ok) return sendErrorResponse(response, outcome.error)
-        principals.set(request, outcome.principal)
-        request.principal = outcome.principal
-        then(outcome.principal)
-      })
-      .catch(next) // a throwing rule or an unexpected error reaches the app's error handler, never escapes
-  }
-
-  function guarded(rule: AccessRule<ExpressLikeRequest>): ExpressMiddleware {
-    return (request, response, next) =>
-      withPrincipal(request, response, next, (principal) => {
-        const refusal = guard.authorize(principal, rule, request)
-        if (refusal) sendErrorResponse(response, refusal)
-        else next()
-      })
-  }
-
-  return {
-    authenticate: (request, response, next) => withPrincipal(request, response, next, () => next()),
-    authenticatePage: (request, response, next) => withPrincipal(request, response, next, () => next(), true),
-    requireAuth: () => guarded(accessRules.authenticated()),
-    requireRole: (role) => guarded(accessRules.role(role)),
-    requirePermission(rule) {
-      if (typeof rule !== 'function')
-        throw new TypeError('requirePermission needs a function (principal) => boolean.')
-      return guarded(rule)
+  return createRouteGuards<ExpressLikeRequest, ExpressMiddleware>(
+    options,
+    toGuardRequest,
+    (step) => (request, response, next) => {
+      step(request)
+        .then((decision) => {
+          if (decision.setCookies.length > 0) {
+            response.append('set-cookie', decision.setCookies)
+            response.set('cache-control', 'no-store')
+          }
+          if (!decision.pass) return sendErrorResponse(response, decision.error)
+          request.principal = principalOf(request)
+          next()
+        })
+        .catch(next) // a throwing rule or an unexpected error reaches the app's error handler, never escapes
     },
-  }
+  )
 }
 
 export interface SesameExpressSessions {

@@ -146,3 +146,54 @@ export function createRequestGuard(options: GuardOptions): RequestGuard {
     },
   }
 }
+
+/** What one guard step decided for a request: go on, or answer with an error; cookies to send either way. */
+export type GuardDecision =
+  { pass: true; setCookies: string[] } | { pass: false; error: ErrorResponse; setCookies: string[] }
+
+// One principal per request object, whichever adapter or guard step authenticated it first.
+const principals = new WeakMap<object, Principal | null>()
+
+/** The principal Sesame's middleware attached to `request`; null when anonymous or not yet authenticated. */
+export function principalOf(request: object): Principal | null {
+  return principals.get(request) ?? null
+}
+
+/**
+ * The route guards for one framework. Everything is decided here: authenticate once per request (later
+ * guards reuse the principal), then apply the rule. The adapter gives only `toGuardRequest` (read its
+ * request) and `bind` (turn a step into its handler type, writing cookies and error answers its way).
+ */
+export function createRouteGuards<Request extends object, Handler>(
+  options: GuardOptions,
+  toGuardRequest: (request: Request) => GuardRequest,
+  bind: (step: (request: Request) => Promise<GuardDecision>) => Handler,
+): RouteGuards<Handler, Request> {
+  const guard = createRequestGuard(options)
+
+  function step(rule: AccessRule<Request> | null, deadSessionIsAnonymous = false) {
+    return async (request: Request): Promise<GuardDecision> => {
+      let setCookies: string[] = []
+      if (!principals.has(request)) {
+        const outcome = await guard.authenticate(toGuardRequest(request), { deadSessionIsAnonymous })
+        setCookies = outcome.setCookies
+        if (!outcome.ok) return { pass: false, error: outcome.error, setCookies }
+        principals.set(request, outcome.principal)
+      }
+      const refusal = rule && guard.authorize(principals.get(request) ?? null, rule, request)
+      return refusal ? { pass: false, error: refusal, setCookies } : { pass: true, setCookies }
+    }
+  }
+
+  return {
+    authenticate: bind(step(null)),
+    authenticatePage: bind(step(null, true)),
+    requireAuth: () => bind(step(accessRules.authenticated())),
+    requireRole: (role) => bind(step(accessRules.role(role))),
+    requirePermission(rule) {
+      if (typeof rule !== 'function')
+        throw new TypeError('requirePermission needs a function (principal, request) => boolean.')
+      return bind(step(rule))
+    },
+  }
+}

@@ -249,13 +249,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
   const feedLoop = feedOptions && feedUrl ? followFeed(feedUrl, feedOptions.token) : Promise.resolve()
 
+  const bearer = { resolveKey, rules, revocations, verified, onUnknownKey } // once, not per request
+
   function verifyAuthorization(authorization: string): { claims: AccessTokenClaims; principal: Principal } {
     const now = clock.nowSeconds()
     if (maxStaleness !== null && feedDownSince !== null && now - feedDownSince >= maxStaleness) {
       throw new AuthError('invalid_token', 'The access token is invalid.', { reason: 'revocations_stale' })
     }
-    const context = { resolveKey, rules, revocations, verified, onUnknownKey }
-    return authenticateBearer(authorization, context, now)
+    return authenticateBearer(authorization, bearer, now)
   }
 
   return {
