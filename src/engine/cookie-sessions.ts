@@ -112,17 +112,17 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
       const token = readSessionToken(cookieHeader)
       if (token === null) return null
       const tokenHash = hashSecret(token)
-      const session = await store.findSessionByTokenHash(tokenHash)
-      if (!session) {
+      const found = await store.findSessionWithUser(tokenHash)
+      if (!found) {
         throw new AuthError('invalid_session', 'The session has ended.', { reason: 'unknown_session' })
       }
+      const { session, user } = found
       const now = clock.nowSeconds()
       const check = checkSessionTimes(session, now, policy)
       if (check.status === 'expired') {
         await store.deleteSessionByTokenHash(tokenHash)
         throw new AuthError('invalid_session', 'The session has expired.', { reason: check.reason })
       }
-      const user = await store.findUserById(session.userId)
       if (!user || user.disabledAt !== null) {
         await store.deleteSessionByTokenHash(tokenHash)
         throw new AuthError('invalid_session', 'The session has ended.', { reason: 'user_unavailable' })

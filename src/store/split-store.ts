@@ -24,6 +24,11 @@ export function createSplitStore(stores: { users: Store; sessions: Store }): Sto
 
     createSession: (session) => sessions.createSession(session),
     findSessionByTokenHash: (hash) => sessions.findSessionByTokenHash(hash),
+    // Two stores, so two reads: the session from one, then its user from the other.
+    async findSessionWithUser(hash) {
+      const session = await sessions.findSessionByTokenHash(hash)
+      return session && { session, user: await users.findUserById(session.userId) }
+    },
     touchSession: (hash, lastSeenAt, expiresAt) => sessions.touchSession(hash, lastSeenAt, expiresAt),
     deleteSessionByTokenHash: (hash) => sessions.deleteSessionByTokenHash(hash),
     listUserSessions: (userId) => sessions.listUserSessions(userId),

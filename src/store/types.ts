@@ -46,6 +46,12 @@ export interface SessionRecord {
   ip: string | null
 }
 
+/** A session and the user it belongs to, as {@link Store.findSessionWithUser} reads them together. */
+export interface SessionWithUser {
+  session: SessionRecord
+  user: UserRecord | null
+}
+
 /**
  * A JWS signing key, as stored. Private key material never leaves the server: the store is the server's own
  * (a 0600 SQLite file, or a database only Sesame reads).
@@ -157,6 +163,12 @@ export interface Store {
   createSession(session: SessionRecord): Promise<void>
   /** The session with this token hash, or null. */
   findSessionByTokenHash(tokenHash: string): Promise<SessionRecord | null>
+  /**
+   * The session with this token hash and its user, in one read (one round trip, one statement): what every
+   * cookie-authenticated request needs. Null when there is no such session; `user` is null if the session's
+   * user is gone.
+   */
+  findSessionWithUser(tokenHash: string): Promise<SessionWithUser | null>
   /**
    * Slides a session forward (sliding renewal). Updates only if the session still exists, so a renewal racing
    * a logout never resurrects it. False if it no longer exists.

@@ -248,6 +248,27 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.deleteExpiredSessions(NOW)).toBe(0)
       })
 
+      it('reads a session together with its user, each equal to its own lookup', async () => {
+        const session = makeSession(user.id)
+        await store.createSession(session)
+        expect(await store.findSessionWithUser(session.tokenHash)).toEqual({ session, user })
+        expect(await store.findSessionWithUser(hashSecret(generateSecretToken()))).toBeNull()
+      })
+
+      it("reads the user's current state with the session: disabled, roles intact", async () => {
+        const admin = makeUser({ roles: ['admin', 'ops'] })
+        await store.createUser(admin)
+        const session = makeSession(admin.id, { userAgent: null, ip: null })
+        await store.createSession(session)
+        expect(await store.setUserDisabled(admin.id, NOW + 5)).toBe(true)
+        expect(await store.findSessionWithUser(session.tokenHash)).toEqual({
+          session,
+          user: { ...admin, disabledAt: NOW + 5 },
+        })
+        expect(await store.deleteSessionByTokenHash(session.tokenHash)).toBe(true)
+        expect(await store.findSessionWithUser(session.tokenHash)).toBeNull()
+      })
+
       it('returns copies: mutating a returned session does not change the stored one', async () => {
         const session = makeSession(user.id)
         await store.createSession(session)

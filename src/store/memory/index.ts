@@ -87,6 +87,12 @@ export function createMemoryStore(): Store {
       const session = sessionsByTokenHash.get(tokenHash)
       return session ? { ...session } : null
     },
+    async findSessionWithUser(tokenHash) {
+      const session = sessionsByTokenHash.get(tokenHash)
+      if (!session) return null
+      const user = usersById.get(session.userId)
+      return { session: { ...session }, user: user ? copyUser(user) : null }
+    },
     async touchSession(tokenHash, lastSeenAt, expiresAt) {
       const session = sessionsByTokenHash.get(tokenHash)
       if (!session) return false

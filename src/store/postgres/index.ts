@@ -21,6 +21,7 @@ import {
   type EpochRow,
   type FamilyRow,
   type RevocationRow,
+  type PrefixedUserRow,
   type SessionRow,
   type SigningKeyRow,
   type UserRow,
@@ -30,6 +31,7 @@ import {
   toSession,
   toSigningKey,
   toUser,
+  unprefixUser,
 } from './rows.js'
 
 export { migratePostgres, POSTGRES_MIGRATIONS, SchemaTooNewError } from './migrations.js'
@@ -152,6 +154,15 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
     async findSessionByTokenHash(tokenHash) {
       const [row] = await run(sql<SessionRow[]>`SELECT * FROM sessions WHERE token_hash = ${tokenHash}`)
       return row ? toSession(row) : null
+    },
+    async findSessionWithUser(tokenHash) {
+      const [row] = await run(sql<Array<SessionRow & PrefixedUserRow>>`
+        SELECT s.*, u.id AS u_id, u.email AS u_email, u.password_hash AS u_password_hash, u.roles AS u_roles,
+               u.created_at AS u_created_at, u.disabled_at AS u_disabled_at
+        FROM sessions s LEFT JOIN users u ON u.id = s.user_id
+        WHERE s.token_hash = ${tokenHash}`)
+      if (!row) return null
+      return { session: toSession(row), user: row.u_id === null ? null : toUser(unprefixUser(row)) }
     },
     async touchSession(tokenHash, lastSeenAt, expiresAt) {
       // A plain UPDATE: it matches nothing once the session is deleted, so a renewal never resurrects it.

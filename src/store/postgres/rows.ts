@@ -25,6 +25,20 @@ export interface UserRow {
   disabled_at: Int8 | null
 }
 
+/** A user's columns beside a session's, as the session-with-user join names them. */
+export type PrefixedUserRow = { [K in keyof UserRow as `u_${K}`]: UserRow[K] | null }
+
+export function unprefixUser(row: PrefixedUserRow): UserRow {
+  return {
+    id: row.u_id!,
+    email: row.u_email!,
+    password_hash: row.u_password_hash!,
+    roles: row.u_roles!,
+    created_at: row.u_created_at!,
+    disabled_at: row.u_disabled_at,
+  }
+}
+
 export interface SessionRow {
   token_hash: string
   id: string

@@ -186,6 +186,16 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         const fields = await client.hgetall(keys.session(tokenHash))
         return isEmpty(fields) ? null : decodeSession(fields)
       }),
+    findSessionWithUser: (tokenHash) =>
+      run(async () => {
+        const lists = (await script('findSessionWithUser', [keys.session(tokenHash)], [])) as string[][]
+        if (lists.length === 0) return null
+        const [session, user] = lists as [string[], string[]]
+        return {
+          session: decodeSession(fieldsFromList(session)),
+          user: user.length === 0 ? null : decodeUser(fieldsFromList(user)),
+        }
+      }),
     touchSession: (tokenHash, lastSeenAt, expiresAt) =>
       run(async () => {
         const touched = await script(

@@ -134,6 +134,17 @@ return 1`,
     lua: `return drop_session(ARGV[2])`,
   },
 
+  // KEYS: session. ARGV: P. {} without the session, else {session fields, user fields (empty if gone)}: the
+  // user's key comes from the session, so one round trip reads both.
+  findSessionWithUser: {
+    keys: 1,
+    lua: `
+local session = redis.call('HGETALL', KEYS[1])
+if #session == 0 then return {} end
+local uid = redis.call('HGET', KEYS[1], 'userId')
+return {session, redis.call('HGETALL', user(uid))}`,
+  },
+
   // KEYS: user sessions. ARGV: P. A list of flat field/value lists.
   listUserSessions: {
     keys: 1,

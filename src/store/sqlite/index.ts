@@ -55,6 +55,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
        VALUES (@tokenHash, @id, @userId, @createdAt, @lastSeenAt, @expiresAt, @absoluteExpiresAt, @userAgent, @ip)`,
     ),
     sessionByTokenHash: db.prepare('SELECT * FROM sessions WHERE token_hash = ?'),
+    sessionWithUser: db.prepare(
+      `SELECT s.*, u.id AS u_id, u.email AS u_email, u.password_hash AS u_password_hash, u.roles AS u_roles,
+              u.created_at AS u_created_at, u.disabled_at AS u_disabled_at
+       FROM sessions s LEFT JOIN users u ON u.id = s.user_id
+       WHERE s.token_hash = ?`,
+    ),
     touchSession: db.prepare('UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE token_hash = ?'),
     deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
     sessionsByUser: db.prepare('SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at, id'),
@@ -173,6 +179,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         statements.insertSession.run(session)
       }),
     findSessionByTokenHash: (tokenHash) => run(() => toSession(statements.sessionByTokenHash.get(tokenHash))),
+    findSessionWithUser: (tokenHash) =>
+      run(() => {
+        const row = statements.sessionWithUser.get(tokenHash) as (SessionRow & PrefixedUserRow) | undefined
+        if (!row) return null
+        return { session: toSession(row)!, user: row.u_id === null ? null : toUser(unprefixUser(row)) }
+      }),
     touchSession: (tokenHash, lastSeenAt, expiresAt) =>
       run(() => statements.touchSession.run(lastSeenAt, expiresAt, tokenHash).changes === 1),
     deleteSessionByTokenHash: (tokenHash) => run(() => statements.deleteSession.run(tokenHash).changes === 1),
@@ -355,6 +367,20 @@ interface SessionRow {
   absolute_expires_at: number
   user_agent: string | null
   ip: string | null
+}
+
+/** A user's columns beside a session's, as the session-with-user join names them. */
+type PrefixedUserRow = { [K in keyof UserRow as `u_${K}`]: UserRow[K] | null }
+
+function unprefixUser(row: PrefixedUserRow): UserRow {
+  return {
+    id: row.u_id!,
+    email: row.u_email!,
+    password_hash: row.u_password_hash!,
+    roles: row.u_roles!,
+    created_at: row.u_created_at!,
+    disabled_at: row.u_disabled_at,
+  }
 }
 
 function toUser(row: unknown): UserRecord | null {
