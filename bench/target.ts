@@ -3,7 +3,8 @@
  * `{ url, headers, tokensFile? }` as one JSON line: the headers a signed-in client sends on every request.
  *
  * - `hello`: a bare Fastify route, the baseline an authenticated route is held against.
- * - `sesame-<memory|sqlite|redis|postgres>`: the real server, one signed-in user, cookie session.
+ * - `sesame-<memory|sqlite|redis|postgres>`: the real server, one signed-in user, cookie session; with
+ *   BENCH_GRANTS=n also n refresh tokens of that user (one family each) for the refresh case.
  * - `sesame-bearer`: the real server (memory store), one access token; also writes `tokensFile`, 20,000
  *   distinct valid tokens of the same user for the cold case (a new token every request).
  * - `express-memory`, `express-redis`: what a Node team would otherwise pick: Express with express-session on
@@ -31,11 +32,31 @@ interface Ready {
   url: string
   headers: Record<string, string>
   tokensFile?: string
+  login?: { username: string; password: string }
+  refreshTokens?: string[]
 }
 
-async function hello(): Promise<Ready> {
+const PASSWORD = 'bench password 1'
+
+/** What `GET /auth/me` answers a signed-in user, byte for byte in length and shape. */
+const ME_BODY = {
+  user: { id: 'GLhDEkVAvPme-JRlT-0z-A', email: 'bench@example.com' },
+  session: {
+    id: '-osP1zIYMuNryN24hvFufw',
+    method: 'cookie',
+    created_at: '2026-12-01T22:10:52.000Z',
+    expires_at: '2026-12-01T22:40:52.000Z',
+  },
+}
+
+async function hello(sameResponse: boolean): Promise<Ready> {
   const app = Fastify({ logger: false })
-  app.get('/auth/me', async () => ({ hello: 'world' }))
+  if (sameResponse) {
+    app.get('/auth/me', async (_request, reply) => {
+      reply.header('cache-control', 'no-store')
+      return ME_BODY
+    })
+  } else app.get('/auth/me', async () => ({ hello: 'world' }))
   return { url: await app.listen({ port: 0, host: '127.0.0.1' }), headers: {} }
 }
 
@@ -48,15 +69,29 @@ async function sesame(store: string, bearer: boolean): Promise<Ready> {
     ...(process.env.DATABASE_URL && { DATABASE_URL: process.env.DATABASE_URL }),
     ...(process.env.SESAME_REDIS_PREFIX && { SESAME_REDIS_PREFIX: process.env.SESAME_REDIS_PREFIX }),
     ...(process.env.SESAME_POSTGRES_SCHEMA && { SESAME_POSTGRES_SCHEMA: process.env.SESAME_POSTGRES_SCHEMA }),
+    // One account signs in over and over: the per-account cap (100 an hour) would stop the login case.
+    SESAME_LOGIN_ATTEMPTS_PER_ACCOUNT: '0',
   })
   const { app, auth, store: opened } = await buildServer({ config, logger: false })
-  const user = await auth.signUp({ email: 'bench@example.com', password: 'bench password 1' })
+  const user = await auth.signUp({ email: 'bench@example.com', password: PASSWORD })
   const url = await app.listen({ port: 0, host: '127.0.0.1' })
   if (!bearer) {
     const { cookie } = await auth.createSession(user, {})
-    return { url, headers: { cookie: `${cookie.name}=${cookie.value}` } }
+    const grants = Number(process.env.BENCH_GRANTS ?? 0)
+    const refreshTokens: string[] = []
+    for (let i = 0; i < grants; i++) {
+      refreshTokens.push(
+        (await auth.tokens.grantPassword({ username: user.email, password: PASSWORD })).refreshToken,
+      )
+    }
+    return {
+      url,
+      headers: { cookie: `${cookie.name}=${cookie.value}` },
+      login: { username: user.email, password: PASSWORD },
+      refreshTokens,
+    }
   }
-  const grant = await auth.tokens.grantPassword({ username: user.email, password: 'bench password 1' })
+  const grant = await auth.tokens.grantPassword({ username: user.email, password: PASSWORD })
   // The cold case: many valid tokens of this user, signed with the server's own key, each used once or so.
   const now = Math.floor(Date.now() / 1000)
   const ring = await buildKeyRing(await opened.listSigningKeys(), now, 3600)
@@ -109,7 +144,10 @@ async function expressSession(onRedis: boolean): Promise<Ready> {
 }
 
 async function start(): Promise<Ready> {
-  if (target === 'hello') return hello()
+  if (target === 'hello') return hello(false)
+  // The same route answering the same bytes as Sesame's `GET /auth/me`, without authenticating: separates
+  // the cost of authentication from the cost of a larger response (the load generator's share included).
+  if (target === 'hello-same-response') return hello(true)
   if (target === 'express-memory') return expressSession(false)
   if (target === 'express-redis') return expressSession(true)
   if (target === 'sesame-bearer') return sesame('memory', true)
@@ -117,6 +155,9 @@ async function start(): Promise<Ready> {
   if (!store) throw new Error(`unknown target ${target}`)
   return sesame(store, false)
 }
+
+// Exit normally on SIGTERM, so that `node --cpu-prof` writes its profile (bench/profile.ts).
+process.once('SIGTERM', () => process.exit(0))
 
 start().then(
   (ready) => process.stdout.write(`${JSON.stringify(ready)}\n`),

@@ -80,3 +80,20 @@ describe('isSecretTokenShape', () => {
     }
   })
 })
+
+describe('the pooled draws behind both', () => {
+  it('stay distinct and unbiased across many pool refills with mixed sizes', () => {
+    // 3000 draws of 16 and 32 bytes cross the 4 KiB pool's refill point at ever-changing offsets.
+    const draws = Array.from({ length: 3000 }, (_, i) =>
+      i % 3 === 0 ? generatePublicId() : generateSecretToken(),
+    )
+    expect(new Set(draws).size).toBe(draws.length)
+    const bytes = Buffer.concat(draws.map((draw) => Buffer.from(draw, 'base64url')))
+    const counts = new Array<number>(256).fill(0)
+    for (const byte of bytes) counts[byte]!++
+    // ~80 KB: each byte value expected ~312 times; a zeroed or repeated pool would skew this at once.
+    const expected = bytes.length / 256
+    expect(Math.min(...counts)).toBeGreaterThan(expected * 0.6)
+    expect(Math.max(...counts)).toBeLessThan(expected * 1.4)
+  })
+})

@@ -17,6 +17,7 @@ import {
 } from '../types.js'
 import { createLocalChangeFeed } from '../local-change-feed.js'
 import { rateLimitSlot } from '../rate-window.js'
+import { StringPool } from './string-pool.js'
 
 /** Creates an empty in-memory {@link Store}. */
 export function createMemoryStore(): Store {
@@ -36,11 +37,14 @@ export function createMemoryStore(): Store {
   const rateCounters = new Map<string, { count: number; endsAt: number }>()
 
   const familyIdsByUser = new Map<string, Set<string>>()
+  // Sessions share one copy of each User-Agent string (see string-pool.ts).
+  const userAgents = new StringPool()
 
   function removeSession(tokenHash: string): boolean {
     const session = sessionsByTokenHash.get(tokenHash)
     if (!session) return false
     sessionsByTokenHash.delete(tokenHash)
+    userAgents.release(session.userAgent)
     const owned = tokenHashesByUser.get(session.userId)
     owned?.delete(tokenHash)
     if (owned?.size === 0) tokenHashesByUser.delete(session.userId)
@@ -78,7 +82,11 @@ export function createMemoryStore(): Store {
     },
 
     async createSession(session) {
-      sessionsByTokenHash.set(session.tokenHash, { ...session })
+      removeSession(session.tokenHash) // never expected; keeps the pool's counts right if it happens
+      sessionsByTokenHash.set(session.tokenHash, {
+        ...session,
+        userAgent: userAgents.acquire(session.userAgent),
+      })
       let owned = tokenHashesByUser.get(session.userId)
       if (!owned) tokenHashesByUser.set(session.userId, (owned = new Set()))
       owned.add(session.tokenHash)

@@ -1,0 +1,177 @@
+/**
+ * `npm run bench:profile -- <target> [--cold | --refresh] [--seconds N]`: where one benchmark target spends
+ * its CPU.
+ *
+ * Starts the target (bench/target.ts) under `node --cpu-prof`, loads `GET /auth/me` (or, with `--refresh`,
+ * refresh grants on `POST /auth/token`) with autocannon like `npm run bench` does, stops it, and prints the functions with the most self time and the same grouped by
+ * module. The `.cpuprofile` it leaves in bench/profiles/ opens as a flame graph in Chrome DevTools
+ * (Performance > Load profile) or https://www.speedscope.app.
+ */
+import { readFileSync, readdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { loadRefreshGrants, loadTarget, startTarget, stopTarget } from './http-load.js'
+import {
+  DATABASE_URL,
+  REDIS_URL,
+  deletePrefixes,
+  dropSchemas,
+  freshPrefix,
+  freshSchema,
+} from '../test/helpers/shared-stores.js'
+
+interface ProfileNode {
+  id: number
+  callFrame: { functionName: string; url: string; lineNumber: number }
+  children?: number[]
+}
+
+interface CpuProfile {
+  /** Microseconds on the monotonic clock, which `process.hrtime` also reads (Linux). */
+  startTime: number
+  nodes: ProfileNode[]
+  samples: number[]
+  timeDeltas: number[]
+}
+
+export interface SelfTime {
+  name: string
+  module: string
+  share: number
+}
+
+/**
+ * Self time per function and per module over the samples taken in `[from, to]` (monotonic µs), as shares of
+ * that window (idle and GC included), and the window's busy (non-idle) microseconds.
+ */
+export function summarise(
+  profile: CpuProfile,
+  from: number,
+  to: number,
+): { functions: SelfTime[]; modules: SelfTime[]; busyMicros: number } {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]))
+  const micros = new Map<number, number>()
+  let at = profile.startTime
+  profile.samples.forEach((id, index) => {
+    const delta = profile.timeDeltas[index] ?? 0
+    at += delta
+    if (at >= from && at <= to) micros.set(id, (micros.get(id) ?? 0) + delta)
+  })
+  const total = [...micros.values()].reduce((sum, value) => sum + value, 0)
+  const functions = new Map<string, SelfTime>()
+  const modules = new Map<string, SelfTime>()
+  for (const [id, time] of micros) {
+    const frame = byId.get(id)!.callFrame
+    const module = moduleOf(frame.url, frame.functionName)
+    const name = `${frame.functionName || '(anonymous)'} ${shortUrl(frame.url)}:${frame.lineNumber + 1}`
+    const fn = functions.get(name) ?? { name, module, share: 0 }
+    fn.share += time / total
+    functions.set(name, fn)
+    const mod = modules.get(module) ?? { name: module, module, share: 0 }
+    mod.share += time / total
+    modules.set(module, mod)
+  }
+  const sorted = (map: Map<string, SelfTime>): SelfTime[] =>
+    [...map.values()].sort((a, b) => b.share - a.share)
+  const busyMicros = total * (1 - (modules.get('(idle)')?.share ?? 0))
+  return { functions: sorted(functions), modules: sorted(modules), busyMicros }
+}
+
+function shortUrl(url: string): string {
+  return url.replace(/^file:\/\//, '').replace(`${process.cwd()}/`, '')
+}
+
+/** "sesame:src/engine", "fastify", "node:internal/http", or V8's own buckets like "(garbage collector)". */
+function moduleOf(url: string, functionName: string): string {
+  if (!url) return functionName.startsWith('(') ? functionName : '(native)'
+  const path = shortUrl(url)
+  const dependency = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)
+  if (dependency) return dependency[1]!
+  if (path.startsWith('node:')) return path.split('/').slice(0, 2).join('/')
+  if (path.startsWith('src/')) return `sesame:${path.split('/').slice(0, 2).join('/')}`
+  return path
+}
+
+function monotonicMicros(): number {
+  return Number(process.hrtime.bigint() / 1000n)
+}
+
+/** The profile with the most samples in `dir`: the main thread's, not the loader thread's. */
+function mainThreadProfile(dir: string): [string, CpuProfile] {
+  const profiles = readdirSync(dir)
+    .filter((entry) => entry.endsWith('.cpuprofile'))
+    .map(
+      (entry) =>
+        [join(dir, entry), JSON.parse(readFileSync(join(dir, entry), 'utf8')) as CpuProfile] as const,
+    )
+  const busiest = profiles.sort((a, b) => b[1].samples.length - a[1].samples.length)[0]
+  if (!busiest) throw new Error(`no CPU profile was written to ${dir}`)
+  return [busiest[0], busiest[1]]
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2)
+  const name = args.find((arg) => !arg.startsWith('--'))
+  if (!name) throw new Error('usage: bench:profile <target> [--cold | --refresh] [--seconds N]')
+  const seconds = Number(args[args.indexOf('--seconds') + 1]) || 10
+  const cold = args.includes('--cold')
+  const refresh = args.includes('--refresh')
+  const label = `${name}${cold ? '-cold' : ''}${refresh ? '-refresh' : ''}`
+  // A directory per run: tsx's loader thread writes a profile of its own beside the main thread's.
+  const dir = resolve('bench/profiles', `${label}-${Date.now()}`)
+  const prefix = freshPrefix('profile')
+  const schema = freshSchema('profile')
+  let measured: { rps: number }
+  let from = 0
+  let to = 0
+  try {
+    const env = {
+      REDIS_URL,
+      DATABASE_URL,
+      SESAME_REDIS_PREFIX: prefix,
+      SESAME_POSTGRES_SCHEMA: schema,
+      BENCH_GRANTS: refresh ? '200' : '0',
+    }
+    const flags = ['--cpu-prof', `--cpu-prof-dir=${dir}`]
+    const target = await startTarget(name, env, flags)
+    const tokens =
+      cold && target.tokensFile
+        ? (JSON.parse(readFileSync(target.tokensFile, 'utf8')) as string[])
+        : undefined
+    const load = (duration: number) =>
+      refresh ? loadRefreshGrants(target, duration) : loadTarget(target, duration, tokens)
+    await load(1) // warm-up, as in the bench
+    from = monotonicMicros()
+    measured = await load(seconds)
+    to = monotonicMicros()
+    await stopTarget(target)
+  } finally {
+    await deletePrefixes([prefix])
+    await dropSchemas(name === 'sesame-postgres' ? [schema] : [])
+  }
+  const [file, profile] = mainThreadProfile(dir)
+  const { functions, modules, busyMicros } = summarise(profile, from, to)
+  const requests = measured.rps * ((to - from) / 1e6)
+  const windowMicros = busyMicros / (1 - (modules.find((row) => row.name === '(idle)')?.share ?? 0))
+  const perRequest = (share: number): string => `${((share * windowMicros) / requests).toFixed(2)} µs`
+  const percent = (share: number): string => `${(share * 100).toFixed(1)}%  ${perRequest(share).padStart(9)}`
+  process.stdout.write(
+    [
+      `${label}: ${Math.round(measured.rps)} req/s over ${seconds} s; profile ${shortUrl(file)}`,
+      `server CPU per request: ${(busyMicros / requests).toFixed(1)} µs (busy time in the window / requests)`,
+      '',
+      'self time by module (share of the window, µs per request):',
+      ...modules.slice(0, 15).map((row) => `  ${percent(row.share).padStart(6)}  ${row.name}`),
+      '',
+      'self time by function (share of the window, µs per request):',
+      ...functions.slice(0, 40).map((row) => `  ${percent(row.share).padStart(6)}  ${row.name}`),
+      '',
+    ].join('\n'),
+  )
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    process.exit(1)
+  })
+}

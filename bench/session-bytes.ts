@@ -1,0 +1,195 @@
+/**
+ * Bytes per live cookie session, per store (issue 7, case 4). Run by bench/run.ts in a child process with
+ * `--expose-gc`, so the memory store's heap can be measured after a full collection:
+ * `node --expose-gc --import tsx bench/session-bytes.ts <sessions> [store]` prints one JSON line of results.
+ *
+ * Each store gets `sessions` sessions through the engine's own `createSession` (the records sign-in writes),
+ * spread over one user per ten sessions, each with its own copy of a real browser User-Agent and an IPv4
+ * address, as HTTP parsing would hand them over. Measured:
+ * - memory: V8 heap used after a forced GC, before and after, divided by the number of sessions;
+ * - Redis: `INFO memory` used_memory, before and after (the session hash, its two index entries);
+ * - PostgreSQL: the sessions table's total relation size (heap, TOAST, indexes) over its rows;
+ * - SQLite: the database file's used pages (page_count - freelist_count) times page size, before and after.
+ */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import postgres from 'postgres'
+import Database from 'better-sqlite3'
+import { createAuth } from '../src/auth.js'
+import { createMemoryStore } from '../src/store/memory/index.js'
+import { createPostgresStore } from '../src/store/postgres/index.js'
+import { createRedisStore } from '../src/store/redis/index.js'
+import { createSqliteStore } from '../src/store/sqlite/index.js'
+import type { Store } from '../src/store/types.js'
+import { generatePublicId } from '../src/core/random.js'
+import { toPublicUser } from '../src/engine/types.js'
+
+const USER_AGENT =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
+const SESSIONS_PER_USER = 10
+const BATCH = 500
+
+export interface SessionBytes {
+  store: string
+  sessions: number
+  bytesPerSession: number
+  method: string
+}
+
+/** Fresh strings, as a request parser would allocate them (not one shared constant). */
+function clientOf(index: number): { userAgent: string; ip: string } {
+  return {
+    userAgent: `${USER_AGENT.slice(0, -1)}${USER_AGENT.at(-1)!}`,
+    ip: `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`,
+  }
+}
+
+/** Creates the users, then calls `measure` around creating `count` sessions for them. */
+async function fill(store: Store, count: number, measure: (create: () => Promise<void>) => Promise<number>) {
+  const auth = await createAuth({ store })
+  const users = []
+  for (let i = 0; i < Math.ceil(count / SESSIONS_PER_USER); i++) {
+    const now = Math.floor(Date.now() / 1000)
+    const id = generatePublicId()
+    const record = {
+      id,
+      email: `${id.toLowerCase()}@example.com`,
+      passwordHash: 'x',
+      roles: [],
+      createdAt: now,
+      disabledAt: null,
+    }
+    users.push(record)
+  }
+  for (let i = 0; i < users.length; i += BATCH)
+    await Promise.all(users.slice(i, i + BATCH).map((u) => store.createUser(u)))
+  const publicUsers = users.map(toPublicUser)
+  const bytes = await measure(async () => {
+    for (let i = 0; i < count; i += BATCH) {
+      await Promise.all(
+        Array.from({ length: Math.min(BATCH, count - i) }, (_, j) =>
+          auth.createSession(publicUsers[(i + j) % publicUsers.length]!, clientOf(i + j)),
+        ),
+      )
+    }
+  })
+  await auth.close()
+  await store.close()
+  return bytes
+}
+
+function heapAfterGc(): number {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (!gc) throw new Error('run with node --expose-gc')
+  gc()
+  gc()
+  return process.memoryUsage().heapUsed
+}
+
+async function memoryStore(count: number): Promise<SessionBytes> {
+  const bytes = await fill(createMemoryStore(), count, async (create) => {
+    const before = heapAfterGc()
+    await create()
+    return heapAfterGc() - before
+  })
+  return { store: 'memory', sessions: count, bytesPerSession: bytes / count, method: 'V8 heap used after GC' }
+}
+
+async function redisStore(count: number, url: string, prefix: string): Promise<SessionBytes> {
+  const admin = new Redis(url)
+  const store = createRedisStore({ url, keyPrefix: prefix })
+  const usedMemory = async (): Promise<number> =>
+    Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1])
+  try {
+    const bytes = await fill(store, count, async (create) => {
+      const before = await usedMemory()
+      await create()
+      return (await usedMemory()) - before
+    })
+    return {
+      store: 'redis',
+      sessions: count,
+      bytesPerSession: bytes / count,
+      method: 'INFO memory used_memory',
+    }
+  } finally {
+    await admin.quit()
+  }
+}
+
+async function postgresStore(count: number, url: string, schema: string): Promise<SessionBytes> {
+  const store = await createPostgresStore({ url, schema })
+  const sql = postgres(url, { max: 1, onnotice: () => {} })
+  try {
+    await fill(store, count, async (create) => {
+      await create()
+      return 0
+    })
+    await sql.unsafe(`VACUUM ANALYZE "${schema}".sessions`)
+    const [row] = await sql.unsafe<Array<{ bytes: string; rows: string }>>(
+      `SELECT pg_total_relation_size('"${schema}".sessions') AS bytes, (SELECT count(*) FROM "${schema}".sessions) AS rows`,
+    )
+    return {
+      store: 'postgres',
+      sessions: Number(row!.rows),
+      bytesPerSession: Number(row!.bytes) / Number(row!.rows),
+      method: 'pg_total_relation_size (table, TOAST, indexes) / rows',
+    }
+  } finally {
+    await sql.end({ timeout: 1 })
+  }
+}
+
+async function sqliteStore(count: number): Promise<SessionBytes> {
+  const path = join(mkdtempSync(join(tmpdir(), 'sesame-bytes-')), 'sesame.db')
+  const store = createSqliteStore({ path })
+  const reader = new Database(path) // read-write: only a writer connection may checkpoint the WAL
+  const usedBytes = (): number => {
+    reader.pragma('wal_checkpoint(PASSIVE)')
+    const pages =
+      Number(reader.pragma('page_count', { simple: true })) -
+      Number(reader.pragma('freelist_count', { simple: true }))
+    return pages * Number(reader.pragma('page_size', { simple: true }))
+  }
+  try {
+    const bytes = await fill(store, count, async (create) => {
+      const before = usedBytes()
+      await create()
+      return usedBytes() - before
+    })
+    return {
+      store: 'sqlite',
+      sessions: count,
+      bytesPerSession: bytes / count,
+      method: 'database pages in use',
+    }
+  } finally {
+    reader.close()
+  }
+}
+
+async function main(): Promise<void> {
+  const count = Number(process.argv[2] ?? 100_000)
+  const { REDIS_URL, DATABASE_URL, SESAME_REDIS_PREFIX, SESAME_POSTGRES_SCHEMA } = process.env
+  if (!REDIS_URL || !DATABASE_URL || !SESAME_REDIS_PREFIX || !SESAME_POSTGRES_SCHEMA) {
+    throw new Error('needs REDIS_URL, DATABASE_URL, SESAME_REDIS_PREFIX and SESAME_POSTGRES_SCHEMA')
+  }
+  const only = process.argv[3] // one store's name, to measure just that one
+  const measures: Record<string, () => Promise<SessionBytes>> = {
+    memory: () => memoryStore(count),
+    redis: () => redisStore(count, REDIS_URL, SESAME_REDIS_PREFIX),
+    postgres: () => postgresStore(count, DATABASE_URL, SESAME_POSTGRES_SCHEMA),
+    sqlite: () => sqliteStore(count),
+  }
+  const results: SessionBytes[] = []
+  for (const [name, measure] of Object.entries(measures))
+    if (!only || only === name) results.push(await measure())
+  process.stdout.write(`${JSON.stringify(results)}\n`)
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  process.exit(1)
+})
