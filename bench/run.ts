@@ -307,7 +307,11 @@ async function sessionBytes(): Promise<string> {
       )
     })
     const results = JSON.parse(output) as SessionBytes[]
-    const goal: Record<string, string> = { memory: '<= 300', redis: '<= 400' }
+    const goal: Record<string, string> = {
+      memory: '<= 300',
+      redis: '<= 400',
+      'redis, hash-max-listpack-value 256': '(context)',
+    }
     return [
       '## Bytes per live session',
       '',
