@@ -44,8 +44,8 @@ import {
 } from '../test/helpers/shared-stores.js'
 
 const quick = process.argv.includes('--quick')
-const HTTP_SECONDS = quick ? 3 : 10
-const HTTP_RUNS = quick ? 1 : 3
+const HTTP_SECONDS = quick ? 3 : 6
+const HTTP_RUNS = quick ? 1 : 5
 const SIGN_IN_SAMPLES = quick ? 15 : 40
 
 function median(values: number[]): number {

@@ -5,7 +5,9 @@
  * Ids and secrets are cut from a pool refilled 4 KiB at a time, as Node's own `randomUUID` does: one
  * `randomBytes` call cost about 3 µs here (ten times the pooled draw) and a token refresh makes three
  * (bench/RESULTS.md). Each draw is zeroed in the pool once encoded, so a secret handed out does not
- * linger there; the bytes not yet drawn are CSPRNG output like any other.
+ * linger there. The bytes not yet drawn do: a heap snapshot or core dump shows the next hundred or so
+ * secrets before they are issued. The same dump holds the signing keys, which is worse, so treat heap
+ * snapshots and core dumps of a Sesame process as secrets either way.
  */
 import { randomFillSync } from 'node:crypto'
 
@@ -15,6 +17,7 @@ let drawn = POOL_BYTES
 
 /** `bytes` fresh random bytes as unpadded base64url. */
 function randomBase64url(bytes: number): string {
+  if (bytes > POOL_BYTES) throw new RangeError(`At most ${POOL_BYTES} random bytes at a time.`)
   if (drawn + bytes > POOL_BYTES) {
     randomFillSync(pool)
     drawn = 0

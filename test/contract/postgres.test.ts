@@ -33,6 +33,7 @@ describeStoreContract('postgres', async () => {
   return {
     store: await createPostgresStore({ url: DATABASE_URL, schema }),
     cleanup: () => dropSchema(schema),
+    userForeignKey: true,
   }
 })
 

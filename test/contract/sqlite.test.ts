@@ -12,6 +12,7 @@ describeStoreContract('sqlite', async () => {
   return {
     store: createSqliteStore({ path: join(dir, 'sesame.db') }),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    userForeignKey: true,
   }
 })
 

@@ -21,6 +21,8 @@ export interface OpenedStore {
   store: Store
   /** Removes what the store left behind (files, schemas). Called after `store.close()`. */
   cleanup?: () => Promise<void> | void
+  /** The store refuses a session of an unknown user (a SQL foreign key); others accept it. */
+  userForeignKey?: boolean
 }
 
 // Far in the future: Redis expires keys by its own clock, so "expired" fixtures must not yet be expired there.
@@ -267,6 +269,28 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         })
         expect(await store.deleteSessionByTokenHash(session.tokenHash)).toBe(true)
         expect(await store.findSessionWithUser(session.tokenHash)).toBeNull()
+      })
+
+      it('reads a session whose user is gone with user null, where no foreign key forbids it', async () => {
+        const orphan = makeSession(generatePublicId())
+        if (opened.userForeignKey) {
+          await expect(store.createSession(orphan)).rejects.toThrow()
+          expect(await store.findSessionWithUser(orphan.tokenHash)).toBeNull()
+          return
+        }
+        await store.createSession(orphan)
+        expect(await store.findSessionWithUser(orphan.tokenHash)).toEqual({ session: orphan, user: null })
+      })
+
+      it('returns copies from the session-with-user read too', async () => {
+        const admin = makeUser({ roles: ['admin'] })
+        await store.createUser(admin)
+        const session = makeSession(admin.id)
+        await store.createSession(session)
+        const found = (await store.findSessionWithUser(session.tokenHash))!
+        found.session.expiresAt = 0
+        ;(found.user!.roles as string[]).push('root')
+        expect(await store.findSessionWithUser(session.tokenHash)).toEqual({ session, user: admin })
       })
 
       it('returns copies: mutating a returned session does not change the stored one', async () => {

@@ -281,6 +281,7 @@ export function createMemoryStore(): Store {
       userIdsByEmail.clear()
       sessionsByTokenHash.clear()
       tokenHashesByUser.clear()
+      userAgents.clear()
       signingKeys.clear()
       secrets.clear()
       families.clear()

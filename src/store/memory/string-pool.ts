@@ -27,6 +27,10 @@ export class StringPool {
     if (--entry.users === 0) this.#entries.delete(value)
   }
 
+  clear(): void {
+    this.#entries.clear()
+  }
+
   get size(): number {
     return this.#entries.size
   }

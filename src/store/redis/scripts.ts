@@ -142,6 +142,7 @@ return 1`,
 local session = redis.call('HGETALL', KEYS[1])
 if #session == 0 then return {} end
 local uid = redis.call('HGET', KEYS[1], 'userId')
+if not uid then return {session, {}} end
 return {session, redis.call('HGETALL', user(uid))}`,
   },
 
