@@ -77,6 +77,43 @@ describe('redis store specifics', () => {
     return Math.floor(Date.now() / 1000)
   }
 
+  it('keeps a session with a long User-Agent a compact listpack hash, and reads it back whole', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const user = makeUser()
+    await store.createUser(user)
+    // 200 characters, some of two and four UTF-8 bytes, so pieces must be cut by bytes and between characters.
+    const userAgent =
+      `Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Ünïcode 😀 ${'AppleWebKit/605.1.15 '.repeat(7)}`.slice(
+        0,
+        200,
+      )
+    const session = makeSession(user.id, { userAgent })
+    await store.createSession(session)
+    const key = `${prefix}session:{${session.tokenHash}}`
+    expect(['listpack', 'ziplist']).toContain(await admin.object('ENCODING', key))
+    expect(await admin.hexists(key, 'tokenHash')).toBe(0) // the key names it already
+    expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(session)
+    expect(await store.findSessionWithUser(session.tokenHash)).toEqual({ session, user })
+    expect(await store.listUserSessions(user.id)).toEqual([session])
+  })
+
+  it('reads sessions written in the earlier layout (tokenHash field, one userAgent field)', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const user = makeUser()
+    await store.createUser(user)
+    const session = makeSession(user.id, { userAgent: 'Mozilla/5.0 '.repeat(12) })
+    await store.createSession(session)
+    const key = `${prefix}session:{${session.tokenHash}}`
+    const pieces = (await admin.hkeys(key)).filter((field) => field.startsWith('userAgent.'))
+    expect(pieces.length).toBeGreaterThan(1)
+    await admin.hdel(key, ...pieces)
+    await admin.hset(key, 'tokenHash', session.tokenHash, 'userAgent', session.userAgent!)
+    expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(session)
+    expect(await store.listUserSessions(user.id)).toEqual([session])
+  })
+
   it('gives every key of session state a TTL at its expiry; only users, emails, keys and secrets have none', async () => {
     const prefix = freshPrefix()
     const store = open({ keyPrefix: prefix })

@@ -48,8 +48,8 @@
  * `family:{id}` with its `:tokens`; `{keys}` with `{keys}:retired`). That is not enough for the scripts, which
  * join a lookup key (by token hash or email, which cannot carry the owner's tag) to its owner's keys and to the
  * shared expiry indexes. To run on Cluster today, give the prefix a hash tag, e.g. `keyPrefix: '{sesame}:'`:
- * every key then lands in one slot (one shard: a session with a browser's User-Agent takes about 1.4 KB, so a
- * GiB holds some 700,000; see bench/RESULTS.md). Cookie reads need it too: the one script that reads a session
+ * every key then lands in one slot (one shard: a session with a browser's User-Agent takes about 740 bytes,
+ * so a GiB holds well over a million; see bench/RESULTS.md). Cookie reads need it too: the one script that reads a session
  * and its user touches a key it only learns from the session. Spreading
  * over shards would need tokens that carry their owner's id (so lookup keys can share its tag), per-shard
  * expiry indexes, and scripts split into single-slot steps ordered so that a crash between them leaves only an
@@ -81,6 +81,7 @@ import {
   fieldsFromList,
   type HashFields,
   toFieldList,
+  toSessionFieldList,
 } from './records.js'
 import { defineScripts } from './scripts.js'
 
@@ -180,13 +181,13 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         await script(
           'createSession',
           [keys.session(session.tokenHash), keys.userSessions(session.userId), keys.sessionExpiry],
-          [session.tokenHash, session.expiresAt, session.absoluteExpiresAt, ...toFieldList(session)],
+          [session.tokenHash, session.expiresAt, session.absoluteExpiresAt, ...toSessionFieldList(session)],
         )
       }),
     findSessionByTokenHash: (tokenHash) =>
       run(async () => {
         const fields = await client.hgetall(keys.session(tokenHash))
-        return isEmpty(fields) ? null : decodeSession(fields)
+        return isEmpty(fields) ? null : decodeSession(fields, tokenHash)
       }),
     findSessionWithUser: (tokenHash) =>
       run(async () => {
@@ -194,7 +195,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         if (lists.length === 0) return null
         const [session, user] = lists as [string[], string[]]
         return {
-          session: decodeSession(fieldsFromList(session)),
+          session: decodeSession(fieldsFromList(session), tokenHash),
           user: user.length === 0 ? null : decodeUser(fieldsFromList(user)),
         }
       }),
@@ -211,9 +212,11 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       run(async () => (await script('deleteSession', [keys.session(tokenHash)], [tokenHash])) === 1),
     listUserSessions: (userId) =>
       run(async () => {
-        const lists = (await script('listUserSessions', [keys.userSessions(userId)], [])) as string[][]
-        return lists
-          .map((list) => decodeSession(fieldsFromList(list)))
+        const found = (await script('listUserSessions', [keys.userSessions(userId)], [])) as Array<
+          [string, string[]]
+        >
+        return found
+          .map(([tokenHash, list]) => decodeSession(fieldsFromList(list), tokenHash))
           .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
       }),
     deleteUserSession: (userId, sessionId) =>

@@ -146,14 +146,14 @@ if not uid then return {session, {}} end
 return {session, redis.call('HGETALL', user(uid))}`,
   },
 
-  // KEYS: user sessions. ARGV: P. A list of flat field/value lists.
+  // KEYS: user sessions. ARGV: P. A list of {token hash, flat field/value list}.
   listUserSessions: {
     keys: 1,
     lua: `
 local found = {}
 for _, th in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local fields = redis.call('HGETALL', session(th))
-  if #fields > 0 then found[#found + 1] = fields end
+  if #fields > 0 then found[#found + 1] = {th, fields} end
 end
 return found`,
   },

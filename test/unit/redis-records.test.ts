@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest'
+import { splitUtf8 } from '../../src/store/redis/records.js'
+
+describe('splitUtf8', () => {
+  const cases: Array<[string, string]> = [
+    [
+      'ASCII',
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0',
+    ],
+    ['two-byte characters', 'é'.repeat(100)],
+    ['three-byte characters', '日本語'.repeat(30)],
+    ['surrogate pairs', `a${'😀'.repeat(40)}`],
+    ['exactly the limit', 'x'.repeat(64)],
+    ['one over the limit', 'x'.repeat(65)],
+  ]
+
+  it.each(cases)('cuts %s into pieces of at most 64 bytes that join back to the text', (_name, text) => {
+    const pieces = splitUtf8(text, 64)
+    expect(pieces.join('')).toBe(text)
+    for (const piece of pieces) {
+      expect(Buffer.byteLength(piece)).toBeLessThanOrEqual(64)
+      expect(piece.length).toBeGreaterThan(0)
+      // No lone surrogate at either end: each piece is valid text on its own.
+      expect(Buffer.from(piece, 'utf8').toString('utf8')).toBe(piece)
+    }
+    // Greedy: every piece but the last is full up to the next character.
+    for (const piece of pieces.slice(0, -1)) expect(Buffer.byteLength(piece)).toBeGreaterThan(60)
+  })
+
+  it('keeps an empty text as one empty piece, distinct from no text', () => {
+    expect(splitUtf8('', 64)).toEqual([''])
+  })
+})
