@@ -95,17 +95,15 @@ function monotonicMicros(): number {
   return Number(process.hrtime.bigint() / 1000n)
 }
 
-/** The profile with the most samples in `dir`: the main thread's, not the loader thread's. */
+/**
+ * The main thread's profile in `dir`: Node names them `CPU.<date>.<time>.<pid>.<thread id>.<n>.cpuprofile`,
+ * and the main thread is thread 0 (tsx's loader thread writes one of its own).
+ */
 function mainThreadProfile(dir: string): [string, CpuProfile] {
-  const profiles = readdirSync(dir)
-    .filter((entry) => entry.endsWith('.cpuprofile'))
-    .map(
-      (entry) =>
-        [join(dir, entry), JSON.parse(readFileSync(join(dir, entry), 'utf8')) as CpuProfile] as const,
-    )
-  const busiest = profiles.sort((a, b) => b[1].samples.length - a[1].samples.length)[0]
-  if (!busiest) throw new Error(`no CPU profile was written to ${dir}`)
-  return [busiest[0], busiest[1]]
+  const main = readdirSync(dir).find((entry) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(entry))
+  if (!main) throw new Error(`no main-thread CPU profile was written to ${dir}`)
+  const file = join(dir, main)
+  return [file, JSON.parse(readFileSync(file, 'utf8')) as CpuProfile]
 }
 
 async function main(): Promise<void> {
