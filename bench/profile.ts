@@ -106,13 +106,26 @@ function mainThreadProfile(dir: string): [string, CpuProfile] {
   return [file, JSON.parse(readFileSync(file, 'utf8')) as CpuProfile]
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2)
-  const name = args.find((arg) => !arg.startsWith('--'))
-  if (!name) throw new Error('usage: bench:profile <target> [--cold | --refresh] [--seconds N]')
-  const seconds = Number(args[args.indexOf('--seconds') + 1]) || 10
-  const cold = args.includes('--cold')
-  const refresh = args.includes('--refresh')
+export interface ProfileOptions {
+  cold?: boolean
+  refresh?: boolean
+  seconds: number
+}
+
+export interface TargetProfile {
+  label: string
+  rps: number
+  file: string
+  /** Busy (non-idle) server CPU per request, in µs. */
+  cpuMicrosPerRequest: number
+  /** Self time per request, in µs, by module and by function, largest first; idle left out. */
+  modules: Array<{ name: string; micros: number }>
+  functions: Array<{ name: string; micros: number }>
+}
+
+/** Runs target `name` under `--cpu-prof` with the bench's load and sums its profile per request. */
+export async function profileTarget(name: string, options: ProfileOptions): Promise<TargetProfile> {
+  const { cold = false, refresh = false, seconds } = options
   const label = `${name}${cold ? '-cold' : ''}${refresh ? '-refresh' : ''}`
   // A directory per run: tsx's loader thread writes a profile of its own beside the main thread's.
   const dir = resolve('bench/profiles', `${label}-${Date.now()}`)
@@ -129,8 +142,7 @@ async function main(): Promise<void> {
       SESAME_POSTGRES_SCHEMA: schema,
       BENCH_GRANTS: refresh ? '200' : '0',
     }
-    const flags = ['--cpu-prof', `--cpu-prof-dir=${dir}`]
-    const target = await startTarget(name, env, flags)
+    const target = await startTarget(name, env, ['--cpu-prof', `--cpu-prof-dir=${dir}`])
     const tokens =
       cold && target.tokensFile
         ? (JSON.parse(readFileSync(target.tokensFile, 'utf8')) as string[])
@@ -150,18 +162,41 @@ async function main(): Promise<void> {
   const { functions, modules, busyMicros } = summarise(profile, from, to)
   const requests = measured.rps * ((to - from) / 1e6)
   const windowMicros = busyMicros / (1 - (modules.find((row) => row.name === '(idle)')?.share ?? 0))
-  const perRequest = (share: number): string => `${((share * windowMicros) / requests).toFixed(2)} µs`
-  const percent = (share: number): string => `${(share * 100).toFixed(1)}%  ${perRequest(share).padStart(9)}`
+  const perRequest = (rows: SelfTime[]) =>
+    rows
+      .filter((row) => row.module !== '(idle)')
+      .map((row) => ({ name: row.name, micros: (row.share * windowMicros) / requests }))
+  return {
+    label,
+    rps: measured.rps,
+    file: shortUrl(file),
+    cpuMicrosPerRequest: busyMicros / requests,
+    modules: perRequest(modules),
+    functions: perRequest(functions),
+  }
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2)
+  const name = args.find((arg) => !arg.startsWith('--'))
+  if (!name) throw new Error('usage: bench:profile <target> [--cold | --refresh] [--seconds N]')
+  const result = await profileTarget(name, {
+    cold: args.includes('--cold'),
+    refresh: args.includes('--refresh'),
+    seconds: Number(args[args.indexOf('--seconds') + 1]) || 10,
+  })
+  const row = (entry: { name: string; micros: number }): string =>
+    `  ${entry.micros.toFixed(2).padStart(8)} µs  ${entry.name}`
   process.stdout.write(
     [
-      `${label}: ${Math.round(measured.rps)} req/s over ${seconds} s; profile ${shortUrl(file)}`,
-      `server CPU per request: ${(busyMicros / requests).toFixed(1)} µs (busy time in the window / requests)`,
+      `${result.label}: ${Math.round(result.rps)} req/s; profile ${result.file}`,
+      `server CPU per request: ${result.cpuMicrosPerRequest.toFixed(1)} µs (busy time in the window / requests)`,
       '',
-      'self time by module (share of the window, µs per request):',
-      ...modules.slice(0, 15).map((row) => `  ${percent(row.share).padStart(6)}  ${row.name}`),
+      'self time per request, by module:',
+      ...result.modules.slice(0, 15).map(row),
       '',
-      'self time by function (share of the window, µs per request):',
-      ...functions.slice(0, 40).map((row) => `  ${percent(row.share).padStart(6)}  ${row.name}`),
+      'self time per request, by function:',
+      ...result.functions.slice(0, 40).map(row),
       '',
     ].join('\n'),
   )

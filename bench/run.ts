@@ -32,6 +32,7 @@ import {
   stopTarget,
 } from './http-load.js'
 import type { SessionBytes } from './session-bytes.js'
+import { profileTarget } from './profile.js'
 import { verifyTable } from './verify.js'
 import { propagationTable } from './propagation.js'
 import {
@@ -285,6 +286,12 @@ async function grantThroughput(): Promise<string> {
   }
 }
 
+function partsText(parts: Record<string, number>): string {
+  return Object.entries(parts)
+    .map(([part, bytes]) => `${part} ${Math.round(bytes)}`)
+    .join(', ')
+}
+
 function fixed2(value: number): string {
   return value.toFixed(2)
 }
@@ -322,13 +329,73 @@ async function sessionBytes(): Promise<string> {
       '| --- | --- | --- | --- | --- |',
       ...results.map(
         (r) =>
-          `| ${r.store} | ${r.sessions} | ${Math.round(r.bytesPerSession)} | ${r.method} | ${goal[r.store] ?? ''} |`,
+          `| ${r.store} | ${r.sessions} | ${Math.round(r.bytesPerSession)} | ${r.method}${r.parts ? ` (${partsText(r.parts)})` : ''} | ${goal[r.store] ?? ''} |`,
       ),
       '',
     ].join('\n')
   } finally {
     await scratch.clean()
   }
+}
+
+/** Cases whose per-request cost the targets turn on, profiled the way the load above ran them. */
+const PROFILED: Array<{ label: string; target: string; cold?: boolean }> = [
+  { label: 'Fastify, the same response as Sesame, no auth', target: 'hello-same-response' },
+  { label: 'Sesame, bearer, warm', target: 'sesame-bearer' },
+  { label: 'Sesame, bearer, cold (ES256)', target: 'sesame-bearer', cold: true },
+  { label: 'Sesame, cookie, sqlite store', target: 'sesame-sqlite' },
+]
+
+/** `fn path/to/file.ts:12` as `fn (to/file.ts)`; native functions (no file) by name alone. */
+function displayName(name: string): string {
+  const [fn, location = ''] = name.split(' ')
+  const file = location.replace(/:\d+$/, '').split('/').slice(-2).join('/')
+  return file ? `${fn} (${file})` : fn!
+}
+
+/** Where each profiled case spends its server CPU (bench/profile.ts), per request. */
+async function profilesSection(): Promise<string> {
+  const rows: string[] = []
+  const notes: string[] = []
+  for (const profiled of PROFILED) {
+    const result = await profileTarget(profiled.target, {
+      cold: profiled.cold,
+      seconds: quick ? 2 : HTTP_SECONDS,
+    })
+    const own = result.modules
+      .filter((row) => row.name.startsWith('sesame:'))
+      .reduce((sum, row) => sum + row.micros, 0)
+    const top = result.functions
+      .slice(0, 6)
+      .map((row) => `${displayName(row.name)} ${row.micros.toFixed(1)}`)
+      .join(' · ')
+    rows.push(
+      `| ${profiled.label} | ${Math.round(result.rps)} | ${result.cpuMicrosPerRequest.toFixed(1)} | ${own.toFixed(1)} | ${top} |`,
+    )
+    if (profiled.cold) {
+      const primitive = result.functions.find((row) => row.name.startsWith('verifyOneShot'))?.micros ?? 0
+      notes.push(
+        `Cold bearer: the ES256 verification primitive alone (\`verifyOneShot\`) took ${primitive.toFixed(1)} µs of the ${result.cpuMicrosPerRequest.toFixed(1)} µs each request cost the server here.`,
+      )
+    }
+    process.stderr.write(`  ${result.label}: ${result.cpuMicrosPerRequest.toFixed(1)} µs per request\n`)
+  }
+  return [
+    '## Where the time goes: CPU profiles',
+    '',
+    `\`npm run bench:profile\` for each case: the server under \`node --cpu-prof\` and the same load as above for`,
+    `${quick ? 2 : HTTP_SECONDS} s. Server CPU per request is the profile's busy (non-idle) time in the load window over the requests`,
+    'served; "Sesame\'s own code" is the self time in src/. `writev` is the kernel sending the response, which on',
+    'this shared two-core machine also pays for waking the load generator. The `.cpuprofile` files are left in',
+    'bench/profiles/ (open them as flame graphs in Chrome DevTools or speedscope).',
+    '',
+    "| case | req/s (profiled) | server CPU µs per request | of it, Sesame's own code | largest self times, µs per request |",
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+    ...notes,
+    '',
+  ].join('\n')
 }
 
 function environment(): string {
@@ -383,13 +450,15 @@ async function main(): Promise<void> {
   const timing = await signInTiming()
   process.stderr.write('GET /auth/me...\n')
   const route = await authenticatedRoute(rawLimits.ES256)
+  process.stderr.write('CPU profiles...\n')
+  const profiles = await profilesSection()
   process.stderr.write('sign-in and refresh throughput...\n')
   const grants = await grantThroughput()
   process.stderr.write('bytes per session...\n')
   const bytes = await sessionBytes()
   process.stderr.write('revocation propagation...\n')
   const propagation = await propagationSection()
-  const report = `# Benchmark results\n\nWritten by \`npm run bench\`. Shared, noisy machine: read the ratios.\n\n${environment()}\n\n${verify}\n${route}\n${grants}\n${bytes}\n${propagation}\n${timing}`
+  const report = `# Benchmark results\n\nWritten by \`npm run bench\`. Shared, noisy machine: read the ratios.\n\n${environment()}\n\n${verify}\n${route}\n${profiles}\n${grants}\n${bytes}\n${propagation}\n${timing}`
   writeFileSync('bench/RESULTS.md', report)
   process.stdout.write(report)
 }

@@ -37,6 +37,8 @@ export interface SessionBytes {
   sessions: number
   bytesPerSession: number
   method: string
+  /** Where a Redis session's bytes are, from MEMORY USAGE: each part's bytes per session. */
+  parts?: Record<string, number>
 }
 
 /** Fresh strings, as a request parser would allocate them (not one shared constant). */
@@ -104,19 +106,39 @@ async function redisStore(count: number, url: string, prefix: string): Promise<S
   const usedMemory = async (): Promise<number> =>
     Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1])
   try {
+    let parts: Record<string, number> = {}
     const bytes = await fill(store, count, async (create) => {
       const before = await usedMemory()
       await create()
-      return (await usedMemory()) - before
+      const after = await usedMemory()
+      parts = await redisParts(admin, prefix, count)
+      return after - before
     })
     return {
       store: 'redis',
       sessions: count,
       bytesPerSession: bytes / count,
       method: 'INFO memory used_memory',
+      parts,
     }
   } finally {
     await admin.quit()
+  }
+}
+
+/** MEMORY USAGE of a sample of session hashes and user indexes, and of the expiry index, per session. */
+async function redisParts(admin: Redis, prefix: string, count: number): Promise<Record<string, number>> {
+  const average = async (pattern: string): Promise<number> => {
+    const [, keys] = await admin.scan('0', 'MATCH', `${prefix}${pattern}`, 'COUNT', 5000)
+    const sample = keys.slice(0, 200)
+    let total = 0
+    for (const key of sample) total += Number(await admin.memory('USAGE', key))
+    return sample.length === 0 ? 0 : total / sample.length
+  }
+  return {
+    'session hash': await average('session:*'),
+    "user's index": (await average('user:*:sessions')) / SESSIONS_PER_USER,
+    'expiry index': Number(await admin.memory('USAGE', `${prefix}sessions-by-expiry`)) / count,
   }
 }
 
