@@ -92,7 +92,8 @@ describe('redis store specifics', () => {
     await store.createSession(session)
     const key = `${prefix}session:{${session.tokenHash}}`
     expect(['listpack', 'ziplist']).toContain(await admin.object('ENCODING', key))
-    expect(await admin.hexists(key, 'tokenHash')).toBe(0) // the key names it already
+    // Redundant with the key, but the previous release reads it: kept for rolling upgrades.
+    expect(await admin.hget(key, 'tokenHash')).toBe(session.tokenHash)
     expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(session)
     expect(await store.findSessionWithUser(session.tokenHash)).toEqual({ session, user })
     expect(await store.listUserSessions(user.id)).toEqual([session])
@@ -111,7 +112,22 @@ describe('redis store specifics', () => {
     await admin.hdel(key, ...pieces)
     await admin.hset(key, 'tokenHash', session.tokenHash, 'userAgent', session.userAgent!)
     expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(session)
+    expect(await store.findSessionWithUser(session.tokenHash)).toEqual({ session, user })
     expect(await store.listUserSessions(user.id)).toEqual([session])
+  })
+
+  it('leaves no piece of a longer User-Agent behind when a session is written again, and keeps an empty one', async () => {
+    const store = open()
+    const user = makeUser()
+    await store.createUser(user)
+    const long = makeSession(user.id, { userAgent: 'L'.repeat(300) })
+    await store.createSession(long)
+    const short = { ...long, userAgent: 'short' }
+    await store.createSession(short)
+    expect(await store.findSessionByTokenHash(long.tokenHash)).toEqual(short)
+    const empty = { ...long, userAgent: '' }
+    await store.createSession(empty)
+    expect(await store.findSessionByTokenHash(long.tokenHash)).toEqual(empty)
   })
 
   it('gives every key of session state a TTL at its expiry; only users, emails, keys and secrets have none', async () => {

@@ -6,9 +6,11 @@
  * Sessions, the records Redis holds by the million, are kept compact (bench/RESULTS.md, bytes per session):
  * Redis stores a small hash as one listpack only while every value is at most `hash-max-listpack-value`
  * bytes, 64 by default; one longer value turns it into a hash table of separately allocated entries, about
- * twice the memory. A browser's User-Agent is 100 to 200 bytes, so it is stored in pieces of at most 64
- * bytes (`userAgent.0`, `userAgent.1`, ...). The token hash is the key already and is not repeated inside.
- * Sessions written before this layout (one `userAgent` field, a `tokenHash` field) still decode.
+ * twice the memory (`hash-max-ziplist-value` on Redis 6.2; a lower operator setting only costs memory). A
+ * browser's User-Agent is 100 to 200 bytes, so it is stored in pieces of at most 64 bytes (`userAgent.0`,
+ * `userAgent.1`, ...). Sessions written before this layout (one `userAgent` field) still decode, and the
+ * `tokenHash` field, redundant with the key, is still written: instances of the previous release require it,
+ * so a rolling upgrade (or a rollback) never meets a session it cannot read. It can go one release later.
  */
 import type { RefreshFamilyRecord, SessionRecord, SigningKeyRecord, UserRecord } from '../types.js'
 
@@ -30,9 +32,9 @@ export function toFieldList(record: UserRecord | RefreshFamilyRecord | Record<st
 /** Most UTF-8 bytes a session value may have and keep its hash a listpack under Redis's default settings. */
 export const SESSION_VALUE_BYTES = 64
 
-/** A session's fields in the compact layout (see the header): no token hash, the User-Agent in pieces. */
+/** A session's fields in the compact layout (see the header): the User-Agent in pieces. */
 export function toSessionFieldList(session: SessionRecord): string[] {
-  const { tokenHash: _inTheKey, userAgent, ...rest } = session
+  const { userAgent, ...rest } = session
   const list = toFieldList(rest)
   if (userAgent !== null) {
     splitUtf8(userAgent, SESSION_VALUE_BYTES).forEach((piece, index) =>
@@ -44,6 +46,9 @@ export function toSessionFieldList(session: SessionRecord): string[] {
 
 /** `text` in consecutive pieces of at most `maxBytes` UTF-8 bytes, never splitting a character. */
 export function splitUtf8(text: string, maxBytes: number): string[] {
+  // Four bytes hold any character (a surrogate pair), so every piece makes progress.
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 4)
+    throw new RangeError('maxBytes must be an integer >= 4.')
   if (text === '') return [''] // one empty piece, so an empty value stays distinct from none
   const pieces: string[] = []
   let start = 0
@@ -85,7 +90,7 @@ export function decodeUser(fields: HashFields): UserRecord {
   }
 }
 
-/** A session from its hash; `tokenHash` is the one its key names. */
+/** A session from its hash; `tokenHash` is the one its key names (the field, where present, is the same). */
 export function decodeSession(fields: HashFields, tokenHash: string): SessionRecord {
   return {
     id: text(fields, 'id'),
