@@ -23,7 +23,20 @@ export async function dropSchemas(schemas: readonly string[]): Promise<void> {
   if (schemas.length === 0) return
   const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} })
   try {
-    for (const schema of schemas) await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+    for (const schema of schemas) {
+      // A server process that was just killed may still have a transaction in flight on these tables until
+      // PostgreSQL notices; dropping them then can deadlock with it (40P01). The server aborts the other side
+      // and the drop goes through on a retry.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+          break
+        } catch (error) {
+          if ((error as { code?: string }).code !== '40P01' || attempt >= 5) throw error
+          await new Promise((resolve) => setTimeout(resolve, 200 * attempt))
+        }
+      }
+    }
   } finally {
     await sql.end({ timeout: 1 })
   }
