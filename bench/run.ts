@@ -252,7 +252,7 @@ async function grantThroughput(): Promise<string> {
     for (const store of GRANT_STORES) {
       const target = await startTarget(`sesame-${store}`, {
         ...scratch.env(),
-        BENCH_GRANTS: String(4 * CONNECTIONS),
+        BENCH_GRANTS: String((quick ? 2 : 4) * CONNECTIONS),
       })
       try {
         const login = await loadPasswordGrants(target, seconds / 2, LOGIN_CONNECTIONS)
