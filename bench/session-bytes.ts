@@ -11,7 +11,6 @@
  * - PostgreSQL: the sessions table's total relation size (heap, TOAST, indexes) over its rows;
  * - SQLite: the database file's used pages (page_count - freelist_count) times page size, before and after.
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -26,6 +25,7 @@ import { createSqliteStore } from '../src/store/sqlite/index.js'
 import type { Store } from '../src/store/types.js'
 import { generatePublicId } from '../src/core/random.js'
 import { toPublicUser } from '../src/engine/types.js'
+import { type PrivateServer, startPrivateRedis } from '../test/helpers/private-servers.js'
 
 const USER_AGENT =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
@@ -148,52 +148,17 @@ async function redisParts(admin: Redis, prefix: string, count: number): Promise<
  * null when no redis-server binary is at hand.
  */
 async function tunedRedisStore(count: number): Promise<SessionBytes | null> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000)
-  const dir = mkdtempSync(join(tmpdir(), 'sesame-bytes-redis-'))
-  const server = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-      '--hash-max-listpack-value',
-      '256',
-    ],
-    { stdio: 'ignore' },
-  )
-  const failed = new Promise<null>((resolve) => server.once('error', () => resolve(null)))
-  const url = `redis://127.0.0.1:${port}`
+  let server: PrivateServer
   try {
-    const ready = await Promise.race([waitForRedis(url), failed])
-    if (ready === null) return null
-    const result = await redisStore(count, url, 'sesame:')
+    server = await startPrivateRedis(['--appendonly', 'no', '--hash-max-listpack-value', '256'])
+  } catch {
+    return null // no redis-server binary here
+  }
+  try {
+    const result = await redisStore(count, server.url, 'sesame:')
     return { ...result, store: 'redis, hash-max-listpack-value 256' }
   } finally {
-    server.kill()
-  }
-}
-
-async function waitForRedis(url: string): Promise<true> {
-  for (let attempt = 0; ; attempt++) {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-    probe.on('error', () => {}) // refused until the server listens: the loop retries
-    try {
-      await probe.connect()
-      await probe.ping()
-      return true
-    } catch (error) {
-      if (attempt >= 50) throw error
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    } finally {
-      probe.disconnect()
-    }
+    await server.close()
   }
 }
 

@@ -68,8 +68,11 @@ function redisPing(port: number): Promise<boolean> {
   })
 }
 
-/** Starts `redis-server` with an fsync-always AOF in a temporary directory, on a free loopback port. */
-export async function startPrivateRedis(): Promise<PrivateServer> {
+/**
+ * Starts `redis-server` with an fsync-always AOF in a temporary directory, on a free loopback port.
+ * `extraArgs` are appended to its command line (later settings win, e.g. `['--appendonly', 'no']`).
+ */
+export async function startPrivateRedis(extraArgs: readonly string[] = []): Promise<PrivateServer> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'sesame-fault-redis-'))
   let child: ChildProcess | null = null
@@ -94,6 +97,7 @@ export async function startPrivateRedis(): Promise<PrivateServer> {
         'always',
         '--dir',
         dir,
+        ...extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
