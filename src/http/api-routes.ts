@@ -72,7 +72,8 @@ export async function apiRoutes(app: FastifyInstance, { auth, csrf }: ApiRoutesO
 /**
  * The 200 body of `GET /auth/me`, declared so that Fastify compiles a serializer for it (fast-json-stringify):
  * the route is the one every client calls on every page, and generic `JSON.stringify` was a tenth of its
- * CPU (bench/PROFILE.md). `email` is absent when the store is down and the token's word is all there is.
+ * CPU in its profile (`npm run bench:profile`). `email` is absent when the store is down and the token's word
+ * is all there is.
  */
 const ME_RESPONSE = {
   type: 'object',

@@ -1,7 +1,8 @@
 /**
  * Unix seconds as the ISO 8601 text the API answers with. `GET /auth/me` sends two per request, and
- * `new Date().toISOString()` costs about a microsecond each (bench/PROFILE.md), while the values repeat: a
- * client's session or token keeps its times. So recent ones are remembered, in a map cleared when it fills.
+ * `new Date().toISOString()` cost about a microsecond each in its profile (`npm run bench:profile`), while
+ * the values repeat: a client's session or token keeps its times. So recent ones are remembered, in a map
+ * cleared when it fills.
  */
 const MAX_REMEMBERED = 4096
 const remembered = new Map<number, string>()
