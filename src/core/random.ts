@@ -3,11 +3,12 @@
  * the operating system's CSPRNG through `node:crypto`.
  *
  * Ids and secrets are cut from a pool refilled 4 KiB at a time, as Node's own `randomUUID` does: one
- * `randomBytes` call cost about 3 µs here (ten times the pooled draw) and a token refresh makes three
- * (bench/RESULTS.md). Each draw is zeroed in the pool once encoded, so a secret handed out does not
- * linger there. The bytes not yet drawn do: a heap snapshot or core dump shows the next hundred or so
- * secrets before they are issued. The same dump holds the signing keys, which is worse, so treat heap
- * snapshots and core dumps of a Sesame process as secrets either way.
+ * `randomBytes` call cost about 3 µs on the benchmark machine, ten times a pooled draw, and a token refresh
+ * makes three (its profile: `npm run bench:profile -- sesame-memory --refresh`). Each draw is zeroed in
+ * the pool once encoded, so a secret handed out does not linger there. The bytes not yet drawn do: a heap
+ * snapshot or core dump shows the next hundred or so secrets before they are issued. The same dump holds
+ * the signing keys, which is worse, so treat heap snapshots and core dumps of a Sesame process as secrets
+ * either way.
  */
 import { randomFillSync } from 'node:crypto'
 

@@ -1,8 +1,9 @@
 /**
  * One shared copy of each distinct string in use, counted by its users. Sessions repeat a handful of
  * User-Agent strings, but each arrives as a fresh copy from the HTTP parser (100-200 bytes each), which
- * was a third of a memory-store session's bytes (bench/RESULTS.md). Counting lets a string go when its
- * last session does, so a client sending random User-Agents grows the pool no further than its sessions.
+ * was a third of a memory-store session's bytes (`npm run bench`, bytes per session). Counting lets a
+ * string go when its last session does, so a client sending random User-Agents grows the pool no further
+ * than its sessions.
  */
 export class StringPool {
   readonly #entries = new Map<string, { value: string; users: number }>()
