@@ -50,9 +50,10 @@
  * shared expiry indexes. To run on Cluster today, give the prefix a hash tag, e.g. `keyPrefix: '{sesame}:'`:
  * every key then lands in one slot (one shard: a session with a browser's User-Agent takes about 800 bytes,
  * so a GiB holds well over a million; see bench/RESULTS.md). Cookie reads need it too: the one script that
- * reads a session and its user touches a key it only learns from the session. Spreading over shards would need tokens that carry their owner's id (so lookup keys can share its tag), per-shard
- * expiry indexes, and scripts split into single-slot steps ordered so that a crash between them leaves only an
- * index entry that readers skip.
+ * reads a session and its user touches a key it only learns from the session. Spreading over shards would
+ * need tokens that carry their owner's id (so lookup keys can share its tag), per-shard expiry indexes, and
+ * scripts split into single-slot steps ordered so that a crash between them leaves only an index entry that
+ * readers skip.
  */
 import { type Cluster, Redis } from 'ioredis'
 import {
