@@ -11,7 +11,14 @@ import { createPostgresStore, migratePostgres, POSTGRES_MIGRATIONS } from '../..
 import { parseChangeEvent } from '../../src/store/change-event.js'
 import { changeChannel } from '../../src/store/postgres/change-feed.js'
 import type { ChangeEvent, Store } from '../../src/store/types.js'
-import { describeStoreContract, makeFamily, makeSession, makeTokenHash, makeUser } from './store-contract.js'
+import {
+  CONTRACT_TIMEOUT_MS,
+  describeStoreContract,
+  makeFamily,
+  makeSession,
+  makeTokenHash,
+  makeUser,
+} from './store-contract.js'
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const admin = postgres(DATABASE_URL, { max: 2, onnotice: () => {} })
@@ -31,7 +38,7 @@ afterAll(async () => {
 describeStoreContract('postgres', async () => {
   const schema = randomSchema()
   return {
-    store: await createPostgresStore({ url: DATABASE_URL, schema }),
+    store: await createPostgresStore({ url: DATABASE_URL, schema, timeoutMs: CONTRACT_TIMEOUT_MS }),
     cleanup: () => dropSchema(schema),
     userForeignKey: true,
   }

@@ -5,6 +5,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { createRedisStore, type RedisStoreOptions } from '../../src/store/redis/index.js'
 import type { ChangeEvent, Store } from '../../src/store/types.js'
 import {
+  CONTRACT_TIMEOUT_MS,
   describeStoreContract,
   makeFamily,
   makeSession,
@@ -50,7 +51,7 @@ async function deleteKeysUnder(prefix: string): Promise<void> {
 describeStoreContract('redis', async () => {
   const prefix = freshPrefix()
   return {
-    store: createRedisStore({ url: REDIS_URL, keyPrefix: prefix }),
+    store: createRedisStore({ url: REDIS_URL, keyPrefix: prefix, timeoutMs: CONTRACT_TIMEOUT_MS }),
     cleanup: () => deleteKeysUnder(prefix),
   }
 })

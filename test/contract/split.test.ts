@@ -11,7 +11,7 @@ import {
   freshPrefix,
   freshSchema,
 } from '../helpers/shared-stores.js'
-import { describeStoreContract } from './store-contract.js'
+import { CONTRACT_TIMEOUT_MS, describeStoreContract } from './store-contract.js'
 
 const schemas: string[] = []
 const prefixes: string[] = []
@@ -26,8 +26,8 @@ describeStoreContract('postgres users + redis sessions', async () => {
   schemas.push(schema)
   prefixes.push(prefix)
   const store = createSplitStore({
-    users: await createPostgresStore({ url: DATABASE_URL, schema }),
-    sessions: createRedisStore({ url: REDIS_URL, keyPrefix: prefix }),
+    users: await createPostgresStore({ url: DATABASE_URL, schema, timeoutMs: CONTRACT_TIMEOUT_MS }),
+    sessions: createRedisStore({ url: REDIS_URL, keyPrefix: prefix, timeoutMs: CONTRACT_TIMEOUT_MS }),
   })
   return { store }
 })
