@@ -33,6 +33,7 @@ import {
 } from './http-load.js'
 import type { SessionBytes } from './session-bytes.js'
 import { profileTarget } from './profile.js'
+import { median, percentile, ratioText } from './stats.js'
 import { verifyTable } from './verify.js'
 import { propagationTable } from './propagation.js'
 import {
@@ -48,17 +49,6 @@ const quick = process.argv.includes('--quick')
 const HTTP_SECONDS = quick ? 3 : 6
 const HTTP_RUNS = quick ? 1 : 5
 const SIGN_IN_SAMPLES = quick ? 15 : 40
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
-}
 
 async function signInTiming(): Promise<string> {
   // Throttling off: this measures the password check itself, which the throttle would cut short.
@@ -189,7 +179,6 @@ async function authenticatedRoute(es256RawLimit: number): Promise<string> {
   const rate = (target: string, cold = false): number => median(row(target, cold).rps)
   /** Median over rounds of a/b, each taken within one round. */
   const paired = (a: RouteRow, b: RouteRow): number => median(a.rps.map((rps, i) => rps / b.rps[i]!))
-  const fixed = (value: number): string => value.toFixed(2)
   const coldRate = rate('sesame-bearer', true)
   // One core doing both jobs in series: the HTTP work of the same-response route plus one raw verification.
   const serialLimit = 1 / (1 / rate('hello-same-response') + 1 / es256RawLimit)
@@ -205,19 +194,19 @@ async function authenticatedRoute(es256RawLimit: number): Promise<string> {
     '| --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| ${r.label} | ${Math.round(median(r.rps))} | ${Math.round(Math.min(...r.rps))}-${Math.round(Math.max(...r.rps))} | ${median(r.p99)} | ${r.non2xx} | ${fixed(median(r.ratios))} |`,
+        `| ${r.label} | ${Math.round(median(r.rps))} | ${Math.round(Math.min(...r.rps))}-${Math.round(Math.max(...r.rps))} | ${median(r.p99)} | ${r.non2xx} | ${ratioText(median(r.ratios))} |`,
     ),
     '',
     'Targets (issue 7), as ratios of this run:',
     '',
     '| target | measured | goal |',
     '| --- | --- | --- |',
-    `| warm bearer vs Fastify hello | ${fixed(paired(row('sesame-bearer'), row('hello')))} | >= 0.80 |`,
-    `| warm bearer vs Fastify answering the same response | ${fixed(paired(row('sesame-bearer'), row('hello-same-response')))} | (context) |`,
-    `| cold bearer vs the ES256 raw verify limit (${Math.round(es256RawLimit)} ops/s, table above) | ${fixed(coldRate / es256RawLimit)} | >= 0.80 |`,
-    `| cold bearer vs one core doing the same-response route and a raw verify in series (${Math.round(serialLimit)} req/s) | ${fixed(coldRate / serialLimit)} | (context) |`,
-    `| cookie on Redis vs express-session + connect-redis | ${fixed(paired(row('sesame-redis'), row('express-redis')))} | >= 4 |`,
-    `| cookie on SQLite vs express-session MemoryStore | ${fixed(paired(row('sesame-sqlite'), row('express-memory')))} | >= 4 |`,
+    `| warm bearer vs Fastify hello | ${ratioText(paired(row('sesame-bearer'), row('hello')))} | >= 0.80 |`,
+    `| warm bearer vs Fastify answering the same response | ${ratioText(paired(row('sesame-bearer'), row('hello-same-response')))} | (context) |`,
+    `| cold bearer vs the ES256 raw verify limit (${Math.round(es256RawLimit)} ops/s, table above) | ${ratioText(coldRate / es256RawLimit)} | >= 0.80 |`,
+    `| cold bearer vs one core doing the same-response route and a raw verify in series (${Math.round(serialLimit)} req/s) | ${ratioText(coldRate / serialLimit)} | (context) |`,
+    `| cookie on Redis vs express-session + connect-redis | ${ratioText(paired(row('sesame-redis'), row('express-redis')))} | >= 4 |`,
+    `| cookie on SQLite vs express-session MemoryStore | ${ratioText(paired(row('sesame-sqlite'), row('express-memory')))} | >= 4 |`,
     '',
   ].join('\n')
 }
@@ -258,7 +247,7 @@ async function grantThroughput(): Promise<string> {
         const login = await loadPasswordGrants(target, seconds / 2, LOGIN_CONNECTIONS)
         const refresh = await loadRefreshGrants(target, seconds)
         lines.push(
-          `| ${store} | ${Math.round(login.rps)} | ${fixed2(login.rps / argon2Rate)} | ${login.p99} | ${login.non2xx} | ${Math.round(refresh.rps)} | ${refresh.p99} | ${refresh.non2xx} |`,
+          `| ${store} | ${Math.round(login.rps)} | ${ratioText(login.rps / argon2Rate)} | ${login.p99} | ${login.non2xx} | ${Math.round(refresh.rps)} | ${refresh.p99} | ${refresh.non2xx} |`,
         )
         process.stderr.write(
           `  ${store}: login ${Math.round(login.rps)}/s, refresh ${Math.round(refresh.rps)}/s\n`,
@@ -290,10 +279,6 @@ function partsText(parts: Record<string, number>): string {
   return Object.entries(parts)
     .map(([part, bytes]) => `${part} ${Math.round(bytes)}`)
     .join(', ')
-}
-
-function fixed2(value: number): string {
-  return value.toFixed(2)
 }
 
 /** Issue 7, case 4: bytes per live session, in a child process with `--expose-gc` (bench/session-bytes.ts). */

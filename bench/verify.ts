@@ -12,6 +12,7 @@ import { type AccessTokenClaims, signAccessToken, verifyAccessToken } from '../s
 import type { JwsAlgorithm } from '../src/core/jws/algorithms.js'
 import { buildKeyRing, generateKeyMaterial, hmacKeyMaterial } from '../src/core/key-ring.js'
 import { VerifiedTokenCache } from '../src/core/verified-token-cache.js'
+import { median } from './stats.js'
 
 const ISSUER = 'https://auth.example.com'
 const AUDIENCE = 'https://api.example.com'
@@ -35,11 +36,6 @@ async function slice(testCase: Case, sliceMs: number): Promise<{ ops: number; ms
     ops += 50
   }
   return { ops, ms: performance.now() - started }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
 }
 
 /** Slices per contender per round: each round alternates the contenders every `sampleMs / SLICES` ms. */
