@@ -7,7 +7,9 @@
  * spread over one user per ten sessions, each with its own copy of a real browser User-Agent and an IPv4
  * address, as HTTP parsing would hand them over. Measured:
  * - memory: V8 heap used after a forced GC, before and after, divided by the number of sessions;
- * - Redis: `INFO memory` used_memory, before and after (the session hash, its two index entries);
+ * - Redis: `INFO memory` used_memory, before and after (the packed session, its entry in the user's index, the
+ *   user's entry in the owners index, the shared User-Agent text); and once more with one session per user,
+ *   each with a User-Agent of its own, the case where nothing is shared;
  * - PostgreSQL: the sessions table's total relation size (heap, TOAST, indexes) over its rows;
  * - SQLite: the database file's used pages (page_count - freelist_count) times page size, before and after.
  */
@@ -25,12 +27,19 @@ import { createSqliteStore } from '../src/store/sqlite/index.js'
 import type { Store } from '../src/store/types.js'
 import { generatePublicId } from '../src/core/random.js'
 import { toPublicUser } from '../src/engine/types.js'
-import { type PrivateServer, startPrivateRedis } from '../test/helpers/private-servers.js'
 
 const USER_AGENT =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
-const SESSIONS_PER_USER = 10
 const BATCH = 500
+
+/** How the sessions are spread: the report's standard case shares users and the User-Agent text. */
+interface Population {
+  sessionsPerUser: number
+  /** Every session gets a User-Agent text of its own (a counter appended). */
+  distinctAgents: boolean
+}
+const STANDARD: Population = { sessionsPerUser: 10, distinctAgents: false }
+const NOTHING_SHARED: Population = { sessionsPerUser: 1, distinctAgents: true }
 
 export interface SessionBytes {
   store: string
@@ -42,18 +51,25 @@ export interface SessionBytes {
 }
 
 /** Fresh strings, as a request parser would allocate them (not one shared constant). */
-function clientOf(index: number): { userAgent: string; ip: string } {
+function clientOf(index: number, population: Population): { userAgent: string; ip: string } {
   return {
-    userAgent: `${USER_AGENT.slice(0, -1)}${USER_AGENT.at(-1)!}`,
+    userAgent: population.distinctAgents
+      ? `${USER_AGENT} ${index}`
+      : `${USER_AGENT.slice(0, -1)}${USER_AGENT.at(-1)!}`,
     ip: `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`,
   }
 }
 
 /** Creates the users, then calls `measure` around creating `count` sessions for them. */
-async function fill(store: Store, count: number, measure: (create: () => Promise<void>) => Promise<number>) {
+async function fill(
+  store: Store,
+  count: number,
+  measure: (create: () => Promise<void>) => Promise<number>,
+  population: Population = STANDARD,
+) {
   const auth = await createAuth({ store })
   const users = []
-  for (let i = 0; i < Math.ceil(count / SESSIONS_PER_USER); i++) {
+  for (let i = 0; i < Math.ceil(count / population.sessionsPerUser); i++) {
     const now = Math.floor(Date.now() / 1000)
     const id = generatePublicId()
     const record = {
@@ -73,7 +89,7 @@ async function fill(store: Store, count: number, measure: (create: () => Promise
     for (let i = 0; i < count; i += BATCH) {
       await Promise.all(
         Array.from({ length: Math.min(BATCH, count - i) }, (_, j) =>
-          auth.createSession(publicUsers[(i + j) % publicUsers.length]!, clientOf(i + j)),
+          auth.createSession(publicUsers[(i + j) % publicUsers.length]!, clientOf(i + j, population)),
         ),
       )
     }
@@ -100,22 +116,32 @@ async function memoryStore(count: number): Promise<SessionBytes> {
   return { store: 'memory', sessions: count, bytesPerSession: bytes / count, method: 'V8 heap used after GC' }
 }
 
-async function redisStore(count: number, url: string, prefix: string): Promise<SessionBytes> {
+async function redisStore(
+  count: number,
+  url: string,
+  prefix: string,
+  population: Population = STANDARD,
+): Promise<SessionBytes> {
   const admin = new Redis(url)
   const store = createRedisStore({ url, keyPrefix: prefix })
   const usedMemory = async (): Promise<number> =>
     Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1])
   try {
     let parts: Record<string, number> = {}
-    const bytes = await fill(store, count, async (create) => {
-      const before = await usedMemory()
-      await create()
-      const after = await usedMemory()
-      parts = await redisParts(admin, prefix, count)
-      return after - before
-    })
+    const bytes = await fill(
+      store,
+      count,
+      async (create) => {
+        const before = await usedMemory()
+        await create()
+        const after = await usedMemory()
+        parts = await redisParts(admin, prefix, count, population)
+        return after - before
+      },
+      population,
+    )
     return {
-      store: 'redis',
+      store: population === STANDARD ? 'redis' : 'redis, one session per user, its own User-Agent',
       sessions: count,
       bytesPerSession: bytes / count,
       method: 'INFO memory used_memory',
@@ -126,39 +152,36 @@ async function redisStore(count: number, url: string, prefix: string): Promise<S
   }
 }
 
-/** MEMORY USAGE of a sample of session hashes and user indexes, and of the expiry index, per session. */
-async function redisParts(admin: Redis, prefix: string, count: number): Promise<Record<string, number>> {
-  const average = async (pattern: string): Promise<number> => {
-    const [, keys] = await admin.scan('0', 'MATCH', `${prefix}${pattern}`, 'COUNT', 5000)
-    const sample = keys.slice(0, 200)
-    let total = 0
-    for (const key of sample) total += Number(await admin.memory('USAGE', key))
-    return sample.length === 0 ? 0 : total / sample.length
-  }
-  return {
-    'session hash': await average('session:*'),
-    "user's index": (await average('user:*:sessions')) / SESSIONS_PER_USER,
-    'expiry index': Number(await admin.memory('USAGE', `${prefix}sessions-by-expiry`)) / count,
-  }
-}
-
 /**
- * The same on a private Redis allowing listpack hashes with values up to 256 bytes: the default (64) makes a
- * session with a browser's User-Agent a full hash table. Context for operators, not Sesame's default;
- * null when no redis-server binary is at hand.
+ * MEMORY USAGE of a sample of sessions, user indexes and User-Agent texts, and of the owners index, per
+ * session. MEMORY USAGE counts a key's own allocations, not its entries in Redis's key and expiry tables.
  */
-async function tunedRedisStore(count: number): Promise<SessionBytes | null> {
-  let server: PrivateServer
-  try {
-    server = await startPrivateRedis(['--appendonly', 'no', '--hash-max-listpack-value', '256'])
-  } catch {
-    return null // no redis-server binary here
+async function redisParts(
+  admin: Redis,
+  prefix: string,
+  count: number,
+  population: Population,
+): Promise<Record<string, number>> {
+  const sample = async (pattern: string): Promise<{ average: number; keys: number }> => {
+    let cursor = '0'
+    const keys: string[] = []
+    do {
+      const [next, batch] = await admin.scan(cursor, 'MATCH', `${prefix}${pattern}`, 'COUNT', 5000)
+      keys.push(...batch)
+      cursor = next
+    } while (cursor !== '0' && keys.length < 200)
+    const taken = keys.slice(0, 200)
+    let total = 0
+    for (const key of taken) total += Number(await admin.memory('USAGE', key))
+    return { average: taken.length === 0 ? 0 : total / taken.length, keys: taken.length }
   }
-  try {
-    const result = await redisStore(count, server.url, 'sesame:')
-    return { ...result, store: 'redis, hash-max-listpack-value 256' }
-  } finally {
-    await server.close()
+  const agents = await sample('agent:*')
+  return {
+    session: (await sample('session:*')).average,
+    "user's index": (await sample('user:*:sessions')).average / population.sessionsPerUser,
+    'owners index': Number(await admin.memory('USAGE', `${prefix}session-owners-by-expiry`)) / count,
+    // One text for all in the standard case; one per session when every session has its own.
+    'User-Agent text': population.distinctAgents ? agents.average : (agents.average * agents.keys) / count,
   }
 }
 
@@ -223,7 +246,7 @@ async function main(): Promise<void> {
   const measures: Record<string, () => Promise<SessionBytes | null>> = {
     memory: () => memoryStore(count),
     redis: () => redisStore(count, REDIS_URL, SESAME_REDIS_PREFIX),
-    'redis-tuned': () => tunedRedisStore(count),
+    'redis-unshared': () => redisStore(count, REDIS_URL, `${SESAME_REDIS_PREFIX}unshared:`, NOTHING_SHARED),
     postgres: () => postgresStore(count, DATABASE_URL, SESAME_POSTGRES_SCHEMA),
     sqlite: () => sqliteStore(count),
   }

@@ -3,7 +3,8 @@ import { createServer, type Server, type Socket, connect } from 'node:net'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { createRedisStore, type RedisStoreOptions } from '../../src/store/redis/index.js'
-import type { ChangeEvent, Store } from '../../src/store/types.js'
+import { agentRef } from '../../src/store/redis/records.js'
+import type { ChangeEvent, SessionRecord, Store } from '../../src/store/types.js'
 import {
   CONTRACT_TIMEOUT_MS,
   describeStoreContract,
@@ -78,43 +79,118 @@ describe('redis store specifics', () => {
     return Math.floor(Date.now() / 1000)
   }
 
-  it('keeps a session with a long User-Agent a compact listpack hash, and reads it back whole', async () => {
+  it('stores a session as one packed string, and each User-Agent once for every session that has it', async () => {
     const prefix = freshPrefix()
     const store = open({ keyPrefix: prefix })
     const user = makeUser()
     await store.createUser(user)
-    // 200 characters, some of two and four UTF-8 bytes, so pieces must be cut by bytes and between characters.
-    const userAgent =
-      `Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Ünïcode 😀 ${'AppleWebKit/605.1.15 '.repeat(7)}`.slice(
-        0,
-        200,
-      )
-    const session = makeSession(user.id, { userAgent })
-    await store.createSession(session)
-    const key = `${prefix}session:{${session.tokenHash}}`
-    expect(['listpack', 'ziplist']).toContain(await admin.object('ENCODING', key))
-    // Redundant with the key, but the previous release reads it: kept for rolling upgrades.
-    expect(await admin.hget(key, 'tokenHash')).toBe(session.tokenHash)
-    expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(session)
-    expect(await store.findSessionWithUser(session.tokenHash)).toEqual({ session, user })
-    expect(await store.listUserSessions(user.id)).toEqual([session])
+    const userAgent = `Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Ünïcode 😀 ${'AppleWebKit/605.1.15 '.repeat(7)}`
+    const first = makeSession(user.id, { userAgent })
+    const second = makeSession(user.id, { userAgent, createdAt: first.createdAt + 1 })
+    const none = makeSession(user.id, { userAgent: null, ip: null, createdAt: first.createdAt + 2 })
+    const empty = makeSession(user.id, { userAgent: '', ip: '', createdAt: first.createdAt + 3 })
+    for (const session of [first, second, none, empty]) await store.createSession(session)
+
+    const key = `${prefix}session:{${first.tokenHash}}`
+    expect(await admin.type(key)).toBe('string')
+    expect(await admin.get(key)).toBe(
+      [
+        first.id,
+        user.id,
+        first.createdAt,
+        first.lastSeenAt,
+        first.expiresAt,
+        first.absoluteExpiresAt,
+        agentRef(userAgent),
+        first.ip,
+      ].join('|'),
+    )
+    const agents = (await keysUnder(prefix)).filter((name) => name.startsWith(`${prefix}agent:`)).sort()
+    expect(agents).toEqual(
+      [`${prefix}agent:{${agentRef(userAgent)}}`, `${prefix}agent:{${agentRef('')}}`].sort(),
+    )
+    expect(await admin.get(`${prefix}agent:{${agentRef(userAgent)}}`)).toBe(userAgent)
+
+    for (const session of [first, second, none, empty]) {
+      expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(session)
+      expect(await store.findSessionWithUser(session.tokenHash)).toEqual({ session, user })
+    }
+    expect(await store.listUserSessions(user.id)).toEqual([first, second, none, empty])
+    // The text outlives a session that shared it.
+    await store.deleteSessionByTokenHash(first.tokenHash)
+    expect(await store.findSessionByTokenHash(second.tokenHash)).toEqual(second)
   })
 
-  it('reads sessions written in the earlier layout (tokenHash field, one userAgent field)', async () => {
+  it('reads, renews, lists, deletes and purges sessions that earlier releases wrote as hashes', async () => {
     const prefix = freshPrefix()
     const store = open({ keyPrefix: prefix })
     const user = makeUser()
     await store.createUser(user)
-    const session = makeSession(user.id, { userAgent: 'Mozilla/5.0 '.repeat(12) })
-    await store.createSession(session)
-    const key = `${prefix}session:{${session.tokenHash}}`
-    const pieces = (await admin.hkeys(key)).filter((field) => field.startsWith('userAgent.'))
-    expect(pieces.length).toBeGreaterThan(1)
-    await admin.hdel(key, ...pieces)
-    await admin.hset(key, 'tokenHash', session.tokenHash, 'userAgent', session.userAgent!)
-    expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(session)
-    expect(await store.findSessionWithUser(session.tokenHash)).toEqual({ session, user })
-    expect(await store.listUserSessions(user.id)).toEqual([session])
+    const userIndex = `${prefix}user:{${user.id}}:sessions`
+    // As the earlier layouts wrote them: the User-Agent in 64-byte pieces (and a tokenHash field), or whole.
+    const pieces = makeSession(user.id, { userAgent: 'Mozilla/5.0 '.repeat(12) })
+    const whole = makeSession(user.id, {
+      createdAt: pieces.createdAt + 1,
+      ip: null,
+      expiresAt: pieces.expiresAt + 60,
+    })
+    const writeHash = async (session: SessionRecord, agentFields: string[]) => {
+      const key = `${prefix}session:{${session.tokenHash}}`
+      await admin.hset(key, 'id', session.id, 'tokenHash', session.tokenHash, 'userId', session.userId)
+      await admin.hset(key, 'createdAt', session.createdAt, 'lastSeenAt', session.lastSeenAt)
+      await admin.hset(key, 'expiresAt', session.expiresAt, 'absoluteExpiresAt', session.absoluteExpiresAt)
+      if (session.ip !== null) await admin.hset(key, 'ip', session.ip)
+      if (agentFields.length > 0) await admin.hset(key, ...agentFields)
+      await admin.zadd(userIndex, session.absoluteExpiresAt, session.tokenHash)
+      await admin.zadd(`${prefix}sessions-by-expiry`, session.expiresAt, session.tokenHash)
+    }
+    const text = pieces.userAgent!
+    await writeHash(pieces, ['userAgent.0', text.slice(0, 64), 'userAgent.1', text.slice(64)])
+    await writeHash(whole, ['userAgent', whole.userAgent!])
+    const packed = makeSession(user.id, { createdAt: pieces.createdAt + 2, expiresAt: whole.expiresAt + 60 })
+    await store.createSession(packed)
+
+    expect(await store.findSessionByTokenHash(pieces.tokenHash)).toEqual(pieces)
+    expect(await store.findSessionWithUser(whole.tokenHash)).toEqual({ session: whole, user })
+    expect(await store.listUserSessions(user.id)).toEqual([pieces, whole, packed])
+
+    // Renewed in place: still a hash, with the new times.
+    expect(await store.touchSession(pieces.tokenHash, pieces.lastSeenAt + 5, pieces.expiresAt + 5)).toBe(true)
+    const renewed = { ...pieces, lastSeenAt: pieces.lastSeenAt + 5, expiresAt: pieces.expiresAt + 5 }
+    expect(await store.findSessionByTokenHash(pieces.tokenHash)).toEqual(renewed)
+    expect(await admin.type(`${prefix}session:{${pieces.tokenHash}}`)).toBe('hash')
+
+    expect(await store.deleteUserSession(user.id, renewed.id)).toBe(true)
+    expect(await store.findSessionByTokenHash(pieces.tokenHash)).toBeNull()
+    // The purge finds the other through the earlier layout's expiry index, and leaves the packed one.
+    expect(await store.deleteExpiredSessions(whole.expiresAt)).toBe(1)
+    expect(await store.listUserSessions(user.id)).toEqual([packed])
+    expect(await admin.exists(`${prefix}sessions-by-expiry`)).toBe(0)
+  })
+
+  it('keeps one owners-index entry per user at their earliest session expiry, gone with their last session', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const owners = `${prefix}session-owners-by-expiry`
+    const [ann, bob] = [makeUser(), makeUser()]
+    for (const user of [ann, bob]) await store.createUser(user)
+    const annSoon = makeSession(ann.id, { expiresAt: 4_000_000_100 })
+    const annLater = makeSession(ann.id, { expiresAt: 4_000_000_500 })
+    const bobOnly = makeSession(bob.id, { expiresAt: 4_000_000_300 })
+    for (const session of [annLater, annSoon, bobOnly]) await store.createSession(session)
+    const score = async (userId: string) => admin.zscore(owners, userId)
+    expect([await score(ann.id), await score(bob.id)]).toEqual(['4000000100', '4000000300'])
+
+    // Renewal moves the user's entry to their new earliest expiry; so does a logout.
+    expect(await store.touchSession(annSoon.tokenHash, annSoon.lastSeenAt, 4_000_000_900)).toBe(true)
+    expect(await score(ann.id)).toBe('4000000500')
+    expect(await store.deleteSessionByTokenHash(annLater.tokenHash)).toBe(true)
+    expect(await score(ann.id)).toBe('4000000900')
+
+    expect(await store.deleteExpiredSessions(4_000_000_300)).toBe(1)
+    expect([await score(ann.id), await score(bob.id)]).toEqual(['4000000900', null])
+    expect(await store.deleteExpiredSessions(4_000_000_900)).toBe(1)
+    expect(await admin.exists(owners)).toBe(0)
   })
 
   it('leaves no piece of a longer User-Agent behind when a session is written again, and keeps an empty one', async () => {
@@ -194,7 +270,8 @@ describe('redis store specifics', () => {
     const near = (at: number): unknown => expect.toSatisfy((value: number) => Math.abs(value - at) <= 3)
     expect(expiresIn(`session:{${session.tokenHash}}`)).toEqual(near(now + 1810))
     expect(expiresIn(`user:{${user.id}}:sessions`)).toEqual(near(now + 7200))
-    expect(expiresIn('sessions-by-expiry')).toEqual(near(now + 1810))
+    expect(expiresIn('session-owners-by-expiry')).toEqual(near(now + 7200))
+    expect(expiresIn(`agent:{${agentRef(session.userAgent!)}}`)).toEqual(near(now + 7200))
     expect(expiresIn(`family:{${family.id}}`)).toEqual(near(now + 3620))
     expect(expiresIn(`refresh:{${token0}}`)).toEqual(near(now + 86_400))
     expect(expiresIn(`family:{${family.id}}:tokens`)).toEqual(near(now + 86_400))

@@ -1,45 +1,71 @@
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { splitUtf8 } from '../../src/store/redis/records.js'
+import { agentRef, packSession, unpackSession } from '../../src/store/redis/records.js'
+import type { SessionRecord } from '../../src/store/types.js'
 
-describe('splitUtf8', () => {
-  const cases: Array<[string, string]> = [
-    [
-      'ASCII',
-      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0',
-    ],
-    ['two-byte characters', 'é'.repeat(100)],
-    ['three-byte characters', '日本語'.repeat(30)],
-    ['surrogate pairs', `a${'😀'.repeat(40)}`],
-    ['lone surrogates', '\ud800'.repeat(100)],
-    ['exactly the limit', 'x'.repeat(64)],
-    ['one over the limit', 'x'.repeat(65)],
-  ]
+const SESSION: SessionRecord = {
+  id: 'AAAAAAAAAAAAAAAAAAAAAA',
+  tokenHash: 'tttttttttttttttttttttttttttttttttttttttttttt',
+  userId: 'UUUUUUUUUUUUUUUUUUUUUU',
+  createdAt: 1_800_000_000,
+  lastSeenAt: 1_800_000_060,
+  expiresAt: 1_800_001_860,
+  absoluteExpiresAt: 1_800_043_200,
+  userAgent: 'Mozilla/5.0 Ünïcode 😀',
+  ip: '203.0.113.7',
+}
 
-  it.each(cases)('cuts %s into pieces of at most 64 bytes that join back to the text', (_name, text) => {
-    const pieces = splitUtf8(text, 64)
-    expect(pieces.join('')).toBe(text)
-    let offset = 0
-    for (const piece of pieces) {
-      expect(Buffer.byteLength(piece)).toBeLessThanOrEqual(64)
-      expect(piece.length).toBeGreaterThan(0)
-      offset += piece.length
-      // A surrogate pair is never cut in two.
-      const endsHigh = /[\ud800-\udbff]$/.test(piece)
-      const nextLow = /^[\udc00-\udfff]/.test(text.slice(offset))
-      expect(endsHigh && nextLow).toBe(false)
-    }
-    // Greedy: every piece but the last is full but for at most two characters (the next one did not fit, and
-    // a high surrogate is held back for its pair).
-    for (const piece of pieces.slice(0, -1)) expect(Buffer.byteLength(piece)).toBeGreaterThan(64 - 8)
+/** What a script hands back: the packed string and the text its reference names. */
+function roundTrip(session: SessionRecord): SessionRecord {
+  const ref = session.userAgent === null ? '' : agentRef(session.userAgent)
+  return unpackSession(packSession(session, ref), session.userAgent, session.tokenHash)
+}
+
+describe('packed Redis sessions', () => {
+  it('packs the fields in the documented order, with the agent reference and the IP last', () => {
+    expect(packSession(SESSION, 'rrrrrrrrrrrrrrrr')).toBe(
+      'AAAAAAAAAAAAAAAAAAAAAA|UUUUUUUUUUUUUUUUUUUUUU|1800000000|1800000060|1800001860|1800043200|rrrrrrrrrrrrrrrr|203.0.113.7',
+    )
+    expect(packSession({ ...SESSION, ip: null }, '')).toBe(
+      'AAAAAAAAAAAAAAAAAAAAAA|UUUUUUUUUUUUUUUUUUUUUU|1800000000|1800000060|1800001860|1800043200|',
+    )
   })
 
-  it('keeps an empty text as one empty piece, distinct from no text', () => {
-    expect(splitUtf8('', 64)).toEqual([''])
+  it.each<[string, Partial<SessionRecord>]>([
+    ['every field set', {}],
+    ['no User-Agent and no IP', { userAgent: null, ip: null }],
+    ['an empty User-Agent and an empty IP, distinct from none', { userAgent: '', ip: '' }],
+    ['an IP holding the separator', { ip: '2001:db8::1|x|y' }],
+    ['an IPv6 address', { ip: '2001:db8:85a3::8a2e:370:7334' }],
+  ])('reads back a session with %s', (_name, overrides) => {
+    const session = { ...SESSION, ...overrides }
+    expect(roundTrip(session)).toEqual(session)
   })
 
-  it('refuses a limit too small to hold every character, instead of looping', () => {
-    expect(() => splitUtf8('😀', 3)).toThrow(RangeError)
-    expect(() => splitUtf8('x', 0)).toThrow(RangeError)
-    expect(() => splitUtf8('x', Number.NaN)).toThrow(RangeError)
+  it('reads a User-Agent whose agent key is gone as null, never as another text', () => {
+    const ref = agentRef(SESSION.userAgent!)
+    expect(unpackSession(packSession(SESSION, ref), null, SESSION.tokenHash).userAgent).toBeNull()
+  })
+
+  it('refuses to pack an id holding the separator rather than store it ambiguously', () => {
+    expect(() => packSession({ ...SESSION, id: 'a|b' }, '')).toThrow(TypeError)
+    expect(() => packSession({ ...SESSION, userId: 'a|b' }, '')).toThrow(TypeError)
+  })
+
+  it.each([
+    ['too few fields', 'AAAA|UUUU|1800000000|1800000060|1800001860'],
+    ['a time that is not digits', 'AAAA|UUUU|1800000000|soon|1800001860|1800043200|'],
+    ['an empty time', 'AAAA|UUUU||1800000060|1800001860|1800043200|'],
+    ['an empty string', ''],
+  ])('refuses a stored value with %s', (_name, packed) => {
+    expect(() => unpackSession(packed, null, SESSION.tokenHash)).toThrow(/Redis session/)
+  })
+
+  it('names a User-Agent by 96 bits of its SHA-256, the same on every instance', () => {
+    const text = SESSION.userAgent!
+    const ref = agentRef(text)
+    expect(ref).toBe(createHash('sha256').update(text).digest('base64url').slice(0, 16))
+    expect(ref).toMatch(/^[A-Za-z0-9_-]{16}$/)
+    expect(agentRef('')).not.toBe(agentRef(' '))
   })
 })

@@ -7,9 +7,12 @@
  * |----------------------------|--------|----------------------------------------------|---------------------------------|
  * | P user:{id}                | hash   | the user                                     | none: accounts are not sessions |
  * | P user-email:{email}       | string | user id; SET NX is the uniqueness check      | none                            |
- * | P session:{tokenHash}      | hash   | the session                                  | expiresAt                       |
- * | P user:{id}:sessions       | zset   | token hashes, scored by absoluteExpiresAt    | its longest-lived member        |
- * | P sessions-by-expiry       | zset   | token hashes, scored by expiresAt            | its longest-lived member        |
+ * | P session:{tokenHash}      | string | the session, packed (records.ts)             | expiresAt                       |
+ * | P agent:{ref}              | string | a User-Agent text its sessions share         | its longest-lived session's     |
+ * |                            |        |                                              | absoluteExpiresAt               |
+ * | P user:{id}:sessions       | zset   | token hashes, scored by expiresAt            | its longest-lived member        |
+ * | P session-owners-by-expiry | zset   | user ids, scored by their earliest expiresAt | its longest-lived member        |
+ * | P sessions-by-expiry       | zset   | earlier releases' sessions, by expiresAt     | drained, never added to         |
  * | P family:{id}              | hash   | the refresh family                           | expiresAt (moves on rotation)   |
  * | P family:{id}:tokens       | set    | every token hash issued in the family        | absoluteExpiresAt               |
  * | P refresh:{tokenHash}      | string | `${generation}:${familyId}`                  | the family's absoluteExpiresAt  |
@@ -23,8 +26,11 @@
  * | P rate:<slot>              | string | a rate-limit count (slot: see rate-window.ts)| its window's end (endsAt)       |
  * Change feed: channel `P changes`.
  *
- * Records are hashes with one field per record field; a null field is absent, numbers are decimal strings
- * (whole seconds round-trip exactly). A record's TTL is capped at its absolute expiry (see `scripts.ts`).
+ * Records are hashes with one field per record field, except sessions, which are packed strings sharing their
+ * User-Agent texts (`records.ts`: about 380 bytes per session in all); a null field is absent, numbers are
+ * decimal strings (whole seconds round-trip exactly). A record's TTL is capped at its absolute expiry (see
+ * `scripts.ts`). Instances of releases before the packed layout cannot read packed sessions: upgrade every
+ * instance sharing a prefix together (sessions they wrote stay readable to the new release).
  *
  * Operational choices:
  * - Nothing is ever found by KEYS or SCAN: both walk the whole keyspace (KEYS in one blocking call), so their
@@ -48,8 +54,8 @@
  * `family:{id}` with its `:tokens`; `{keys}` with `{keys}:retired`). That is not enough for the scripts, which
  * join a lookup key (by token hash or email, which cannot carry the owner's tag) to its owner's keys and to the
  * shared expiry indexes. To run on Cluster today, give the prefix a hash tag, e.g. `keyPrefix: '{sesame}:'`:
- * every key then lands in one slot (one shard: a session with a browser's User-Agent takes about 800 bytes,
- * so a GiB holds well over a million; see bench/RESULTS.md). Cookie reads need it too: the one script that
+ * every key then lands in one slot (one shard: a session takes about 380 bytes, so a GiB holds over two
+ * million; see bench/RESULTS.md). Cookie reads need it too: the one script that
  * reads a session and its user touches a key it only learns from the session. Spreading over shards would
  * need tokens that carry their owner's id (so lookup keys can share its tag), per-shard expiry indexes, and
  * scripts split into single-slot steps ordered so that a crash between them leaves only an index entry that
@@ -74,14 +80,15 @@ import {
 import { createRedisKeys } from './keys.js'
 import {
   decodeFamily,
-  decodeSession,
   decodeSigningKey,
   decodeUser,
   encodeSigningKey,
   fieldsFromList,
   type HashFields,
   toFieldList,
-  toSessionFieldList,
+  packSession,
+  unpackSession,
+  agentRef,
 } from './records.js'
 import { defineScripts } from './scripts.js'
 
@@ -132,12 +139,12 @@ export function createRedisStore(options: RedisStoreOptions): Store {
 
   async function purgeInBatches(
     name: 'purgeSessions' | 'purgeFamilies',
-    key: string,
+    indexes: readonly string[],
     now: number,
   ): Promise<number> {
     let deleted = 0
     for (;;) {
-      const [count, examined] = (await script(name, [key], [now, PURGE_BATCH])) as [number, number]
+      const [count, examined] = (await script(name, indexes, [now, PURGE_BATCH])) as [number, number]
       deleted += count
       if (examined < PURGE_BATCH) return deleted
     }
@@ -178,24 +185,39 @@ export function createRedisStore(options: RedisStoreOptions): Store {
 
     createSession: (session) =>
       run(async () => {
+        const { userAgent } = session
+        const ref = userAgent === null ? '' : agentRef(userAgent)
         await script(
           'createSession',
-          [keys.session(session.tokenHash), keys.userSessions(session.userId), keys.sessionExpiry],
-          [session.tokenHash, session.expiresAt, session.absoluteExpiresAt, ...toSessionFieldList(session)],
+          [
+            keys.session(session.tokenHash),
+            keys.userSessions(session.userId),
+            keys.sessionOwners,
+            keys.userAgent(ref),
+          ],
+          [
+            session.tokenHash,
+            session.userId,
+            session.expiresAt,
+            session.absoluteExpiresAt,
+            packSession(session, ref),
+            ...(userAgent === null ? [] : [userAgent]),
+          ],
         )
       }),
     findSessionByTokenHash: (tokenHash) =>
       run(async () => {
-        const fields = await client.hgetall(keys.session(tokenHash))
-        return isEmpty(fields) ? null : decodeSession(fields, tokenHash)
+        const found = (await script('findSession', [keys.session(tokenHash)], [])) as StoredSession | []
+        return found.length === 0 ? null : unpackSession(found[0], found[1], tokenHash)
       }),
     findSessionWithUser: (tokenHash) =>
       run(async () => {
-        const lists = (await script('findSessionWithUser', [keys.session(tokenHash)], [])) as string[][]
-        if (lists.length === 0) return null
-        const [session, user] = lists as [string[], string[]]
+        const found = (await script('findSessionWithUser', [keys.session(tokenHash)], [])) as
+          [...StoredSession, string[]] | []
+        if (found.length === 0) return null
+        const [packed, userAgent, user] = found
         return {
-          session: decodeSession(fieldsFromList(session), tokenHash),
+          session: unpackSession(packed, userAgent, tokenHash),
           user: user.length === 0 ? null : decodeUser(fieldsFromList(user)),
         }
       }),
@@ -203,7 +225,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       run(async () => {
         const touched = await script(
           'touchSession',
-          [keys.session(tokenHash), keys.sessionExpiry],
+          [keys.session(tokenHash)],
           [tokenHash, lastSeenAt, expiresAt],
         )
         return touched === 1
@@ -213,24 +235,28 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     listUserSessions: (userId) =>
       run(async () => {
         const found = (await script('listUserSessions', [keys.userSessions(userId)], [])) as Array<
-          [string, string[]]
+          [string, ...StoredSession]
         >
         return found
-          .map(([tokenHash, list]) => decodeSession(fieldsFromList(list), tokenHash))
+          .map(([tokenHash, packed, userAgent]) => unpackSession(packed, userAgent, tokenHash))
           .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
       }),
     deleteUserSession: (userId, sessionId) =>
-      run(async () => (await script('deleteUserSession', [keys.userSessions(userId)], [sessionId])) === 1),
+      run(
+        async () =>
+          (await script('deleteUserSession', [keys.userSessions(userId)], [userId, sessionId])) === 1,
+      ),
     deleteUserSessions: (userId, exceptSessionId) =>
       run(
         async () =>
           (await script(
             'deleteUserSessions',
             [keys.userSessions(userId)],
-            [exceptSessionId ?? ''],
+            [userId, exceptSessionId ?? ''],
           )) as number,
       ),
-    deleteExpiredSessions: (now) => run(() => purgeInBatches('purgeSessions', keys.sessionExpiry, now)),
+    deleteExpiredSessions: (now) =>
+      run(() => purgeInBatches('purgeSessions', [keys.sessionOwners, keys.sessionExpiry], now)),
 
     listSigningKeys: () =>
       run(async () => {
@@ -327,7 +353,8 @@ export function createRedisStore(options: RedisStoreOptions): Store {
             [now, exceptFamilyId ?? ''],
           )) as string[],
       ),
-    deleteExpiredRefreshFamilies: (now) => run(() => purgeInBatches('purgeFamilies', keys.familyExpiry, now)),
+    deleteExpiredRefreshFamilies: (now) =>
+      run(() => purgeInBatches('purgeFamilies', [keys.familyExpiry], now)),
 
     addAccessRevocation: (revocation) =>
       run(async () => {
@@ -399,6 +426,9 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     },
   }
 }
+
+/** A session as the scripts return it: its packed string and the User-Agent text its reference names. */
+type StoredSession = [packed: string, userAgent: string | null]
 
 function isEmpty(fields: HashFields): boolean {
   for (const _ in fields) return false

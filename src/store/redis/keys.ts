@@ -14,14 +14,22 @@ const RECORD_KEYS = {
   user: ['user:{', '}'],
   /** String: normalised email -> user id; the uniqueness guard. No TTL. */
   userEmail: ['user-email:{', '}'],
-  /** Sorted set: the user's session token hashes, scored by absolute expiry. */
+  /**
+   * Sorted set: the user's session token hashes, scored by expiry (`expiresAt`; absolute expiry for sessions
+   * of the earlier hash layout).
+   */
   userSessions: ['user:{', '}:sessions'],
   /** Sorted set: the user's refresh family ids, scored by absolute expiry. */
   userFamilies: ['user:{', '}:families'],
   /** String: the user's revocation epoch, expiring with the epoch record. */
   userEpoch: ['user:{', '}:epoch'],
-  /** Hash: a session, by token hash. */
+  /** String: a session, packed (`records.ts`), by token hash. A hash for sessions of earlier releases. */
   session: ['session:{', '}'],
+  /**
+   * String: a User-Agent text, by its reference (`agentRef` in `records.ts`); shared by every session with that
+   * text, and expiring with the last of them to reach absolute expiry.
+   */
+  userAgent: ['agent:{', '}'],
   /** Hash: a refresh family, by id. */
   family: ['family:{', '}'],
   /** Set: every token hash ever issued in the family, so a purge can delete them all. */
@@ -39,7 +47,15 @@ const RECORD_KEYS = {
 
 /** Singleton keys (and the change-feed channel): `${prefix}${name}`. */
 const SHARED_KEYS = {
-  /** Sorted set: every session token hash, scored by `expiresAt`; what `deleteExpiredSessions` walks. */
+  /**
+   * Sorted set: every user with sessions, scored by the earliest expiry in their sessions index; what
+   * `deleteExpiredSessions` walks. One entry per user, not per session.
+   */
+  sessionOwners: 'session-owners-by-expiry',
+  /**
+   * Sorted set: token hashes of sessions in the earlier hash layout, scored by `expiresAt`. Nothing is added
+   * any more; `deleteExpiredSessions` drains it along with its sessions.
+   */
   sessionExpiry: 'sessions-by-expiry',
   /** Sorted set: every family id, scored by `expiresAt`; what `deleteExpiredRefreshFamilies` walks. */
   familyExpiry: 'families-by-expiry',

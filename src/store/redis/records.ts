@@ -1,17 +1,26 @@
 /**
- * How records sit in Redis hashes: one field per record field, numbers as decimal strings, `roles` as JSON, and
- * a null field simply absent (so `HEXISTS revokedAt` is the "is revoked" test inside the scripts). Decoding
- * builds fresh objects, so callers always get copies.
+ * How records sit in Redis. Users and refresh families are hashes with one field per record field, numbers as
+ * decimal strings, `roles` as JSON, and a null field simply absent (so `HEXISTS revokedAt` is the "is revoked"
+ * test inside the scripts). Decoding builds fresh objects, so callers always get copies.
  *
- * Sessions, the records Redis holds by the million, are kept compact (bench/RESULTS.md, bytes per session):
- * Redis stores a small hash as one listpack only while every value is at most `hash-max-listpack-value`
- * bytes, 64 by default; one longer value turns it into a hash table of separately allocated entries, about
- * twice the memory (`hash-max-ziplist-value` on Redis 6.2; a lower operator setting only costs memory). A
- * browser's User-Agent is 100 to 200 bytes, so it is stored in pieces of at most 64 bytes (`userAgent.0`,
- * `userAgent.1`, ...). Sessions written before this layout (one `userAgent` field) still decode, and the
- * `tokenHash` field, redundant with the key, is still written: instances of the previous release require it,
- * so a rolling upgrade (or a rollback) never meets a session it cannot read. It can go one release later.
+ * Sessions, the records Redis holds by the million, are packed (bench/RESULTS.md, bytes per session): one
+ * string per session, its fields in a fixed order and separated by `|`,
+ *
+ *   id|userId|createdAt|lastSeenAt|expiresAt|absoluteExpiresAt|agentRef[|ip]
+ *
+ * where `agentRef` names the session's User-Agent, kept once per distinct text under `agent:{agentRef}` (empty:
+ * the session has none), and a missing last field is a null `ip`. Ids are base64url and times are digits, so
+ * `|` never occurs inside the first seven fields; the IP, last, may hold anything. A 100- to 200-byte browser
+ * User-Agent was most of a session's bytes, and a few hundred distinct ones cover nearly every session, so
+ * sessions share them; a packed string also costs no field names and stays one allocation (a 118-byte value
+ * takes Redis's 128-byte allocation class, where a hash of the same fields took 160).
+ *
+ * Releases before this layout stored a session as a hash (`id`, `userId`, ..., the User-Agent in `userAgent`
+ * or in 64-byte pieces `userAgent.0`, `userAgent.1`, ...). The scripts still read, renew and delete those,
+ * handing them over in the packed form (`scripts.ts`), so sessions created before an upgrade live out their
+ * lifetime; nothing writes them any more.
  */
+import { createHash } from 'node:crypto'
 import type { RefreshFamilyRecord, SessionRecord, SigningKeyRecord, UserRecord } from '../types.js'
 
 /** Field values of one hash, as HGETALL returns them. */
@@ -29,47 +38,82 @@ export function toFieldList(record: UserRecord | RefreshFamilyRecord | Record<st
   return list
 }
 
-/** Most UTF-8 bytes a session value may have and keep its hash a listpack under Redis's default settings. */
-export const SESSION_VALUE_BYTES = 64
-
-/** A session's fields in the compact layout (see the header): the User-Agent in pieces. */
-export function toSessionFieldList(session: SessionRecord): string[] {
-  const { userAgent, ...rest } = session
-  const list = toFieldList(rest)
-  if (userAgent !== null) {
-    splitUtf8(userAgent, SESSION_VALUE_BYTES).forEach((piece, index) =>
-      list.push(`userAgent.${index}`, piece),
-    )
-  }
-  return list
+/**
+ * The reference under which a User-Agent is kept: 96 bits of its SHA-256, base64url. Sessions with the same
+ * text share one key; finding a second text with a given reference (to relabel others' devices) would take
+ * about 2^96 hashes.
+ */
+export function agentRef(userAgent: string): string {
+  return createHash('sha256').update(userAgent).digest('base64url').slice(0, AGENT_REF_LENGTH)
 }
 
-/** `text` in consecutive pieces of at most `maxBytes` UTF-8 bytes, never splitting a character. */
-export function splitUtf8(text: string, maxBytes: number): string[] {
-  // Four bytes hold any character (a surrogate pair), so every piece makes progress.
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 4)
-    throw new RangeError('maxBytes must be an integer >= 4.')
-  if (text === '') return [''] // one empty piece, so an empty value stays distinct from none
-  const pieces: string[] = []
+const AGENT_REF_LENGTH = 16
+const SEPARATOR = '|'
+/** Fields before the optional IP. */
+const PACKED_FIELDS = 7
+
+/** A session as the packed string of the header, with `ref` as its agent reference ('' for none). */
+export function packSession(session: SessionRecord, ref: string): string {
+  for (const id of [session.id, session.userId, ref]) {
+    // Never the case for the engine's base64url ids; refused rather than stored ambiguously.
+    if (id.includes(SEPARATOR)) throw new TypeError(`A session field holds "${SEPARATOR}".`)
+  }
+  const fields = [
+    session.id,
+    session.userId,
+    session.createdAt,
+    session.lastSeenAt,
+    session.expiresAt,
+    session.absoluteExpiresAt,
+    ref,
+  ]
+  if (session.ip !== null) fields.push(session.ip)
+  return fields.join(SEPARATOR)
+}
+
+/**
+ * A session from its packed string and the text its agent reference names (`null`: the session has no
+ * User-Agent, or its agent key is gone). `tokenHash` is the one its key names.
+ */
+export function unpackSession(packed: string, userAgent: string | null, tokenHash: string): SessionRecord {
+  const fields: string[] = []
   let start = 0
-  while (start < text.length) {
-    let end = Math.min(text.length, start + maxBytes) // a character is at least one byte
-    while (Buffer.byteLength(text.slice(start, end)) > maxBytes) end--
-    const last = text.charCodeAt(end - 1)
-    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end-- // keep a surrogate pair together
-    pieces.push(text.slice(start, end))
-    start = end
+  while (fields.length < PACKED_FIELDS) {
+    const end = packed.indexOf(SEPARATOR, start)
+    if (end === -1) {
+      fields.push(packed.slice(start))
+      start = packed.length + 1
+      break
+    }
+    fields.push(packed.slice(start, end))
+    start = end + 1
   }
-  return pieces
+  if (fields.length < PACKED_FIELDS) throw new Error('A stored Redis session is not in the packed layout.')
+  const [id, userId, createdAt, lastSeenAt, expiresAt, absoluteExpiresAt, ref] = fields as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ]
+  return {
+    id,
+    tokenHash,
+    userId,
+    createdAt: packedInteger(createdAt),
+    lastSeenAt: packedInteger(lastSeenAt),
+    expiresAt: packedInteger(expiresAt),
+    absoluteExpiresAt: packedInteger(absoluteExpiresAt),
+    userAgent: ref === '' ? null : userAgent,
+    ip: start <= packed.length ? packed.slice(start) : null,
+  }
 }
 
-/** The User-Agent of a stored session: one field (older layout) or its pieces in order; null if neither. */
-function sessionUserAgent(fields: HashFields): string | null {
-  if (fields.userAgent !== undefined) return fields.userAgent
-  let userAgent = ''
-  for (let index = 0; fields[`userAgent.${index}`] !== undefined; index++)
-    userAgent += fields[`userAgent.${index}`]
-  return fields['userAgent.0'] === undefined ? null : userAgent
+function packedInteger(digits: string): number {
+  if (!/^\d{1,15}$/.test(digits)) throw new Error('A stored Redis session has a malformed time.')
+  return Number(digits)
 }
 
 /** A flat field/value list (a script's HGETALL) as an object. */
@@ -87,21 +131,6 @@ export function decodeUser(fields: HashFields): UserRecord {
     roles: JSON.parse(text(fields, 'roles')) as string[],
     createdAt: integer(fields, 'createdAt'),
     disabledAt: optionalInteger(fields, 'disabledAt'),
-  }
-}
-
-/** A session from its hash; `tokenHash` is the one its key names (the field, where present, is the same). */
-export function decodeSession(fields: HashFields, tokenHash: string): SessionRecord {
-  return {
-    id: text(fields, 'id'),
-    tokenHash,
-    userId: text(fields, 'userId'),
-    createdAt: integer(fields, 'createdAt'),
-    lastSeenAt: integer(fields, 'lastSeenAt'),
-    expiresAt: integer(fields, 'expiresAt'),
-    absoluteExpiresAt: integer(fields, 'absoluteExpiresAt'),
-    userAgent: sessionUserAgent(fields),
-    ip: fields.ip ?? null,
   }
 }
 

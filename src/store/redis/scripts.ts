@@ -7,7 +7,7 @@
  * stored data; `KEYS` holds every key the caller can name up front (Cluster routes a script by them). Times are
  * whole Unix seconds. Record TTLs are capped at the record's absolute expiry (`math.min(exp, abs)`): the
  * engine keeps `expiresAt <= absoluteExpiresAt` anyway, and the cap guarantees that a record never outlives
- * the per-user index that lists it (that index is scored, and expires, by absolute expiry).
+ * the per-user index that lists it (that index expires with the latest absolute expiry among its members).
  */
 import type { Cluster, Redis } from 'ioredis'
 import { LUA_KEY_LAYOUT } from './keys.js'
@@ -35,15 +35,72 @@ local function trim(key)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. math.floor(now_ms() / 1000))
 end
 
--- Deletes a session and its index entries; 1 if the session record was still there.
-local function drop_session(th)
+-- Sessions are packed strings (records.ts); hashes written by an earlier release are still read, renewed and
+-- deleted. A session's packed string, or false if there is none; a hash comes back in the packed form, with its
+-- User-Agent text (or false) as a second result, where a packed session's text is under its agent key.
+local function load_session(key)
+  local value = redis.pcall('GET', key)
+  if type(value) ~= 'table' then return value end
+  if not string.find(value.err or '', 'WRONGTYPE', 1, true) then error(value.err) end
+  local list, f = redis.call('HGETALL', key), {}
+  for i = 1, #list, 2 do f[list[i]] = list[i + 1] end
+  local text = f.userAgent
+  if not text and f['userAgent.0'] then
+    local pieces = {}
+    while f['userAgent.' .. #pieces] do
+      local piece = f['userAgent.' .. #pieces]
+      pieces[#pieces + 1] = piece
+    end
+    text = table.concat(pieces)
+  end
+  local fields = {f.id, f.userId, f.createdAt, f.lastSeenAt, f.expiresAt, f.absoluteExpiresAt, text and '-' or ''}
+  if f.ip then fields[8] = f.ip end
+  return table.concat(fields, '|'), text or false
+end
+
+-- The public id and the user id of a packed session.
+local function session_ids(packed)
+  return string.match(packed, '^([^|]*)|([^|]*)|')
+end
+
+-- A session as reads return it: {packed string, its User-Agent text or false}; nil if there is none.
+local function read_session(key)
+  local packed, text = load_session(key)
+  if not packed then return nil end
+  if text == nil then
+    local ref = string.match(packed, '^[^|]*|[^|]*|[^|]*|[^|]*|[^|]*|[^|]*|([^|]*)')
+    text = ref ~= '' and redis.call('GET', user_agent(ref))
+  end
+  return {packed, text}
+end
+
+-- Keeps the user's entry in the owners index at the earliest score in their sessions index, and removes it
+-- with their last session, so a purge finds exactly the users with something due.
+local function rescore_owner(uid)
+  local first = redis.call('ZRANGE', user_sessions(uid), 0, 0, 'WITHSCORES')
+  if #first == 0 then
+    redis.call('ZREM', SESSION_OWNERS, uid)
+  else
+    redis.call('ZADD', SESSION_OWNERS, first[2], uid)
+  end
+end
+
+-- Deletes a session and its index entries; 1 if the session record was still there. \`uid\` names the user's
+-- index when the caller knows it: Redis may have expired the record, leaving its index entry behind.
+local function drop_session(th, uid)
   local key = session(th)
-  local uid = redis.call('HGET', key, 'userId')
+  local packed = load_session(key)
   redis.call('ZREM', SESSION_EXPIRY, th)
-  if not uid then return 0 end
-  redis.call('DEL', key)
-  redis.call('ZREM', user_sessions(uid), th)
-  return 1
+  if packed then
+    local _, owner = session_ids(packed)
+    uid = owner
+    redis.call('DEL', key)
+  end
+  if uid then
+    redis.call('ZREM', user_sessions(uid), th)
+    rescore_owner(uid)
+  end
+  return packed and 1 or 0
 end
 
 -- Deletes a family, every token ever issued in it, and its index entries; 1 if the family record was still there.
@@ -94,37 +151,50 @@ if #ARGV > 2 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 3 + 2 * n)) e
 return 1`,
   },
 
-  // KEYS: session, user sessions, session expiry index. ARGV: P, token hash, expiresAt, absoluteExpiresAt,
-  // field/value pairs.
+  // KEYS: session, user sessions, session owners, User-Agent. ARGV: P, token hash, user id, expiresAt,
+  // absoluteExpiresAt, packed session, then the User-Agent text if the session has one (the packed session's
+  // agent reference names KEYS[4] then; without one, KEYS[4] is not touched).
   createSession: {
-    keys: 3,
+    keys: 4,
     lua: `
-local th, exp, abs = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
-redis.call('EXPIREAT', KEYS[1], math.min(exp, abs))
-redis.call('ZADD', KEYS[2], abs, th)
+local th, uid, exp, abs = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+-- Token hashes are random and never repeat; if one ever did, the earlier session goes with its index entries.
+drop_session(th)
+redis.call('SET', KEYS[1], ARGV[6], 'EXAT', math.min(exp, abs))
+if ARGV[7] then
+  -- The first text under a reference stays: a second one could only be a deliberate SHA-256 collision.
+  redis.call('SET', KEYS[4], ARGV[7], 'NX')
+  extend(KEYS[4], abs)
+end
+redis.call('ZADD', KEYS[2], exp, th)
 trim(KEYS[2])
 extend(KEYS[2], abs)
-redis.call('ZADD', KEYS[3], exp, th)
-trim(KEYS[3])
-extend(KEYS[3], exp)
+rescore_owner(uid)
+extend(KEYS[3], abs)
 return 1`,
   },
 
-  // KEYS: session, session expiry index. ARGV: P, token hash, lastSeenAt, expiresAt. Checks existence first, so
-  // a renewal racing a logout never writes a session back.
+  // KEYS: session. ARGV: P, token hash, lastSeenAt, expiresAt. Renews only a session that is there, so a renewal
+  // racing a logout never writes a session back.
   touchSession: {
-    keys: 2,
+    keys: 1,
     lua: `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local th, exp = ARGV[2], tonumber(ARGV[4])
-local abs = tonumber(redis.call('HGET', KEYS[1], 'absoluteExpiresAt'))
-redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[3], 'expiresAt', ARGV[4])
-redis.call('EXPIREAT', KEYS[1], math.min(exp, abs))
-redis.call('ZADD', KEYS[2], exp, th)
-trim(KEYS[2])
-extend(KEYS[2], exp)
+local th, seen, exp = ARGV[2], ARGV[3], ARGV[4]
+local packed, hash_text = load_session(KEYS[1])
+if not packed then return 0 end
+local id, uid, created, abs, tail = string.match(packed, '^([^|]*)|([^|]*)|([^|]*)|[^|]*|[^|]*|([^|]*)(|.*)$')
+local ttl_at = math.min(tonumber(exp), tonumber(abs))
+if hash_text == nil then
+  redis.call('SET', KEYS[1], table.concat({id, uid, created, seen, exp, abs}, '|') .. tail, 'EXAT', ttl_at)
+  redis.call('ZADD', user_sessions(uid), 'XX', exp, th)
+  rescore_owner(uid)
+else
+  -- A hash of the earlier layout, renewed in place; its user index entry keeps its absolute expiry.
+  redis.call('HSET', KEYS[1], 'lastSeenAt', seen, 'expiresAt', exp)
+  redis.call('EXPIREAT', KEYS[1], ttl_at)
+  redis.call('ZADD', SESSION_EXPIRY, exp, th)
+  extend(SESSION_EXPIRY, tonumber(exp))
+end
 return 1`,
   },
 
@@ -134,71 +204,86 @@ return 1`,
     lua: `return drop_session(ARGV[2])`,
   },
 
-  // KEYS: session. ARGV: P. {} without the session, else {session fields, user fields (empty if gone)}: the
+  // KEYS: session. ARGV: P. {packed session, User-Agent text or nil}, or {} without the session.
+  findSession: {
+    keys: 1,
+    lua: `return read_session(KEYS[1]) or {}`,
+  },
+
+  // KEYS: session. ARGV: P. As findSession, plus the user's fields (an empty list if the user is gone): the
   // user's key comes from the session, so one round trip reads both.
   findSessionWithUser: {
     keys: 1,
     lua: `
-local session = redis.call('HGETALL', KEYS[1])
-if #session == 0 then return {} end
-local uid = redis.call('HGET', KEYS[1], 'userId')
-if not uid then return {session, {}} end
-return {session, redis.call('HGETALL', user(uid))}`,
+local found = read_session(KEYS[1])
+if not found then return {} end
+local _, uid = session_ids(found[1])
+found[3] = redis.call('HGETALL', user(uid))
+return found`,
   },
 
-  // KEYS: user sessions. ARGV: P. A list of {token hash, flat field/value list}.
+  // KEYS: user sessions. ARGV: P. A list of {token hash, packed session, User-Agent text or nil}.
   listUserSessions: {
     keys: 1,
     lua: `
 local found = {}
 for _, th in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local fields = redis.call('HGETALL', session(th))
-  if #fields > 0 then found[#found + 1] = {th, fields} end
+  local s = read_session(session(th))
+  if s then found[#found + 1] = {th, s[1], s[2]} end
 end
 return found`,
   },
 
-  // KEYS: user sessions. ARGV: P, session id. Only sessions in this user's index are candidates, so another
-  // user's session id never matches.
+  // KEYS: user sessions. ARGV: P, user id, session id. Only sessions in this user's index are candidates, so
+  // another user's session id never matches.
   deleteUserSession: {
     keys: 1,
     lua: `
 for _, th in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local id = redis.call('HGET', session(th), 'id')
-  if not id then
-    redis.call('ZREM', KEYS[1], th)
-  elseif id == ARGV[2] then
+  local packed = load_session(session(th))
+  if not packed then
+    drop_session(th, ARGV[2])
+  elseif session_ids(packed) == ARGV[3] then
     return drop_session(th)
   end
 end
 return 0`,
   },
 
-  // KEYS: user sessions. ARGV: P, session id to keep ('' for none). The number deleted.
+  // KEYS: user sessions. ARGV: P, user id, session id to keep ('' for none). The number deleted.
   deleteUserSessions: {
     keys: 1,
     lua: `
 local deleted = 0
 for _, th in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local id = redis.call('HGET', session(th), 'id')
-  if not id then
-    redis.call('ZREM', KEYS[1], th)
-  elseif id ~= ARGV[2] then
+  local packed = load_session(session(th))
+  if not packed then
+    drop_session(th, ARGV[2])
+  elseif session_ids(packed) ~= ARGV[3] then
     deleted = deleted + drop_session(th)
   end
 end
 return deleted`,
   },
 
-  // KEYS: session expiry index. ARGV: P, now, batch size. {deleted, examined}; the caller repeats while a
-  // batch comes back full, so no single call blocks Redis for long.
+  // KEYS: session owners, the earlier layout's session expiry index. ARGV: P, now, batch size. {deleted,
+  // examined}: the caller repeats while a batch comes back full, so no single call blocks Redis for long. Each
+  // due owner's due sessions go at once (one user's sessions are few: see the per-user session limit).
   purgeSessions: {
-    keys: 1,
+    keys: 2,
     lua: `
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])
+local now, limit = ARGV[2], ARGV[3]
 local deleted = 0
-for _, th in ipairs(due) do deleted = deleted + drop_session(th) end
-return {deleted, #due}`,
+local earlier = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)
+for _, th in ipairs(earlier) do deleted = deleted + drop_session(th) end
+local owners = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)
+for _, uid in ipairs(owners) do
+  for _, th in ipairs(redis.call('ZRANGEBYSCORE', user_sessions(uid), '-inf', now)) do
+    deleted = deleted + drop_session(th, uid)
+  end
+  rescore_owner(uid)
+end
+return {deleted, math.max(#earlier, #owners)}`,
   },
 
   // KEYS: family, family tokens, refresh token, user families, family expiry index. ARGV: P, family id,
