@@ -18,12 +18,13 @@ import {
 import { createLocalChangeFeed } from '../local-change-feed.js'
 import { rateLimitSlot } from '../rate-window.js'
 import { StringPool } from './string-pool.js'
+import { type StoredSession, toSessionRecord, toStoredSession } from './stored-session.js'
 
 /** Creates an empty in-memory {@link Store}. */
 export function createMemoryStore(): Store {
   const usersById = new Map<string, UserRecord>()
   const userIdsByEmail = new Map<string, string>()
-  const sessionsByTokenHash = new Map<string, SessionRecord>()
+  const sessionsByTokenHash = new Map<string, StoredSession>()
   // Per-user index, so user-scoped operations cost O(that user's sessions), never a scan of all sessions.
   const tokenHashesByUser = new Map<string, Set<string>>()
   const signingKeys = new Map<string, SigningKeyRecord>()
@@ -83,23 +84,23 @@ export function createMemoryStore(): Store {
 
     async createSession(session) {
       removeSession(session.tokenHash) // never expected; keeps the pool's counts right if it happens
-      sessionsByTokenHash.set(session.tokenHash, {
-        ...session,
-        userAgent: userAgents.acquire(session.userAgent),
-      })
+      sessionsByTokenHash.set(
+        session.tokenHash,
+        toStoredSession(session, userAgents.acquire(session.userAgent)),
+      )
       let owned = tokenHashesByUser.get(session.userId)
       if (!owned) tokenHashesByUser.set(session.userId, (owned = new Set()))
       owned.add(session.tokenHash)
     },
     async findSessionByTokenHash(tokenHash) {
       const session = sessionsByTokenHash.get(tokenHash)
-      return session ? { ...session } : null
+      return session ? toSessionRecord(tokenHash, session) : null
     },
     async findSessionWithUser(tokenHash) {
       const session = sessionsByTokenHash.get(tokenHash)
       if (!session) return null
       const user = usersById.get(session.userId)
-      return { session: { ...session }, user: user ? copyUser(user) : null }
+      return { session: toSessionRecord(tokenHash, session), user: user ? copyUser(user) : null }
     },
     async touchSession(tokenHash, lastSeenAt, expiresAt) {
       const session = sessionsByTokenHash.get(tokenHash)
@@ -114,7 +115,7 @@ export function createMemoryStore(): Store {
     async listUserSessions(userId) {
       const sessions: SessionRecord[] = []
       for (const tokenHash of tokenHashesByUser.get(userId) ?? []) {
-        sessions.push({ ...sessionsByTokenHash.get(tokenHash)! })
+        sessions.push(toSessionRecord(tokenHash, sessionsByTokenHash.get(tokenHash)!))
       }
       return sessions.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
     },
