@@ -141,18 +141,24 @@ describe('redis store specifics', () => {
       await admin.hset(key, 'expiresAt', session.expiresAt, 'absoluteExpiresAt', session.absoluteExpiresAt)
       if (session.ip !== null) await admin.hset(key, 'ip', session.ip)
       if (agentFields.length > 0) await admin.hset(key, ...agentFields)
+      await admin.expireat(key, session.expiresAt)
       await admin.zadd(userIndex, session.absoluteExpiresAt, session.tokenHash)
+      await admin.expireat(userIndex, session.absoluteExpiresAt)
       await admin.zadd(`${prefix}sessions-by-expiry`, session.expiresAt, session.tokenHash)
     }
+    const bare = makeSession(user.id, { createdAt: pieces.createdAt + 3, userAgent: null, ip: null })
     const text = pieces.userAgent!
     await writeHash(pieces, ['userAgent.0', text.slice(0, 64), 'userAgent.1', text.slice(64)])
     await writeHash(whole, ['userAgent', whole.userAgent!])
+    await writeHash(bare, [])
     const packed = makeSession(user.id, { createdAt: pieces.createdAt + 2, expiresAt: whole.expiresAt + 60 })
     await store.createSession(packed)
 
     expect(await store.findSessionByTokenHash(pieces.tokenHash)).toEqual(pieces)
     expect(await store.findSessionWithUser(whole.tokenHash)).toEqual({ session: whole, user })
-    expect(await store.listUserSessions(user.id)).toEqual([pieces, whole, packed])
+    expect(await store.listUserSessions(user.id)).toEqual([pieces, whole, packed, bare])
+    expect(await store.deleteSessionByTokenHash(bare.tokenHash)).toBe(true)
+    expect(await store.findSessionByTokenHash(bare.tokenHash)).toBeNull()
 
     // Renewed in place: still a hash, with the new times.
     expect(await store.touchSession(pieces.tokenHash, pieces.lastSeenAt + 5, pieces.expiresAt + 5)).toBe(true)
@@ -166,6 +172,10 @@ describe('redis store specifics', () => {
     expect(await store.deleteExpiredSessions(whole.expiresAt)).toBe(1)
     expect(await store.listUserSessions(user.id)).toEqual([packed])
     expect(await admin.exists(`${prefix}sessions-by-expiry`)).toBe(0)
+    // Every index these steps touched has a TTL.
+    for (const index of [userIndex, `${prefix}session-owners-by-expiry`]) {
+      expect(await admin.pttl(index), index).toBeGreaterThan(0)
+    }
   })
 
   it('keeps one owners-index entry per user at their earliest session expiry, gone with their last session', async () => {
@@ -193,18 +203,98 @@ describe('redis store specifics', () => {
     expect(await admin.exists(owners)).toBe(0)
   })
 
-  it('leaves no piece of a longer User-Agent behind when a session is written again, and keeps an empty one', async () => {
+  it('replaces a session written again under its token hash whole, in one index entry', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const [first, second] = [makeUser(), makeUser()]
+    for (const user of [first, second]) await store.createUser(user)
+    const original = makeSession(first.id, { userAgent: 'L'.repeat(300) })
+    await store.createSession(original)
+    const again = { ...makeSession(second.id, { userAgent: '' }), tokenHash: original.tokenHash }
+    await store.createSession(again)
+    expect(await store.findSessionByTokenHash(original.tokenHash)).toEqual(again)
+    expect(await admin.type(`${prefix}session:{${original.tokenHash}}`)).toBe('string')
+    expect(await store.listUserSessions(first.id)).toEqual([])
+    expect(await store.listUserSessions(second.id)).toEqual([again])
+    expect(await admin.zscore(`${prefix}session-owners-by-expiry`, first.id)).toBeNull()
+  })
+
+  it('keeps an IP holding the separator intact through a renewal', async () => {
     const store = open()
     const user = makeUser()
     await store.createUser(user)
-    const long = makeSession(user.id, { userAgent: 'L'.repeat(300) })
-    await store.createSession(long)
-    const short = { ...long, userAgent: 'short' }
-    await store.createSession(short)
-    expect(await store.findSessionByTokenHash(long.tokenHash)).toEqual(short)
-    const empty = { ...long, userAgent: '' }
-    await store.createSession(empty)
-    expect(await store.findSessionByTokenHash(long.tokenHash)).toEqual(empty)
+    const session = makeSession(user.id, { ip: '2001:db8::1|x|1800000000' })
+    await store.createSession(session)
+    expect(await store.touchSession(session.tokenHash, session.lastSeenAt + 1, session.expiresAt + 1)).toBe(
+      true,
+    )
+    expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual({
+      ...session,
+      lastSeenAt: session.lastSeenAt + 1,
+      expiresAt: session.expiresAt + 1,
+    })
+  })
+
+  it('reads a session whose shared User-Agent text is gone (evicted) with no User-Agent, never another', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const user = makeUser()
+    await store.createUser(user)
+    const session = makeSession(user.id)
+    await store.createSession(session)
+    await admin.del(`${prefix}agent:{${agentRef(session.userAgent!)}}`)
+    expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual({ ...session, userAgent: null })
+    expect(await store.listUserSessions(user.id)).toEqual([{ ...session, userAgent: null }])
+  })
+
+  it('refuses to store a time that could not be read back', async () => {
+    const store = open()
+    const user = makeUser()
+    await store.createUser(user)
+    await expect(store.createSession(makeSession(user.id, { expiresAt: 4_000_000_000.5 }))).rejects.toThrow()
+    const session = makeSession(user.id)
+    await store.createSession(session)
+    await expect(store.touchSession(session.tokenHash, -1, session.expiresAt)).rejects.toThrow()
+    expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(session)
+  })
+
+  it('purges more due sessions of one user than a batch holds, a batch per call', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const user = makeUser()
+    await store.createUser(user)
+    const count = 1200 // over two batches of 500
+    for (let i = 0; i < count; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, () => store.createSession(makeSession(user.id))))
+    }
+    const live = makeSession(user.id, { expiresAt: 4_000_009_000 })
+    await store.createSession(live)
+    expect(await store.deleteExpiredSessions(4_000_001_800)).toBe(count)
+    expect(await store.listUserSessions(user.id)).toEqual([live])
+    expect(await admin.zcard(`${prefix}user:{${user.id}}:sessions`)).toBe(1)
+    expect(await admin.zscore(`${prefix}session-owners-by-expiry`, user.id)).toBe('4000009000')
+  })
+
+  it('deletes and purges past a stored value it cannot read, and refuses to read it', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const user = makeUser()
+    await store.createUser(user)
+    const [broken, hashless, kept] = [makeSession(user.id), makeSession(user.id), makeSession(user.id)]
+    for (const session of [broken, hashless, kept]) await store.createSession(session)
+    await admin.set(`${prefix}session:{${broken.tokenHash}}`, 'not a session')
+    await admin.del(`${prefix}session:{${hashless.tokenHash}}`)
+    await admin.hset(`${prefix}session:{${hashless.tokenHash}}`, 'id', hashless.id) // a hash missing fields
+    await expect(store.findSessionByTokenHash(broken.tokenHash)).rejects.toThrow()
+    await expect(store.findSessionByTokenHash(hashless.tokenHash)).rejects.toThrow()
+    expect(await store.deleteUserSessions(user.id, kept.id)).toBe(2)
+    expect(await store.listUserSessions(user.id)).toEqual([kept])
+    const due = makeSession(user.id, { expiresAt: 4_000_000_000 })
+    await store.createSession(due)
+    await admin.set(`${prefix}session:{${due.tokenHash}}`, 'not a session')
+    expect(await store.deleteExpiredSessions(4_000_000_001)).toBe(1)
+    expect(await store.listUserSessions(user.id)).toEqual([kept])
+    expect(await admin.exists(`${prefix}session:{${due.tokenHash}}`)).toBe(0)
   })
 
   it('gives every key of session state a TTL at its expiry; only users, emails, keys and secrets have none', async () => {
@@ -359,6 +449,34 @@ describe('redis store specifics', () => {
     })
     expect(await store.listUserSessions(user.id)).toEqual([])
     expect(await store.deleteExpiredSessions(now + 10)).toBe(0)
+  })
+
+  it('tidies a user whose sessions Redis expired out of the owners index on a later sign-in, with no purge', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const now = nowSeconds()
+    const [gone, next] = [makeUser(), makeUser()]
+    for (const user of [gone, next]) await store.createUser(user)
+    const session = makeSession(gone.id, { createdAt: now, expiresAt: now + 1, absoluteExpiresAt: now + 60 })
+    await store.createSession(session)
+    await vi.waitFor(async () => expect(await store.findSessionByTokenHash(session.tokenHash)).toBeNull(), {
+      timeout: 5000,
+      interval: 100,
+    })
+    // Past its score by Redis's clock (scores are whole seconds).
+    await vi.waitFor(
+      async () => {
+        const [seconds] = await admin.time()
+        expect(Number(seconds)).toBeGreaterThan(now + 1)
+      },
+      { timeout: 5000, interval: 100 },
+    )
+    expect(await admin.zscore(`${prefix}session-owners-by-expiry`, gone.id)).not.toBeNull()
+    await store.createSession(
+      makeSession(next.id, { createdAt: now, expiresAt: now + 600, absoluteExpiresAt: now + 600 }),
+    )
+    expect(await admin.zscore(`${prefix}session-owners-by-expiry`, gone.id)).toBeNull()
+    expect(await admin.zcard(`${prefix}user:{${gone.id}}:sessions`)).toBe(0)
   })
 
   it('delivers a published event to a subscriber on another instance with the same prefix, and only there', async () => {

@@ -86,6 +86,7 @@ import {
   fieldsFromList,
   type HashFields,
   toFieldList,
+  packedTime,
   packSession,
   unpackSession,
   agentRef,
@@ -226,7 +227,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         const touched = await script(
           'touchSession',
           [keys.session(tokenHash)],
-          [tokenHash, lastSeenAt, expiresAt],
+          [tokenHash, packedTime(lastSeenAt), packedTime(expiresAt)],
         )
         return touched === 1
       }),

@@ -61,10 +61,10 @@ export function packSession(session: SessionRecord, ref: string): string {
   const fields = [
     session.id,
     session.userId,
-    session.createdAt,
-    session.lastSeenAt,
-    session.expiresAt,
-    session.absoluteExpiresAt,
+    packedTime(session.createdAt),
+    packedTime(session.lastSeenAt),
+    packedTime(session.expiresAt),
+    packedTime(session.absoluteExpiresAt),
     ref,
   ]
   if (session.ip !== null) fields.push(session.ip)
@@ -109,6 +109,16 @@ export function unpackSession(packed: string, userAgent: string | null, tokenHas
     userAgent: ref === '' ? null : userAgent,
     ip: start <= packed.length ? packed.slice(start) : null,
   }
+}
+
+/**
+ * `seconds`, checked to be what a packed session can hold and read back (whole, not negative); refused on
+ * write, so that no session is stored that every later read would refuse.
+ */
+export function packedTime(seconds: number): number {
+  if (!Number.isSafeInteger(seconds) || seconds < 0)
+    throw new TypeError('A session time must be whole seconds.')
+  return seconds
 }
 
 function packedInteger(digits: string): number {

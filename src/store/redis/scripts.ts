@@ -69,38 +69,65 @@ local function read_session(key)
   if not packed then return nil end
   if text == nil then
     local ref = string.match(packed, '^[^|]*|[^|]*|[^|]*|[^|]*|[^|]*|[^|]*|([^|]*)')
-    text = ref ~= '' and redis.call('GET', user_agent(ref))
+    text = ref and ref ~= '' and redis.call('GET', user_agent(ref))
   end
   return {packed, text}
 end
 
--- Keeps the user's entry in the owners index at the earliest score in their sessions index, and removes it
--- with their last session, so a purge finds exactly the users with something due.
-local function rescore_owner(uid)
-  local first = redis.call('ZRANGE', user_sessions(uid), 0, 0, 'WITHSCORES')
-  if #first == 0 then
-    redis.call('ZREM', SESSION_OWNERS, uid)
-  else
-    redis.call('ZADD', SESSION_OWNERS, first[2], uid)
-  end
+-- load_session for deletes: a record it cannot read (never written by Sesame) still counts as there, with ids
+-- nobody matches, so a delete or a purge removes it rather than failing on it forever.
+local function load_for_delete(key)
+  local ok, packed = pcall(load_session, key)
+  if ok then return packed end
+  return ''
 end
 
--- Deletes a session and its index entries; 1 if the session record was still there. \`uid\` names the user's
--- index when the caller knows it: Redis may have expired the record, leaving its index entry behind.
+-- Keeps the user's entry in the owners index at the earliest score in their sessions index, and removes it
+-- with their last session, so a purge finds exactly the users with something due. The owners index lives as
+-- long as the longest-lived sessions index it points into.
+local function rescore_owner(uid)
+  local index = user_sessions(uid)
+  local first = redis.call('ZRANGE', index, 0, 0, 'WITHSCORES')
+  if #first == 0 then
+    redis.call('ZREM', SESSION_OWNERS, uid)
+    return
+  end
+  redis.call('ZADD', SESSION_OWNERS, first[2], uid)
+  local pttl = redis.call('PTTL', index)
+  extend(SESSION_OWNERS, pttl > 0 and math.ceil((now_ms() + pttl) / 1000) or tonumber(first[2]))
+end
+
+-- Removes a token hash from a user's sessions index.
+local function unindex_session(th, uid)
+  redis.call('ZREM', user_sessions(uid), th)
+  rescore_owner(uid)
+end
+
+-- Deletes a session and its index entries; 1 if the session record was still there. \`uid\` names the index
+-- the caller found it in, if any: Redis may have expired the record, leaving its index entry behind.
 local function drop_session(th, uid)
   local key = session(th)
-  local packed = load_session(key)
+  local packed = load_for_delete(key)
   redis.call('ZREM', SESSION_EXPIRY, th)
-  if packed then
-    local _, owner = session_ids(packed)
-    uid = owner
-    redis.call('DEL', key)
+  if not packed then
+    if uid then unindex_session(th, uid) end
+    return 0
   end
-  if uid then
-    redis.call('ZREM', user_sessions(uid), th)
+  redis.call('DEL', key)
+  local _, owner = session_ids(packed)
+  if owner and owner ~= uid then unindex_session(th, owner) end
+  if uid then unindex_session(th, uid) end
+  return 1
+end
+
+-- Trims up to two users' sessions indexes whose earliest session Redis has already expired, so the owners
+-- index does not collect dead entries even if nobody ever calls deleteExpiredSessions.
+local function tidy_owners()
+  local now = '(' .. math.floor(now_ms() / 1000)
+  for _, uid in ipairs(redis.call('ZRANGEBYSCORE', SESSION_OWNERS, '-inf', now, 'LIMIT', 0, 2)) do
+    trim(user_sessions(uid))
     rescore_owner(uid)
   end
-  return packed and 1 or 0
 end
 
 -- Deletes a family, every token ever issued in it, and its index entries; 1 if the family record was still there.
@@ -170,7 +197,7 @@ redis.call('ZADD', KEYS[2], exp, th)
 trim(KEYS[2])
 extend(KEYS[2], abs)
 rescore_owner(uid)
-extend(KEYS[3], abs)
+tidy_owners()
 return 1`,
   },
 
@@ -240,7 +267,7 @@ return found`,
     keys: 1,
     lua: `
 for _, th in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local packed = load_session(session(th))
+  local packed = load_for_delete(session(th))
   if not packed then
     drop_session(th, ARGV[2])
   elseif session_ids(packed) == ARGV[3] then
@@ -256,34 +283,35 @@ return 0`,
     lua: `
 local deleted = 0
 for _, th in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local packed = load_session(session(th))
+  local packed = load_for_delete(session(th))
   if not packed then
     drop_session(th, ARGV[2])
   elseif session_ids(packed) ~= ARGV[3] then
-    deleted = deleted + drop_session(th)
+    deleted = deleted + drop_session(th, ARGV[2])
   end
 end
 return deleted`,
   },
 
   // KEYS: session owners, the earlier layout's session expiry index. ARGV: P, now, batch size. {deleted,
-  // examined}: the caller repeats while a batch comes back full, so no single call blocks Redis for long. Each
-  // due owner's due sessions go at once (one user's sessions are few: see the per-user session limit).
+  // examined}: at most about a batch of index entries per call, and the caller repeats while a call examines a
+  // full batch, so no single call blocks Redis for long. An owner left with sessions due stays due.
   purgeSessions: {
     keys: 2,
     lua: `
-local now, limit = ARGV[2], ARGV[3]
+local now, limit = ARGV[2], tonumber(ARGV[3])
 local deleted = 0
 local earlier = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)
 for _, th in ipairs(earlier) do deleted = deleted + drop_session(th) end
-local owners = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)
-for _, uid in ipairs(owners) do
-  for _, th in ipairs(redis.call('ZRANGEBYSCORE', user_sessions(uid), '-inf', now)) do
-    deleted = deleted + drop_session(th, uid)
-  end
-  rescore_owner(uid)
+local examined = #earlier
+for _, uid in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)) do
+  if examined >= limit then break end
+  local due = redis.call('ZRANGEBYSCORE', user_sessions(uid), '-inf', now, 'LIMIT', 0, limit - examined)
+  for _, th in ipairs(due) do deleted = deleted + drop_session(th, uid) end
+  rescore_owner(uid) -- an owner whose sessions index Redis expired whole has nothing due, and goes here
+  examined = examined + #due + 1
 end
-return {deleted, math.max(#earlier, #owners)}`,
+return {deleted, examined}`,
   },
 
   // KEYS: family, family tokens, refresh token, user families, family expiry index. ARGV: P, family id,
