@@ -6,7 +6,7 @@ import {
   toSessionRecord,
   toStoredSession,
 } from '../../src/store/memory/stored-session.js'
-import type { SessionRecord } from '../../src/store/types.js'
+import { makeSession } from '../contract/store-contract.js'
 
 const octet = fc.integer({ min: 0, max: 255 })
 const dottedQuad = fc.tuple(octet, octet, octet, octet).map((parts) => parts.join('.'))
@@ -53,17 +53,7 @@ describe('IPv4 addresses held as numbers in the memory store', () => {
   })
 
   it('stores a session without its token hash and reads back an equal, separate record', () => {
-    const session: SessionRecord = {
-      id: 'AAAAAAAAAAAAAAAAAAAAAA',
-      tokenHash: 'tttttttttttttttttttttttttttttttttttttttttttt',
-      userId: 'UUUUUUUUUUUUUUUUUUUUUU',
-      createdAt: 1_800_000_000,
-      lastSeenAt: 1_800_000_060,
-      expiresAt: 1_800_001_860,
-      absoluteExpiresAt: 1_800_043_200,
-      userAgent: 'Mozilla/5.0',
-      ip: '203.0.113.7',
-    }
+    const session = makeSession('UUUUUUUUUUUUUUUUUUUUUU', { ip: '203.0.113.7' })
     const stored = toStoredSession(session, session.userAgent)
     expect(Object.keys(stored)).not.toContain('tokenHash')
     expect(stored.ip).toBe(compactIp('203.0.113.7'))
