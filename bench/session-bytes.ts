@@ -154,8 +154,9 @@ async function redisStore(
 }
 
 /**
- * MEMORY USAGE of a sample of sessions, user indexes and User-Agent texts, and of the owners index, per
- * session. MEMORY USAGE counts a key's own allocations, not its entries in Redis's key and expiry tables.
+ * Where the bytes are, per session: MEMORY USAGE (on Redis 7, a key's value, its name and its entry in the key
+ * table, but not its expiry entry or the tables' bucket arrays, so the parts add up to less than the total) of
+ * up to 200 sessions, user indexes and User-Agent texts each, and of the owners index.
  */
 async function redisParts(
   admin: Redis,
@@ -165,44 +166,46 @@ async function redisParts(
 ): Promise<Record<string, number>> {
   const sample = async (pattern: string): Promise<{ average: number; keys: number }> => {
     let cursor = '0'
-    const keys: string[] = []
+    let found = 0
+    const taken: string[] = []
     do {
       const [next, batch] = await admin.scan(cursor, 'MATCH', `${prefix}${pattern}`, 'COUNT', 5000)
-      keys.push(...batch)
+      found += batch.length
+      taken.push(...batch.slice(0, 200 - taken.length))
       cursor = next
-    } while (cursor !== '0' && keys.length < 200)
-    const taken = keys.slice(0, 200)
+    } while (cursor !== '0')
     let total = 0
     for (const key of taken) total += Number(await admin.memory('USAGE', key))
-    return { average: taken.length === 0 ? 0 : total / taken.length, keys: taken.length }
+    return { average: taken.length === 0 ? 0 : total / taken.length, keys: found }
   }
   const agents = await sample('agent:*')
   return {
     session: (await sample('session:*')).average,
     "user's index": (await sample('user:*:sessions')).average / population.sessionsPerUser,
     'owners index': Number(await admin.memory('USAGE', `${prefix}session-owners-by-expiry`)) / count,
-    // One text for all in the standard case; one per session when every session has its own.
-    'User-Agent text': population.distinctAgents ? agents.average : (agents.average * agents.keys) / count,
+    'User-Agent text': (agents.average * agents.keys) / count,
   }
 }
 
 /**
  * Runs `measure` on a private Redis with the server's default key prefix (`sesame:`): every key carries the
  * prefix, so the bench's long per-run prefix would add a Redis allocation class to each session key (32 bytes
- * here), and a server of its own counts nothing but these sessions. Falls back to the shared server and the
- * run's prefix, saying so, when no redis-server binary is at hand.
+ * here), and a server of its own counts nothing but these sessions. Falls back to the shared server, under
+ * the run's prefix and a `label` of its own, saying so, when no redis-server binary is at hand.
  */
 async function onPrivateRedis(
   sharedUrl: string,
   runPrefix: string,
+  label: string,
   measure: (url: string, prefix: string) => Promise<SessionBytes>,
 ): Promise<SessionBytes> {
   let server: PrivateServer
   try {
     server = await startPrivateRedis(['--appendonly', 'no'])
   } catch {
-    const result = await measure(sharedUrl, runPrefix)
-    return { ...result, method: `${result.method}, shared server, prefix ${JSON.stringify(runPrefix)}` }
+    const prefix = `${runPrefix}${label}:`
+    const result = await measure(sharedUrl, prefix)
+    return { ...result, method: `${result.method}, shared server, prefix ${JSON.stringify(prefix)}` }
   }
   try {
     const result = await measure(server.url, 'sesame:')
@@ -273,9 +276,11 @@ async function main(): Promise<void> {
   const measures: Record<string, () => Promise<SessionBytes | null>> = {
     memory: () => memoryStore(count),
     redis: () =>
-      onPrivateRedis(REDIS_URL, SESAME_REDIS_PREFIX, (url, prefix) => redisStore(count, url, prefix)),
+      onPrivateRedis(REDIS_URL, SESAME_REDIS_PREFIX, 'shared', (url, prefix) =>
+        redisStore(count, url, prefix),
+      ),
     'redis-unshared': () =>
-      onPrivateRedis(REDIS_URL, SESAME_REDIS_PREFIX, (url, prefix) =>
+      onPrivateRedis(REDIS_URL, SESAME_REDIS_PREFIX, 'unshared', (url, prefix) =>
         redisStore(count, url, prefix, NOTHING_SHARED),
       ),
     postgres: () => postgresStore(count, DATABASE_URL, SESAME_POSTGRES_SCHEMA),

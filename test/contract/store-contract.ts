@@ -201,6 +201,27 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(session)
       })
 
+      it.each([
+        ['an empty IP and User-Agent', '', ''],
+        ['an IPv6 loopback', '::1', 'curl/8.5.0'],
+        ['an IPv4-mapped IPv6 address', '::ffff:10.0.0.1', 'Mozilla/5.0 Ünïcode 😀'],
+        ['a dotted quad with a leading zero', '010.0.0.1', 'x'],
+        ['the highest IPv4 address', '255.255.255.255', 'x'],
+        ['the lowest IPv4 address', '0.0.0.0', 'x'],
+      ])('keeps %s exactly as given, through a read, a list and a renewal', async (_name, ip, userAgent) => {
+        const session = makeSession(user.id, { ip, userAgent })
+        await store.createSession(session)
+        expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(session)
+        expect(await store.listUserSessions(user.id)).toEqual([session])
+        expect(
+          await store.touchSession(session.tokenHash, session.lastSeenAt + 1, session.expiresAt + 1),
+        ).toBe(true)
+        expect(await store.findSessionWithUser(session.tokenHash)).toEqual({
+          session: { ...session, lastSeenAt: session.lastSeenAt + 1, expiresAt: session.expiresAt + 1 },
+          user,
+        })
+      })
+
       it('returns null for an unknown token hash', async () => {
         expect(await store.findSessionByTokenHash(hashSecret(generateSecretToken()))).toBeNull()
       })

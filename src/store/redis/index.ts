@@ -11,8 +11,9 @@
  * | P agent:{ref}              | string | a User-Agent text its sessions share         | its longest-lived session's     |
  * |                            |        |                                              | absoluteExpiresAt               |
  * | P user:{id}:sessions       | zset   | token hashes, scored by expiresAt            | its longest-lived member        |
- * | P session-owners-by-expiry | zset   | user ids, scored by their earliest expiresAt | its longest-lived member        |
- * | P sessions-by-expiry       | zset   | earlier releases' sessions, by expiresAt     | drained, never added to         |
+ * | P session-owners-by-expiry | zset   | user ids, scored by their earliest expiresAt | its longest-lived user index's  |
+ * | P sessions-by-expiry       | zset   | 0.1's sessions, scored by expiresAt          | its longest-lived member; only  |
+ * |                            |        |                                              | their renewals add to it        |
  * | P family:{id}              | hash   | the refresh family                           | expiresAt (moves on rotation)   |
  * | P family:{id}:tokens       | set    | every token hash issued in the family        | absoluteExpiresAt               |
  * | P refresh:{tokenHash}      | string | `${generation}:${familyId}`                  | the family's absoluteExpiresAt  |
@@ -29,8 +30,9 @@
  * Records are hashes with one field per record field, except sessions, which are packed strings sharing their
  * User-Agent texts (`records.ts`: about 380 bytes per session in all); a null field is absent, numbers are
  * decimal strings (whole seconds round-trip exactly). A record's TTL is capped at its absolute expiry (see
- * `scripts.ts`). Instances of releases before the packed layout cannot read packed sessions: upgrade every
- * instance sharing a prefix together (sessions they wrote stay readable to the new release).
+ * `scripts.ts`). Sesame 0.1 stored sessions as hashes and fails (503 store_unavailable) on packed ones: stop
+ * every 0.1 instance sharing a prefix before starting this release, and do not roll back while packed sessions
+ * live. Sessions 0.1 wrote stay valid here.
  *
  * Operational choices:
  * - Nothing is ever found by KEYS or SCAN: both walk the whole keyspace (KEYS in one blocking call), so their
@@ -54,8 +56,7 @@
  * `family:{id}` with its `:tokens`; `{keys}` with `{keys}:retired`). That is not enough for the scripts, which
  * join a lookup key (by token hash or email, which cannot carry the owner's tag) to its owner's keys and to the
  * shared expiry indexes. To run on Cluster today, give the prefix a hash tag, e.g. `keyPrefix: '{sesame}:'`:
- * every key then lands in one slot (one shard: a session takes about 380 bytes, so a GiB holds over two
- * million; see bench/RESULTS.md). Cookie reads need it too: the one script that
+ * every key then lands in one slot (one shard: a session takes about 380 to 930 bytes, see bench/RESULTS.md). Cookie reads need it too: the one script that
  * reads a session and its user touches a key it only learns from the session. Spreading over shards would
  * need tokens that carry their owner's id (so lookup keys can share its tag), per-shard expiry indexes, and
  * scripts split into single-slot steps ordered so that a crash between them leaves only an index entry that
@@ -208,13 +209,13 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       }),
     findSessionByTokenHash: (tokenHash) =>
       run(async () => {
-        const found = (await script('findSession', [keys.session(tokenHash)], [])) as StoredSession | []
+        const found = (await script('findSession', [keys.session(tokenHash)], [])) as ScriptSession | []
         return found.length === 0 ? null : unpackSession(found[0], found[1], tokenHash)
       }),
     findSessionWithUser: (tokenHash) =>
       run(async () => {
         const found = (await script('findSessionWithUser', [keys.session(tokenHash)], [])) as
-          [...StoredSession, string[]] | []
+          [...ScriptSession, string[]] | []
         if (found.length === 0) return null
         const [packed, userAgent, user] = found
         return {
@@ -236,7 +237,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     listUserSessions: (userId) =>
       run(async () => {
         const found = (await script('listUserSessions', [keys.userSessions(userId)], [])) as Array<
-          [string, ...StoredSession]
+          [string, ...ScriptSession]
         >
         return found
           .map(([tokenHash, packed, userAgent]) => unpackSession(packed, userAgent, tokenHash))
@@ -429,7 +430,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
 }
 
 /** A session as the scripts return it: its packed string and the User-Agent text its reference names. */
-type StoredSession = [packed: string, userAgent: string | null]
+type ScriptSession = [packed: string, userAgent: string | null]
 
 function isEmpty(fields: HashFields): boolean {
   for (const _ in fields) return false

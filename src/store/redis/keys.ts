@@ -53,8 +53,8 @@ const SHARED_KEYS = {
    */
   sessionOwners: 'session-owners-by-expiry',
   /**
-   * Sorted set: token hashes of sessions in the earlier hash layout, scored by `expiresAt`. Nothing is added
-   * any more; `deleteExpiredSessions` drains it along with its sessions.
+   * Sorted set: token hashes of sessions in 0.1's hash layout, scored by `expiresAt`. Only their renewals add
+   * to it; `deleteExpiredSessions` drains it along with them.
    */
   sessionExpiry: 'sessions-by-expiry',
   /** Sorted set: every family id, scored by `expiresAt`; what `deleteExpiredRefreshFamilies` walks. */

@@ -15,7 +15,7 @@
  * sessions share them; a packed string also costs no field names and stays one allocation (a 118-byte value
  * takes Redis's 128-byte allocation class, where a hash of the same fields took 160).
  *
- * Releases before this layout stored a session as a hash (`id`, `userId`, ..., the User-Agent in `userAgent`
+ * Sesame 0.1 stored a session as a hash (`id`, `userId`, ..., the User-Agent in `userAgent`
  * or in 64-byte pieces `userAgent.0`, `userAgent.1`, ...). The scripts still read, renew and delete those,
  * handing them over in the packed form (`scripts.ts`), so sessions created before an upgrade live out their
  * lifetime; nothing writes them any more.
@@ -29,7 +29,7 @@ export type HashFields = Record<string, string>
 type FieldValue = string | number | readonly string[] | null
 
 /** A record as the flat field/value list HSET takes; null fields are left out. */
-export function toFieldList(record: UserRecord | RefreshFamilyRecord | Record<string, FieldValue>): string[] {
+export function toFieldList(record: UserRecord | RefreshFamilyRecord): string[] {
   const list: string[] = []
   for (const [field, value] of Object.entries(record) as Array<[string, FieldValue]>) {
     if (value === null) continue
