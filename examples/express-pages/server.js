@@ -9,9 +9,9 @@
 // than localhost.
 import { join } from 'node:path'
 import express from 'express'
-import { createArgon2Hasher, createAuth } from 'sesame'
-import { principalOf, sesameErrorHandler, sesameExpress, sesameExpressSessions } from 'sesame/express'
-import { createSqliteStore } from 'sesame/store/sqlite'
+import { createArgon2Hasher, createAuth } from 'sesame-auth'
+import { principalOf, sesameErrorHandler, sesameExpress, sesameExpressSessions } from 'sesame-auth/express'
+import { createSqliteStore } from 'sesame-auth/store/sqlite'
 
 const dataDir = process.env.EXAMPLE_DATA_DIR ?? './data/express-example'
 const store = createSqliteStore({ path: join(dataDir, 'sesame.db') })

@@ -8,8 +8,8 @@
 // SESAME_AUDIENCE (default: the issuer), SESAME_URL (where Sesame answers, if not at the issuer),
 // SESAME_REVOCATION_FEED_TOKEN (the secret of Sesame's revocation feed; without it revocations are not followed).
 import Fastify from 'fastify'
-import { principalOf, sesameFastify } from 'sesame/fastify'
-import { createVerifier } from 'sesame/verifier'
+import { principalOf, sesameFastify } from 'sesame-auth/fastify'
+import { createVerifier } from 'sesame-auth/verifier'
 
 const issuer = process.env.SESAME_ISSUER ?? 'http://localhost:3000'
 const sesameUrl = process.env.SESAME_URL ?? issuer

@@ -3,22 +3,30 @@
  * The `sesame` command. It reads the same environment variables, through the same schema, as the server, so
  * `SESAME_STORE=postgres DATABASE_URL=… sesame users create …` acts on the store a running server uses.
  * Coded errors (a bad variable, an unknown user, an invalid token) print one line and exit non-zero; passwords
- * are read from standard input, never from the command line (where `ps` would show them).
+ * are typed at a prompt or read from standard input, never taken from the command line (where `ps` would show
+ * them).
+ *
+ * Frameworks and store drivers are optional peer dependencies, so this file imports none of them up front: an
+ * installation on SQLite without fastify, postgres or ioredis must still run every command but the one that
+ * needs them. `serve` imports the server when it runs; `openStore` imports the chosen store's driver.
  */
 import { spawnSync } from 'node:child_process'
-import { resolve } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { type JWK } from 'jose'
 import { type Auth, createAuth } from '../auth.js'
-import { canonicalizeEmail } from '../core/email.js'
+import { canonicalizeEmail, normalizeEmail } from '../core/email.js'
 import { AuthError } from '../core/errors.js'
 import { buildKeyRing, hmacKeyMaterial } from '../core/key-ring.js'
+import { checkNewPassword } from '../core/password-policy.js'
 import { authOptionsFromConfig } from '../server/auth-options.js'
 import { type Config, ConfigError, loadConfig } from '../server/config.js'
 import { migrateStores } from '../server/migrate.js'
-import { openStore } from '../server/open-store.js'
-import { serve } from '../server/serve.js'
+import { openStore, SQLITE_FILE_NAME } from '../server/open-store.js'
 import type { Store } from '../store/types.js'
+import { openHiddenPrompt } from './password-prompt.js'
+import { revocationStatus, revocationSubject } from './revocation-status.js'
 import { checkSignature, decodeToken, formatDecoded, resolverFromJwks } from './token-decode.js'
 
 /** Exit status for a refused operation or bad input (commander exits 1 for bad usage too, after its help). */
@@ -29,19 +37,62 @@ class CliError extends Error {}
 
 const out = (line = ''): void => void process.stdout.write(`${line}\n`)
 const iso = (seconds: number): string => new Date(seconds * 1000).toISOString()
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 function config(): Readonly<Config> {
   return loadConfig(process.env)
 }
 
-/** Runs `work` with the configured store open, closing it however `work` ends. */
-async function withStore<T>(work: (store: Store, config: Readonly<Config>) => Promise<T>): Promise<T> {
+/**
+ * The version in the package's own manifest. Found from this file (`dist/cli/main.js`, two levels below the
+ * package root), not from the working directory, which may be any project's.
+ */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown
+  }
+  return String(manifest.version)
+}
+
+/**
+ * Runs `load` (a dynamic import); when it fails because an optional peer dependency is not installed, says so
+ * in one line instead of a stack trace.
+ */
+async function needing<T>(what: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load()
+  } catch (error) {
+    const missing =
+      error instanceof Error &&
+      (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+      /Cannot find package '([^']+)'/.exec(error.message)?.[1]
+    if (missing) throw new CliError(`${what} needs the package ${missing}: npm install ${missing}`)
+    throw error
+  }
+}
+
+/** The configuration, refusing one this separate process cannot act on. */
+function reachableConfig(): Readonly<Config> {
   const settings = config()
   if (settings.store === 'memory' || settings.sessionStore === 'memory') {
     // A memory store lives inside the server's own process: a second process would act on an empty copy.
     throw new CliError('the memory store lives inside the server process; this command cannot reach it')
   }
-  const store = await openStore(settings)
+  return settings
+}
+
+/**
+ * Opens the configured store, saying which package is missing when its driver is not installed. `readonly`:
+ * only to read, never migrating a schema (see `openStore`).
+ */
+function openConfiguredStore(settings: Readonly<Config>, readonly = false): Promise<Store> {
+  return needing(`the ${settings.store} store`, () => openStore(settings, { readonly }))
+}
+
+/** Runs `work` with the configured store open, closing it however `work` ends. */
+async function withStore<T>(work: (store: Store, config: Readonly<Config>) => Promise<T>): Promise<T> {
+  const settings = reachableConfig()
+  const store = await openConfiguredStore(settings)
   try {
     return await work(store, settings)
   } finally {
@@ -71,12 +122,36 @@ function withEngine<T>(work: (auth: Auth, store: Store) => Promise<T>): Promise<
   })
 }
 
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY)
-    throw new CliError('give the password on standard input, e.g. `printf %s "$PW" | sesame …`')
-  let text = ''
-  for await (const chunk of process.stdin) text += String(chunk)
-  return text.replace(/\r?\n$/, '')
+/**
+ * A new password: typed twice without echo when a person is at the terminal, else all of standard input (for
+ * scripts: `printf %s "$PW" | sesame …`), less one final newline. Prompts go to stderr, so stdout carries only
+ * the result.
+ */
+async function readNewPassword(): Promise<string> {
+  let password: string | null
+  if (process.stdin.isTTY) {
+    const prompt = openHiddenPrompt(process.stdin, process.stderr)
+    try {
+      password = await prompt.ask('Password: ')
+      // Refused before the second prompt: there is nothing to repeat.
+      if (password) {
+        const repeated = await prompt.ask('Repeat the password: ')
+        if (repeated !== password) throw new CliError('the passwords do not match')
+      }
+    } finally {
+      prompt.close()
+    }
+  } else {
+    password = ''
+    // Decoded as a stream, so a character split across two chunks arrives whole.
+    process.stdin.setEncoding('utf8')
+    for await (const chunk of process.stdin) password += chunk as string
+    password = password.replace(/\r?\n$/, '')
+  }
+  // Said as such rather than as the policy's length error: nothing arrived at all, which is usually a
+  // forgotten pipe or a closed standard input, not a short password.
+  if (!password) throw new CliError('no password given')
+  return password
 }
 
 async function userIdOf(store: Store, email: string): Promise<string> {
@@ -87,13 +162,17 @@ async function userIdOf(store: Store, email: string): Promise<string> {
 
 const program = new Command('sesame')
   .description('Sesame authentication server: run it, migrate it, manage keys, users and sessions.')
+  .version(packageVersion(), '-V, --version', 'print the version of Sesame')
   .showHelpAfterError()
   .exitOverride()
 
 program
   .command('serve')
   .description('start the server (the configuration comes from SESAME_* variables, as with npm start)')
-  .action(() => serve(process.env))
+  .action(async () => {
+    const { serve } = await needing('`sesame serve`', () => import('../server/serve.js'))
+    await serve(process.env)
+  })
 
 program
   .command('migrate')
@@ -135,17 +214,24 @@ keys
 const users = program.command('users').description('accounts')
 users
   .command('create <email>')
-  .description('create an account; the password is read from standard input')
+  .description(
+    'create an account; the password is prompted for twice on a terminal, else read from standard input',
+  )
   .option('--role <role...>', 'roles to give the account, e.g. --role admin')
-  .action((email: string, options: { role?: string[] }) =>
-    withEngine(async (auth) => {
-      const password = await readStdin()
+  .action(async (email: string, options: { role?: string[] }) => {
+    // Everything that can be refused without the password is refused before anyone types it.
+    reachableConfig()
+    const canonical = normalizeEmail(email)
+    const password = await readNewPassword()
+    // Checked before the store is opened, so a weak password leaves no trace (not even a first signing key).
+    checkNewPassword(password, { email: canonical })
+    await withEngine(async (auth) => {
       const user = await auth.createUser({ email, password, roles: options.role ?? [] })
       out(
         `created ${user.email} (id ${user.id}${user.roles.length ? `, roles ${user.roles.join(', ')}` : ''})`,
       )
-    }),
-  )
+    })
+  })
 users
   .command('disable <email>')
   .description('disable an account and end every session and token of it')
@@ -186,11 +272,27 @@ sessions
     }),
   )
 
+/**
+ * Why the configured store cannot be asked about a token without changing anything, or null when it can. A
+ * missing SQLite file is not created just to answer (the default configuration names one under ./data, which
+ * need not exist where the command runs).
+ */
+function storeAbsence(settings: Readonly<Config>): string | null {
+  if (settings.store === 'memory' || settings.sessionStore === 'memory')
+    return 'the memory store lives inside the server process'
+  const file = join(settings.dataDir, SQLITE_FILE_NAME)
+  if ((settings.store === 'sqlite' || settings.sessionStore === 'sqlite') && !existsSync(file))
+    return `no SQLite database at ${file}`
+  return null
+}
+
 program
   .command('token')
   .description('inspect tokens')
   .command('decode <jwt>')
-  .description('show a JWT’s header and claims, and check its signature')
+  .description(
+    'show a JWT’s header and claims, check its signature, and tell whether the configured store revoked it',
+  )
   .option(
     '--jwks <url>',
     'check the signature against this JWKS (e.g. https://auth.example.com/.well-known/jwks.json)',
@@ -202,46 +304,99 @@ program
   )
   .action(async (jwt: string, options: { jwks?: string; local?: boolean }) => {
     const decoded = decodeToken(jwt)
-    out(formatDecoded(decoded, Math.floor(Date.now() / 1000)))
-    if (!options.jwks && !options.local) return out('Signature: not checked (use --jwks <url> or --local)')
-    let resolveKey
-    if (options.jwks) {
-      const response = await fetch(options.jwks, { signal: AbortSignal.timeout(5000) }).catch(
-        (error: unknown) => {
-          throw new CliError(
-            `could not fetch ${options.jwks}: ${error instanceof Error ? error.message : String(error)}`,
-          )
-        },
-      )
-      if (!response.ok) throw new CliError(`${options.jwks} answered ${response.status}`)
-      const jwks = (await response.json().catch(() => null)) as { keys?: unknown } | null
-      if (!Array.isArray(jwks?.keys)) throw new CliError(`${options.jwks} is not a JWKS (no "keys" array)`)
-      resolveKey = await resolverFromJwks(jwks.keys as JWK[])
-    } else {
-      resolveKey = await withStore(async (store, settings) => {
-        const now = Math.floor(Date.now() / 1000)
-        const { hmacSecret } = settings.tokens
-        const materials = hmacSecret ? [hmacKeyMaterial(hmacSecret, now)] : await store.listSigningKeys()
-        if (materials.length === 0) throw new CliError('the store has no signing keys yet')
-        // Every stored key, retired ones too: the question is who signed it, not whether it is still accepted.
-        return (
-          await buildKeyRing(
-            materials.map((m) => ({ ...m, retiredAt: null })),
-            now,
-            0,
-          )
-        ).resolveKey
-      })
+    const now = Math.floor(Date.now() / 1000)
+    let settings: Readonly<Config> | null = null
+    let misconfigured = ''
+    try {
+      settings = config()
+    } catch (error) {
+      // Only --local needs the configuration (the store's keys); the header, the claims and a --jwks check do
+      // not, and the revocation line can say why it cannot tell.
+      if (options.local || !(error instanceof ConfigError)) throw error
+      misconfigured = error.message
     }
-    const verdict = checkSignature(jwt, resolveKey)
-    if (verdict.status === 'valid') return out('Signature: valid')
-    out(
-      verdict.status === 'unknown_key'
-        ? 'Signature: no key with this kid'
-        : `Signature: INVALID (${verdict.reason})`,
-    )
-    process.exitCode = FAILED
+    const absent = settings && storeAbsence(settings)
+    if (options.local && absent) {
+      throw new CliError(absent.startsWith('the memory') ? `${absent}; this command cannot reach it` : absent)
+    }
+    const subject = settings && revocationSubject(decoded.claims, settings.tokens.issuer)
+    let store: Store | null = null
+    let unopened = ''
+    if (settings && !absent && (options.local || (subject && !('unknown' in subject)))) {
+      try {
+        // Read-only: decoding a token must never create, migrate or otherwise change the store.
+        store = await openConfiguredStore(settings, true)
+      } catch (error) {
+        // --local cannot work without the store; the revocation line alone can still say "unknown".
+        if (options.local) throw error
+        unopened = messageOf(error)
+      }
+    }
+    try {
+      out(formatDecoded(decoded, now))
+      out(await signatureLine(jwt, options, store, settings))
+      let revoked: string
+      if (!settings || !subject) revoked = `unknown (configuration: ${misconfigured})`
+      else if (absent) revoked = `unknown (no store configured: ${absent})`
+      else if ('unknown' in subject) revoked = `unknown (${subject.unknown})`
+      else if (!store) revoked = `unknown (the store could not be opened: ${unopened})`
+      else {
+        // Some stores connect lazily (Redis): an unreachable one may only fail at the first read.
+        revoked = await revocationStatus(subject, store, now).catch((error: unknown) => {
+          if (error instanceof AuthError && error.code === 'store_unavailable')
+            return `unknown (the store could not be reached: ${error.message})`
+          throw error
+        })
+      }
+      out(`Revoked: ${revoked}`)
+    } finally {
+      await store?.close()
+    }
   })
+
+/**
+ * The "Signature:" line; sets exit status 1 when the signature does not hold. `store` and `settings` are there
+ * whenever `--local` is given.
+ */
+async function signatureLine(
+  jwt: string,
+  options: { jwks?: string; local?: boolean },
+  store: Store | null,
+  settings: Readonly<Config> | null,
+): Promise<string> {
+  if (!options.jwks && !options.local) return 'Signature: not checked (use --jwks <url> or --local)'
+  let resolveKey
+  if (options.jwks) {
+    const response = await fetch(options.jwks, { signal: AbortSignal.timeout(5000) }).catch(
+      (error: unknown) => {
+        throw new CliError(`could not fetch ${options.jwks}: ${messageOf(error)}`)
+      },
+    )
+    if (!response.ok) throw new CliError(`${options.jwks} answered ${response.status}`)
+    const jwks = (await response.json().catch(() => null)) as { keys?: unknown } | null
+    if (!Array.isArray(jwks?.keys)) throw new CliError(`${options.jwks} is not a JWKS (no "keys" array)`)
+    resolveKey = await resolverFromJwks(jwks.keys as JWK[])
+  } else {
+    const now = Math.floor(Date.now() / 1000)
+    const { hmacSecret } = settings!.tokens
+    const materials = hmacSecret ? [hmacKeyMaterial(hmacSecret, now)] : await store!.listSigningKeys()
+    if (materials.length === 0) throw new CliError('the store has no signing keys yet')
+    // Every stored key, retired ones too: the question is who signed it, not whether it is still accepted.
+    resolveKey = (
+      await buildKeyRing(
+        materials.map((m) => ({ ...m, retiredAt: null })),
+        now,
+        0,
+      )
+    ).resolveKey
+  }
+  const verdict = checkSignature(jwt, resolveKey)
+  if (verdict.status === 'valid') return 'Signature: valid'
+  process.exitCode = FAILED
+  return verdict.status === 'unknown_key'
+    ? 'Signature: no key with this kid'
+    : `Signature: INVALID (${verdict.reason})`
+}
 
 /** Runs `scripts/bench.sh` from the repository checkout (the benchmarks need its dev dependencies). */
 function runBenchScript(args: string[], quick: boolean | undefined): void {
@@ -272,7 +427,7 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) process.exit(error.exitCode) // commander already printed why
   const known = error instanceof CliError || error instanceof ConfigError || error instanceof AuthError
-  process.stderr.write(`sesame: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.stderr.write(`sesame: ${messageOf(error)}\n`)
   if (!known && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`)
   process.exit(FAILED)
 }

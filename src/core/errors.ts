@@ -80,6 +80,12 @@ export const ERROR_REGISTRY = {
     description: 'A state-changing request came from another site (by `Origin` or `Sec-Fetch-Site`).',
     fix: 'Send state-changing requests from the same origin as the server.',
   },
+  origin_not_allowed: {
+    status: 403,
+    description:
+      'A browser asked (CORS preflight) whether a page on another origin may call this route; that origin is not in `SESAME_TRUSTED_ORIGINS`.',
+    fix: "Add the page's origin to `SESAME_TRUSTED_ORIGINS`, or serve the page from Sesame's origin.",
+  },
 
   // Authorization (middleware in embedding apps)
   forbidden: {

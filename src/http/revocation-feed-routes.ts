@@ -34,7 +34,8 @@ export async function revocationFeedRoutes(
   const expected = Buffer.from(hashSecret(feedToken))
   const streams = new Set<ServerResponse>()
 
-  app.get('/auth/revocations', async (request, reply) => {
+  // For resource servers, never for pages: no browser gets CORS headers for it.
+  app.get('/auth/revocations', { config: { cors: 'none' } }, async (request, reply) => {
     const presented = /^Bearer +(\S+) *$/i.exec(request.headers.authorization ?? '')?.[1]
     if (!presented || !timingSafeEqual(Buffer.from(hashSecret(presented)), expected)) {
       throw new AuthError('invalid_token', 'The access token is invalid.', { reason: 'bad_feed_token' })

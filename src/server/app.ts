@@ -12,10 +12,12 @@ import type { PasswordHasher } from '../core/password-hasher.js'
 import { apiRoutes } from '../http/api-routes.js'
 import { tokenRoutes } from '../http/token-routes.js'
 import { deviceRoutes } from '../http/device-routes.js'
+import { installCors } from '../http/cors.js'
 import { createCsrfGuard } from '../http/csrf.js'
 import { handleClientError } from '../http/client-errors.js'
 import { sendError } from '../http/error-reply.js'
 import { pageRoutes } from '../http/pages/page-routes.js'
+import { dropsSecureCookie } from '../http/secure-context.js'
 import { revocationFeedRoutes } from '../http/revocation-feed-routes.js'
 import type { Store } from '../store/types.js'
 import type { Config } from './config.js'
@@ -50,6 +52,7 @@ export interface SesameServer {
 export async function buildServer(options: BuildServerOptions): Promise<SesameServer> {
   const { config } = options
   if (!config.cookie.secure) emitSesameWarning('SESAME_W002')
+  else if (dropsSecureCookie(new URL(config.tokens.issuer).origin)) emitSesameWarning('SESAME_W003')
   const store = options.store ?? (await openStore(config))
   const app = Fastify({
     logger:
@@ -99,6 +102,7 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
     })
   }
 
+  installCors(app, config.trustedOrigins)
   const csrf = createCsrfGuard(config.trustedOrigins)
   await app.register(healthRoutes, { store })
   await app.register(apiRoutes, { auth, csrf })

@@ -1,11 +1,9 @@
 /**
  * `sesame migrate` (and `npm run migrate`): applies pending schema migrations to the configured stores and says
- * what it did. The
- * server also migrates at start unless `SESAME_MIGRATE_ON_START=false`, for deployments that migrate in a
- * separate release step. Redis and memory hold no schema.
+ * what it did. The server also migrates at start unless `SESAME_MIGRATE_ON_START=false`, for deployments that
+ * migrate in a separate release step. Redis and memory hold no schema. The PostgreSQL driver is imported only
+ * when PostgreSQL is configured (it is an optional peer dependency).
  */
-import postgres from 'postgres'
-import { migratePostgres } from '../store/postgres/index.js'
 import type { Config } from './config.js'
 import { openStore } from './open-store.js'
 
@@ -17,6 +15,10 @@ export async function migrateStores(
   for (const kind of new Set([config.store, config.sessionStore])) {
     switch (kind) {
       case 'postgres': {
+        const [{ default: postgres }, { migratePostgres }] = await Promise.all([
+          import('postgres'),
+          import('../store/postgres/index.js'),
+        ])
         const sql = postgres(config.databaseUrl!, { max: 1, onnotice: () => {} })
         try {
           const report = await migratePostgres(sql, config.postgresSchema)

@@ -1,13 +1,13 @@
 /**
  * Opens the store the configuration names: one adapter, or two joined by `createSplitStore` when session state
  * lives apart from users (e.g. users in PostgreSQL, sessions in Redis).
+ *
+ * Each adapter is imported only when chosen: its driver is an optional peer dependency, so an installation
+ * on SQLite need not have `postgres` or `ioredis` at all.
  */
 import { join } from 'node:path'
 import { createMemoryStore } from '../store/memory/index.js'
-import { createPostgresStore } from '../store/postgres/index.js'
-import { createRedisStore } from '../store/redis/index.js'
 import { createSplitStore } from '../store/split-store.js'
-import { createSqliteStore } from '../store/sqlite/index.js'
 import type { Store } from '../store/types.js'
 import type { Config, StoreKind } from './config.js'
 import { emitSesameWarning } from './warnings.js'
@@ -28,31 +28,52 @@ export type StoreConfig = Pick<
   | 'migrateOnStart'
 >
 
-export async function openStore(config: StoreConfig): Promise<Store> {
-  const primary = await openOne(config.store, config)
+export interface OpenStoreOptions {
+  /**
+   * Open only to read, never changing a schema: SQLite read-only (its file must exist), PostgreSQL without
+   * migrating whatever SESAME_MIGRATE_ON_START says. Redis and memory have no schema. For inspection
+   * (`sesame token decode`); writes through such a store fail.
+   */
+  readonly?: boolean
+}
+
+export async function openStore(config: StoreConfig, options: OpenStoreOptions = {}): Promise<Store> {
+  const primary = await openOne(config.store, config, options)
   if (config.sessionStore === config.store) return primary
   try {
-    return createSplitStore({ users: primary, sessions: await openOne(config.sessionStore, config) })
+    return createSplitStore({
+      users: primary,
+      sessions: await openOne(config.sessionStore, config, options),
+    })
   } catch (error) {
     await primary.close()
     throw error
   }
 }
 
-async function openOne(kind: StoreKind, config: StoreConfig): Promise<Store> {
+async function openOne(kind: StoreKind, config: StoreConfig, options: OpenStoreOptions): Promise<Store> {
   switch (kind) {
     case 'memory':
       if (config.production) emitSesameWarning('SESAME_W001')
       return createMemoryStore()
-    case 'sqlite':
-      return createSqliteStore({ path: join(config.dataDir, SQLITE_FILE_NAME) })
-    case 'postgres':
+    case 'sqlite': {
+      const { createSqliteStore } = await import('../store/sqlite/index.js')
+      return createSqliteStore({
+        path: join(config.dataDir, SQLITE_FILE_NAME),
+        readonly: options.readonly ?? false,
+      })
+    }
+    case 'postgres': {
+      const { createPostgresStore } = await import('../store/postgres/index.js')
       return createPostgresStore({
         url: config.databaseUrl!,
         schema: config.postgresSchema,
-        migrate: config.migrateOnStart,
+        migrate: config.migrateOnStart && !options.readonly,
       })
-    case 'redis':
+    }
+    case 'redis': {
+      const { createRedisStore } = await import('../store/redis/index.js')
       return createRedisStore({ url: config.redisUrl!, keyPrefix: config.redisPrefix })
+    }
   }
 }

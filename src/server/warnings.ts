@@ -7,6 +7,8 @@ export const WARNINGS = {
     'The memory store keeps sessions in this process only: they are lost on restart and not shared between instances. Use SESAME_STORE=sqlite (or a shared store) in production.',
   SESAME_W002:
     'SESAME_COOKIE_SECURE=false: the session cookie will be sent over plain HTTP. Use it only for local development.',
+  SESAME_W003:
+    'SESAME_ISSUER is plain http on a host other than localhost: browsers refuse the Secure session cookie there, so browser sign-ins will not stick. Serve Sesame over https and set SESAME_ISSUER to that URL; for development on another host only, set SESAME_COOKIE_SECURE=false and SESAME_COOKIE_NAME=sesame.',
 } as const
 
 export type WarningCode = keyof typeof WARNINGS

@@ -1,17 +1,51 @@
 /**
  * The `sesame` command (`dist/cli/main.js`), run as a process against the same SQLite store a running server
- * uses: accounts, keys, devices, and `token decode` on a real token and a tampered one. Coded errors are one
- * line on stderr and a non-zero exit.
+ * uses: accounts, keys, devices, and `token decode` on a real token and a tampered one, and on tokens revoked
+ * in each way the engine revokes them. Coded errors are one line on stderr and a non-zero exit. (The password
+ * prompt at a terminal is in password-prompt.test.ts; the binary without optional peers in bin.test.ts.)
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { resolve } from 'node:path'
+import { existsSync, rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import Database from 'better-sqlite3'
+import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createSqliteStore } from '../../src/store/sqlite/index.js'
+import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js'
 import { freePort } from '../helpers/process.js'
-import { SAME_ORIGIN, startTestServer, type TestServer } from '../helpers/server.js'
+import { makeTempDir, SAME_ORIGIN, startTestServer, type TestServer } from '../helpers/server.js'
+import { DATABASE_URL, dropSchemas, freshSchema } from '../helpers/shared-stores.js'
 
 const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js')
 const EMAIL = 'operator-made@example.com'
 const PASSWORD = 'made by the operator'
+const ISO = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z'
+
+/** The `iat` of a JWT. */
+const issuedAt = (token: string): number =>
+  (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { iat: number }).iat
+
+/** Waits until the second after `token`'s `iat`: an epoch started then kills it (one in its own second does not). */
+async function pastIssuedSecond(token: string): Promise<void> {
+  const next = (issuedAt(token) + 1) * 1000
+  while (Date.now() < next) await new Promise((done) => setTimeout(done, 50))
+}
+
+/** The schema version a SQLite file records, read with a connection of its own. */
+function sqliteSchemaVersion(path: string): number {
+  const db = new Database(path, { readonly: true, fileMustExist: true })
+  try {
+    return (db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number }).v
+  } finally {
+    db.close()
+  }
+}
+
+/** An unsigned token with these claims: decoding and the revocation line read claims, not signatures. */
+function unsignedToken(claims: Record<string, unknown>): string {
+  const part = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url')
+  return `${part({ alg: 'ES256', typ: 'at+jwt', kid: 'k' })}.${part(claims)}.c2ln`
+}
 
 describe('sesame command', () => {
   let server: TestServer
@@ -21,6 +55,7 @@ describe('sesame command', () => {
   function sesame(
     args: string[],
     input = '',
+    env: Record<string, string> = {},
   ): Promise<{ status: number | null; stdout: string; stderr: string }> {
     const child = spawn(process.execPath, [CLI, ...args], {
       env: {
@@ -28,6 +63,7 @@ describe('sesame command', () => {
         SESAME_DATA_DIR: server.dataDir,
         SESAME_ISSUER: issuer,
         SESAME_LOG_LEVEL: 'silent',
+        ...env,
       },
     })
     let stdout = ''
@@ -38,14 +74,22 @@ describe('sesame command', () => {
     return new Promise((done) => child.once('close', (status) => done({ status, stdout, stderr })))
   }
 
-  async function grant(): Promise<{ access_token: string; refresh_token: string }> {
+  async function grant(email = EMAIL): Promise<{ access_token: string; refresh_token: string }> {
     const answer = await server.app.inject({
       method: 'POST',
       url: '/auth/token',
-      payload: { grant_type: 'password', username: EMAIL, password: PASSWORD },
+      payload: { grant_type: 'password', username: email, password: PASSWORD },
     })
     expect(answer.statusCode).toBe(200)
     return answer.json()
+  }
+
+  /** The "Revoked:" line `sesame token decode` prints for `token`. */
+  async function revokedLine(token: string, env: Record<string, string> = {}): Promise<string | undefined> {
+    const decoded = await sesame(['token', 'decode', token], '', env)
+    expect(decoded.stderr).toBe('')
+    expect(decoded.status).toBe(0)
+    return decoded.stdout.split('\n').find((line) => line.startsWith('Revoked:'))
   }
 
   beforeAll(async () => {
@@ -73,7 +117,18 @@ describe('sesame command', () => {
     expect(again.stderr).toBe('sesame: An account with this email already exists.\n')
     const weak = await sesame(['users', 'create', 'weak@example.com'], 'short')
     expect(weak.status).toBe(1)
-    expect(weak.stderr.split('\n')).toHaveLength(2) // one line
+    expect(weak.stderr).toBe('sesame: The "password" field must be at least 8 characters.\n')
+  })
+
+  it('says "no password given" for an empty standard input, not that the password is too short', async () => {
+    for (const input of ['', '\n']) {
+      const empty = await sesame(['users', 'create', 'nobody-typed@example.com'], input)
+      expect(empty.stderr).toBe('sesame: no password given\n')
+      expect(empty.status).toBe(1)
+    }
+    const bad = await sesame(['users', 'create', 'not-an-email'], PASSWORD)
+    expect(bad.stderr).toBe('sesame: The "email" field is not a valid email address.\n')
+    expect(bad.status).toBe(1)
   })
 
   it('decodes a token with readable times and checks its signature against the JWKS or the local ring', async () => {
@@ -84,7 +139,7 @@ describe('sesame command', () => {
     expect(viaJwks.stdout).toContain(`iss: "${issuer}"`)
     expect(viaJwks.stdout).toMatch(/exp: \d+ {2}\(\d{4}-\d\d-\d\dT[\d:.]+Z, in 15 min\)/)
     expect(viaJwks.stdout).toContain('roles: ["admin"]')
-    expect(viaJwks.stdout.trimEnd().endsWith('Signature: valid')).toBe(true)
+    expect(viaJwks.stdout.endsWith('Signature: valid\nRevoked: no\n')).toBe(true)
     const local = await sesame(['token', 'decode', token, '--local'])
     expect(local.status).toBe(0)
     expect(local.stdout).toContain('Signature: valid')
@@ -108,6 +163,210 @@ describe('sesame command', () => {
     const garbage = await sesame(['token', 'decode', 'not-a-jwt'])
     expect(garbage.status).toBe(1)
     expect(garbage.stderr).toBe('sesame: Not a JWT: expected 3 dot-separated segments, found 1.\n')
+    // A broken token may still be a live credential: errors name what is wrong, never the token.
+    const broken = `${header}.${payload.slice(1)}.${signature}`
+    const unreadable = await sesame(['token', 'decode', broken])
+    expect(unreadable.status).toBe(1)
+    expect(unreadable.stderr).toBe('sesame: Not a JWT: the payload is not base64url JSON.\n')
+    expect(unreadable.stdout).toBe('')
+  })
+
+  it('tells whether the configured store revoked a token, in each way the engine revokes', async () => {
+    const email = 'revocable@example.com'
+    expect((await sesame(['users', 'create', email], PASSWORD)).status).toBe(0)
+    const revoke = async (token: string): Promise<void> => {
+      const answer = await server.app.inject({ method: 'POST', url: '/auth/revoke', payload: { token } })
+      expect(answer.statusCode).toBe(200)
+    }
+
+    const live = await grant(email)
+    expect(await revokedLine(live.access_token)).toBe('Revoked: no')
+
+    const single = await grant(email) // RFC 7009 on the access token itself: its jti
+    await revoke(single.access_token)
+    expect(await revokedLine(single.access_token)).toBe('Revoked: yes (this token was revoked)')
+
+    const family = await grant(email) // its refresh token: the whole family, by sid
+    await revoke(family.refresh_token)
+    expect(await revokedLine(family.access_token)).toMatch(
+      new RegExp(`^Revoked: yes \\(its session ended at ${ISO}\\)$`),
+    )
+    expect(await revokedLine(live.access_token)).toBe('Revoked: no') // the others live on
+
+    // The epoch kills tokens issued before its second, not in it: sign out everywhere a second later.
+    await pastIssuedSecond(live.access_token)
+    expect((await sesame(['sessions', 'revoke', email])).status).toBe(0)
+    expect(await revokedLine(live.access_token)).toMatch(
+      new RegExp(`^Revoked: yes \\(user signed out everywhere at ${ISO}\\)$`),
+    )
+
+    // Disabling: verification never reads the flag, but disable also starts a new epoch, which kills the token.
+    const fresh = await grant(email)
+    expect(await revokedLine(fresh.access_token)).toBe('Revoked: no') // the earlier epoch spares it
+    await pastIssuedSecond(fresh.access_token)
+    expect((await sesame(['users', 'disable', email])).status).toBe(0)
+    expect(await revokedLine(fresh.access_token)).toMatch(
+      new RegExp(`^Revoked: yes \\(user signed out everywhere at ${ISO}\\)$`),
+    )
+  })
+
+  it('does not call a token of a disabled user revoked when no revocation is recorded for it', async () => {
+    const email = 'flag-only@example.com'
+    expect((await sesame(['users', 'create', email], PASSWORD)).status).toBe(0)
+    const { access_token: token } = await grant(email)
+    // Only the flag, as a disable stopped between its two writes leaves it: bearer authentication still passes.
+    const store = createSqliteStore({ path: join(server.dataDir, 'sesame.db') })
+    try {
+      const user = (await store.findUserByEmail(email))!
+      expect(await store.setUserDisabled(user.id, Math.floor(Date.now() / 1000))).toBe(true)
+    } finally {
+      await store.close()
+    }
+    expect(await revokedLine(token)).toBe(
+      'Revoked: no (the user is disabled, but no revocation is recorded: accepted until it expires)',
+    )
+  })
+
+  it('changes no schema to answer: SQLite opened read-only, PostgreSQL not migrated', async () => {
+    const now = Math.floor(Date.now() / 1000)
+    const token = unsignedToken({
+      iss: issuer,
+      sub: 'u'.repeat(22),
+      jti: 'j',
+      sid: 's',
+      iat: now,
+      exp: now + 600,
+    })
+
+    // The running server's file, at the current schema: read, and left at its version.
+    const live = join(server.dataDir, 'sesame.db')
+    const latest = SQLITE_MIGRATIONS.at(-1)!.version
+    expect(sqliteSchemaVersion(live)).toBe(latest)
+    expect(await revokedLine(token)).toBe('Revoked: unknown (the configured store has no user with this sub)')
+    expect(sqliteSchemaVersion(live)).toBe(latest)
+
+    // A file an older Sesame wrote: a migrating open would bring it to the latest version; this one refuses it.
+    const dataDir = makeTempDir()
+    const old = new Database(join(dataDir, 'sesame.db'))
+    old.exec(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
+    )
+    for (const migration of SQLITE_MIGRATIONS.slice(0, 2)) {
+      old.exec(migration.sql)
+      old
+        .prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)')
+        .run(migration.version, migration.name, now)
+    }
+    old.close()
+    expect(await revokedLine(token, { SESAME_DATA_DIR: dataDir })).toBe(
+      `Revoked: unknown (the store could not be opened: The SQLite database is at schema version 2, older than this Sesame's (${latest}); run sesame migrate.)`,
+    )
+    expect(sqliteSchemaVersion(join(dataDir, 'sesame.db'))).toBe(2)
+    rmSync(dataDir, { recursive: true })
+
+    // PostgreSQL, with migration at start on (the default): a schema that does not exist is not created.
+    const schema = freshSchema('cli_decode')
+    const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} })
+    try {
+      expect(
+        await revokedLine(token, {
+          SESAME_STORE: 'postgres',
+          DATABASE_URL,
+          SESAME_POSTGRES_SCHEMA: schema,
+          SESAME_MIGRATE_ON_START: 'true',
+        }),
+      ).toMatch(/^Revoked: unknown \(the store could not be reached: .+\)$/)
+      const found = await sql`SELECT 1 FROM information_schema.schemata WHERE schema_name = ${schema}`
+      expect(found).toHaveLength(0)
+    } finally {
+      await sql.end({ timeout: 1 })
+      await dropSchemas([schema])
+    }
+  })
+
+  it('decodes whatever the SESAME_* configuration; only --local needs a valid one', async () => {
+    const { access_token: token } = await grant()
+    const bad = { SESAME_STORE: 'mongo' }
+    const unknown =
+      'Revoked: unknown (configuration: Invalid SESAME_STORE: must be one of sqlite, memory, postgres, redis.)'
+    const plain = await sesame(['token', 'decode', token], '', bad)
+    expect(plain.stderr).toBe('')
+    expect(plain.status).toBe(0)
+    expect(plain.stdout).toContain('"typ": "at+jwt"')
+    expect(plain.stdout).toContain(`iss: "${issuer}"`)
+    expect(plain.stdout.endsWith(`Signature: not checked (use --jwks <url> or --local)\n${unknown}\n`)).toBe(
+      true,
+    )
+    const jwks = `${issuer}/.well-known/jwks.json`
+    const checked = await sesame(['token', 'decode', token, '--jwks', jwks], '', bad)
+    expect(checked.stderr).toBe('')
+    expect(checked.status).toBe(0)
+    expect(checked.stdout.endsWith(`Signature: valid\n${unknown}\n`)).toBe(true)
+    // The exit status still follows the signature alone.
+    const [header, payload] = token.split('.') as [string, string, string]
+    const forged = await sesame(
+      ['token', 'decode', `${header}.${payload}.${'A'.repeat(86)}`, '--jwks', jwks],
+      '',
+      bad,
+    )
+    expect(forged.status).toBe(1)
+    expect(forged.stdout).toContain('Signature: INVALID')
+    expect(forged.stdout.endsWith(`${unknown}\n`)).toBe(true)
+    // Missing rather than invalid: the same.
+    const missing = await sesame(['token', 'decode', token], '', { SESAME_STORE: 'postgres' })
+    expect(missing.status).toBe(0)
+    expect(missing.stdout).toContain(
+      'Revoked: unknown (configuration: Missing DATABASE_URL: required with the postgres store.)\n',
+    )
+
+    const local = await sesame(['token', 'decode', token, '--local'], '', bad)
+    expect(local.status).toBe(1)
+    expect(local.stderr).toBe(
+      'sesame: Invalid SESAME_STORE: must be one of sqlite, memory, postgres, redis.\n',
+    )
+    expect(local.stdout).toBe('')
+  })
+
+  it('says "unknown" whenever the store cannot tell, and creates no store to answer', async () => {
+    const userId = /\(id ([\w-]{22})/.exec(
+      (await sesame(['users', 'create', 'unrevoked@example.com'], PASSWORD)).stdout,
+    )![1]!
+    const now = Math.floor(Date.now() / 1000)
+    const claims = { iss: issuer, sub: userId, aud: issuer, jti: 'j'.repeat(22), sid: 's'.repeat(22) }
+    const token = unsignedToken({ ...claims, iat: now, exp: now + 600 })
+    expect(await revokedLine(token)).toBe('Revoked: no') // the control: this store can judge this token
+
+    expect(await revokedLine(token, { SESAME_STORE: 'memory' })).toBe(
+      'Revoked: unknown (no store configured: the memory store lives inside the server process)',
+    )
+    const empty = makeTempDir()
+    const nowhere = join(empty, 'data')
+    expect(await revokedLine(token, { SESAME_DATA_DIR: nowhere })).toBe(
+      `Revoked: unknown (no store configured: no SQLite database at ${nowhere}/sesame.db)`,
+    )
+    const local = await sesame(['token', 'decode', token, '--local'], '', { SESAME_DATA_DIR: nowhere })
+    expect(local.stderr).toBe(`sesame: no SQLite database at ${nowhere}/sesame.db\n`)
+    expect(local.status).toBe(1)
+    expect(existsSync(nowhere)).toBe(false)
+    rmSync(empty, { recursive: true })
+    expect(await revokedLine(token, { SESAME_ISSUER: 'https://elsewhere.example' })).toBe(
+      `Revoked: unknown (issued by "${issuer}", not by this configuration's issuer "https://elsewhere.example")`,
+    )
+    expect(await revokedLine(unsignedToken({ sub: userId, iat: now }))).toBe(
+      'Revoked: unknown (not a Sesame access token: it lacks iss, sub, jti, sid, iat or exp)',
+    )
+    expect(
+      await revokedLine(unsignedToken({ ...claims, sub: 'u'.repeat(22), iat: now, exp: now + 600 })),
+    ).toBe('Revoked: unknown (the configured store has no user with this sub)')
+    expect(await revokedLine(unsignedToken({ ...claims, iat: now - 900, exp: now - 1 }))).toBe(
+      'Revoked: unknown (it has expired, and revocations are kept only until then)',
+    )
+    expect(
+      await revokedLine(token, {
+        SESAME_STORE: 'postgres',
+        DATABASE_URL: 'postgres://sesame@127.0.0.1:1/sesame', // nothing listens on port 1
+      }),
+    ).toMatch(/^Revoked: unknown \(the store could not be reached: .+\)$/)
   })
 
   it("lists a user's devices and ends them all", async () => {

@@ -30,6 +30,7 @@ describe('the server process', () => {
   it('serves sign-up and sign-in over HTTP, survives SIGKILL with sessions intact, and stops on SIGTERM', async () => {
     const env = { SESAME_DATA_DIR: dataDir, SESAME_LOG_LEVEL: 'info' }
     const first = await startServerProcess(env)
+    expect(first.output()).toContain(`Sesame listening on ${first.url}\n`)
     const headers = { 'content-type': 'application/json', origin: first.url }
     const credentials = JSON.stringify({ email: 'proc@example.com', password: 'pass-word-1234' })
     expect(
@@ -52,5 +53,19 @@ describe('the server process', () => {
     expect(await me.json()).toMatchObject({ user: { email: 'proc@example.com' } })
     second.child.kill('SIGTERM')
     expect(await second.exited).toBe(0)
+  })
+
+  it('warns at start (SESAME_W003) when the issuer is plain http on a host other than localhost', async () => {
+    const plain = await startServerProcess({
+      SESAME_DATA_DIR: dataDir,
+      SESAME_ISSUER: 'http://192.0.2.10:3000',
+    })
+    const local = await startServerProcess({ SESAME_DATA_DIR: dataDir })
+    for (const server of [plain, local]) {
+      server.child.kill('SIGTERM')
+      await server.exited
+    }
+    expect(plain.output()).toContain('[SESAME_W003] SesameWarning: SESAME_ISSUER is plain http')
+    expect(local.output()).not.toContain('SESAME_W003')
   })
 })

@@ -8,6 +8,7 @@ import { isAuthError } from '../../core/errors.js'
 import type { CsrfGuard } from '../csrf.js'
 import { setCookie } from '../reply-cookies.js'
 import { readStringFields } from '../request-fields.js'
+import { dropsSecureCookie, insecureCookieAdvice } from '../secure-context.js'
 import { authenticateSessionRequest, clientContext } from '../session-request.js'
 import { type Html, html } from './html.js'
 import { layout } from './layout.js'
@@ -43,6 +44,29 @@ export async function pageRoutes(app: FastifyInstance, { auth, csrf }: PageRoute
     }
   }
 
+  const cookieIsSecure = auth.config.cookie.secure !== false
+  const issuerIsHttps = (auth.config.tokens?.issuer ?? '').startsWith('https:')
+  /**
+   * Why the browser will refuse the session cookie on this request, or null. A form post names the browser's
+   * origin in `Origin`, which is exact, so a sign-in or sign-up is refused on it before anything is written. A
+   * navigation names no origin: the page warns only when nothing suggests HTTPS (an https issuer, a TLS proxy's
+   * `X-Forwarded-Proto` or `Forwarded`), since a false warning would tell a person their working sign-in is
+   * broken.
+   */
+  function cookieProblem(request: FastifyRequest): string | null {
+    if (!cookieIsSecure) return null
+    const origin = request.method === 'POST' ? request.headers.origin : navigationOrigin(request)
+    return origin !== undefined && dropsSecureCookie(origin) ? insecureCookieAdvice(origin) : null
+  }
+
+  function navigationOrigin(request: FastifyRequest): string | undefined {
+    if (issuerIsHttps || request.protocol !== 'http') return undefined
+    if (request.headers['x-forwarded-proto'] !== undefined || request.headers.forwarded !== undefined) {
+      return undefined
+    }
+    return `http://${request.host}`
+  }
+
   function page(
     reply: FastifyReply,
     status: number,
@@ -74,12 +98,14 @@ export async function pageRoutes(app: FastifyInstance, { auth, csrf }: PageRoute
   app.get('/signup', async (request, reply) => {
     const session = await currentSession(request, reply)
     if (session) return reply.redirect('/account', 303)
-    return page(reply, 200, 'Sign up', null, signUpForm('', null))
+    return page(reply, 200, 'Sign up', null, signUpForm('', cookieProblem(request)))
   })
 
   app.post('/signup', async (request, reply) => {
     csrf.requireSameOrigin(request)
     const { email = '', password = '' } = readStringFields(request.body, ['email', 'password'])
+    const problem = cookieProblem(request) // refused before the account exists: it could not be signed in to
+    if (problem) return page(reply, 400, 'Sign up', null, signUpForm(email, problem))
     try {
       const user = await auth.signUp({ email, password, ip: request.ip })
       await auth.signOut(request.headers.cookie) // a session this browser already had is replaced, not kept
@@ -97,12 +123,14 @@ export async function pageRoutes(app: FastifyInstance, { auth, csrf }: PageRoute
   app.get('/login', async (request, reply) => {
     const session = await currentSession(request, reply)
     if (session) return reply.redirect('/account', 303)
-    return page(reply, 200, 'Log in', null, logInForm('', null))
+    return page(reply, 200, 'Log in', null, logInForm('', cookieProblem(request)))
   })
 
   app.post('/login', async (request, reply) => {
     csrf.requireSameOrigin(request)
     const { email = '', password = '' } = readStringFields(request.body, ['email', 'password'])
+    const problem = cookieProblem(request)
+    if (problem) return page(reply, 400, 'Log in', null, logInForm(email, problem))
     try {
       const result = await auth.signIn({
         email,

@@ -30,14 +30,29 @@ import { rateLimitSlot } from '../rate-window.js'
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js'
 
 export interface SqliteStoreOptions {
-  /** Path of the database file; created with its directory if missing. */
+  /** Path of the database file; created with its directory if missing (unless `readonly`). */
   path: string
+  /**
+   * Open an existing file for reading only, changing nothing in it: no migration runs, the journal mode is
+   * left as it is, and no directory or database file is created (SQLite itself may add the empty `-wal` and
+   * `-shm` files a read of a WAL database needs when no other connection has them open). Throws when the file
+   * does not exist or its schema is not this Sesame's; every write fails with `store_unavailable`. For
+   * inspection (`sesame token decode`).
+   */
+  readonly?: boolean
 }
 
-/** Opens (creating and migrating as needed) a SQLite {@link Store}. */
+/** Opens (creating and migrating as needed, unless `readonly`) a SQLite {@link Store}. */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
-  const db = openDatabase(options.path)
-  migrate(db, SQLITE_MIGRATIONS)
+  let db: Database.Database
+  if (options.readonly) {
+    db = new Database(options.path, { readonly: true, fileMustExist: true })
+    db.pragma('busy_timeout = 5000')
+    checkSchema(db, SQLITE_MIGRATIONS)
+  } else {
+    db = openDatabase(options.path)
+    migrate(db, SQLITE_MIGRATIONS)
+  }
 
   const statements = {
     insertUser: db.prepare(
@@ -320,6 +335,34 @@ function openDatabase(path: string): Database.Database {
   db.pragma('busy_timeout = 5000')
   db.pragma('foreign_keys = ON')
   return db
+}
+
+/** The schema version of the file: the latest migration it records, 0 for a file with none. */
+function schemaVersion(db: Database.Database): number {
+  const table = db
+    .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'")
+    .get()
+  if (!table) return 0
+  return (db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0
+}
+
+/** For a read-only open: refuses a file whose schema is not exactly the one this Sesame's statements expect. */
+function checkSchema(db: Database.Database, migrations: readonly Migration[]): void {
+  let current: number
+  try {
+    current = schemaVersion(db)
+  } catch (error) {
+    db.close()
+    throw error
+  }
+  const latest = migrations.at(-1)?.version ?? 0
+  if (current === latest) return
+  db.close()
+  throw new Error(
+    current > latest
+      ? `The SQLite database is at schema version ${current}, newer than this Sesame knows (${latest}); upgrade Sesame.`
+      : `The SQLite database is at schema version ${current}, older than this Sesame's (${latest}); run sesame migrate.`,
+  )
 }
 
 /** Applies every migration newer than the file's version; refuses a file written by a newer Sesame. */

@@ -1,12 +1,20 @@
 /**
  * Project Wycheproof vectors (C2SP/wycheproof, testvectors_v1) replayed against Sesame's JWS layer.
  *
- * The vectors are read at test time from the shared folder that sits beside the repository root (the CI clone
- * has `../shared` next to it); they are never copied or edited here. Every way Sesame's answer differs from a
+ * The vectors are vendored unmodified in test/vectors/wycheproof (upstream commit, licence and hashes in its
+ * README); the first test proves the bytes still match those hashes. Every way Sesame's answer differs from a
  * vector's label is written down below, by tcId and with a reason, and the tests assert that the observed
  * differences are exactly those: a new divergence fails, and so does one that disappears.
  */
-import { createHmac, generateKeyPairSync, randomBytes, sign, timingSafeEqual, verify } from 'node:crypto'
+import {
+  createHash,
+  createHmac,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  timingSafeEqual,
+  verify,
+} from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -22,13 +30,21 @@ import { type VerificationKey, importSigningKey, importVerificationKey } from '.
 import { AuthError } from '../../../src/core/errors.js'
 import { expectInvalidToken } from './refusal.js'
 
-const VECTOR_DIR = resolve(import.meta.dirname, '../../../../shared/vectors/wycheproof')
+const VECTOR_DIR = resolve(import.meta.dirname, '../../vectors/wycheproof')
+
+const VECTOR_FILES = [
+  'json_web_signature_test.json',
+  'json_web_key_test.json',
+  'ecdsa_secp256r1_sha256_p1363_test.json',
+  'ed25519_test.json',
+  'hmac_sha256_test.json',
+]
 
 function loadVectors<T>(file: string): T {
   const path = resolve(VECTOR_DIR, file)
   if (!existsSync(path)) {
     throw new Error(
-      `Wycheproof vectors not found at ${path}: the shared folder must sit beside the repository root.`,
+      `Wycheproof vectors not found at ${path}: they are part of the repository (test/vectors/wycheproof).`,
     )
   }
   return JSON.parse(readFileSync(path, 'utf8')) as T
@@ -250,9 +266,19 @@ function tableIds(table: Readonly<Record<number, unknown>>): number[] {
 }
 
 describe('Wycheproof json_web_signature_test.json', () => {
-  it('reads the vectors from the shared folder beside the repository root', () => {
-    expect(existsSync(resolve(VECTOR_DIR, 'json_web_signature_test.json'))).toBe(true)
-    expect(VECTOR_DIR.endsWith(`${'shared'}/vectors/wycheproof`)).toBe(true)
+  it('reads the vendored vectors unmodified: each file hashes to the SHA-256 its README records', () => {
+    const readme = readFileSync(resolve(VECTOR_DIR, 'README.md'), 'utf8')
+    const recorded = [...readme.matchAll(/`([\w.]+\.json)`.*`([0-9a-f]{64})`/g)].map(([, file, hash]) => [
+      file,
+      hash,
+    ])
+    expect(recorded.map(([file]) => file).sort()).toEqual(VECTOR_FILES.slice().sort())
+    for (const [file, hash] of recorded) {
+      const actual = createHash('sha256')
+        .update(readFileSync(resolve(VECTOR_DIR, file!)))
+        .digest('hex')
+      expect(actual, file).toBe(hash)
+    }
   })
 
   it('replays every vector in the file', () => {

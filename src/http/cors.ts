@@ -1,0 +1,150 @@
+/**
+ * Cross-origin resource sharing (the Fetch standard's CORS protocol) for the standalone server.
+ *
+ * Each route has one of three policies, by default from its path, or from `config.cors` where a route differs:
+ * - `any-origin` (`/.well-known/*`): public documents with no credential in them, readable by any page
+ *   (`Access-Control-Allow-Origin: *`, never with credentials).
+ * - `trusted-origins` (`/auth/*`): pages on `SESAME_TRUSTED_ORIGINS` may call the route with credentials (the
+ *   session cookie, or the refresh-token cookie scoped to `/auth`) and read its answer; the exact origin is
+ *   echoed with `Access-Control-Allow-Credentials: true`. That holds for every `/auth/*` route, even one that
+ *   reads no cookie (sign-up): the browser attaches the cookies of a credentialed call to any of them, and the
+ *   client SDK makes every call credentialed, which fails unless the answer allows credentials. The list is the one the CSRF rule trusts: an origin
+ *   allowed to change state here is one of the deployment's own front ends, and one that may change state but
+ *   not read the answer is the failure this module exists to end (a sign-in that creates a token family the
+ *   page can never see).
+ * - `none` (pages, health checks, the revocation feed): no CORS headers at all.
+ *
+ * An origin not on the list gets no CORS headers, so the browser keeps the answer from it; its preflight is
+ * refused with `403 origin_not_allowed`, and a state change it sends without one (a form post) is still refused
+ * by the CSRF rule before anything is written. This is not an access-control layer: it only decides what a
+ * browser lets a page read.
+ *
+ * Preflights (`OPTIONS`) are answered by one route per path, registered beside the path's first route, that
+ * names the methods the path really has: routes are collected as they are declared (`onRoute`), so a route
+ * added later gets its preflight without a list to keep up to date.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import { AuthError } from '../core/errors.js'
+import { sendError } from './error-reply.js'
+
+export type CorsPolicy = 'any-origin' | 'trusted-origins' | 'none'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Overrides the CORS policy this route's path gives it (see `src/http/cors.ts`). */
+    cors?: CorsPolicy
+  }
+}
+
+/** Request headers a trusted page may send: a bearer token, and a JSON or form body. */
+const ALLOWED_HEADERS = 'Authorization, Content-Type'
+/**
+ * Response headers a trusted page may read beyond the CORS-safelisted ones: the bearer challenge (the client SDK
+ * refreshes on `invalid_token` in it) and the wait before a retry.
+ */
+const EXPOSED_HEADERS = 'WWW-Authenticate, Retry-After'
+/** How long a browser may reuse a preflight's answer (Chromium caps it at 2 hours). */
+const PREFLIGHT_MAX_AGE_SECONDS = 600
+
+/** The policy a path gets unless its route says otherwise. */
+export function defaultCorsPolicy(path: string): CorsPolicy {
+  if (path.startsWith('/.well-known/')) return 'any-origin'
+  if (path.startsWith('/auth/')) return 'trusted-origins'
+  return 'none'
+}
+
+/**
+ * Installs CORS on `app` (the root instance, before any route is declared): response headers on every route
+ * with a policy, and a preflight route for each of their paths. `trustedOrigins` are normalised origins.
+ */
+export function installCors(app: FastifyInstance, trustedOrigins: readonly string[]): void {
+  const trusted = new Set(trustedOrigins)
+  /** Per path: its policy and the methods its routes answer. */
+  const paths = new Map<string, { policy: CorsPolicy; methods: Set<string> }>()
+
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const methods = [route.method].flat()
+    if (methods.includes('OPTIONS')) return // a preflight route itself
+    const policy = route.config?.cors ?? defaultCorsPolicy(route.url)
+    let entry = paths.get(route.url)
+    if (!entry) {
+      entry = { policy, methods: new Set() }
+      paths.set(route.url, entry)
+      const path = entry
+      // On the root instance, with the full path: `route.url` already holds any plugin prefix.
+      if (policy !== 'none') {
+        app.options(route.url, { config: { cors: policy } }, (request, reply) =>
+          preflight(request, reply, path),
+        )
+      }
+    }
+    if (entry.policy !== policy) {
+      throw new TypeError(
+        `Routes of ${route.url} disagree on their CORS policy (${entry.policy}, ${policy}).`,
+      )
+    }
+    for (const method of methods) entry.methods.add(method)
+    if (entry.methods.has('GET')) entry.methods.add('HEAD') // Fastify answers HEAD for every GET route
+  })
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method === 'OPTIONS') return // the preflight route writes its own headers
+    const policy = request.routeOptions.config?.cors ?? defaultCorsPolicy(request.routeOptions.url ?? '')
+    if (policy === 'any-origin') reply.header('access-control-allow-origin', '*')
+    else if (policy === 'trusted-origins') {
+      // The answer differs by Origin, so no cache may give one origin's answer to another.
+      reply.header('vary', 'Origin')
+      const origin = request.headers.origin
+      if (origin !== undefined && trusted.has(origin)) {
+        reply.header('access-control-allow-origin', origin)
+        reply.header('access-control-allow-credentials', 'true')
+        reply.header('access-control-expose-headers', EXPOSED_HEADERS)
+      }
+    }
+  })
+
+  function preflight(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    path: { policy: CorsPolicy; methods: Set<string> },
+  ): FastifyReply {
+    const methods = [...path.methods, 'OPTIONS'].join(', ')
+    const origin = request.headers.origin
+    const requestedMethod = request.headers['access-control-request-method']
+    reply.header('allow', methods)
+    if (origin === undefined || requestedMethod === undefined) {
+      // A plain OPTIONS (RFC 9110 §9.3.7), not a browser's preflight: say what the path allows.
+      return reply.code(204).send()
+    }
+    if (path.policy === 'trusted-origins') {
+      reply.header('vary', 'Origin')
+      if (!trusted.has(origin)) {
+        sendError(
+          request,
+          reply,
+          new AuthError(
+            'origin_not_allowed',
+            `The origin ${quoted(origin)} is not in SESAME_TRUSTED_ORIGINS.`,
+          ),
+        )
+        return reply
+      }
+      reply.header('access-control-allow-origin', origin)
+      reply.header('access-control-allow-credentials', 'true')
+    } else {
+      reply.header('access-control-allow-origin', '*')
+    }
+    return reply
+      .code(204)
+      .header('access-control-allow-methods', methods)
+      .header('access-control-allow-headers', ALLOWED_HEADERS)
+      .header('access-control-max-age', String(PREFLIGHT_MAX_AGE_SECONDS))
+      .send()
+  }
+}
+
+/** The origin as the message may show it: printable ASCII only, and short (it is the client's own text). */
+function quoted(origin: string): string {
+  const printable = origin.replace(/[^\x20-\x7e]/g, '?')
+  return `"${printable.length > 100 ? `${printable.slice(0, 100)}…` : printable}"`
+}
