@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // Argon2 and real browsers are slow on a shared 2-core machine; no test asserts on time.
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -37,8 +37,13 @@ export const ERROR_REGISTRY = {
   },
   not_found: {
     status: 404,
-    description: 'No route matches this method and path.',
-    fix: 'Check the method and path against docs/api.md.',
+    description: 'No route matches this path.',
+    fix: 'Check the path against docs/api.md.',
+  },
+  method_not_allowed: {
+    status: 405,
+    description: 'The path exists, but not with this method; `Allow` lists the methods it answers.',
+    fix: 'Use one of the methods in `Allow` (see docs/api.md).',
   },
 
   // Accounts

@@ -1,26 +1,25 @@
 /**
- * The JSON API for accounts and cookie sessions (shared/API.md): sign-up, sign-in, sign-out, and "who am I".
- * Each handler reads fields, calls the engine, and writes the result; rules live in the engine.
+ * The JSON API for accounts and cookie sessions (docs/api.md): sign-up, sign-in, sign-out, and "who am I".
+ * Each handler reads fields, calls the engine, and writes the result; rules live in the engine, and who may call
+ * a route (and how it proves its origin) is declared on the route for the pipeline (`pipeline.ts`).
  */
 import type { FastifyInstance } from 'fastify'
-import type { Auth, PublicUser } from '../auth.js'
+import type { Auth, PublicUser, RequestAuthentication } from '../auth.js'
 import { AuthError, isAuthError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
-import type { CsrfGuard } from './csrf.js'
 import { isoTime } from './iso-time.js'
-import { setCookie } from './reply-cookies.js'
+import { authenticationOf } from './pipeline.js'
+import { appendSetCookies, setCookie } from './reply-cookies.js'
 import { readRequiredStringFields } from './request-fields.js'
-import { authenticateAnyRequest, clientContext } from './session-request.js'
+import { signInFromRequest } from './sign-in.js'
 
 export interface ApiRoutesOptions {
   auth: Auth
-  csrf: CsrfGuard
 }
 
 /** Registers `/auth/signup`, `/auth/session` and `/auth/me` (which accepts a cookie or a bearer token). */
-export async function apiRoutes(app: FastifyInstance, { auth, csrf }: ApiRoutesOptions): Promise<void> {
+export async function apiRoutes(app: FastifyInstance, { auth }: ApiRoutesOptions): Promise<void> {
   app.post('/auth/signup', async (request, reply) => {
-    csrf.requireSameOrigin(request)
     const { email, password } = readRequiredStringFields(request.body, ['email', 'password'])
     const user = await auth.signUp({ email, password, ip: request.ip })
     return reply
@@ -30,43 +29,39 @@ export async function apiRoutes(app: FastifyInstance, { auth, csrf }: ApiRoutesO
   })
 
   app.post('/auth/session', async (request, reply) => {
-    csrf.requireSameOrigin(request)
-    const { email, password } = readRequiredStringFields(request.body, ['email', 'password'])
-    const result = await auth.signIn({
-      email,
-      password,
-      cookieHeader: request.headers.cookie,
-      ...clientContext(request),
-    })
-    setCookie(reply, result.cookie)
+    const credentials = readRequiredStringFields(request.body, ['email', 'password'])
+    const result = await signInFromRequest(auth, request, credentials)
+    appendSetCookies(reply, [result.setCookie])
     return { user: userJSON(result.user), session: sessionJSON(result.principal) }
   })
 
   app.delete('/auth/session', async (request, reply) => {
-    csrf.requireSameOrigin(request)
     const { cookie } = await auth.signOut(request.headers.cookie)
     setCookie(reply, cookie)
     return reply.code(204).send()
   })
 
-  app.get('/auth/me', { schema: { response: { 200: ME_RESPONSE } } }, async (request, reply) => {
-    const result = await authenticateAnyRequest(auth, request, reply)
-    if (!result) throw new AuthError('unauthenticated', 'No session cookie or bearer token was sent.')
-    reply.header('cache-control', 'no-store')
-    const session = sessionJSON(result.principal)
-    if (result.user) return { user: userJSON(result.user), session }
-    let user: PublicUser | null
-    try {
-      user = await auth.findUser(result.principal.userId)
-    } catch (error) {
-      // The token itself is valid until it expires, store or no store: answer with what it proves.
-      if (isAuthError(error, 'store_unavailable')) return { user: { id: result.principal.userId }, session }
-      throw error
-    }
-    if (!user)
-      throw new AuthError('invalid_token', 'The access token is invalid.', { reason: 'user_unavailable' })
-    return { user: userJSON(user), session }
-  })
+  app.get(
+    '/auth/me',
+    { config: { auth: 'required' }, schema: { response: { 200: ME_RESPONSE } } },
+    async (request, reply) => {
+      const { principal, user: sessionUser } = authenticationOf<RequestAuthentication>(request)!
+      reply.header('cache-control', 'no-store')
+      const session = sessionJSON(principal)
+      if (sessionUser) return { user: userJSON(sessionUser), session }
+      let user: PublicUser | null
+      try {
+        user = await auth.findUser(principal.userId)
+      } catch (error) {
+        // The token itself is valid until it expires, store or no store: answer with what it proves.
+        if (isAuthError(error, 'store_unavailable')) return { user: { id: principal.userId }, session }
+        throw error
+      }
+      if (!user)
+        throw new AuthError('invalid_token', 'The access token is invalid.', { reason: 'user_unavailable' })
+      return { user: userJSON(user), session }
+    },
+  )
 }
 
 /**

@@ -49,7 +49,12 @@ export interface ErrorResponse {
 
 /** The HTTP answer for `error` (after {@link toAuthError}). */
 export function describeError(authError: AuthError): ErrorResponse {
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' }
+  // No error answer is worth caching, and RFC 6749 §5.2 requires it of the token endpoint's.
+  const headers: Record<string, string> = {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    pragma: 'no-cache',
+  }
   if (authError.retryAfterSeconds !== undefined) headers['retry-after'] = String(authError.retryAfterSeconds)
   // RFC 6750 §3: a bearer failure names the error in the challenge; a request without credentials gets a bare one.
   if (authError.code === 'invalid_token') headers['www-authenticate'] = 'Bearer error="invalid_token"'

@@ -16,6 +16,7 @@ import { isAuthError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
 import { serializeCookie } from '../core/cookie.js'
 import { createCsrfGuard } from './csrf.js'
+import { signInFromRequest } from './sign-in.js'
 import { type ErrorResponse, describeError, toAuthError } from './error-reply.js'
 import {
   type GuardOptions,
@@ -58,10 +59,7 @@ export function sesameExpress(options: GuardOptions): SesameExpress {
     (step) => (request, response, next) => {
       step(request)
         .then((decision) => {
-          if (decision.setCookies.length > 0) {
-            response.append('set-cookie', decision.setCookies)
-            response.set('cache-control', 'no-store')
-          }
+          appendSetCookies(response, decision.setCookies)
           if (!decision.pass) return sendErrorResponse(response, decision.error)
           request.principal = principalOf(request)
           next()
@@ -94,24 +92,20 @@ export function sesameExpressSessions(
   if (typeof auth?.signIn !== 'function')
     throw new TypeError('sesameExpressSessions needs the Sesame engine.')
   const csrf = createCsrfGuard(options.trustedOrigins ?? [])
-  const setCookie = (response: ExpressLikeResponse, value: string): void => {
-    response.append('set-cookie', value)
-    response.set('cache-control', 'no-store')
-  }
   return {
     async signIn(request, response, { email, password }) {
       const guardRequest = toGuardRequest(request)
       try {
         csrf.requireSameOrigin(guardRequest)
-        const result = await auth.signIn({
-          email,
-          password,
-          cookieHeader: guardRequest.headers.cookie,
-          userAgent:
-            typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : undefined,
-          ip: request.ip,
-        })
-        setCookie(response, serializeCookie(result.cookie))
+        const result = await signInFromRequest(
+          auth,
+          {
+            headers: { cookie: guardRequest.headers.cookie, 'user-agent': request.headers['user-agent'] },
+            ip: request.ip,
+          },
+          { email, password },
+        )
+        appendSetCookies(response, [result.setCookie])
         return { ok: true, user: result.user }
       } catch (error) {
         if (!isAuthError(error)) throw error
@@ -122,7 +116,7 @@ export function sesameExpressSessions(
       const guardRequest = toGuardRequest(request)
       csrf.requireSameOrigin(guardRequest)
       const { cookie } = await auth.signOut(guardRequest.headers.cookie)
-      setCookie(response, serializeCookie(cookie))
+      appendSetCookies(response, [serializeCookie(cookie)])
     },
   }
 }
@@ -141,6 +135,13 @@ export function sesameErrorHandler(): (
     if (!isAuthError(error)) return next(error)
     sendErrorResponse(response, describeError(error))
   }
+}
+
+/** The one place an Express response gets a cookie: appended, and the response marked uncacheable. */
+function appendSetCookies(response: ExpressLikeResponse, values: readonly string[]): void {
+  if (values.length === 0) return
+  response.append('set-cookie', [...values])
+  response.set('cache-control', 'no-store')
 }
 
 function sendErrorResponse(response: ExpressLikeResponse, { status, headers, body }: ErrorResponse): void {

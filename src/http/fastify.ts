@@ -11,6 +11,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { type GuardOptions, type RouteGuards, createRouteGuards, principalOf } from './guard.js'
+import { appendSetCookies } from './reply-cookies.js'
 
 export { principalOf }
 
@@ -26,12 +27,7 @@ export function sesameFastify(options: GuardOptions): SesameFastify {
     (request) => request,
     (step) => async (request, reply) => {
       const decision = await step(request)
-      if (decision.setCookies.length > 0) {
-        const previous = reply.getHeader('set-cookie')
-        const earlier = previous === undefined ? [] : [previous].flat().map(String)
-        reply.header('set-cookie', [...earlier, ...decision.setCookies])
-        reply.header('cache-control', 'no-store')
-      }
+      appendSetCookies(reply, decision.setCookies)
       if (decision.pass) return undefined
       const { status, headers, body } = decision.error
       return reply.code(status).headers(headers).send(body)

@@ -14,13 +14,19 @@ import type { Principal } from '../core/principal.js'
 import { type CsrfRequest, createCsrfGuard } from './csrf.js'
 import { type ErrorResponse, describeError } from './error-reply.js'
 
+/** What an authenticator found: the principal, and a cookie to send (a renewed session). */
+export interface Authentication {
+  principal: Principal
+  cookie: CookieDescription | null
+}
+
 /** Anything that turns request headers into a principal: the engine (`createAuth`) or a verifier. */
 export interface Authenticator {
   /** Null when the request carries no credentials; throws `invalid_token`, `invalid_session`, `invalid_cookie`. */
   authenticate(headers: {
     authorization?: string | undefined
     cookie?: string | undefined
-  }): Promise<{ principal: Principal; cookie: CookieDescription | null } | null>
+  }): Promise<Authentication | null>
   /** The cookie that clears a dead session; bearer-only verifiers have none. */
   blankSessionCookie?(): CookieDescription
 }
@@ -44,7 +50,7 @@ export interface GuardRequest extends CsrfRequest {
 
 /** The outcome of authenticating one request: a principal (or none), or an error, plus cookies to send either way. */
 export type GuardOutcome =
-  | { ok: true; principal: Principal | null; setCookies: string[] }
+  | { ok: true; authentication: Authentication | null; setCookies: string[] }
   | { ok: false; error: ErrorResponse; setCookies: string[] }
 
 export interface RequestGuard {
@@ -115,7 +121,7 @@ export function createRequestGuard(options: GuardOptions): RequestGuard {
         // authenticates must prove they come from a page of this origin. Bearer requests carry no ambient
         // credential and need no such proof.
         if (result?.principal.method === 'cookie') csrf.requireSameOrigin(request)
-        return { ok: true, principal: result?.principal ?? null, setCookies }
+        return { ok: true, authentication: result, setCookies }
       } catch (error) {
         // Only Sesame's own refusals become answers here; anything else is a bug or an outage of the app's
         // making and goes to the framework's error handling.
@@ -124,14 +130,14 @@ export function createRequestGuard(options: GuardOptions): RequestGuard {
         if (dead && authenticator.blankSessionCookie) {
           setCookies.push(serializeCookie(authenticator.blankSessionCookie()))
         }
-        if (dead && deadSessionIsAnonymous) return { ok: true, principal: null, setCookies }
+        if (dead && deadSessionIsAnonymous) return { ok: true, authentication: null, setCookies }
         return { ok: false, error: describeError(error), setCookies }
       }
     },
 
     authorize(principal, rule, request) {
       if (!principal) {
-        return describeError(new AuthError('unauthenticated', 'Sign in to use this resource.'))
+        return describeError(new AuthError('unauthenticated', 'No session cookie or bearer token was sent.'))
       }
       const verdict: unknown = rule(principal, request)
       if (verdict instanceof Promise) {
@@ -151,12 +157,20 @@ export function createRequestGuard(options: GuardOptions): RequestGuard {
 export type GuardDecision =
   { pass: true; setCookies: string[] } | { pass: false; error: ErrorResponse; setCookies: string[] }
 
-// One principal per request object, whichever adapter or guard step authenticated it first.
-const principals = new WeakMap<object, Principal | null>()
+// One authentication per request object, whichever adapter or guard step authenticated it first.
+const authentications = new WeakMap<object, Authentication | null>()
 
 /** The principal Sesame's middleware attached to `request`; null when anonymous or not yet authenticated. */
 export function principalOf(request: object): Principal | null {
-  return principals.get(request) ?? null
+  return authentications.get(request)?.principal ?? null
+}
+
+/**
+ * Everything the authenticator returned for `request` (the engine adds the user it read with a cookie
+ * session), or null when anonymous or not yet authenticated.
+ */
+export function authenticationOf<T extends Authentication = Authentication>(request: object): T | null {
+  return (authentications.get(request) as T | null | undefined) ?? null
 }
 
 /**
@@ -174,13 +188,13 @@ export function createRouteGuards<Request extends object, Handler>(
   function step(rule: AccessRule<Request> | null, deadSessionIsAnonymous = false) {
     return async (request: Request): Promise<GuardDecision> => {
       let setCookies: string[] = []
-      if (!principals.has(request)) {
+      if (!authentications.has(request)) {
         const outcome = await guard.authenticate(toGuardRequest(request), { deadSessionIsAnonymous })
         setCookies = outcome.setCookies
         if (!outcome.ok) return { pass: false, error: outcome.error, setCookies }
-        principals.set(request, outcome.principal)
+        authentications.set(request, outcome.authentication)
       }
-      const refusal = rule && guard.authorize(principals.get(request) ?? null, rule, request)
+      const refusal = rule && guard.authorize(principalOf(request), rule, request)
       return refusal ? { pass: false, error: refusal, setCookies } : { pass: true, setCookies }
     }
   }

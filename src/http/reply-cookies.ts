@@ -1,11 +1,18 @@
-/** Writes cookie descriptions to a reply, with `Cache-Control: no-store` so no cache keeps a credential. */
+/** The one place a Fastify reply gets a cookie: `Set-Cookie` appended, and `Cache-Control: no-store`. */
 import type { FastifyReply } from 'fastify'
 import { type CookieDescription, serializeCookie } from '../core/cookie.js'
 
-/** Appends `Set-Cookie` for `cookie` and marks the response uncacheable. */
-export function setCookie(reply: FastifyReply, cookie: CookieDescription): void {
+/** Appends serialized `Set-Cookie` values, keeping earlier ones, and marks the response uncacheable. */
+export function appendSetCookies(reply: FastifyReply, values: readonly string[]): void {
+  if (values.length === 0) return
   const previous = reply.getHeader('set-cookie')
-  const value = serializeCookie(cookie)
-  reply.header('set-cookie', previous === undefined ? [value] : [...[previous].flat().map(String), value])
+  const earlier = previous === undefined ? [] : [previous].flat().map(String)
+  reply.header('set-cookie', [...earlier, ...values])
+  // No shared cache may keep, and hand to someone else, a response that carries a credential.
   reply.header('cache-control', 'no-store')
+}
+
+/** Appends `Set-Cookie` for `cookie`. */
+export function setCookie(reply: FastifyReply, cookie: CookieDescription): void {
+  appendSetCookies(reply, [serializeCookie(cookie)])
 }

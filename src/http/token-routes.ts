@@ -14,7 +14,7 @@ import { AuthError, isAuthError } from '../core/errors.js'
 import type { CsrfGuard } from './csrf.js'
 import { setCookie } from './reply-cookies.js'
 import { readRequiredStringFields, readStringFields } from './request-fields.js'
-import { clientContext } from './session-request.js'
+import { clientContextOf } from './sign-in.js'
 
 export interface TokenRoutesOptions {
   auth: Auth
@@ -43,8 +43,10 @@ export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRou
     return lookup.value
   }
 
-  app.post('/auth/token', async (request, reply) => {
-    csrf.refuseCrossOrigin(request)
+  // Neither reads an ambient credential unless the refresh-token cookie is used, which then asks for same origin.
+  const NO_AMBIENT_CREDENTIAL = { config: { csrf: 'refuse-cross-origin' } } as const
+
+  app.post('/auth/token', NO_AMBIENT_CREDENTIAL, async (request, reply) => {
     const fields = readStringFields(request.body, [
       'grant_type',
       'username',
@@ -65,7 +67,7 @@ export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRou
         // A refresh token in a cookie is a browser credential: asking for one is a sign-in, so login CSRF applies.
         if (inCookie) csrf.requireSameOrigin(request)
         const { username, password } = readRequiredStringFields(request.body, ['username', 'password'])
-        grant = await auth.tokens.grantPassword({ username, password, ...clientContext(request) })
+        grant = await auth.tokens.grantPassword({ username, password, ...clientContextOf(request) })
         break
       }
       case 'refresh_token': {
@@ -107,8 +109,7 @@ export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRou
     })
   })
 
-  app.post('/auth/revoke', async (request, reply) => {
-    csrf.refuseCrossOrigin(request)
+  app.post('/auth/revoke', NO_AMBIENT_CREDENTIAL, async (request, reply) => {
     const { token } = readStringFields(request.body ?? {}, ['token']) // with the cookie, no body is needed
     const fromCookie = token === undefined ? refreshTokenFromCookie(request) : undefined
     const revoked = token ?? fromCookie

@@ -2,7 +2,6 @@
  * Builds the standalone server: Fastify with body parsers, the error mapper, the API, the web pages and the
  * health routes, over one engine and one store. `inject()` drives it in tests with no port.
  */
-import formBody from '@fastify/formbody'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { type Auth, createAuth } from '../auth.js'
 import { authOptionsFromConfig } from './auth-options.js'
@@ -12,7 +11,10 @@ import type { PasswordHasher } from '../core/password-hasher.js'
 import { apiRoutes } from '../http/api-routes.js'
 import { tokenRoutes } from '../http/token-routes.js'
 import { deviceRoutes } from '../http/device-routes.js'
+import { installBodyParsers } from '../http/body-parsers.js'
 import { installCors } from '../http/cors.js'
+import { installPipeline } from '../http/pipeline.js'
+import { installRouteTable } from '../http/route-table.js'
 import { createCsrfGuard } from '../http/csrf.js'
 import { handleClientError } from '../http/client-errors.js'
 import { sendError } from '../http/error-reply.js'
@@ -80,18 +82,28 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
     ...(options.sleep && { sleep: options.sleep }),
   })
 
-  // Only JSON and forms are accepted: `text/plain` would let a cross-site form post a JSON-looking body.
-  app.removeContentTypeParser('text/plain')
-  await app.register(formBody, { bodyLimit: config.bodyLimitBytes })
+  installBodyParsers(app, config.bodyLimitBytes)
 
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error))
-  app.setNotFoundHandler((request, reply) =>
-    sendError(
+  const routes = installRouteTable(app)
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!
+    const allowed = routes.methodsFor(path)
+    if (allowed.length === 0) {
+      return sendError(request, reply, new AuthError('not_found', `No route for ${request.method} ${path}.`))
+    }
+    reply.header('allow', allowed.join(', '))
+    return sendError(
       request,
       reply,
-      new AuthError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`),
-    ),
-  )
+      new AuthError('method_not_allowed', `${path} answers ${allowed.join(', ')}, not ${request.method}.`),
+    )
+  })
+
+  // No response is to be sniffed into another type (a JSON error rendered as HTML, say).
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff')
+  })
 
   if (config.hstsMaxAgeSeconds > 0) {
     // RFC 6797: once a browser has seen this over HTTPS it refuses plain HTTP to the host, so a network
@@ -104,11 +116,12 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
 
   installCors(app, config.trustedOrigins)
   const csrf = createCsrfGuard(config.trustedOrigins)
+  installPipeline(app, { authenticator: auth, csrf, trustedOrigins: config.trustedOrigins })
   await app.register(healthRoutes, { store })
-  await app.register(apiRoutes, { auth, csrf })
+  await app.register(apiRoutes, { auth })
   await app.register(tokenRoutes, { auth, csrf })
-  await app.register(deviceRoutes, { auth, csrf })
-  await app.register(pageRoutes, { auth, csrf })
+  await app.register(deviceRoutes, { auth })
+  await app.register(pageRoutes, { auth })
   await app.register(revocationFeedRoutes, { auth, feedToken: config.revocationFeedToken })
 
   const sweeper = setInterval(() => {

@@ -472,10 +472,10 @@ describe.each([
       )
       const response = await answered
       expect(response.request().method(), path).toBe('GET')
-      expect(response.status(), path).toBe(404)
+      expect(response.status(), path).toBe(405) // the path answers POST only
       // A top-level GET carries a SameSite=Lax cookie even cross-site: only "no state change on GET" protects.
       expect(receivedFor(via), path).toEqual([
-        expect.objectContaining({ method: 'GET', withCookie: true, status: 404 }),
+        expect.objectContaining({ method: 'GET', withCookie: true, status: 405 }),
       ])
     }
   })

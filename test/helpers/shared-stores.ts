@@ -9,14 +9,78 @@ import postgres from 'postgres'
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
+/**
+ * Test schemas and prefixes carry their creation time (hex seconds) before the random part, so that a run can
+ * remove what a killed earlier run left without touching what a run going on beside it is using
+ * (`removeStaleTestData`, run once before the suite).
+ */
+function stamp(randomBytesCount: number): string {
+  return (
+    Math.floor(Date.now() / 1000)
+      .toString(16)
+      .padStart(8, '0') + randomBytes(randomBytesCount).toString('hex')
+  )
+}
+
 /** A schema name no other run uses. */
 export function freshSchema(label = 'test'): string {
-  return `sesame_${label}_${randomBytes(6).toString('hex')}`
+  return `sesame_${label}_${stamp(6)}`
 }
 
 /** A key prefix no other run uses; hex only, so it is also a literal SCAN pattern. */
 export function freshPrefix(label = 'test'): string {
-  return `sesame-${label}:${randomBytes(8).toString('hex')}:`
+  return `sesame-${label}:${stamp(8)}:`
+}
+
+/** Test data older than this is from a run that ended without cleaning up (CI runs take under 25 minutes). */
+const STALE_AFTER_SECONDS = 2 * 3600
+
+/**
+ * The creation time of a test schema or prefix name; 0 for one in the unstamped form earlier releases made
+ * (always stale: no run of this code makes it); null for a name this module did not make.
+ */
+function stampOf(name: string): number | null {
+  const stamped =
+    /^(?:sesame_[a-z0-9]+_([0-9a-f]{8})[0-9a-f]{12}|sesame-[a-z0-9]+:([0-9a-f]{8})[0-9a-f]{16}:)$/.exec(name)
+  if (stamped) return parseInt(stamped[1] ?? stamped[2]!, 16)
+  return /^(?:sesame_[a-z0-9]+_[0-9a-f]{12}|sesame-[a-z0-9]+:[0-9a-f]{16}:)$/.test(name) ? 0 : null
+}
+
+/** Drops test schemas and deletes test key prefixes older than two hours. Returns what it removed. */
+export async function removeStaleTestData(now = Math.floor(Date.now() / 1000)): Promise<string[]> {
+  const stale = (name: string): boolean => {
+    const created = stampOf(name)
+    return created !== null && now - created > STALE_AFTER_SECONDS
+  }
+  const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {}, connect_timeout: 5 })
+  let schemas: string[]
+  try {
+    const rows = await sql<
+      { name: string }[]
+    >`SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE 'sesame\_%'`
+    schemas = rows.map((row) => row.name).filter(stale)
+  } finally {
+    await sql.end({ timeout: 1 })
+  }
+  await dropSchemas(schemas)
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  const prefixes = new Set<string>()
+  try {
+    await redis.connect()
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', 'sesame-*', 'COUNT', 1000)
+      cursor = next
+      for (const key of keys) {
+        const prefix = /^sesame-[a-z0-9]+:[0-9a-f]+:/.exec(key)?.[0]
+        if (prefix && stale(prefix)) prefixes.add(prefix)
+      }
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
+  await deletePrefixes([...prefixes])
+  return [...schemas, ...prefixes]
 }
 
 export async function dropSchemas(schemas: readonly string[]): Promise<void> {

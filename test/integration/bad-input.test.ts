@@ -18,7 +18,7 @@ describe('bad input', () => {
     method: 'GET' | 'POST' | 'DELETE'
     url: string
     headers?: Record<string, string>
-    payload?: string
+    payload?: string | Buffer
     status: number
     body: { error: string; error_description: string }
   }> = [
@@ -38,7 +38,7 @@ describe('bad input', () => {
       headers: { 'content-type': 'application/json' },
       payload: '',
       status: 400,
-      body: { error: 'malformed_json', error_description: 'The request body is not valid JSON.' },
+      body: { error: 'malformed_json', error_description: 'The request body is empty.' },
     },
     {
       name: 'a prototype-poisoning JSON body',
@@ -162,8 +162,64 @@ describe('bad input', () => {
       name: 'a wrong method on a known path',
       method: 'GET',
       url: '/auth/session',
-      status: 404,
-      body: { error: 'not_found', error_description: 'No route for GET /auth/session.' },
+      status: 405,
+      body: {
+        error: 'method_not_allowed',
+        error_description: '/auth/session answers POST, DELETE, OPTIONS, not GET.',
+      },
+    },
+    {
+      name: 'a wrong method on a path with a parameter',
+      method: 'GET',
+      url: '/auth/sessions/some-id',
+      status: 405,
+      body: {
+        error: 'method_not_allowed',
+        error_description: '/auth/sessions/some-id answers DELETE, OPTIONS, not GET.',
+      },
+    },
+    {
+      name: 'a JSON body that is not UTF-8',
+      method: 'POST',
+      url: '/auth/signup',
+      headers: { 'content-type': 'application/json' },
+      payload: Buffer.concat([
+        Buffer.from('{"email":"utf'),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('@example.com","password":"pass-word-1234"}'),
+      ]),
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'The request body is not valid UTF-8.' },
+    },
+    {
+      name: 'a form body with an escape that is not UTF-8',
+      method: 'POST',
+      url: '/auth/signup',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'email=utf%FF%FE%40example.com&password=pass-word-1234',
+      status: 400,
+      body: {
+        error: 'invalid_request',
+        error_description: 'The form body has an escape that is not valid UTF-8.',
+      },
+    },
+    {
+      name: 'a JSON body naming a member twice',
+      method: 'POST',
+      url: '/auth/signup',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"email":"dup@example.com","password":"pass-word-1234","email":"other@example.com"}',
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'The JSON body names a member more than once.' },
+    },
+    {
+      name: 'a JSON body naming a nested member twice',
+      method: 'POST',
+      url: '/auth/signup',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"email":"dup2@example.com","password":"pass-word-1234","x":{"a":1,"a":2}}',
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'The JSON body names a member more than once.' },
     },
   ]
 
@@ -176,6 +232,13 @@ describe('bad input', () => {
     })
     expect(response.statusCode).toBe(testCase.status)
     expect(response.headers['content-type']).toBe('application/json; charset=utf-8')
+    expect(response.headers['x-content-type-options']).toBe('nosniff')
+    expect(response.headers['cache-control']).toBe('no-store')
+    if (testCase.status === 405) {
+      expect(response.headers.allow).toBe(
+        testCase.body.error_description.split(' answers ')[1]!.split(', not')[0],
+      )
+    }
     expect(response.json()).toEqual(testCase.body)
     expect(response.body).not.toMatch(/at .+\.(ts|js):\d+/) // no stack trace
   })
@@ -191,8 +254,26 @@ describe('bad input', () => {
     ])
   })
 
+  it('token endpoint errors are not to be cached (RFC 6749 §5.2)', async () => {
+    const response = await server.app.inject({
+      method: 'POST',
+      url: '/auth/token',
+      payload: { grant_type: 'password', username: 'kim@example.com', password: 'wrong password here' },
+    })
+    expect(response.statusCode).toBe(400)
+    expect(response.headers['cache-control']).toBe('no-store')
+    expect(response.headers.pragma).toBe('no-cache')
+  })
+
   it('wrote nothing for any refused sign-up', async () => {
-    for (const email of ['p@example.com', 'big@example.com', 'big2@example.com']) {
+    for (const email of [
+      'p@example.com',
+      'big@example.com',
+      'big2@example.com',
+      'dup@example.com',
+      'other@example.com',
+      'dup2@example.com',
+    ]) {
       expect(await server.store.findUserByEmail(email)).toBeNull()
     }
   })

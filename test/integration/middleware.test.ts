@@ -178,7 +178,7 @@ describe('middleware', () => {
       expect(answer.headers.get('www-authenticate')).toBe('Bearer')
       expect(await answer.json()).toEqual({
         error: 'unauthenticated',
-        error_description: 'Sign in to use this resource.',
+        error_description: 'No session cookie or bearer token was sent.',
       })
     })
 

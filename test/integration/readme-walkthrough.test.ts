@@ -37,7 +37,7 @@ describe("the README's curl walk-through", () => {
       const base = server.url.replace('127.0.0.1', 'localhost')
       const output = execFileSync(
         'bash',
-        ['-euo', 'pipefail', '-c', script.replace(/^BASE=.*$/m, `BASE=${base}`)],
+        ['--norc', '--noprofile', '-euo', 'pipefail', '-c', script.replace(/^BASE=.*$/m, `BASE=${base}`)],
         {
           cwd: workDir,
           encoding: 'utf8',

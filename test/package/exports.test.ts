@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-const OPTIONAL_PEERS = ['better-sqlite3', 'postgres', 'ioredis', 'fastify', '@fastify/formbody', 'express']
+const OPTIONAL_PEERS = ['better-sqlite3', 'postgres', 'ioredis', 'fastify', 'express']
 
 /** Subpath, the peers it may load, and a named export it must have. */
 const SUBPATHS: [string, string[], string][] = [

@@ -3,21 +3,23 @@
  * script; every page is served with a strict Content-Security-Policy and `Cache-Control: no-store`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Auth, SessionAuthentication } from '../../auth.js'
+import type { Auth, RequestAuthentication, SessionAuthentication } from '../../auth.js'
 import { isAuthError } from '../../core/errors.js'
-import type { CsrfGuard } from '../csrf.js'
-import { setCookie } from '../reply-cookies.js'
+import { authenticationOf } from '../pipeline.js'
+import { appendSetCookies, setCookie } from '../reply-cookies.js'
 import { readStringFields } from '../request-fields.js'
 import { dropsSecureCookie, insecureCookieAdvice } from '../secure-context.js'
-import { authenticateSessionRequest, clientContext } from '../session-request.js'
+import { clientContextOf, signInFromRequest } from '../sign-in.js'
 import { type Html, html } from './html.js'
 import { layout } from './layout.js'
 import { ICON_SVG, STYLESHEET } from './style.js'
 
 export interface PageRoutesOptions {
   auth: Auth
-  csrf: CsrfGuard
 }
+
+/** Pages read the session cookie; an ended one counts as signed out (`pipeline.ts`). */
+const PAGE = { config: { auth: 'page' } } as const
 
 const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
@@ -30,18 +32,13 @@ const PAGE_HEADERS = {
 }
 
 /** Registers `/`, `/signup`, `/login`, `/account`, `/logout` and the two `/assets/`. */
-export async function pageRoutes(app: FastifyInstance, { auth, csrf }: PageRoutesOptions): Promise<void> {
-  /** The session of a page request; a dead or malformed cookie counts as signed out (and is cleared). */
-  async function currentSession(
-    request: FastifyRequest,
-    reply: FastifyReply,
-  ): Promise<SessionAuthentication | null> {
-    try {
-      return await authenticateSessionRequest(auth, request, reply)
-    } catch (error) {
-      if (isAuthError(error, 'invalid_session') || isAuthError(error, 'invalid_cookie')) return null
-      throw error
-    }
+export async function pageRoutes(app: FastifyInstance, { auth }: PageRoutesOptions): Promise<void> {
+  /** The cookie session of a page request, or null (pages are for browsers: a bearer token is not a session). */
+  function currentSession(request: FastifyRequest): SessionAuthentication | null {
+    const found = authenticationOf<RequestAuthentication>(request)
+    return found?.principal.method === 'cookie' && found.user
+      ? { principal: found.principal, user: found.user, cookie: found.cookie }
+      : null
   }
 
   const cookieIsSecure = auth.config.cookie.secure !== false
@@ -90,26 +87,25 @@ export async function pageRoutes(app: FastifyInstance, { auth, csrf }: PageRoute
     )
   }
 
-  app.get('/', async (request, reply) => {
-    const session = await currentSession(request, reply)
+  app.get('/', PAGE, async (request, reply) => {
+    const session = currentSession(request)
     return reply.redirect(session ? '/account' : '/login', 303)
   })
 
-  app.get('/signup', async (request, reply) => {
-    const session = await currentSession(request, reply)
+  app.get('/signup', PAGE, async (request, reply) => {
+    const session = currentSession(request)
     if (session) return reply.redirect('/account', 303)
     return page(reply, 200, 'Sign up', null, signUpForm('', cookieProblem(request)))
   })
 
   app.post('/signup', async (request, reply) => {
-    csrf.requireSameOrigin(request)
     const { email = '', password = '' } = readStringFields(request.body, ['email', 'password'])
     const problem = cookieProblem(request) // refused before the account exists: it could not be signed in to
     if (problem) return page(reply, 400, 'Sign up', null, signUpForm(email, problem))
     try {
       const user = await auth.signUp({ email, password, ip: request.ip })
       await auth.signOut(request.headers.cookie) // a session this browser already had is replaced, not kept
-      const { cookie } = await auth.createSession(user, clientContext(request))
+      const { cookie } = await auth.createSession(user, clientContextOf(request))
       setCookie(reply, cookie)
       return reply.redirect('/account', 303)
     } catch (error) {
@@ -120,25 +116,19 @@ export async function pageRoutes(app: FastifyInstance, { auth, csrf }: PageRoute
     }
   })
 
-  app.get('/login', async (request, reply) => {
-    const session = await currentSession(request, reply)
+  app.get('/login', PAGE, async (request, reply) => {
+    const session = currentSession(request)
     if (session) return reply.redirect('/account', 303)
     return page(reply, 200, 'Log in', null, logInForm('', cookieProblem(request)))
   })
 
   app.post('/login', async (request, reply) => {
-    csrf.requireSameOrigin(request)
     const { email = '', password = '' } = readStringFields(request.body, ['email', 'password'])
     const problem = cookieProblem(request)
     if (problem) return page(reply, 400, 'Log in', null, logInForm(email, problem))
     try {
-      const result = await auth.signIn({
-        email,
-        password,
-        cookieHeader: request.headers.cookie,
-        ...clientContext(request),
-      })
-      setCookie(reply, result.cookie)
+      const result = await signInFromRequest(auth, request, { email, password })
+      appendSetCookies(reply, [result.setCookie])
       return reply.redirect('/account', 303)
     } catch (error) {
       if (isAuthError(error, 'invalid_request') || isAuthError(error, 'invalid_credentials')) {
@@ -148,14 +138,13 @@ export async function pageRoutes(app: FastifyInstance, { auth, csrf }: PageRoute
     }
   })
 
-  app.get('/account', async (request, reply) => {
-    const session = await currentSession(request, reply)
+  app.get('/account', PAGE, async (request, reply) => {
+    const session = currentSession(request)
     if (!session) return reply.redirect('/login', 303)
     return page(reply, 200, 'Account', session.user.email, accountView(session))
   })
 
   app.post('/logout', async (request, reply) => {
-    csrf.requireSameOrigin(request)
     const { cookie } = await auth.signOut(request.headers.cookie)
     setCookie(reply, cookie)
     return reply.redirect('/login', 303)

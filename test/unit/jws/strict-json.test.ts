@@ -151,7 +151,9 @@ describe('parseStrictJsonObject', () => {
     const nested = `{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`
     expect(() => JSON.parse(nested) as unknown).not.toThrow()
     expect(() => parseStrictJsonObject(nested)).not.toThrow()
+    expect(Object.keys(parseStrictJsonObject(nested) ?? {})).toEqual(['a']) // accepted, not refused
     const nestedDuplicate = `{"a":${'['.repeat(depth)}{"b":1,"b":2}${']'.repeat(depth)}}`
     expect(() => parseStrictJsonObject(nestedDuplicate)).not.toThrow()
+    expect(parseStrictJsonObject(nestedDuplicate)).toBeNull() // the duplicate deep inside is still found
   })
 })

@@ -1,0 +1,82 @@
+/**
+ * The request pipeline of the server's own routes. Each route declares once, in its config, who may call it
+ * and how a state change proves it comes from a page this server trusts; one `onRoute` hook turns that into
+ * the route's hooks, built on the guard that apps' middleware uses (`guard.ts`, `fastify.ts`), so the server
+ * and an embedding app authenticate and refuse cross-site requests the same way.
+ *
+ * A state-changing route (any method but GET, HEAD and OPTIONS) that declares nothing gets the strictest rule,
+ * `same-origin`: a route added later cannot forget CSRF, only loosen it by saying so.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import type { CsrfGuard } from './csrf.js'
+import { sesameFastify } from './fastify.js'
+import { type Authenticator, authenticationOf } from './guard.js'
+
+/**
+ * Who may call a route:
+ * - `none`: no credential is read (sign-up, sign-in, the token endpoint, public documents);
+ * - `optional`: a session cookie or bearer token is read if sent; bad ones are refused with 401;
+ * - `required`: as `optional`, and a request without one is refused with 401;
+ * - `page`: as `optional`, but an ended or malformed session cookie counts as signed out (and is cleared).
+ */
+export type RouteAuth = 'none' | 'optional' | 'required' | 'page'
+
+/**
+ * How a state-changing request proves it comes from a trusted page (`csrf.ts`):
+ * - `same-origin`: always (sign-in and sign-up: login CSRF; sign-out; anything a cookie could authorise);
+ * - `by-credential`: when authenticated by a cookie, the ambient credential; otherwise (a bearer token, or no
+ *   credential at all) the request is refused only when it proves another origin;
+ * - `refuse-cross-origin`: refused only when another origin is proven (no ambient credential is read; a handler
+ *   that then takes the refresh-token cookie asks for `same-origin` itself).
+ */
+export type CsrfRule = 'same-origin' | 'by-credential' | 'refuse-cross-origin'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route; default `none`. */
+    auth?: RouteAuth
+    /** How a state change proves its origin; default `same-origin` (ignored for GET, HEAD and OPTIONS). */
+    csrf?: CsrfRule
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** Installs the pipeline on `app` (the root instance, before any route is declared). */
+export function installPipeline(
+  app: FastifyInstance,
+  {
+    authenticator,
+    csrf,
+    trustedOrigins,
+  }: { authenticator: Authenticator; csrf: CsrfGuard; trustedOrigins: readonly string[] },
+): void {
+  const guards = sesameFastify({ authenticator, trustedOrigins })
+  const authHooks = {
+    optional: guards.authenticate,
+    required: guards.requireAuth(),
+    page: guards.authenticatePage,
+  }
+  const sameOrigin = async (request: FastifyRequest): Promise<void> => csrf.requireSameOrigin(request)
+  const notCrossOrigin = async (request: FastifyRequest): Promise<void> => csrf.refuseCrossOrigin(request)
+
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const methods = [route.method].flat()
+    const auth = route.config?.auth ?? 'none'
+    const changesState = methods.some((method) => !SAFE_METHODS.has(method))
+    const rule = changesState ? (route.config?.csrf ?? 'same-origin') : null
+    if (rule === 'by-credential' && auth === 'none') {
+      throw new TypeError(`${route.url}: csrf "by-credential" needs a route that reads credentials (auth).`)
+    }
+    const hooks: Array<(request: FastifyRequest, reply: FastifyReply) => Promise<unknown>> = []
+    // The origin check comes first: a forged request is refused before its credential is even looked up.
+    if (rule === 'same-origin') hooks.push(sameOrigin)
+    if (rule === 'refuse-cross-origin' || rule === 'by-credential') hooks.push(notCrossOrigin)
+    // The guard itself demands same origin of a cookie-authenticated state change (`by-credential`).
+    if (auth !== 'none') hooks.push(authHooks[auth])
+    if (hooks.length > 0) route.onRequest = [...hooks, ...[route.onRequest ?? []].flat()]
+  })
+}
+
+/** What the pipeline authenticated for `request` (the engine's result: principal, and user for a cookie). */
+export { authenticationOf }
