@@ -115,7 +115,13 @@ async function casesFor(alg: JwsAlgorithm): Promise<{ cases: Case[]; check: () =
     if (!verified) cache.set(token, (verified = verifyAccessToken(token, ring.resolveKey, rules, now)))
     return verified
   }
-  const rules = { issuer: ISSUER, audience: AUDIENCE, leewaySeconds: 30, maxTokenLength: 4096 }
+  const rules = {
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    leewaySeconds: 30,
+    maxTokenLength: 4096,
+    maxLifetimeSeconds: 3600,
+  }
   const privateJwk = JSON.parse(material.privateJwk) as Record<string, unknown>
   const verifyKey: KeyObject =
     alg === 'HS256' ? ring.signingKey.keyObject : createPublicKey(ring.signingKey.keyObject)

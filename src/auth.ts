@@ -28,13 +28,15 @@ import { type PublicUser, toPublicUser } from './engine/types.js'
 import { EMAIL_TAKEN, type Store, type UserRecord } from './store/types.js'
 
 export type { ClientContext, PublicUser, SessionAuthentication, SignInResult } from './engine/types.js'
-export type { TokenEngine, TokenGrant } from './engine/tokens.js'
+export type { RotationOptions, TokenEngine, TokenGrant } from './engine/tokens.js'
 export type { Device, Devices, SessionLimit } from './engine/devices.js'
 export type { Principal } from './core/principal.js'
 export type { Store, UserRecord } from './store/types.js'
 // Apps that seed accounts themselves (an operator's first admin, say) hash passwords the engine's way.
 export { createArgon2Hasher, type PasswordHasher } from './core/password-hasher.js'
 export { AuthError, type ErrorCode } from './core/errors.js'
+// A Store keeps emails unique, and finds them, by this key (see `Store.createUser`).
+export { emailKey } from './core/email.js'
 
 export interface AuthOptions {
   store: Store

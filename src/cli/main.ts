@@ -14,20 +14,20 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
-import { type JWK } from 'jose'
 import { type Auth, createAuth } from '../auth.js'
 import { canonicalizeEmail, normalizeEmail } from '../core/email.js'
 import { AuthError } from '../core/errors.js'
-import { buildKeyRing, hmacKeyMaterial } from '../core/key-ring.js'
+import { hmacKeyMaterial, importPublishedKeys, pickSigner, resolverOfStoredKeys } from '../core/key-ring.js'
 import { checkNewPassword } from '../core/password-policy.js'
 import { authOptionsFromConfig } from '../server/auth-options.js'
 import { type Config, ConfigError, loadConfig } from '../server/config.js'
 import { migrateStores } from '../server/migrate.js'
 import { openStore, SQLITE_FILE_NAME } from '../server/open-store.js'
-import type { Store } from '../store/types.js'
+import { PERIODIC_RESYNC_SECONDS } from '../engine/token-sync.js'
+import type { SigningKeyRecord, Store } from '../store/types.js'
 import { openHiddenPrompt } from './password-prompt.js'
 import { revocationStatus, revocationSubject } from './revocation-status.js'
-import { checkSignature, decodeToken, formatDecoded, resolverFromJwks } from './token-decode.js'
+import { checkSignature, decodeToken, formatDecoded } from './token-decode.js'
 
 /** Exit status for a refused operation or bad input (commander exits 1 for bad usage too, after its help). */
 const FAILED = 1
@@ -182,34 +182,71 @@ program
 const keys = program.command('keys').description('the signing keys of access tokens')
 keys
   .command('list')
-  .description('list signing keys: which signs, which only verify, which have retired')
+  .description('list signing keys: which signs, which signs next and from when, which only verify')
   .action(() =>
     withStore(async (store, settings) => {
       if (settings.tokens.algorithm === 'HS256')
         return out('HS256: the key is SESAME_JWT_SECRET; nothing is stored.')
       const materials = await store.listSigningKeys()
       if (materials.length === 0) return out('no keys yet: the server creates one on its first start')
+      const now = Math.floor(Date.now() / 1000)
+      // The same choice the engine makes when it signs (core/key-ring.ts), for the configured algorithm.
+      const signer = pickSigner(
+        materials.filter((key) => key.alg === settings.tokens.algorithm),
+        now,
+      )
       for (const key of [...materials].sort((a, b) => b.createdAt - a.createdAt)) {
-        const state = key.retiredAt === null ? 'live' : `retired ${iso(key.retiredAt)}`
-        out(`${key.kid}  ${key.alg}  created ${iso(key.createdAt)}  ${state}`)
+        out(`${key.kid}  ${key.alg}  created ${iso(key.createdAt)}  ${keyState(key, signer?.kid, now)}`)
       }
     }),
   )
 keys
   .command('rotate')
-  .description('make a new key the signing key; old keys verify until their tokens expire')
-  .action(() =>
-    withEngine(async (auth) => {
-      out(`rotating the ${config().tokens.algorithm} signing key…`)
-      const kid = await auth.tokens.rotateSigningKey()
+  .description(
+    'add a new signing key: published at once, signing after SESAME_KEY_ACTIVATION_DELAY_SECONDS; old keys verify until their tokens expire',
+  )
+  .option(
+    '--now',
+    'after a key leak: the new key signs at once and every other key is deleted, so their access tokens are refused (clients refresh)',
+  )
+  .action((options: { now?: boolean }) =>
+    withEngine(async (auth, store) => {
       const settings = config()
+      out(`rotating the ${settings.tokens.algorithm} signing key${options.now ? ' at once' : ''}…`)
+      const kid = await auth.tokens.rotateSigningKey({ immediate: options.now === true })
+      const sqlite = settings.store === 'sqlite'
+      if (options.now) {
+        out(
+          `new signing key ${kid} signs now; every other key is deleted, and access tokens they signed are refused`,
+        )
+        out(
+          sqlite
+            ? `a running server on this SQLite file signs with the old key, and accepts its tokens, until its next periodic re-read (within ${PERIODIC_RESYNC_SECONDS} s)`
+            : 'running instances switch through the change feed within milliseconds',
+        )
+        out(
+          'resource servers refuse new tokens until they refetch the JWKS (an unknown kid makes them refetch)',
+        )
+        return
+      }
+      const activatesAt = (await store.listSigningKeys()).find((key) => key.kid === kid)?.activatesAt
+      const from = activatesAt === undefined ? 'later' : `from ${iso(activatesAt)}`
+      out(`new signing key ${kid}: in the JWKS now, signing ${from}; the current key signs until then`)
       out(
-        settings.store === 'sqlite'
-          ? `new signing key ${kid}; a running server signs with it after a restart, and verifies its tokens at once`
-          : `new signing key ${kid}; running instances switch to it through the change feed`,
+        sqlite
+          ? `a running server on this SQLite file publishes it at its next periodic re-read (within ${PERIODIC_RESYNC_SECONDS} s) and switches at that time, with no restart`
+          : 'running instances publish it at once through the change feed and switch at that time',
       )
     }),
   )
+
+/** A key's state in `keys list`: whether it signs now, will sign, or only verifies. */
+function keyState(key: SigningKeyRecord, signerKid: string | undefined, now: number): string {
+  if (key.kid === signerKid) return key.retiredAt === null ? 'signing' : `signing until ${iso(key.retiredAt)}`
+  if (key.retiredAt !== null && key.retiredAt <= now) return `retired ${iso(key.retiredAt)}`
+  if (key.activatesAt > now) return `next: signs from ${iso(key.activatesAt)}`
+  return 'verifies only'
+}
 
 const users = program.command('users').description('accounts')
 users
@@ -375,20 +412,16 @@ async function signatureLine(
     if (!response.ok) throw new CliError(`${options.jwks} answered ${response.status}`)
     const jwks = (await response.json().catch(() => null)) as { keys?: unknown } | null
     if (!Array.isArray(jwks?.keys)) throw new CliError(`${options.jwks} is not a JWKS (no "keys" array)`)
-    resolveKey = await resolverFromJwks(jwks.keys as JWK[])
+    // The keys a resource server's verifier would take from it, and no others.
+    resolveKey = (await importPublishedKeys(jwks.keys as unknown[])).resolveKey
   } else {
-    const now = Math.floor(Date.now() / 1000)
     const { hmacSecret } = settings!.tokens
-    const materials = hmacSecret ? [hmacKeyMaterial(hmacSecret, now)] : await store!.listSigningKeys()
+    const materials = hmacSecret
+      ? [hmacKeyMaterial(hmacSecret, Math.floor(Date.now() / 1000))]
+      : await store!.listSigningKeys()
     if (materials.length === 0) throw new CliError('the store has no signing keys yet')
     // Every stored key, retired ones too: the question is who signed it, not whether it is still accepted.
-    resolveKey = (
-      await buildKeyRing(
-        materials.map((m) => ({ ...m, retiredAt: null })),
-        now,
-        0,
-      )
-    ).resolveKey
+    resolveKey = await resolverOfStoredKeys(materials)
   }
   const verdict = checkSignature(jwt, resolveKey)
   if (verdict.status === 'valid') return 'Signature: valid'

@@ -3,12 +3,9 @@
  * holds against a key set. Decoding is for reading only: the claims are shown even when the signature fails,
  * and the verdict says so plainly.
  */
-import type { JWK } from 'jose'
 import { AuthError } from '../core/errors.js'
-import { isSupportedAlgorithm } from '../core/jws/algorithms.js'
 import { decodeBase64url } from '../core/jws/base64url.js'
 import { type KeyResolver, verifyCompact } from '../core/jws/compact.js'
-import { type VerificationKey, importVerificationKey } from '../core/jws/keys.js'
 import { parseStrictJsonObject } from '../core/jws/strict-json.js'
 
 export interface DecodedToken {
@@ -32,20 +29,6 @@ export function decodeToken(token: string): DecodedToken {
     return value
   }
   return { header: part(segments[0]!, 'header'), claims: part(segments[1]!, 'payload') }
-}
-
-/** A key resolver over a JWKS's `keys`: only keys with a `kid` and a supported `alg` that import cleanly. */
-export async function resolverFromJwks(keys: readonly JWK[]): Promise<KeyResolver> {
-  const byKid = new Map<string, VerificationKey>()
-  for (const jwk of keys) {
-    if (typeof jwk.kid !== 'string' || !isSupportedAlgorithm(jwk.alg)) continue
-    try {
-      byKid.set(jwk.kid, await importVerificationKey(jwk, jwk.alg))
-    } catch {
-      // A key that cannot be imported verifies nothing.
-    }
-  }
-  return (header) => (header.kid === undefined ? null : (byKid.get(header.kid) ?? null))
 }
 
 export type SignatureVerdict =

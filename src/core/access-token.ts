@@ -4,8 +4,8 @@
  *
  * Verification order (jose's, RFC 8725): the JWS layer checks structure, header, algorithm-to-key binding and
  * signature first; only then are claims read, in a fixed sequence: `typ`, required presence and types (times
- * must be finite numbers), `iss`, `aud`, `nbf`, `iat`, `exp`. Every failure is `invalid_token`; the fine
- * `reason` says which check failed, for logs only.
+ * must be finite numbers), `iss`, `aud`, `nbf`, `iat`, `exp`, then the lifetime `exp - iat`. Every failure is
+ * `invalid_token`; the fine `reason` says which check failed, for logs only.
  */
 import { AuthError } from './errors.js'
 import { type KeyResolver, encodeHeader, signCompact, verifyCompact } from './jws/compact.js'
@@ -33,6 +33,13 @@ export interface AccessTokenRules {
   leewaySeconds: number
   /** Longest token accepted, in characters. */
   maxTokenLength: number
+  /**
+   * Longest lifetime (`exp - iat`) accepted, in seconds, plus `leewaySeconds`: the issuer's access-token
+   * lifetime. No token Sesame issues is longer, so a longer one was minted elsewhere (with a leaked key, say).
+   * It would also outlive its own revocation: `sid` kills and user epochs are kept only for this lifetime plus
+   * leeway, after which a longer-lived token would verify again.
+   */
+  maxLifetimeSeconds: number
 }
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt'
@@ -81,6 +88,7 @@ export function verifyAccessToken(
   if (nbf !== undefined && nbf > now + rules.leewaySeconds) throw invalid('not_yet_valid')
   if (iat > now + rules.leewaySeconds) throw invalid('issued_in_future')
   if (exp <= now - rules.leewaySeconds) throw invalid('token_expired')
+  if (exp - iat > rules.maxLifetimeSeconds + rules.leewaySeconds) throw invalid('lifetime_too_long')
   // Frozen: the claims may be cached and handed to many requests, and no handler may change what the next sees.
   return { iss, sub, aud: rules.audience, exp, iat, jti, sid, roles: Object.freeze(roles ?? []) }
 }

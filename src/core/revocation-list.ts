@@ -6,19 +6,12 @@
  * signatures are malleable, so one token has several valid spellings. Entries expire with the tokens they kill.
  */
 import type { AccessTokenClaims } from './access-token.js'
+import type { RevocationEvent, RevocationKind, RevocationSnapshot } from './change-event.js'
 
-export type RevocationKind = 'jti' | 'sid'
+export type { RevocationKind, RevocationSnapshot } from './change-event.js'
 
-/** One entry of the list, as it travels to verifiers in other processes. */
-export type RevocationEntry =
-  | { type: 'access-revoked'; revocation: { kind: RevocationKind; value: string; expiresAt: number } }
-  | { type: 'user-epoch'; epoch: { userId: string; epoch: number; expiresAt: number } }
-
-/** Every live entry at one moment. */
-export interface RevocationSnapshot {
-  revocations: { kind: RevocationKind; value: string; expiresAt: number }[]
-  epochs: { userId: string; epoch: number; expiresAt: number }[]
-}
+/** One entry of the list, as it travels to verifiers in other processes (see `change-event.ts`). */
+export type RevocationEntry = RevocationEvent
 
 export class RevocationList {
   readonly #byKind: Record<RevocationKind, Map<string, number>> = { jti: new Map(), sid: new Map() }
@@ -72,6 +65,15 @@ export class RevocationList {
     if (current && current.epoch === next.epoch && current.expiresAt === next.expiresAt) return
     this.#epochs.set(userId, next)
     this.#notify({ type: 'user-epoch', epoch: { userId, ...next } })
+  }
+
+  /** Applies one entry received from elsewhere (the change feed, the revocation stream): the later one wins. */
+  apply(entry: RevocationEntry): void {
+    if (entry.type === 'access-revoked') {
+      this.add(entry.revocation.kind, entry.revocation.value, entry.revocation.expiresAt)
+    } else {
+      this.setEpoch(entry.epoch.userId, entry.epoch.epoch, entry.epoch.expiresAt)
+    }
   }
 
   /** True when the token is revoked at `now` by its `jti`, its `sid`, or its user's epoch. */

@@ -3,6 +3,7 @@
  * the revocation list), refresh families long (weeks), and the grace window for a just-rotated refresh token
  * short (seconds: long enough for a lost response or two tabs, too short to be worth stealing).
  */
+import type { AccessTokenRules } from './access-token.js'
 
 export interface TokenPolicy {
   /** `iss` of issued tokens, and the only one accepted. Required. */
@@ -21,9 +22,46 @@ export interface TokenPolicy {
   refreshGraceSeconds: number
   /** Longest access token accepted, in characters. Default 4096. */
   maxTokenLength: number
+  /**
+   * Seconds between a rotation publishing a new signing key (in the JWKS) and that key signing. Default 360:
+   * the JWKS's cache lifetime ({@link JWKS_MAX_AGE_SECONDS}) plus a margin, so every JWKS cached before the
+   * rotation has expired by then. At most 86400. 0 signs at once, as an emergency rotation always does.
+   */
+  keyActivationDelaySeconds: number
+}
+
+/** The longest the JWKS may be cached (its `Cache-Control: max-age`) when the activation delay allows it. */
+export const JWKS_MAX_AGE_SECONDS = 300
+/**
+ * Slack between the JWKS's cache lifetime and a new key's activation: a verifier fetches a little after its
+ * copy expires (clock skew, a request that fetched just before, a refresh timer that fires late).
+ */
+export const KEY_ACTIVATION_MARGIN_SECONDS = 60
+export const DEFAULT_KEY_ACTIVATION_DELAY_SECONDS = JWKS_MAX_AGE_SECONDS + KEY_ACTIVATION_MARGIN_SECONDS
+
+/**
+ * The `max-age` the JWKS must be served with, so that no cached copy outlives a rotation's activation delay:
+ * {@link JWKS_MAX_AGE_SECONDS} by default, shorter when the delay is shorter, and 0 (revalidate every time)
+ * when the delay leaves no room for the margin.
+ */
+export function jwksMaxAgeSeconds(policy: Pick<TokenPolicy, 'keyActivationDelaySeconds'>): number {
+  const room = policy.keyActivationDelaySeconds - KEY_ACTIVATION_MARGIN_SECONDS
+  return Math.min(JWKS_MAX_AGE_SECONDS, Math.max(0, room))
 }
 
 export type TokenPolicyInput = Pick<TokenPolicy, 'issuer' | 'audience'> & Partial<TokenPolicy>
+
+/** What an access token must satisfy to verify under `policy` (see `core/access-token.ts`). */
+export function accessTokenRules(policy: Readonly<TokenPolicy>): AccessTokenRules {
+  return {
+    issuer: policy.issuer,
+    audience: policy.audience,
+    leewaySeconds: policy.leewaySeconds,
+    maxTokenLength: policy.maxTokenLength,
+    // Tokens issued under an earlier, longer lifetime are refused after a change: their clients refresh once.
+    maxLifetimeSeconds: policy.accessTtlSeconds,
+  }
+}
 
 /** Resolves and checks a policy; throws `TypeError` naming the bad option. The result is frozen. */
 export function resolveTokenPolicy(input: TokenPolicyInput): Readonly<TokenPolicy> {
@@ -36,6 +74,7 @@ export function resolveTokenPolicy(input: TokenPolicyInput): Readonly<TokenPolic
     refreshAbsoluteSeconds: input.refreshAbsoluteSeconds ?? 30 * 86_400,
     refreshGraceSeconds: input.refreshGraceSeconds ?? 10,
     maxTokenLength: input.maxTokenLength ?? 4096,
+    keyActivationDelaySeconds: input.keyActivationDelaySeconds ?? DEFAULT_KEY_ACTIVATION_DELAY_SECONDS,
   }
   for (const key of ['issuer', 'audience'] as const) {
     if (typeof policy[key] !== 'string' || policy[key] === '') {
@@ -49,6 +88,7 @@ export function resolveTokenPolicy(input: TokenPolicyInput): Readonly<TokenPolic
     ['refreshAbsoluteSeconds', 1, 400 * 86_400],
     ['refreshGraceSeconds', 0, 60],
     ['maxTokenLength', 256, 65_536],
+    ['keyActivationDelaySeconds', 0, 86_400],
   ]
   for (const [key, min, max] of bounds) {
     const value = policy[key]

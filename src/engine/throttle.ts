@@ -1,11 +1,11 @@
 /**
- * Applies the rate-limit policy with the store's shared counters. Accounts are keyed by a hash of the
- * normalised email, so no address is written into counter keys. A refused request answers `429 rate_limited`
- * with `Retry-After` set to the seconds left in the window that refused it.
+ * Applies the rate-limit policy with the store's shared counters. Accounts are keyed by a hash of the email
+ * key (`emailKey`, by which the store finds accounts), so no address is written into counter keys. A refused
+ * request answers `429 rate_limited` with `Retry-After` set to the seconds left in the window that refused it.
  */
 import { createHash } from 'node:crypto'
 import type { Clock } from '../core/clock.js'
-import { canonicalizeEmail } from '../core/email.js'
+import { canonicalizeEmail, emailKey } from '../core/email.js'
 import { AuthError } from '../core/errors.js'
 import { type RateLimitPolicy, type RateLimitRule, softDelayMs } from '../core/rate-limit-policy.js'
 import { rateLimitSlot } from '../store/rate-window.js'
@@ -39,8 +39,11 @@ export interface ThrottleOptions {
 }
 
 export function createThrottle({ store, clock, policy, sleep = defaultSleep }: ThrottleOptions): Throttle {
+  // By email key, as the store looks accounts up: every look-alike spelling of an address counts against it.
   const accountId = (email: string): string =>
-    createHash('sha256').update(canonicalizeEmail(email)).digest('base64url')
+    createHash('sha256')
+      .update(emailKey(canonicalizeEmail(email)))
+      .digest('base64url')
   const accountKey = (email: string): string => `login:account:${accountId(email)}`
   // Without an address (an embedder that passes none) the pair is the account alone.
   const pairKey = (email: string, ip: string | undefined): string =>

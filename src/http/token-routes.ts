@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Auth, TokenGrant } from '../auth.js'
 import { createRefreshTokenCookie, readCookie, refreshCookieName } from '../core/cookie.js'
 import { AuthError, isAuthError } from '../core/errors.js'
+import { JWKS_MAX_AGE_SECONDS, jwksMaxAgeSeconds } from '../core/token-policy.js'
 import type { CsrfGuard } from './csrf.js'
 import { setCookie } from './reply-cookies.js'
 import { readRequiredStringFields, readStringFields } from './request-fields.js'
@@ -26,6 +27,8 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
 export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRoutesOptions): Promise<void> {
   const issuer = auth.config.tokens?.issuer ?? ''
+  // A verifier may keep the JWKS this long, so a rotated key must be published this long before it signs.
+  const jwksCacheControl = `public, max-age=${auth.config.tokens ? jwksMaxAgeSeconds(auth.config.tokens) : JWKS_MAX_AGE_SECONDS}`
 
   const cookieOptions = auth.config.cookie
   const refreshCookieMaxAge = auth.config.tokens?.refreshAbsoluteSeconds ?? 0
@@ -120,7 +123,7 @@ export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRou
   })
 
   app.get('/.well-known/jwks.json', async (_request, reply) =>
-    reply.header('cache-control', 'public, max-age=300').send(auth.tokens.jwks()),
+    reply.header('cache-control', jwksCacheControl).send(auth.tokens.jwks()),
   )
 
   app.get('/.well-known/oauth-authorization-server', async (_request, reply) =>

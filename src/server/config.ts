@@ -7,6 +7,7 @@
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import { isCanonicalBase64url } from '../core/jws/base64url.js'
+import { DEFAULT_KEY_ACTIVATION_DELAY_SECONDS } from '../core/token-policy.js'
 
 /** A configuration problem; `main` prints its message as one line and exits non-zero. */
 export type StoreKind = 'sqlite' | 'memory' | 'postgres' | 'redis'
@@ -55,6 +56,12 @@ const ENV_SCHEMA = z
     SESAME_JWT_ALG: z.enum(['ES256', 'EdDSA', 'RS256', 'HS256']).default('ES256'),
     SESAME_JWT_SECRET: z.string().optional(),
     SESAME_ACCESS_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(900),
+    SESAME_KEY_ACTIVATION_DELAY_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(86_400)
+      .default(DEFAULT_KEY_ACTIVATION_DELAY_SECONDS),
     SESAME_REFRESH_IDLE_SECONDS: positiveSeconds.default(14 * 86_400),
     SESAME_REFRESH_ABSOLUTE_SECONDS: positiveSeconds.default(30 * 86_400),
     SESAME_REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
@@ -125,6 +132,8 @@ export interface Config {
     /** The HS256 secret, decoded; only with HS256. */
     hmacSecret: Buffer | undefined
     accessTtlSeconds: number
+    /** Seconds from `sesame keys rotate` publishing a new key to that key signing (see `core/key-ring.ts`). */
+    keyActivationDelaySeconds: number
     refreshIdleSeconds: number
     refreshAbsoluteSeconds: number
     refreshGraceSeconds: number
@@ -229,6 +238,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       algorithm: e.SESAME_JWT_ALG,
       hmacSecret,
       accessTtlSeconds: e.SESAME_ACCESS_TTL_SECONDS,
+      keyActivationDelaySeconds: e.SESAME_KEY_ACTIVATION_DELAY_SECONDS,
       refreshIdleSeconds: e.SESAME_REFRESH_IDLE_SECONDS,
       refreshAbsoluteSeconds: e.SESAME_REFRESH_ABSOLUTE_SECONDS,
       refreshGraceSeconds: e.SESAME_REFRESH_GRACE_SECONDS,

@@ -1,8 +1,9 @@
 /**
  * `sesame migrate` (and `npm run migrate`): applies pending schema migrations to the configured stores and says
  * what it did. The server also migrates at start unless `SESAME_MIGRATE_ON_START=false`, for deployments that
- * migrate in a separate release step. Redis and memory hold no schema. The PostgreSQL driver is imported only
- * when PostgreSQL is configured (it is an optional peer dependency).
+ * migrate in a separate release step. Redis has a key layout version instead of a schema (migrated only where
+ * users live); memory has neither. Each driver is imported only when its store is configured (they are optional
+ * peer dependencies). What a migration tells the operator (accounts left without an email key) is printed.
  */
 import type { Config } from './config.js'
 import { openStore } from './open-store.js'
@@ -26,6 +27,7 @@ export async function migrateStores(
           write(
             `postgres schema "${config.postgresSchema}": version ${report.from} -> ${report.to}; applied: ${applied}`,
           )
+          for (const note of report.notes) write(`postgres schema "${config.postgresSchema}": ${note}`)
         } finally {
           await sql.end({ timeout: 1 })
         }
@@ -36,6 +38,17 @@ export async function migrateStores(
         const store = await openStore({ ...config, store: 'sqlite', sessionStore: 'sqlite' })
         await store.close()
         write(`sqlite database in "${config.dataDir}": up to date`)
+        break
+      }
+      case 'redis': {
+        if (kind !== config.store) {
+          write('redis: sessions only, no layout to migrate')
+          break
+        }
+        const { migrateRedis } = await import('../store/redis/index.js')
+        const report = await migrateRedis({ url: config.redisUrl!, keyPrefix: config.redisPrefix })
+        write(`redis prefix "${config.redisPrefix}": layout version ${report.from} -> ${report.to}`)
+        for (const note of report.notes) write(`redis prefix "${config.redisPrefix}": ${note}`)
         break
       }
       default:

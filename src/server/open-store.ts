@@ -6,6 +6,7 @@
  * on SQLite need not have `postgres` or `ioredis` at all.
  */
 import { join } from 'node:path'
+import { warnKeylessUsers } from '../store/email-keys.js'
 import { createMemoryStore } from '../store/memory/index.js'
 import { createSplitStore } from '../store/split-store.js'
 import type { Store } from '../store/types.js'
@@ -30,8 +31,8 @@ export type StoreConfig = Pick<
 
 export interface OpenStoreOptions {
   /**
-   * Open only to read, never changing a schema: SQLite read-only (its file must exist), PostgreSQL without
-   * migrating whatever SESAME_MIGRATE_ON_START says. Redis and memory have no schema. For inspection
+   * Open only to read, never changing a schema: SQLite read-only (its file must exist), PostgreSQL and Redis
+   * without migrating whatever SESAME_MIGRATE_ON_START says. Memory has no schema. For inspection
    * (`sesame token decode`); writes through such a store fail.
    */
   readonly?: boolean
@@ -72,7 +73,12 @@ async function openOne(kind: StoreKind, config: StoreConfig, options: OpenStoreO
       })
     }
     case 'redis': {
-      const { createRedisStore } = await import('../store/redis/index.js')
+      const { createRedisStore, migrateRedis } = await import('../store/redis/index.js')
+      // Only where users live: a sessions-only Redis has no layout change to apply.
+      if (kind === config.store && config.migrateOnStart && !options.readonly) {
+        const report = await migrateRedis({ url: config.redisUrl!, keyPrefix: config.redisPrefix })
+        warnKeylessUsers(report.notes)
+      }
       return createRedisStore({ url: config.redisUrl!, keyPrefix: config.redisPrefix })
     }
   }

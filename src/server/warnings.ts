@@ -9,6 +9,10 @@ export const WARNINGS = {
     'SESAME_COOKIE_SECURE=false: the session cookie will be sent over plain HTTP. Use it only for local development.',
   SESAME_W003:
     'SESAME_ISSUER is plain http on a host other than localhost: browsers refuse the Secure session cookie there, so browser sign-ins will not stick. Serve Sesame over https and set SESAME_ISSUER to that URL; for development on another host only, set SESAME_COOKIE_SECURE=false and SESAME_COOKIE_NAME=sesame.',
+  // Emitted by the store migrations themselves (store/email-keys.ts), with the accounts' ids appended; listed
+  // here so the code is never reused.
+  SESAME_W004:
+    'Some accounts share an email key (NFKC + case fold) with an older account and were given none: they sign in with their exact email only.',
 } as const
 
 export type WarningCode = keyof typeof WARNINGS

@@ -18,6 +18,7 @@ export function createSplitStore(stores: { users: Store; sessions: Store }): Sto
     setUserDisabled: (userId, at) => users.setUserDisabled(userId, at),
     listSigningKeys: () => users.listSigningKeys(),
     createSigningKey: (key) => users.createSigningKey(key),
+    createFirstSigningKey: (key) => users.createFirstSigningKey(key),
     retireSigningKeysExcept: (kid, at) => users.retireSigningKeysExcept(kid, at),
     deleteSigningKey: (kid) => users.deleteSigningKey(kid),
     getOrCreateSecret: (name, value) => users.getOrCreateSecret(name, value),

@@ -13,12 +13,16 @@
  *   (each method is one atomic change). Engine operations that take several calls order them so that a
  *   failure part-way fails safe and a retry completes them (see `revokeFamily` in `engine/tokens.ts`).
  */
+import type { AccessRevocation, ChangeEvent, RevocationKind, UserEpoch } from '../core/change-event.js'
 
 /** A registered account. */
 export interface UserRecord {
   /** Public id, 22 base64url characters. */
   id: string
-  /** Normalised email (see `core/email.ts`); unique across users. */
+  /**
+   * Normalised email (see `core/email.ts`), as the user typed it; unique across users, and so is its
+   * `emailKey` (see {@link Store.createUser}).
+   */
   email: string
   /** argon2id PHC string. */
   passwordHash: string
@@ -63,7 +67,16 @@ export interface SigningKeyRecord {
   /** The private (or secret) key as JWK JSON text. */
   privateJwk: string
   createdAt: number
-  /** When a newer key took over signing; the key still verifies until its last tokens expire. */
+  /**
+   * When the key may start signing. A rotated-in key is published (and verifies) at once but signs only from
+   * here, once every JWKS cached before the rotation has expired (see `core/key-ring.ts`). Keys stored before
+   * this field existed read as active since their creation.
+   */
+  activatesAt: number
+  /**
+   * When a newer key takes over signing, possibly ahead (the activation of the key that replaces it); the key
+   * still verifies until its last tokens expire.
+   */
   retiredAt: number | null
 }
 
@@ -96,31 +109,16 @@ export interface RefreshFamilyRecord {
   ip: string | null
 }
 
-/** What an access-token revocation targets: one token (`jti`) or every token of a family (`sid`). */
-export type AccessRevocationKind = 'jti' | 'sid'
-
-export interface AccessRevocationRecord {
-  kind: AccessRevocationKind
-  value: string
-  /** When the revoked tokens expire anyway; the entry can be dropped after this. */
-  expiresAt: number
-}
-
 /**
- * A user's revocation epoch ("log out everywhere"): every access token of the user whose `iat` is before
- * `epoch` is dead. Kept until `expiresAt`, when every such token has expired anyway.
+ * Revocations are stored in the shape they travel in (`core/change-event.ts`, shared with the engine and the
+ * verifier): what an access-token revocation targets (`jti` or `sid`), the revocation itself (dropped after
+ * `expiresAt`, when the revoked tokens expire anyway), a user's epoch ("log out everywhere"), and the change
+ * feed's event.
  */
-export interface UserEpochRecord {
-  userId: string
-  epoch: number
-  expiresAt: number
-}
-
-/** What one instance tells the others through the store's change feed. */
-export type ChangeEvent =
-  | { type: 'access-revoked'; revocation: AccessRevocationRecord }
-  | { type: 'user-epoch'; epoch: UserEpochRecord }
-  | { type: 'keys-changed' }
+export type AccessRevocationKind = RevocationKind
+export type AccessRevocationRecord = AccessRevocation
+export type UserEpochRecord = UserEpoch
+export type { ChangeEvent }
 
 /**
  * The store's change feed (Redis pub/sub, PostgreSQL LISTEN/NOTIFY; in-process for memory and SQLite). It
@@ -146,11 +144,17 @@ export interface Store {
   readonly kind: string
 
   /**
-   * Creates a user. Atomic with the email uniqueness check: of two concurrent calls with one email, exactly
-   * one succeeds and the other returns {@link EMAIL_TAKEN}.
+   * Creates a user, unless a user has the same email or the same email key (`emailKey` in `core/email.ts`:
+   * NFKC plus case folding, so `ｖictim@…` or `straße@…` is taken when `victim@…` or `strasse@…` exists): then
+   * returns {@link EMAIL_TAKEN}. Atomic with that check: of two concurrent calls with one key, exactly one
+   * succeeds. The adapter computes and indexes the key itself.
    */
   createUser(user: UserRecord): Promise<UserRecord | typeof EMAIL_TAKEN>
-  /** The user with this normalised email, or null. */
+  /**
+   * The user with exactly this normalised email, else the user whose email key is `emailKey(email)`, else
+   * null. The exact match comes first only for accounts that share a key from before keys existed: the
+   * migration that added them left the key to the oldest and none to the others (see `docs/api.md`).
+   */
   findUserByEmail(email: string): Promise<UserRecord | null>
   /** The user with this id, or null. */
   findUserById(id: string): Promise<UserRecord | null>
@@ -189,6 +193,13 @@ export interface Store {
   listSigningKeys(): Promise<SigningKeyRecord[]>
   /** Stores a new signing key. */
   createSigningKey(key: SigningKeyRecord): Promise<void>
+  /**
+   * A first start's key: stores `key` (unretired) unless the store already holds a key of the same `alg` whose
+   * `retiredAt` is null, as one atomic step, so that of instances starting together on an empty store exactly one key is
+   * stored and every instance signs with it. Returns the unretired key of that `alg` after the call: `key` when
+   * it was stored, else the existing one (the newest, if several).
+   */
+  createFirstSigningKey(key: SigningKeyRecord): Promise<SigningKeyRecord>
   /** Marks every key other than `kid` that is not yet retired as retired at `retiredAt`. */
   retireSigningKeysExcept(kid: string, retiredAt: number): Promise<void>
   /** Deletes a signing key (once no live token can carry it). False if there was none. */

@@ -16,20 +16,17 @@
  *   access tokens live at most 1 h, 15 min by default); `status()` tells whether the feed is connected.
  */
 import { createParser } from 'eventsource-parser'
-import type { JWK } from 'jose'
 import type { AccessTokenClaims, AccessTokenRules } from '../core/access-token.js'
 import { authenticateBearer } from '../core/bearer.js'
 import { type Clock, systemClock } from '../core/clock.js'
 import { AuthError } from '../core/errors.js'
 import type { CookieDescription } from '../core/cookie.js'
-import { isAsymmetric, isSupportedAlgorithm } from '../core/jws/algorithms.js'
-import type { KeyResolver } from '../core/jws/compact.js'
-import { type VerificationKey, importVerificationKey } from '../core/jws/keys.js'
+import { type PublishedKeys, importPublishedKeys } from '../core/key-ring.js'
+import { KeySource } from '../core/key-source.js'
 import type { Principal } from '../core/principal.js'
 import { RevocationList } from '../core/revocation-list.js'
 import { VerifiedTokenCache } from '../core/verified-token-cache.js'
-import { parseChangeEvent, readChangeEvent } from '../store/change-event.js'
-import type { ChangeEvent } from '../store/types.js'
+import { parseChangeEvent, parseRevocationSnapshot } from '../core/change-event.js'
 
 export interface VerifierOptions {
   /** The `iss` tokens must carry: Sesame's `SESAME_ISSUER`. Also the base of the default URLs. */
@@ -55,6 +52,12 @@ export interface VerifierOptions {
   leewaySeconds?: number
   /** Longest token accepted, in characters, 256 to 65536. Default 4096. */
   maxTokenLength?: number
+  /**
+   * Longest lifetime (`exp - iat`) accepted, in seconds, 1 to 3600; `leewaySeconds` is added. Default 3600, the
+   * most Sesame issues (`SESAME_ACCESS_TTL_SECONDS`); set it to Sesame's own setting to refuse anything longer
+   * than Sesame's tokens, which only a stolen signing key can mint.
+   */
+  maxTokenLifetimeSeconds?: number
   /** Allows http URLs to hosts other than loopback (a network attacker could then swap the keys). Default false. */
   allowInsecureHttp?: boolean
   /** Told about background failures (fetches, feed drops); they never throw. */
@@ -87,7 +90,7 @@ export interface Verifier {
   close(): Promise<void>
 }
 
-const UNKNOWN_KID_REFETCH_MS = 10_000
+const UNKNOWN_KID_REFETCH_SECONDS = 10
 const FEED_RETRY_MS = [1000, 2000, 5000]
 /** The server pings every 15 s: silence for this long means the connection is dead. */
 const FEED_SILENCE_MS = 45_000
@@ -106,6 +109,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const leewaySeconds = wholeNumber(options.leewaySeconds ?? 30, 'leewaySeconds', 0, 60)
   const refreshSeconds = wholeNumber(options.jwksRefreshSeconds ?? 300, 'jwksRefreshSeconds', 1, 86_400)
   const maxTokenLength = wholeNumber(options.maxTokenLength ?? 4096, 'maxTokenLength', 256, 65_536)
+  const maxLifetimeSeconds = wholeNumber(
+    options.maxTokenLifetimeSeconds ?? 3600,
+    'maxTokenLifetimeSeconds',
+    1,
+    3600,
+  )
   const feedOptions = options.revocationFeed
   if (feedOptions && (typeof feedOptions.token !== 'string' || feedOptions.token.length < 32))
     throw new TypeError('Option "revocationFeed.token" must be the feed secret (at least 32 characters).')
@@ -119,17 +128,16 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const clock = options.clock ?? systemClock
   const reportError = options.onError ?? ((): void => {})
 
-  const rules: AccessTokenRules = { issuer, audience: options.audience, leewaySeconds, maxTokenLength }
+  const rules: AccessTokenRules = {
+    issuer,
+    audience: options.audience,
+    leewaySeconds,
+    maxTokenLength,
+    maxLifetimeSeconds,
+  }
   const revocations = new RevocationList()
   const verified = new VerifiedTokenCache()
-  let keys = new Map<string, VerificationKey>()
-  const resolveKey: KeyResolver = (header) =>
-    header.kid === undefined ? null : (keys.get(header.kid) ?? null)
   let keysFetchedAt: number | null = null
-  // Fetches may overlap (the timer, an unknown kid): an older, slower answer must not replace a newer one.
-  let fetchesStarted = 0
-  let fetchApplied = 0
-  let lastUnknownKidFetch = 0
   let feedState: VerifierStatus['feed'] = feedOptions ? 'connecting' : 'off'
   // Since when revocations may be stale (Unix seconds): from the start until the first snapshot, and from
   // every disconnect until the next one.
@@ -144,8 +152,22 @@ export function createVerifier(options: VerifierOptions): Verifier {
     ? new Promise<void>((resolve) => (snapshotLoaded = resolve))
     : Promise.resolve()
 
-  async function fetchKeys(): Promise<void> {
-    const fetchNumber = ++fetchesStarted
+  // Shared with the token engine: overlapping fetches never let an older answer replace a newer one, and an
+  // unknown kid refetches in the background at most every 10 s.
+  const keys = new KeySource<PublishedKeys>({
+    load: (current) => (closed && current ? Promise.resolve(current) : fetchJwks()),
+    clock,
+    unknownKeyReloadSeconds: UNKNOWN_KID_REFETCH_SECONDS,
+    onError: reportError,
+    onReplace: () => {
+      verified.clear() // a key may have left, or changed under its kid: nothing verified by the old set stays
+      keysFetchedAt = clock.nowSeconds()
+      keysLoaded()
+    },
+  })
+
+  /** The keys the JWKS holds now. */
+  async function fetchJwks(): Promise<PublishedKeys> {
     const response = await doFetch(jwksUri, {
       headers: { accept: 'application/json' },
       signal: AbortSignal.any([stop.signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]),
@@ -153,26 +175,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (!response.ok) throw new Error(`JWKS fetch from ${jwksUri} answered ${response.status}.`)
     const body = (await response.json()) as { keys?: unknown }
     if (!Array.isArray(body?.keys)) throw new Error(`JWKS from ${jwksUri} has no "keys" array.`)
-    const next = new Map<string, VerificationKey>()
-    for (const jwk of body.keys as JWK[]) {
-      // Only keys bound to one supported asymmetric algorithm, with a kid: anything else cannot be used safely.
-      if (typeof jwk?.kid !== 'string' || !isSupportedAlgorithm(jwk.alg) || !isAsymmetric(jwk.alg)) continue
-      try {
-        next.set(jwk.kid, await importVerificationKey(jwk, jwk.alg))
-      } catch (error) {
-        reportError(error)
-      }
-    }
-    if (fetchNumber < fetchApplied) return
-    fetchApplied = fetchNumber
-    keys = next
-    verified.clear() // a key may have left, or changed under its kid: nothing verified by the old set stays
-    keysFetchedAt = clock.nowSeconds()
-    keysLoaded()
+    // The same import rules as `sesame token decode --jwks`: asymmetric keys bound to one algorithm only.
+    return importPublishedKeys(body.keys as unknown[], reportError)
   }
 
   function refreshKeys(): void {
-    if (!closed) fetchKeys().catch(reportError)
+    if (!closed) keys.reload().catch(reportError)
   }
   refreshKeys()
   const refreshTimer = setInterval(() => {
@@ -181,33 +189,23 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }, refreshSeconds * 1000)
   refreshTimer.unref()
 
-  function onUnknownKey(): void {
-    const nowMs = Date.now()
-    if (nowMs - lastUnknownKidFetch < UNKNOWN_KID_REFETCH_MS) return
-    lastUnknownKidFetch = nowMs
-    refreshKeys()
-  }
-
-  /** Applies one feed message: the snapshot (`event: snapshot`) or a single entry. */
+  /**
+   * Applies one feed message: the snapshot (`event: snapshot`) or a single entry. Both are read with the same
+   * checks as the store's change feed (`core/change-event.ts`): a malformed entry is dropped, and a message that
+   * is no snapshot at all ends the connection (its reconnect starts from a new one) rather than counting as one.
+   */
   function applyFeedMessage(event: string | undefined, data: string): void {
-    if (event !== 'snapshot') return applyEntry(parseChangeEvent(data))
-    const snapshot = JSON.parse(data) as { revocations?: unknown; epochs?: unknown }
-    const list = (value: unknown): unknown[] => (Array.isArray(value) ? (value as unknown[]) : [])
-    for (const revocation of list(snapshot.revocations))
-      applyEntry(readChangeEvent({ type: 'access-revoked', revocation }))
-    for (const epoch of list(snapshot.epochs)) applyEntry(readChangeEvent({ type: 'user-epoch', epoch }))
+    if (event !== 'snapshot') {
+      const entry = parseChangeEvent(data)
+      if (entry && entry.type !== 'keys-changed') revocations.apply(entry)
+      return
+    }
+    const entries = parseRevocationSnapshot(data)
+    if (!entries) throw new Error('The revocation feed sent a malformed snapshot.')
+    for (const entry of entries) revocations.apply(entry)
     feedState = 'connected'
     feedDownSince = null
     snapshotLoaded()
-  }
-
-  /** Same checks as the store's change feed: a malformed entry is dropped, never applied half-understood. */
-  function applyEntry(entry: ChangeEvent | null): void {
-    if (entry?.type === 'access-revoked') {
-      revocations.add(entry.revocation.kind, entry.revocation.value, entry.revocation.expiresAt)
-    } else if (entry?.type === 'user-epoch') {
-      revocations.setEpoch(entry.epoch.userId, entry.epoch.epoch, entry.epoch.expiresAt)
-    }
   }
 
   /** Reads the feed until it ends or goes silent. */
@@ -249,7 +247,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
   const feedLoop = feedOptions && feedUrl ? followFeed(feedUrl, feedOptions.token) : Promise.resolve()
 
-  const bearer = { resolveKey, rules, revocations, verified, onUnknownKey } // once, not per request
+  // Built once, not per request.
+  const bearer = {
+    resolveKey: keys.resolveKey,
+    rules,
+    revocations,
+    verified,
+    onUnknownKey: keys.onUnknownKey,
+  }
 
   function verifyAuthorization(authorization: string): { claims: AccessTokenClaims; principal: Principal } {
     const now = clock.nowSeconds()
@@ -283,7 +288,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       return { principal: verifyAuthorization(headers.authorization).principal, cookie: null }
     },
 
-    status: () => ({ kids: [...keys.keys()], keysFetchedAt, feed: feedState }),
+    status: () => ({ kids: keys.loaded ? keys.current.kids : [], keysFetchedAt, feed: feedState }),
 
     async close() {
       closed = true

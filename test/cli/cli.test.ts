@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import Database from 'better-sqlite3'
+import { decodeProtectedHeader } from 'jose'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSqliteStore } from '../../src/store/sqlite/index.js'
@@ -390,17 +391,57 @@ describe('sesame command', () => {
     expect(unknown.stderr).toBe('sesame: no user with the email nobody@example.com\n')
   })
 
-  it('lists and rotates keys', async () => {
+  it('rotates keys staged, or at once with --now; the running server follows at its re-read, with no restart', async () => {
+    const kidOf = (token: string): string => decodeProtectedHeader(token).kid!
+    const served = (): string[] =>
+      server.auth.tokens
+        .jwks()
+        .keys.map((key) => (key as { kid: string }).kid)
+        .sort()
     const before = (await sesame(['keys', 'list'])).stdout.trim().split('\n')
-    expect(before.length).toBeGreaterThanOrEqual(1)
-    expect(before[0]).toMatch(/^[\w-]{43} {2}ES256 {2}created \S+ {2}live$/)
+    expect(before).toHaveLength(1)
+    expect(before[0]).toMatch(/^[\w-]{43} {2}ES256 {2}created \S+ {2}signing$/)
+    const oldKid = before[0]!.slice(0, 43)
+    const { access_token: oldToken } = await grant()
+
     const rotated = await sesame(['keys', 'rotate'])
+    expect(rotated.stderr).toBe('')
     expect(rotated.status).toBe(0)
-    const kid = /new signing key ([\w-]{43})/.exec(rotated.stdout)?.[1]
-    const after = (await sesame(['keys', 'list'])).stdout
-    expect(after.split('\n')[0]).toMatch(new RegExp(`^${kid} {2}ES256 .* live$`))
-    expect(after).toContain(`${before[0]!.slice(0, 43)}  ES256`)
-    expect(after).toMatch(/retired \S+/)
+    const staged = /new signing key ([\w-]{43}): in the JWKS now, signing from (\S+); /.exec(rotated.stdout)
+    expect(staged).not.toBeNull()
+    const [, kid, from] = staged!
+    expect(rotated.stdout).toContain('publishes it at its next periodic re-read (within 30 s)')
+    const listed = (await sesame(['keys', 'list'])).stdout
+    expect(listed).toMatch(new RegExp(`^${kid} {2}ES256 {2}created \\S+ {2}next: signs from ${from}$`, 'm'))
+    expect(listed).toMatch(new RegExp(`^${oldKid} {2}ES256 {2}created \\S+ {2}signing until ${from}$`, 'm'))
+    // The server process learns of it at its periodic re-read (run here rather than waited for), publishes it,
+    // and keeps signing with the old key until the activation time.
+    expect(served()).toEqual([oldKid])
+    await server.auth.tokens.reload()
+    expect(served()).toEqual([oldKid, kid!].sort())
+    expect(kidOf((await grant()).access_token)).toBe(oldKid)
+
+    const leaked = await sesame(['keys', 'rotate', '--now'])
+    expect(leaked.stderr).toBe('')
+    expect(leaked.status).toBe(0)
+    const nowKid = /new signing key ([\w-]{43}) signs now; every other key is deleted/.exec(
+      leaked.stdout,
+    )?.[1]
+    expect(nowKid).toBeDefined()
+    expect(leaked.stdout).toContain(
+      'signs with the old key, and accepts its tokens, until its next periodic re-read',
+    )
+    expect((await sesame(['keys', 'list'])).stdout).toMatch(
+      new RegExp(`^${nowKid} {2}ES256 {2}created \\S+ {2}signing\\n$`),
+    )
+    await server.auth.tokens.reload()
+    expect(served()).toEqual([nowKid])
+    const { access_token: newToken } = await grant()
+    expect(kidOf(newToken)).toBe(nowKid)
+    const me = (token: string) =>
+      server.app.inject({ url: '/auth/me', headers: { authorization: `Bearer ${token}` } })
+    expect((await me(newToken)).statusCode).toBe(200)
+    expect((await me(oldToken)).statusCode).toBe(401)
   })
 
   it('disables an account: its sign-ins fail from then on', async () => {

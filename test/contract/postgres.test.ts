@@ -8,7 +8,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import postgres from 'postgres'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { createPostgresStore, migratePostgres, POSTGRES_MIGRATIONS } from '../../src/store/postgres/index.js'
-import { parseChangeEvent } from '../../src/store/change-event.js'
+import { parseChangeEvent } from '../../src/core/change-event.js'
 import { changeChannel } from '../../src/store/postgres/change-feed.js'
 import type { ChangeEvent, Store } from '../../src/store/types.js'
 import {
@@ -19,6 +19,7 @@ import {
   makeTokenHash,
   makeUser,
 } from './store-contract.js'
+import { expectMigratedKeys, legacyUsers } from './email-key-migration.js'
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const admin = postgres(DATABASE_URL, { max: 2, onnotice: () => {} })
@@ -189,6 +190,30 @@ describe('postgres store specifics', () => {
     expect(await store.listUserEpochs(year2100)).toEqual([
       { userId: user.id, epoch: year2100, expiresAt: year2100 + 900 },
     ])
+  })
+
+  it('gives existing users their email key in migration 6: the oldest look-alike keeps it, and is reported', async () => {
+    const schema = schemaForTest()
+    const v5 = POSTGRES_MIGRATIONS.filter((migration) => migration.version <= 5)
+    expect(await migratePostgres(admin, schema, v5)).toMatchObject({ from: 0, to: 5, notes: [] })
+    const users = legacyUsers()
+    for (const user of Object.values(users)) {
+      await admin.unsafe(
+        `INSERT INTO "${schema}".users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)`,
+        [user.id, user.email, user.passwordHash, user.createdAt],
+      )
+    }
+    // Up to 6 only: later migrations are not this test's subject.
+    const v6 = POSTGRES_MIGRATIONS.filter((migration) => migration.version <= 6)
+    const report = await migratePostgres(admin, schema, v6)
+    expect(report).toMatchObject({ from: 5, to: 6, applied: [{ version: 6 }] })
+    await expectMigratedKeys(await open(schema), users, report.notes)
+    const keyless = await admin.unsafe<Array<{ id: string }>>(
+      `SELECT id FROM "${schema}".users WHERE email_key IS NULL ORDER BY id`,
+    )
+    expect(keyless.map((row) => row.id)).toEqual([users.lookalike.id, users.plainOffice.id].sort())
+    // Opening the store applied the rest; nothing is left to do or to report.
+    expect(await migratePostgres(admin, schema)).toMatchObject({ applied: [], notes: [] })
   })
 
   it('upgrades a version-3 schema in place: existing families get a null seal, then rotate with one', async () => {

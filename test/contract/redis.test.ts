@@ -2,8 +2,13 @@ import { randomBytes } from 'node:crypto'
 import { createServer, type Server, type Socket, connect } from 'node:net'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
-import { createRedisStore, type RedisStoreOptions } from '../../src/store/redis/index.js'
-import { agentRef } from '../../src/store/redis/records.js'
+import {
+  createRedisStore,
+  migrateRedis,
+  RedisLayoutTooNewError,
+  type RedisStoreOptions,
+} from '../../src/store/redis/index.js'
+import { agentRef, toFieldList } from '../../src/store/redis/records.js'
 import type { ChangeEvent, SessionRecord, Store } from '../../src/store/types.js'
 import {
   CONTRACT_TIMEOUT_MS,
@@ -14,6 +19,7 @@ import {
   makeTokenHash,
   makeUser,
 } from './store-contract.js'
+import { expectMigratedKeys, legacyUsers } from './email-key-migration.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const UNAVAILABLE = {
@@ -297,6 +303,48 @@ describe('redis store specifics', () => {
     expect(await admin.exists(`${prefix}session:{${due.tokenHash}}`)).toBe(0)
   })
 
+  it('gives users written before email keys their key entry (migrateRedis): the oldest look-alike keeps it', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    // Written the way 0.2 wrote them: the user hash and the exact email entry, no key entry, no layout version.
+    const users = legacyUsers()
+    for (const user of Object.values(users)) {
+      await admin.hset(`${prefix}user:{${user.id}}`, ...toFieldList(user))
+      await admin.set(`${prefix}user-email:{${user.email}}`, user.id)
+    }
+    // A user a new instance created before the migration ran has its key entry already, and keeps it.
+    const early = makeUser({ email: 'early@example.com', createdAt: 9000 })
+    await store.createUser(early)
+
+    const report = await migrateRedis({ url: REDIS_URL, keyPrefix: prefix })
+    expect(report).toMatchObject({ from: 0, to: 1 })
+    expect(await admin.get(`${prefix}layout-version`)).toBe('1')
+    expect(await admin.get(`${prefix}user-email-key:{strasse@example.com}`)).toBe(users.strasse.id)
+    expect(await admin.get(`${prefix}user-email-key:{early@example.com}`)).toBe(early.id)
+    await expectMigratedKeys(store, users, report.notes)
+    expect(await store.findUserByEmail('\uff45arly@example.com')).toEqual(early)
+
+    expect(await migrateRedis({ url: REDIS_URL, keyPrefix: prefix })).toEqual({ from: 1, to: 1, notes: [] })
+    await admin.set(`${prefix}layout-version`, '2')
+    await expect(migrateRedis({ url: REDIS_URL, keyPrefix: prefix })).rejects.toThrow(RedisLayoutTooNewError)
+  })
+
+  it('leaves a key a sign-up took before the migration with that user, and reports the older account', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const legacy = makeUser({ email: '\uff4cate@example.com', createdAt: 100 })
+    await admin.hset(`${prefix}user:{${legacy.id}}`, ...toFieldList(legacy))
+    await admin.set(`${prefix}user-email:{${legacy.email}}`, legacy.id)
+    // Before the migration nothing stops this look-alike: the window `sesame migrate` closes.
+    const taker = makeUser({ email: 'late@example.com', createdAt: 200 })
+    expect(await store.createUser(taker)).toEqual(taker)
+
+    const report = await migrateRedis({ url: REDIS_URL, keyPrefix: prefix })
+    expect(report.notes).toEqual([expect.stringContaining(`${legacy.id} (key held by ${taker.id})`)])
+    expect(await store.findUserByEmail(legacy.email)).toEqual(legacy)
+    expect(await store.findUserByEmail('l\uff41te@example.com')).toEqual(taker)
+  })
+
   it('gives every key of session state a TTL at its expiry; only users, emails, keys and secrets have none', async () => {
     const prefix = freshPrefix()
     const store = open({ keyPrefix: prefix })
@@ -346,6 +394,7 @@ describe('redis store specifics', () => {
       [
         `${prefix}user:{${user.id}}`,
         `${prefix}user-email:{${user.email}}`,
+        `${prefix}user-email-key:{${user.email}}`, // a plain ASCII address is its own key
         `${prefix}{keys}`,
         `${prefix}{keys}:retired`,
         `${prefix}secret:{cookie-key}`,

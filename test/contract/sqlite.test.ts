@@ -1,10 +1,11 @@
-import { rmSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, rmSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import Database from 'better-sqlite3'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createSqliteStore } from '../../src/store/sqlite/index.js'
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js'
 import { makeTempDir } from '../helpers/server.js'
+import { expectMigratedKeys, legacyUsers } from './email-key-migration.js'
 import { describeStoreContract, makeSession, makeUser } from './store-contract.js'
 
 describeStoreContract('sqlite', async () => {
@@ -68,6 +69,43 @@ describe('sqlite store specifics', () => {
     db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, ?, 0)').run('future')
     db.close()
     expect(() => createSqliteStore({ path })).toThrow(/schema version 999, newer than this Sesame knows/)
+  })
+
+  it('gives existing users their email key in migration 6: the oldest look-alike keeps it, and is reported', async () => {
+    const path = tempPath()
+    mkdirSync(dirname(path), { recursive: true })
+    // A database as 0.2 left it: schema version 5, users without keys.
+    const db = new Database(path)
+    db.exec(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
+    )
+    for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 5)) {
+      db.exec(migration.sql)
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(migration.version, migration.name)
+    }
+    const users = legacyUsers()
+    const insert = db.prepare(
+      `INSERT INTO users (id, email, password_hash, roles, created_at, disabled_at)
+       VALUES (@id, @email, @passwordHash, '[]', @createdAt, NULL)`,
+    )
+    for (const user of Object.values(users)) insert.run(user)
+    db.close()
+
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    const store = createSqliteStore({ path })
+    const notes = warn.mock.calls
+      .filter(([, options]) => typeof options === 'object' && options.code === 'SESAME_W004')
+      .map(([message]) => String(message))
+    warn.mockRestore()
+    await expectMigratedKeys(store, users, notes)
+    await store.close()
+
+    const check = new Database(path, { readonly: true })
+    const keyless = check.prepare('SELECT id FROM users WHERE email_key IS NULL ORDER BY id').all()
+    check.close()
+    expect(keyless).toEqual(
+      [{ id: users.lookalike.id }, { id: users.plainOffice.id }].sort((a, b) => (a.id < b.id ? -1 : 1)),
+    )
   })
 
   it('turns driver failures into store_unavailable', async () => {

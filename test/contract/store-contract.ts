@@ -64,11 +64,13 @@ export function makeSession(userId: string, overrides: Partial<SessionRecord> = 
 }
 
 export function makeSigningKey(overrides: Partial<SigningKeyRecord> = {}): SigningKeyRecord {
+  const createdAt = overrides.createdAt ?? NOW
   return {
     kid: generatePublicId(),
     alg: 'ES256',
     privateJwk: JSON.stringify({ kty: 'EC', crv: 'P-256', x: generatePublicId(), d: generatePublicId() }),
-    createdAt: NOW,
+    createdAt,
+    activatesAt: createdAt,
     retiredAt: null,
     ...overrides,
   }
@@ -159,9 +161,62 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(results.filter((result) => result !== EMAIL_TAKEN)).toHaveLength(1)
       })
 
-      it('treats emails as exact keys (normalisation is the engine’s job)', async () => {
-        await store.createUser(makeUser({ email: 'case@example.com' }))
-        expect(await store.findUserByEmail('CASE@example.com')).toBeNull()
+      it('finds a user by any spelling with its email key (NFKC + case fold), and returns it as stored', async () => {
+        const user = makeUser({ email: 'stra\u00dfe.finance@example.com' })
+        await store.createUser(user)
+        for (const spelling of [
+          'strasse.finance@example.com',
+          'STRASSE.FINANCE@EXAMPLE.COM',
+          '\uff53tra\u00dfe.\ufb01nance@example.com', // fullwidth s, the ﬁ ligature
+          'stra\u00dfe.fi\u200bnance@example.com', // an invisible character
+        ]) {
+          expect(await store.findUserByEmail(spelling)).toEqual(user)
+        }
+      })
+
+      it.each([
+        ['fullwidth letters', 'victim@example.com', '\uff56ictim@example.com'],
+        ['a ligature', 'office@example.com', 'o\ufb03ce@example.com'],
+        ['ß against ss', 'strasse@example.com', 'stra\u00dfe@example.com'],
+        ['another case', 'mixed@example.com', 'MIXED@example.com'],
+        ['a Kelvin sign', 'kim@example.com', '\u212aim@example.com'],
+      ])(
+        'refuses a look-alike (%s) of an existing email and keeps the first untouched',
+        async (_label, a, b) => {
+          const first = makeUser({ email: a })
+          expect(await store.createUser(first)).toEqual(first)
+          const second = makeUser({ email: b, passwordHash: 'other' })
+          expect(await store.createUser(second)).toBe(EMAIL_TAKEN)
+          expect(await store.findUserById(second.id)).toBeNull()
+          expect(await store.findUserByEmail(a)).toEqual(first)
+          expect(await store.findUserByEmail(b)).toEqual(first)
+        },
+      )
+
+      it('keeps emails whose keys differ apart: dotless ı, a Cyrillic letter', async () => {
+        const plain = makeUser({ email: 'kir@example.com' })
+        const dotless = makeUser({ email: 'k\u0131r@example.com' })
+        const cyrillic = makeUser({ email: 'k\u0456r@example.com' })
+        for (const user of [plain, dotless, cyrillic]) expect(await store.createUser(user)).toEqual(user)
+        expect(await store.findUserByEmail('k\u0131r@example.com')).toEqual(dotless)
+        expect(await store.findUserByEmail('k\u0456r@example.com')).toEqual(cyrillic)
+        expect(await store.findUserByEmail('KIR@example.com')).toEqual(plain)
+      })
+
+      it('lets exactly one of many concurrent sign-ups with look-alike emails win', async () => {
+        const spellings = [
+          'look@example.com',
+          '\uff4cook@example.com',
+          'LOOK@example.com',
+          'lo\uff4fk@example.com',
+        ]
+        const attempts = Array.from({ length: 12 }, (_, i) =>
+          makeUser({ email: spellings[i % spellings.length] }),
+        )
+        const results = await Promise.all(attempts.map((user) => store.createUser(user)))
+        const winners = results.filter((result) => result !== EMAIL_TAKEN)
+        expect(winners).toHaveLength(1)
+        expect(await store.findUserByEmail('look@example.com')).toEqual(winners[0])
       })
 
       it('updates a password hash, and reports a missing user', async () => {
@@ -401,6 +456,56 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.deleteSigningKey(doomed.kid)).toBe(false)
         expect(await store.deleteSigningKey('no-such-kid')).toBe(false)
         expect(await store.listSigningKeys()).toEqual([kept])
+      })
+
+      it('keeps an activation time ahead of creation, and a retirement ahead of now', async () => {
+        const pending = makeSigningKey({ createdAt: NOW, activatesAt: NOW + 360 })
+        const outgoing = makeSigningKey({ createdAt: NOW - 100, retiredAt: NOW + 360 })
+        await store.createSigningKey(pending)
+        await store.createSigningKey(outgoing)
+        expect(await store.listSigningKeys()).toEqual([pending, outgoing])
+      })
+
+      describe('createFirstSigningKey', () => {
+        it('stores the key on an empty store and returns it', async () => {
+          const key = makeSigningKey()
+          expect(await store.createFirstSigningKey(key)).toEqual(key)
+          expect(await store.listSigningKeys()).toEqual([key])
+        })
+
+        it('stores nothing when an unretired key of the algorithm exists, and returns that one', async () => {
+          const existing = makeSigningKey({ createdAt: NOW - 100, activatesAt: NOW + 50 })
+          await store.createSigningKey(existing)
+          expect(await store.createFirstSigningKey(makeSigningKey())).toEqual(existing)
+          expect(await store.listSigningKeys()).toEqual([existing])
+        })
+
+        it('returns the newest of several unretired keys', async () => {
+          const older = makeSigningKey({ createdAt: NOW - 100 })
+          const newer = makeSigningKey({ createdAt: NOW - 50 })
+          await store.createSigningKey(older)
+          await store.createSigningKey(newer)
+          expect(await store.createFirstSigningKey(makeSigningKey())).toEqual(newer)
+        })
+
+        it('counts neither retired keys (even retiring ahead) nor keys of another algorithm', async () => {
+          const retired = makeSigningKey({ createdAt: NOW - 200, retiredAt: NOW + 100 })
+          const other = makeSigningKey({ alg: 'EdDSA', createdAt: NOW - 100 })
+          await store.createSigningKey(retired)
+          await store.createSigningKey(other)
+          const key = makeSigningKey()
+          expect(await store.createFirstSigningKey(key)).toEqual(key)
+          expect(await store.listSigningKeys()).toEqual([key, other, retired])
+        })
+
+        it('stores exactly one key when called concurrently, and every caller gets that one', async () => {
+          const candidates = Array.from({ length: 8 }, () => makeSigningKey())
+          const winners = await Promise.all(candidates.map((key) => store.createFirstSigningKey(key)))
+          const stored = await store.listSigningKeys()
+          expect(stored).toHaveLength(1)
+          expect(candidates).toContainEqual(stored[0])
+          for (const winner of winners) expect(winner).toEqual(stored[0])
+        })
       })
 
       it('returns copies: mutating a created or returned key does not change the stored one', async () => {

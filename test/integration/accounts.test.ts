@@ -84,6 +84,49 @@ describe('POST /auth/signup', () => {
     if (typeof email === 'string') expect(await server.store.findUserByEmail(email)).toBeNull()
   })
 
+  it.each([
+    ['fullwidth letters', 'victim@example.com', '\uff56ictim@example.com'],
+    ['a ligature, upper-cased', 'office@example.com', 'O\ufb03CE@EXAMPLE.COM'],
+    ['ß against ss', 'strasse@example.de', 'Stra\u00dfe@example.de'],
+  ])(
+    'answers 409 email_taken for a look-alike (%s) of a registered email, which signs in to that account',
+    async (_label, email, lookalike) => {
+      const created = await signUp({ email, password: 'password-one' })
+      expect(created.statusCode).toBe(201)
+      const response = await signUp({ email: lookalike, password: 'password-two' })
+      expect(response.statusCode).toBe(409)
+      expect(response.json()).toEqual({
+        error: 'email_taken',
+        error_description: 'An account with this email already exists.',
+      })
+      const signIn = await server.app.inject({
+        method: 'POST',
+        url: '/auth/session',
+        headers: SAME_ORIGIN,
+        payload: { email: lookalike, password: 'password-one' },
+      })
+      expect(signIn.statusCode).toBe(200)
+      expect(signIn.json()).toMatchObject({ user: created.json<{ user: object }>().user })
+    },
+  )
+
+  it.each([
+    ['a zero-width space', 'zero\u200bwidth@example.com'],
+    ['a right-to-left isolate', 'ann\u2067@example.com'],
+    ['a private-use character', 'ann\ue000@example.com'],
+  ])(
+    'refuses an email with %s: 400 invalid_request naming the field, and creates nothing',
+    async (_label, email) => {
+      const response = await signUp({ email, password: 'pass-word-1234' })
+      expect(response.statusCode).toBe(400)
+      expect(response.json()).toEqual({
+        error: 'invalid_request',
+        error_description: 'The "email" field contains an invisible, private-use or unassigned character.',
+      })
+      expect(await server.store.findUserByEmail(email)).toBeNull()
+    },
+  )
+
   it('accepts a 256-character passphrase unchanged, and it signs in (no truncation)', async () => {
     const password = 'p'.repeat(255) + 'q'
     expect((await signUp({ email: 'max@example.com', password })).statusCode).toBe(201)

@@ -27,6 +27,8 @@ const EMAIL = 'verifier@example.com'
 const PASSWORD = 'resource server pw 1'
 const ACCESS_TTL = 900
 const LEEWAY = 30
+/** The default SESAME_KEY_ACTIVATION_DELAY_SECONDS: the JWKS max-age (300) plus a 60 s margin. */
+const ACTIVATION_DELAY = 360
 const INVALID_TOKEN = { error: 'invalid_token', error_description: 'The access token is invalid.' }
 
 interface TokenResponse {
@@ -188,36 +190,47 @@ describe.each(['ES256', 'EdDSA', 'RS256'] as const)('an independent jose resourc
     ).rejects.toMatchObject({ code: 'ERR_JWT_CLAIM_VALIDATION_FAILED', claim: 'iss' })
   })
 
-  it('follows a key rotation: the old key verifies until it leaves the JWKS, then its tokens are refused', async () => {
+  it('follows a staged rotation: new tokens never name a key a cached JWKS lacks, and the old key leaves only when its tokens have expired', async () => {
     const { server, issuer, clock } = running
+    const jwksUrl = new URL(`${issuer}/.well-known/jwks.json`)
     const old = await passwordGrant(issuer)
     const oldIssuedAt = clock.nowSeconds()
     const oldKid = decodeProtectedHeader(old.access_token).kid!
-
-    // A long-lived verifier that refetches on an unknown kid (no cooldown), as a resource server would run.
-    const longLived = createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`), { cooldownDuration: 0 })
-    const verifyLongLived = (token: string) =>
-      jwtVerify(token, longLived, {
+    const verifyWith = (jwks: ReturnType<typeof createRemoteJWKSet>, token: string) =>
+      jwtVerify(token, jwks, {
         issuer,
         audience: issuer,
         typ: 'at+jwt',
         algorithms: [alg],
         currentDate: new Date(clock.nowSeconds() * 1000),
       })
-    await verifyLongLived(old.access_token)
+
+    // Verifiers that fetched the JWKS just before the rotation: one with jose's default 30 s cooldown between
+    // refetches (it would refuse an unknown kid for up to 30 s), one that refetches on any unknown kid.
+    const cached = createRemoteJWKSet(jwksUrl)
+    const longLived = createRemoteJWKSet(jwksUrl, { cooldownDuration: 0 })
+    await verifyWith(cached, old.access_token)
+    await verifyWith(longLived, old.access_token)
 
     const newKid = await server.auth.tokens.rotateSigningKey()
     expect(newKid).not.toBe(oldKid)
     expect((await jwksOf(issuer)).keys.map((key) => key.kid).sort()).toEqual([oldKid, newKid].sort())
+    // Right after the rotation tokens are still signed by the key every earlier JWKS holds: no refusal anywhere.
     const rotated = await refreshGrant(issuer, old.refresh_token)
-    expect(decodeProtectedHeader(rotated.access_token).kid).toBe(newKid)
-    // Both verify now: the new kid makes the long-lived verifier refetch; a fresh one sees both keys.
-    expect((await verifyLongLived(rotated.access_token)).protectedHeader.kid).toBe(newKid)
-    expect((await verifyLongLived(old.access_token)).protectedHeader.kid).toBe(oldKid)
-    await resourceServerVerify(issuer, old.access_token, alg, clock.nowSeconds())
-    await resourceServerVerify(issuer, rotated.access_token, alg, clock.nowSeconds())
+    expect(decodeProtectedHeader(rotated.access_token).kid).toBe(oldKid)
+    expect((await verifyWith(cached, rotated.access_token)).protectedHeader.kid).toBe(oldKid)
 
-    // Past the access-token lifetime plus leeway the old key is dropped.
+    // After the activation delay (longer than the JWKS max-age, so every cache has refetched by then) the new
+    // key signs; a verifier still holding a pre-rotation JWKS fetches it on the unknown kid.
+    clock.advance(ACTIVATION_DELAY)
+    const activated = await refreshGrant(issuer, rotated.refresh_token)
+    expect(decodeProtectedHeader(activated.access_token).kid).toBe(newKid)
+    expect((await verifyWith(longLived, activated.access_token)).protectedHeader.kid).toBe(newKid)
+    expect((await verifyWith(longLived, old.access_token)).protectedHeader.kid).toBe(oldKid)
+    await resourceServerVerify(issuer, old.access_token, alg, clock.nowSeconds())
+    await resourceServerVerify(issuer, activated.access_token, alg, clock.nowSeconds())
+
+    // The old key retired at the activation; past the access-token lifetime plus leeway after that it is dropped.
     clock.advance(ACCESS_TTL + LEEWAY + 1)
     await server.auth.tokens.reload()
     expect((await jwksOf(issuer)).keys.map((key) => key.kid)).toEqual([newKid])
@@ -226,7 +239,7 @@ describe.each(['ES256', 'EdDSA', 'RS256'] as const)('an independent jose resourc
     expect(await rejectionCode(resourceServerVerify(issuer, old.access_token, alg, oldIssuedAt))).toBe(
       'ERR_JWKS_NO_MATCHING_KEY',
     )
-    const fresh = await refreshGrant(issuer, rotated.refresh_token)
+    const fresh = await refreshGrant(issuer, activated.refresh_token)
     expect(decodeProtectedHeader(fresh.access_token).kid).toBe(newKid)
     const result = await resourceServerVerify(issuer, fresh.access_token, alg, clock.nowSeconds())
     expectAccessClaims(result, running, alg, clock.nowSeconds())

@@ -73,6 +73,23 @@ describe('throttling', () => {
     expect((await logIn('victim@example.com', 'the right password', '192.0.2.50')).statusCode).toBe(200)
   })
 
+  it('counts every look-alike spelling of an account against its limits, as one account', async () => {
+    await start()
+    // Eleven spellings of victim@example.com, each with other letters fullwidth: one email key.
+    const fullwidth = (letter: string) => String.fromCodePoint(letter.codePointAt(0)! + 0xfee0)
+    const spelling = (mask: number) =>
+      [...'victim'].map((letter, i) => (mask & (1 << i) ? fullwidth(letter) : letter)).join('') +
+      '@example.com'
+    for (let i = 0; i < 10; i++)
+      expect((await logIn(spelling(i + 1), `wrong ${i}`, '198.51.100.1')).statusCode).toBe(401)
+    const blocked = await logIn(spelling(11), 'the right password', '198.51.100.1')
+    expect(blocked.statusCode).toBe(429)
+    // The right password under a look-alike spelling, from elsewhere, is the owner signing in.
+    const owner = await logIn(spelling(63), 'the right password', '192.0.2.50')
+    expect(owner.statusCode).toBe(200)
+    expect(owner.json()).toMatchObject({ user: { email: 'victim@example.com' } })
+  })
+
   it('holds against parallel guesses: the attempt is counted before the password is checked', async () => {
     await start({ SESAME_LOGIN_ATTEMPTS_PER_ACCOUNT: '15' })
     const statuses = async (ipOf: (i: number) => string, email: string): Promise<number[]> =>

@@ -276,31 +276,80 @@ describe('tokens', () => {
     })
   })
 
-  it('publishes the signing key in the JWKS, without private members, and keeps old keys while tokens live', async () => {
-    const before = (await server.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json<{
+  async function publishedKids(): Promise<string[]> {
+    const jwks = (await server.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json<{
+      keys: Array<{ kid: string }>
+    }>()
+    return jwks.keys.map((key) => key.kid).sort()
+  }
+
+  const kidOf = (token: string): string | undefined => decodeProtectedHeader(token).kid
+
+  it('publishes the signing key in the JWKS, without private members', async () => {
+    const jwks = (await server.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json<{
       keys: Array<Record<string, unknown>>
     }>()
-    expect(before.keys).toHaveLength(1)
-    expect(before.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' })
-    expect(before.keys[0]).not.toHaveProperty('d')
-    const oldKid = before.keys[0]!.kid
+    expect(jwks.keys).toHaveLength(1)
+    expect(jwks.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' })
+    expect(jwks.keys[0]).not.toHaveProperty('d')
+    expect(kidOf((await passwordGrant()).access_token)).toBe(jwks.keys[0]!.kid)
+  })
+
+  it('stages a rotation: the new key is published at once, signs after the activation delay, and the old key verifies until its last token expires', async () => {
+    const [oldKid] = await publishedKids()
     const { access_token: oldToken } = await passwordGrant()
 
     const newKid = await server.auth.tokens.rotateSigningKey()
-    const after = (await server.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json<{
-      keys: Array<{ kid: string }>
-    }>()
-    expect(after.keys.map((key) => key.kid).sort()).toEqual([oldKid, newKid].sort())
-    const { access_token: newToken } = await passwordGrant()
-    expect(decodeProtectedHeader(newToken).kid).toBe(newKid)
-    expect((await me({ authorization: `Bearer ${oldToken}` })).statusCode).toBe(200)
+    expect(await publishedKids()).toEqual([oldKid, newKid].sort())
+    // Still signed by a key every JWKS fetched before the rotation holds, up to the last second of the delay.
+    expect(kidOf((await passwordGrant()).access_token)).toBe(oldKid)
+    clock.advance(359)
+    const { access_token: lastOld } = await passwordGrant()
+    expect(kidOf(lastOld)).toBe(oldKid)
 
-    clock.advance(900 + 30)
+    // At the activation time the new key signs, with no reload or event: the signer is chosen per token.
+    clock.advance(1)
+    const { access_token: newToken } = await passwordGrant()
+    expect(kidOf(newToken)).toBe(newKid)
+    for (const token of [oldToken, lastOld, newToken])
+      expect((await me({ authorization: `Bearer ${token}` })).statusCode).toBe(200)
+
+    // The old key retired at the activation: it stays for the access lifetime plus leeway after that, which is
+    // exactly as long as the last token it signed (a second before the activation) is accepted.
+    clock.advance(900 + 30 - 2)
     await server.auth.tokens.reload()
-    const later = (await server.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json<{
-      keys: Array<{ kid: string }>
-    }>()
-    expect(later.keys.map((key) => key.kid)).toEqual([newKid])
+    expect(await publishedKids()).toEqual([oldKid, newKid].sort())
+    expect((await me({ authorization: `Bearer ${lastOld}` })).statusCode).toBe(200)
+    clock.advance(1)
+    expect((await me({ authorization: `Bearer ${lastOld}` })).statusCode).toBe(401) // expired by now anyway
+    clock.advance(1)
+    await server.auth.tokens.reload()
+    expect(await publishedKids()).toEqual([newKid])
+  })
+
+  it('rotates at once after a key leak: the new key signs now and the old key’s tokens are refused', async () => {
+    const [oldKid] = await publishedKids()
+    const { access_token: oldToken } = await passwordGrant()
+    const newKid = await server.auth.tokens.rotateSigningKey({ immediate: true })
+    expect(newKid).not.toBe(oldKid)
+    expect(await publishedKids()).toEqual([newKid])
+    expect((await server.store.listSigningKeys()).map((key) => key.kid)).toEqual([newKid])
+    const { access_token: newToken } = await passwordGrant()
+    expect(kidOf(newToken)).toBe(newKid)
+    expect((await me({ authorization: `Bearer ${newToken}` })).statusCode).toBe(200)
+    const refused = await me({ authorization: `Bearer ${oldToken}` })
+    expect(refused.statusCode).toBe(401)
+    expect(refused.json()).toEqual(INVALID_TOKEN)
+  })
+
+  it('refuses bad rotation options with a TypeError', async () => {
+    await expect(server.auth.tokens.rotateSigningKey({ immediate: 'yes' } as never)).rejects.toThrow(
+      new TypeError('Rotation option "immediate" must be a boolean.'),
+    )
+    await expect(server.auth.tokens.rotateSigningKey(null as never)).rejects.toThrow(
+      new TypeError('rotateSigningKey options must be an object.'),
+    )
+    expect(await server.store.listSigningKeys()).toHaveLength(1)
   })
 
   it('serves RFC 8414 metadata', async () => {

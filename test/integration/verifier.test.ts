@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto'
 import { type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type Verifier, createVerifier } from '../../src/verifier/index.js'
+import { createManualClock } from '../helpers/clock.js'
 import { freePort } from '../helpers/process.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
@@ -107,16 +108,62 @@ describe('verifier against Sesame', () => {
     await eventually(() => refusal(verifier, live) !== null)
   })
 
-  it('follows a key rotation: an unknown kid triggers a refetch', async () => {
+  it('follows an emergency rotation: an unknown kid triggers a refetch, and the deleted key stops verifying', async () => {
     const verifier = start({ revocationFeed: undefined })
     await verifier.ready()
     const oldToken = await grant()
-    await server.auth.tokens.rotateSigningKey()
+    await server.auth.tokens.rotateSigningKey({ immediate: true })
     const newToken = await grant()
     expect(refusal(verifier, newToken)).toBe('invalid_token') // not loaded yet; the refetch starts now
     await eventually(() => refusal(verifier, newToken) === null)
-    expect(refusal(verifier, oldToken)).toBeNull() // the retired key verifies until its tokens expire
-    expect(verifier.status().kids).toHaveLength(2)
+    expect(refusal(verifier, oldToken)).toBe('invalid_token') // its key left the JWKS with the rotation
+    expect(verifier.status().kids).toHaveLength(1)
+  })
+
+  it('follows a staged rotation with no refusal: the new key is in the JWKS before it signs', async () => {
+    // Sesame and the verifier on one hand-moved clock, so the activation delay passes without waiting.
+    const clock = createManualClock(Math.floor(Date.now() / 1000))
+    const staged = await startTestServer({ clock, env: { SESAME_STORE: 'memory' } })
+    try {
+      await staged.auth.signUp({ email: EMAIL, password: PASSWORD })
+      const signIn = async (): Promise<string> =>
+        (await staged.auth.tokens.grantPassword({ username: EMAIL, password: PASSWORD })).accessToken
+      let fetches = 0
+      const jwks = async (): Promise<Response> => {
+        fetches++
+        return Response.json(staged.auth.tokens.jwks())
+      }
+      const before = createVerifier({
+        issuer: 'http://localhost:3000',
+        audience: 'http://localhost:3000',
+        fetch: jwks,
+        clock,
+      })
+      verifiers.push(before)
+      await before.ready()
+
+      await staged.auth.tokens.rotateSigningKey()
+      // Tokens signed right after the rotation verify against the JWKS fetched before it.
+      expect(refusal(before, await signIn())).toBeNull()
+      // A verifier that fetched after the rotation (as every one has, once its cache has expired) holds both keys,
+      // and verifies the new key's first tokens without fetching again.
+      const after = createVerifier({
+        issuer: 'http://localhost:3000',
+        audience: 'http://localhost:3000',
+        fetch: jwks,
+        clock,
+      })
+      verifiers.push(after)
+      await after.ready()
+      expect(after.status().kids).toHaveLength(2)
+      clock.advance(360)
+      const fetchesBefore = fetches
+      const first = await signIn()
+      expect(refusal(after, first)).toBeNull()
+      expect(fetches).toBe(fetchesBefore)
+    } finally {
+      await staged.close()
+    }
   })
 
   it('guards the feed with its own secret, and has no feed without one', async () => {
@@ -181,6 +228,11 @@ describe('verifier against Sesame', () => {
     expect(() => createVerifier({ issuer: 'ftp://x', audience: 'a' })).toThrow(TypeError)
     expect(() => createVerifier({ issuer, audience: '' })).toThrow(TypeError)
     expect(() => createVerifier({ issuer, audience: issuer, leewaySeconds: 61 })).toThrow(TypeError)
+    for (const maxTokenLifetimeSeconds of [0, 3601, 1.5]) {
+      expect(() => createVerifier({ issuer, audience: issuer, maxTokenLifetimeSeconds })).toThrow(
+        new TypeError('Option "maxTokenLifetimeSeconds" must be a whole number from 1 to 3600.'),
+      )
+    }
     expect(() => createVerifier({ issuer, audience: issuer, revocationFeed: { token: 'short' } })).toThrow(
       TypeError,
     )
@@ -216,6 +268,39 @@ describe('verifier against a JWKS the test controls', () => {
       .setIssuedAt()
       .setExpirationTime('5m')
       .sign(key)
+
+  it('refuses a token living longer than maxTokenLifetimeSeconds (3600 by default) plus the leeway', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256')
+    published = [{ ...(await exportJWK(publicKey)), kid: 'life', alg: 'ES256', use: 'sig' }]
+    const lasting = (seconds: number) =>
+      new SignJWT(claims())
+        .setProtectedHeader({ typ: 'at+jwt', alg: 'ES256', kid: 'life' })
+        .setIssuer(ISSUER)
+        .setAudience(ISSUER)
+        .setSubject('user-1')
+        .setIssuedAt(1_000)
+        .setExpirationTime(1_000 + seconds)
+        .sign(privateKey)
+    const clock = { nowSeconds: () => 1_000 }
+    const byDefault = createVerifier({ issuer: ISSUER, audience: ISSUER, jwksUri, clock })
+    const sesameLike = createVerifier({
+      issuer: ISSUER,
+      audience: ISSUER,
+      jwksUri,
+      clock,
+      maxTokenLifetimeSeconds: 900,
+    })
+    await Promise.all([byDefault.ready(), sesameLike.ready()])
+    try {
+      expect(refusal(byDefault, await lasting(3600 + 30))).toBeNull()
+      expect(refusal(byDefault, await lasting(3600 + 31))).toBe('invalid_token')
+      expect(refusal(byDefault, await lasting(10 * 365 * 86_400))).toBe('invalid_token')
+      expect(refusal(sesameLike, await lasting(900 + 30))).toBeNull()
+      expect(refusal(sesameLike, await lasting(900 + 31))).toBe('invalid_token')
+    } finally {
+      await Promise.all([byDefault.close(), sesameLike.close()])
+    }
+  })
 
   it('stops accepting a key once it leaves the JWKS', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256')

@@ -24,6 +24,7 @@ const rules: AccessTokenRules = {
   audience: 'https://api.example',
   leewaySeconds: 30,
   maxTokenLength: 4096,
+  maxLifetimeSeconds: 3600,
 }
 
 const claims: AccessTokenClaims = {

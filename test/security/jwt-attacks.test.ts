@@ -702,8 +702,15 @@ describe('JWT attack corpus against GET /auth/me', () => {
       await expectRefused(real(header(), without(claims(), 'iat')))
     })
 
-    it('accepts a negative iat: a finite time in the past (documented rule)', () =>
-      expectAccepted(real(header(), claims({ iat: -1 }))))
+    // A finite time in the past is a valid iat, but a token issued that long before its exp lives longer than
+    // any Sesame issues (SESAME_ACCESS_TTL_SECONDS + leeway): only a stolen key mints one.
+    it('refuses a negative iat: the token would outlive the access-token lifetime', () =>
+      expectRefused(real(header(), claims({ iat: -1 }))))
+
+    it('accepts exp - iat up to the access-token lifetime plus leeway, and refuses one second more', async () => {
+      await expectAccepted(real(header(), claims({ iat: now - 30, exp: now + 900 })))
+      await expectRefused(real(header(), claims({ iat: now - 31, exp: now + 900 })))
+    })
 
     // Finite, so allowed by the rule, but outside what a JS Date can hold (|t| > 8.64e12 s): the answer must still
     // be a clean 200 or the one 401, never a 500 from formatting the time.
@@ -851,7 +858,8 @@ describe('replay after the session ends', () => {
 
   it("refuses a token signed by one key under the other key's kid after a rotation", async () => {
     const [before] = await server.store.listSigningKeys()
-    const newKid = await server.auth.tokens.rotateSigningKey()
+    // At once, so the next grant is signed by the new key (a staged rotation signs with it only later).
+    const newKid = await server.auth.tokens.rotateSigningKey({ immediate: true })
     const { access } = await grant()
     expect((await me(access)).statusCode).toBe(200)
     const [h, p] = segmentsOf(access)

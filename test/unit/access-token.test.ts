@@ -19,6 +19,7 @@ const rules: AccessTokenRules = {
   audience: 'https://api.example',
   leewaySeconds: LEEWAY,
   maxTokenLength: 4096,
+  maxLifetimeSeconds: 900,
 }
 
 const claims: AccessTokenClaims = {
@@ -284,10 +285,31 @@ describe('verifyAccessToken', () => {
       )
     })
 
-    it('checks nbf, then iat, then exp', () => {
+    it('checks nbf, then iat, then exp, then the lifetime', () => {
       const future = T0 + LEEWAY + 1
       expectRefused(signed(claimsWith({ nbf: future, iat: future, exp: T0 - 1000 })), 'not_yet_valid')
       expectRefused(signed(claimsWith({ iat: future, exp: T0 - 1000 })), 'issued_in_future')
+      expectRefused(signed(claimsWith({ iat: T0 - 5000, exp: T0 - 1000 })), 'token_expired')
+    })
+  })
+
+  describe('lifetime (at most 900 s, plus the 30 s leeway)', () => {
+    it('accepts exp - iat up to the lifetime plus leeway and refuses one second more', () => {
+      expect(verify(signed(claimsWith({ iat: T0, exp: T0 + 900 + LEEWAY }))).exp).toBe(T0 + 900 + LEEWAY)
+      expectRefused(signed(claimsWith({ iat: T0, exp: T0 + 900 + LEEWAY + 1 })), 'lifetime_too_long')
+    })
+
+    it('refuses a long-lived token however recently issued: a signing key minted it, not the issuer', () => {
+      expectRefused(signed(claimsWith({ iat: T0, exp: T0 + 10 * 365 * 86_400 })), 'lifetime_too_long')
+      // Back-dating iat does not help: the token would then be expired, or too long-lived.
+      expectRefused(signed(claimsWith({ iat: T0 - 3000, exp: T0 + 900 })), 'lifetime_too_long')
+    })
+
+    it('measures the lifetime without leeway when the rules allow none', () => {
+      const strict = { ...rules, leewaySeconds: 0 }
+      const longer = signed(claimsWith({ iat: T0, exp: T0 + 901 }))
+      expectInvalidToken(() => verifyAccessToken(longer, es256.resolveKey, strict, T0), 'lifetime_too_long')
+      expect(verifyAccessToken(signed(claims), es256.resolveKey, strict, T0)).toEqual(claims)
     })
   })
 

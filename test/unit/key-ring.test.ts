@@ -6,6 +6,8 @@ import {
   buildKeyRing,
   generateKeyMaterial,
   hmacKeyMaterial,
+  keyRingVersion,
+  pickSigner,
 } from '../../src/core/key-ring.js'
 import { encodeHeader, signCompact, verifyCompact } from '../../src/core/jws/compact.js'
 import type { SigningKey } from '../../src/core/jws/keys.js'
@@ -76,10 +78,12 @@ describe('generateKeyMaterial', () => {
     expect(parseJwk(eddsa).crv).toBe('Ed25519')
   })
 
-  it('records the creation time and leaves the key unretired', () => {
+  it('records the creation time, activates at once unless told otherwise, and leaves the key unretired', async () => {
     expect(es256A.createdAt).toBe(T0)
     expect(es256B.createdAt).toBe(T0 + 10)
+    expect(es256A.activatesAt).toBe(T0)
     expect(es256A.retiredAt).toBeNull()
+    expect((await generateKeyMaterial('ES256', T0, T0 + 360)).activatesAt).toBe(T0 + 360)
   })
 
   it('generates RSA keys with a 2048-bit modulus', () => {
@@ -170,6 +174,61 @@ describe('buildKeyRing', () => {
     expect(ring.resolveKey({ alg: 'ES256', kid: 'no-such-kid' })).toBeNull()
     expect(ring.resolveKey({ alg: 'ES256', kid: es256B.kid })).toBeNull()
     expectInvalidToken(() => verifyCompact(tokenFor(es256BSigner), ring.resolveKey), 'unknown_key')
+  })
+
+  describe('staged activation', () => {
+    const rotatedAt = T0 + 100
+    const activatesAt = rotatedAt + 360
+    let outgoing: KeyMaterial
+    let pending: KeyMaterial
+
+    beforeAll(() => {
+      // As a staged rotation leaves them: the new key signs from activatesAt, when the old one retires.
+      outgoing = { ...es256A, retiredAt: activatesAt }
+      pending = { ...es256B, createdAt: rotatedAt, activatesAt }
+    })
+
+    it('publishes and verifies the pending key at once, but signs with the outgoing one until activation', async () => {
+      const ring = await buildKeyRing([pending, outgoing], rotatedAt, RETENTION)
+      expect(ring.jwks.keys.map((jwk) => jwk.kid)).toEqual([es256B.kid, es256A.kid])
+      expect(ring.resolveKey({ alg: 'ES256', kid: es256B.kid })).not.toBeNull()
+      expect(ring.signerAt(rotatedAt).key.kid).toBe(es256A.kid)
+      expect(ring.signerAt(activatesAt - 1).key.kid).toBe(es256A.kid)
+    })
+
+    it('switches to the pending key at its activation time, from the same ring (no reload)', async () => {
+      const ring = await buildKeyRing([pending, outgoing], rotatedAt, RETENTION)
+      const signer = ring.signerAt(activatesAt)
+      expect(signer.key.kid).toBe(es256B.kid)
+      expect(JSON.parse(Buffer.from(signer.header, 'base64url').toString('utf8'))).toMatchObject({
+        kid: es256B.kid,
+      })
+      expect(ring.signerAt(activatesAt + 10_000).key.kid).toBe(es256B.kid)
+    })
+
+    it('signs with the next key when none has activated yet (a clock behind the one that rotated at once)', async () => {
+      const ring = await buildKeyRing([{ ...pending, activatesAt: rotatedAt + 2 }], rotatedAt, RETENTION)
+      expect(ring.signerAt(rotatedAt).key.kid).toBe(es256B.kid)
+    })
+
+    it('picks the latest activated key, the same on every instance whatever the listing order', () => {
+      const a = { ...es256A, activatesAt: T0 + 10 }
+      const b = { ...es256B, activatesAt: T0 + 20 }
+      expect(pickSigner([a, b], T0 + 15)?.kid).toBe(es256A.kid)
+      expect(pickSigner([b, a], T0 + 20)?.kid).toBe(es256B.kid)
+      expect(pickSigner([a, b], T0 + 5)?.kid).toBe(es256A.kid) // none active yet: the next to activate
+      expect(pickSigner([{ ...a, retiredAt: T0 }], T0)).toBeNull()
+    })
+
+    it('changes its version only when a key or its times change', async () => {
+      const ring = await buildKeyRing([pending, outgoing], rotatedAt, RETENTION)
+      expect(keyRingVersion([outgoing, pending], rotatedAt + 50, RETENTION)).toBe(ring.version)
+      expect(
+        keyRingVersion([outgoing, { ...pending, activatesAt: activatesAt + 1 }], rotatedAt, RETENTION),
+      ).not.toBe(ring.version)
+      // The outgoing key leaving the ring after its retention changes it too.
+      expect(keyRingVersion([outgoing, pending], activatesAt + RETENTION, RETENTION)).not.toBe(ring.version)
+    })
   })
 
   describe('retired keys', () => {

@@ -38,6 +38,7 @@ describe('loadConfig', () => {
         algorithm: 'ES256',
         hmacSecret: undefined,
         accessTtlSeconds: 900,
+        keyActivationDelaySeconds: 360,
         refreshIdleSeconds: 1_209_600,
         refreshAbsoluteSeconds: 2_592_000,
         refreshGraceSeconds: 10,
@@ -112,6 +113,14 @@ describe('loadConfig', () => {
       'Invalid SESAME_JWT_SECRET: only used with SESAME_JWT_ALG=HS256.',
     ],
     [{ SESAME_ACCESS_TTL_SECONDS: '3601' }, 'Invalid SESAME_ACCESS_TTL_SECONDS: must be at most 3600.'],
+    [
+      { SESAME_KEY_ACTIVATION_DELAY_SECONDS: '86401' },
+      'Invalid SESAME_KEY_ACTIVATION_DELAY_SECONDS: must be at most 86400.',
+    ],
+    [
+      { SESAME_KEY_ACTIVATION_DELAY_SECONDS: '-1' },
+      'Invalid SESAME_KEY_ACTIVATION_DELAY_SECONDS: must be at least 0.',
+    ],
     [{ SESAME_REFRESH_GRACE_SECONDS: '61' }, 'Invalid SESAME_REFRESH_GRACE_SECONDS: must be at most 60.'],
     [{ SESAME_ISSUER: 'ftp://example.com' }, 'Invalid SESAME_ISSUER: has an invalid format.'],
     [

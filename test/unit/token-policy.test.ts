@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { type TokenPolicy, type TokenPolicyInput, resolveTokenPolicy } from '../../src/core/token-policy.js'
+import {
+  type TokenPolicy,
+  type TokenPolicyInput,
+  jwksMaxAgeSeconds,
+  resolveTokenPolicy,
+} from '../../src/core/token-policy.js'
 
 const REQUIRED = { issuer: 'https://auth.example', audience: 'https://api.example' }
 const DAY = 86_400
@@ -24,6 +29,7 @@ describe('resolveTokenPolicy', () => {
       refreshAbsoluteSeconds: 30 * DAY,
       refreshGraceSeconds: 10,
       maxTokenLength: 4096,
+      keyActivationDelaySeconds: 360,
     })
   })
 
@@ -35,6 +41,7 @@ describe('resolveTokenPolicy', () => {
       refreshAbsoluteSeconds: 7 * DAY,
       refreshGraceSeconds: 3,
       maxTokenLength: 2048,
+      keyActivationDelaySeconds: 0,
     })
     expect(policy).toEqual({
       ...REQUIRED,
@@ -44,6 +51,7 @@ describe('resolveTokenPolicy', () => {
       refreshAbsoluteSeconds: 7 * DAY,
       refreshGraceSeconds: 3,
       maxTokenLength: 2048,
+      keyActivationDelaySeconds: 0,
     })
   })
 
@@ -110,6 +118,7 @@ describe('resolveTokenPolicy', () => {
       },
       { key: 'refreshGraceSeconds', min: 0, max: 60 },
       { key: 'maxTokenLength', min: 256, max: 65_536 },
+      { key: 'keyActivationDelaySeconds', min: 0, max: 86_400 },
     ]
 
     for (const { key, min, max, atMin = {}, atMax = {} } of cases) {
@@ -151,6 +160,19 @@ describe('resolveTokenPolicy', () => {
       expect(() => resolve({ refreshIdleSeconds: 30 * DAY + 1 })).toThrow(new TypeError(message))
       // And a shortened absolute timeout under the default idle timeout (14 days).
       expect(() => resolve({ refreshAbsoluteSeconds: 14 * DAY - 1 })).toThrow(new TypeError(message))
+    })
+  })
+
+  describe('jwksMaxAgeSeconds', () => {
+    it('is 300 s by default, so a staged rotation outlasts every cached JWKS by the 60 s margin', () => {
+      expect(jwksMaxAgeSeconds(resolveTokenPolicy(REQUIRED))).toBe(300)
+    })
+
+    it('shrinks with a shorter activation delay, down to 0 (no caching) within the margin', () => {
+      expect(jwksMaxAgeSeconds({ keyActivationDelaySeconds: 3600 })).toBe(300)
+      expect(jwksMaxAgeSeconds({ keyActivationDelaySeconds: 120 })).toBe(60)
+      expect(jwksMaxAgeSeconds({ keyActivationDelaySeconds: 60 })).toBe(0)
+      expect(jwksMaxAgeSeconds({ keyActivationDelaySeconds: 0 })).toBe(0)
     })
   })
 })

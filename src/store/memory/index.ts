@@ -15,6 +15,7 @@ import {
   type UserEpochRecord,
   type UserRecord,
 } from '../types.js'
+import { emailKey } from '../../core/email.js'
 import { createLocalChangeFeed } from '../local-change-feed.js'
 import { rateLimitSlot } from '../rate-window.js'
 import { StringPool } from './string-pool.js'
@@ -23,7 +24,8 @@ import { type StoredSession, toSessionRecord, toStoredSession } from './stored-s
 /** Creates an empty in-memory {@link Store}. */
 export function createMemoryStore(): Store {
   const usersById = new Map<string, UserRecord>()
-  const userIdsByEmail = new Map<string, string>()
+  // By email key (`emailKey`), the uniqueness check and the lookup: every user here has one (no migration).
+  const userIdsByEmailKey = new Map<string, string>()
   const sessionsByTokenHash = new Map<string, StoredSession>()
   // Per-user index, so user-scoped operations cost O(that user's sessions), never a scan of all sessions.
   const tokenHashesByUser = new Map<string, Set<string>>()
@@ -56,13 +58,14 @@ export function createMemoryStore(): Store {
     kind: 'memory',
 
     async createUser(user) {
-      if (userIdsByEmail.has(user.email)) return EMAIL_TAKEN
+      const key = emailKey(user.email)
+      if (userIdsByEmailKey.has(key)) return EMAIL_TAKEN
       usersById.set(user.id, copyUser(user))
-      userIdsByEmail.set(user.email, user.id)
+      userIdsByEmailKey.set(key, user.id)
       return copyUser(user)
     },
     async findUserByEmail(email) {
-      const id = userIdsByEmail.get(email)
+      const id = userIdsByEmailKey.get(emailKey(email))
       return id === undefined ? null : copyUser(usersById.get(id)!)
     },
     async findUserById(id) {
@@ -147,6 +150,15 @@ export function createMemoryStore(): Store {
     },
     async createSigningKey(key) {
       signingKeys.set(key.kid, { ...key })
+    },
+    async createFirstSigningKey(key) {
+      // Check and insert in one synchronous step: no other call can run between them.
+      const existing = [...signingKeys.values()]
+        .filter((stored) => stored.alg === key.alg && stored.retiredAt === null)
+        .sort((a, b) => b.createdAt - a.createdAt || b.kid.localeCompare(a.kid))[0]
+      if (existing) return { ...existing }
+      signingKeys.set(key.kid, { ...key })
+      return { ...key }
     },
     async retireSigningKeysExcept(kid, retiredAt) {
       for (const key of signingKeys.values()) {
@@ -279,7 +291,7 @@ export function createMemoryStore(): Store {
     async ping() {},
     async close() {
       usersById.clear()
-      userIdsByEmail.clear()
+      userIdsByEmailKey.clear()
       sessionsByTokenHash.clear()
       tokenHashesByUser.clear()
       userAgents.clear()

@@ -20,7 +20,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { ChangeFeed } from '../types.js'
-import { parseChangeEvent } from '../change-event.js'
+import { parseChangeEvent } from '../../core/change-event.js'
 import { bounded, type Sql, unavailable } from './connection.js'
 
 /** The NOTIFY channel of a schema's store. */

@@ -6,12 +6,15 @@
  * - Every method is one SQL statement, hence one atomic change, with no interactive transaction holding a
  *   pooled connection across round trips. Writes that touch two tables (a family and its token) use a
  *   data-modifying CTE; compare-and-set is an UPDATE whose WHERE is the compare, so concurrent callers
- *   serialise on the row lock and exactly one wins.
+ *   serialise on the row lock and exactly one wins. The one exception is `createFirstSigningKey`, run once per
+ *   store's life, which needs a lock and a fresh snapshot after it (see there).
  * - Each operation is bounded by `timeoutMs` (see `connection.ts`): a dead server yields `store_unavailable`
  *   within that bound, never a hang, and every driver error becomes `store_unavailable` with its cause.
  * - postgres.js prepares each statement once per connection and reuses it; behind PgBouncer in transaction
  *   mode that needs PgBouncer 1.21 or later (prepared statement support), and LISTEN needs session mode.
  */
+import { emailKey } from '../../core/email.js'
+import { warnKeylessUsers } from '../email-keys.js'
 import { rateLimitSlot } from '../rate-window.js'
 import { EMAIL_TAKEN, type Store } from '../types.js'
 import { createPostgresChangeFeed } from './change-feed.js'
@@ -102,7 +105,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   const sql = openPool(config)
   if (config.migrate) {
     try {
-      await migratePostgres(sql, config.schema)
+      warnKeylessUsers((await migratePostgres(sql, config.schema)).notes)
     } catch (error) {
       await sql.end({ timeout: 0 })
       throw error
@@ -119,16 +122,20 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
     kind: 'postgres',
 
     async createUser(user) {
+      // No conflict target: a taken email or a taken email key (both UNIQUE) is EMAIL_TAKEN.
       const rows = await run(sql`
-        INSERT INTO users (id, email, password_hash, roles, created_at, disabled_at)
-        VALUES (${user.id}, ${user.email}, ${user.passwordHash}, ${sql.json([...user.roles])}, ${user.createdAt},
-                ${user.disabledAt})
-        ON CONFLICT (email) DO NOTHING
+        INSERT INTO users (id, email, email_key, password_hash, roles, created_at, disabled_at)
+        VALUES (${user.id}, ${user.email}, ${emailKey(user.email)}, ${user.passwordHash},
+                ${sql.json([...user.roles])}, ${user.createdAt}, ${user.disabledAt})
+        ON CONFLICT DO NOTHING
         RETURNING id`)
       return rows.length === 1 ? { ...user, roles: [...user.roles] } : EMAIL_TAKEN
     },
     async findUserByEmail(email) {
-      const [row] = await run(sql<UserRow[]>`SELECT * FROM users WHERE email = ${email}`)
+      // The exact email first: it differs from the key's holder only for accounts the key migration left keyless.
+      const [row] = await run(sql<UserRow[]>`
+        SELECT * FROM users WHERE email = ${email} OR email_key = ${emailKey(email)}
+        ORDER BY email = ${email} DESC LIMIT 1`)
       return row ? toUser(row) : null
     },
     async findUserById(id) {
@@ -201,8 +208,30 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
     },
     async createSigningKey(key) {
       await run(sql`
-        INSERT INTO signing_keys (kid, alg, private_jwk, created_at, retired_at)
-        VALUES (${key.kid}, ${key.alg}, ${key.privateJwk}, ${key.createdAt}, ${key.retiredAt})`)
+        INSERT INTO signing_keys (kid, alg, private_jwk, created_at, activates_at, retired_at)
+        VALUES (${key.kid}, ${key.alg}, ${key.privateJwk}, ${key.createdAt}, ${key.activatesAt},
+                ${key.retiredAt})`)
+    },
+    async createFirstSigningKey(key) {
+      // The one multi-statement transaction here, on a path taken once per store's life. One statement cannot
+      // do it: under READ COMMITTED its check reads the snapshot taken before it waited for any lock, so two
+      // concurrent first starts would both find no key. Each statement after the lock sees every commit made
+      // before it was granted. The lock is per schema and transaction-level: released by COMMIT or ROLLBACK,
+      // and by the server if the connection dies.
+      return run(
+        sql.begin(async (tx) => {
+          await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`sesame.first-signing-key:${schema}`}, 0))`
+          const [existing] = await tx<SigningKeyRow[]>`
+            SELECT * FROM signing_keys WHERE alg = ${key.alg} AND retired_at IS NULL
+            ORDER BY created_at DESC, kid DESC LIMIT 1`
+          if (existing) return toSigningKey(existing)
+          await tx`
+            INSERT INTO signing_keys (kid, alg, private_jwk, created_at, activates_at, retired_at)
+            VALUES (${key.kid}, ${key.alg}, ${key.privateJwk}, ${key.createdAt}, ${key.activatesAt},
+                    ${key.retiredAt})`
+          return { ...key }
+        }),
+      )
     },
     async retireSigningKeysExcept(kid, retiredAt) {
       await run(sql`

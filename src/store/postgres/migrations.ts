@@ -21,6 +21,8 @@
  *   are compared byte for byte, which is faster, sorts like SQLite, and cannot be broken by an operating
  *   system's collation update (a known cause of corrupt text indexes).
  */
+import type postgres from 'postgres'
+import { assignEmailKeys, describeKeylessUsers } from '../email-keys.js'
 import type { Sql } from './connection.js'
 import { assertSchemaName, unavailable } from './connection.js'
 
@@ -28,6 +30,11 @@ export interface PostgresMigration {
   version: number
   name: string
   sql: string
+  /**
+   * Runs after `sql`, in the same transaction (with the schema on the `search_path`), for what SQL can not
+   * compute (Unicode normalisation). Resolves to lines for the operator, if any.
+   */
+  run?: (tx: postgres.TransactionSql) => Promise<string[]>
 }
 
 export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
@@ -142,7 +149,49 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX rate_limits_by_end ON rate_limits (ends_at);
     `,
   },
+  {
+    version: 6,
+    name: 'email keys (NFKC + case fold) for uniqueness and lookup',
+    // Null only for an account that shares its key with an older one (see store/email-keys.ts); a UNIQUE index
+    // allows any number of nulls. Nullable with no default: adding it rewrites nothing.
+    sql: `
+      ALTER TABLE users ADD COLUMN email_key TEXT COLLATE "C";
+      CREATE UNIQUE INDEX users_by_email_key ON users (email_key);
+    `,
+    run: fillEmailKeys,
+  },
+  {
+    version: 7,
+    name: 'signing-key activation times (staged rotation)',
+    // Existing keys count as active since their creation. A constant default is a catalog-only change (no
+    // rewrite), and covers rows written by an older Sesame still running beside this one during an upgrade:
+    // its keys sign at once, as they did there.
+    sql: `
+      ALTER TABLE signing_keys ADD COLUMN activates_at BIGINT NOT NULL DEFAULT 0;
+      UPDATE signing_keys SET activates_at = created_at;
+    `,
+  },
 ]
+
+/** Rows per UPDATE when filling email keys: bounded statements, few round trips. */
+const FILL_BATCH = 1000
+
+/** Gives every existing user its email key, the oldest of look-alikes first; returns who got none. */
+async function fillEmailKeys(tx: postgres.TransactionSql): Promise<string[]> {
+  const rows = await tx<Array<{ id: string; email: string; created_at: string }>>`
+    SELECT id, email, created_at FROM users`
+  const { keyed, keyless } = assignEmailKeys(
+    rows.map((row) => ({ id: row.id, email: row.email, createdAt: Number(row.created_at) })),
+  )
+  // JSON rather than array parameters (see the header on postgres.js and array types).
+  for (let start = 0; start < keyed.length; start += FILL_BATCH) {
+    await tx`
+      UPDATE users SET email_key = v.key
+      FROM jsonb_to_recordset(${tx.json(keyed.slice(start, start + FILL_BATCH))}) AS v (id text, key text)
+      WHERE users.id = v.id`
+  }
+  return describeKeylessUsers(keyless)
+}
 
 /** What {@link migratePostgres} did. */
 export interface MigrationReport {
@@ -152,6 +201,8 @@ export interface MigrationReport {
   to: number
   /** The migrations this call applied, in order; empty when the schema was already current. */
   applied: ReadonlyArray<Pick<PostgresMigration, 'version' | 'name'>>
+  /** What the applied migrations tell the operator (e.g. accounts left without an email key); often empty. */
+  notes: readonly string[]
 }
 
 /** Thrown when the schema was migrated by a newer Sesame; nothing is changed. */
@@ -173,6 +224,7 @@ export async function migratePostgres(
   assertSchemaName(schema)
   const latest = migrations.at(-1)?.version ?? 0
   const applied: PostgresMigration[] = []
+  const notes: string[] = []
   let from: number | null = null
   try {
     for (;;) {
@@ -203,17 +255,22 @@ export async function migratePostgres(
           )
         }
         const next = migrations.find((migration) => migration.version > current)
+        let stepNotes: string[] = []
         if (next) {
           await tx.unsafe(next.sql)
+          if (next.run) stepNotes = await next.run(tx)
           await tx`INSERT INTO schema_migrations (version, name, applied_at)
                    VALUES (${next.version}, ${next.name}, ${Math.floor(Date.now() / 1000)})`
         }
-        return { current, next }
+        return { current, next, notes: stepNotes }
       })
       from ??= step.current
-      if (!step.next)
-        return { from, to: step.current, applied: applied.map(({ version, name }) => ({ version, name })) }
+      if (!step.next) {
+        const done = applied.map(({ version, name }) => ({ version, name }))
+        return { from, to: step.current, applied: done, notes }
+      }
       applied.push(step.next)
+      notes.push(...step.notes)
     }
   } catch (error) {
     if (error instanceof SchemaTooNewError) throw error

@@ -56,6 +56,7 @@ export interface SigningKeyRow {
   alg: string
   private_jwk: string
   created_at: Int8
+  activates_at: Int8
   retired_at: Int8 | null
 }
 
@@ -125,6 +126,7 @@ export function toSigningKey(r: SigningKeyRow): SigningKeyRecord {
     alg: r.alg,
     privateJwk: r.private_jwk,
     createdAt: seconds(r.created_at),
+    activatesAt: seconds(r.activates_at),
     retiredAt: secondsOrNull(r.retired_at),
   }
 }

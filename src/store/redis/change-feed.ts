@@ -7,7 +7,7 @@
  * subscriber's reload from the store cannot miss an event published between the reload and the subscription.
  */
 import type { Cluster, Redis } from 'ioredis'
-import { parseChangeEvent } from '../change-event.js'
+import { parseChangeEvent } from '../../core/change-event.js'
 import type { ChangeEvent, ChangeFeed } from '../types.js'
 import { createCommandGuard, type CommandGuard, quitConnection } from './connection.js'
 

@@ -6,7 +6,9 @@
  * | key                        | type   | holds                                        | TTL (EXPIREAT, seconds)         |
  * |----------------------------|--------|----------------------------------------------|---------------------------------|
  * | P user:{id}                | hash   | the user                                     | none: accounts are not sessions |
- * | P user-email:{email}       | string | user id; SET NX is the uniqueness check      | none                            |
+ * | P user-email:{email}       | string | user id, by exact normalised email           | none                            |
+ * | P user-email-key:{key}     | string | user id, by email key (core/email.ts); with  | none                            |
+ * |                            |        | the above, the uniqueness check              |                                 |
  * | P session:{tokenHash}      | string | the session, packed (records.ts)             | expiresAt                       |
  * | P agent:{ref}              | string | a User-Agent text its sessions share         | its longest-lived session's     |
  * |                            |        |                                              | absoluteExpiresAt               |
@@ -24,6 +26,7 @@
  * | P epochs                   | zset   | user ids, scored by their epoch's expiresAt  | its longest-lived member        |
  * | P {keys} / P {keys}:retired| hash   | kid -> key JSON / kid -> retiredAt           | none                            |
  * | P secret:{name}            | string | the secret                                   | none                            |
+ * | P layout-version           | string | the layout `migrateRedis` brought P to       | none                            |
  * | P rate:<slot>              | string | a rate-limit count (slot: see rate-window.ts)| its window's end (endsAt)       |
  * Change feed: channel `P changes`.
  *
@@ -70,6 +73,7 @@ import {
   type Store,
   type UserEpochRecord,
 } from '../types.js'
+import { emailKey } from '../../core/email.js'
 import { rateLimitSlot } from '../rate-window.js'
 import { createRedisChangeFeed } from './change-feed.js'
 import {
@@ -95,6 +99,8 @@ import {
 import { defineScripts } from './scripts.js'
 
 export { DEFAULT_REDIS_TIMEOUT_MS, redisClientOptions } from './connection.js'
+export { migrateRedis, REDIS_LAYOUT_VERSION, RedisLayoutTooNewError } from './migrations.js'
+export type { RedisMigrationOptions, RedisMigrationReport } from './migrations.js'
 
 export interface RedisStoreOptions {
   /**
@@ -159,14 +165,18 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       run(async () => {
         const created = await script(
           'createUser',
-          [keys.userEmail(user.email), keys.user(user.id)],
+          [keys.userEmail(user.email), keys.userEmailKey(emailKey(user.email)), keys.user(user.id)],
           [user.id, ...toFieldList(user)],
         )
         return created === 1 ? { ...user, roles: [...user.roles] } : EMAIL_TAKEN
       }),
     findUserByEmail: (email) =>
       run(async () => {
-        const list = (await script('findUserByEmail', [keys.userEmail(email)], [])) as string[]
+        const list = (await script(
+          'findUserByEmail',
+          [keys.userEmail(email), keys.userEmailKey(emailKey(email))],
+          [],
+        )) as string[]
         return list.length === 0 ? null : decodeUser(fieldsFromList(list))
       }),
     findUserById: (id) =>
@@ -279,6 +289,16 @@ export function createRedisStore(options: RedisStoreOptions): Store {
           [keys.signingKeys, keys.retiredKeys],
           [key.kid, encodeSigningKey(key), key.retiredAt ?? ''],
         )
+      }),
+    createFirstSigningKey: (key) =>
+      run(async () => {
+        const json = (await script(
+          'createFirstSigningKey',
+          [keys.signingKeys, keys.retiredKeys],
+          [key.kid, encodeSigningKey({ ...key, retiredAt: null }), key.alg],
+        )) as string
+        // The winner is unretired by construction: its kid is absent from the retired hash.
+        return decodeSigningKey(json, undefined)
       }),
     retireSigningKeysExcept: (kid, retiredAt) =>
       run(async () => {

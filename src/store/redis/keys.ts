@@ -12,8 +12,13 @@
 const RECORD_KEYS = {
   /** Hash: the user record. No TTL: an account is not session state. */
   user: ['user:{', '}'],
-  /** String: normalised email -> user id; the uniqueness guard. No TTL. */
+  /** String: normalised email, exactly -> user id. No TTL. */
   userEmail: ['user-email:{', '}'],
+  /**
+   * String: email key (`emailKey`, NFKC + case fold) -> user id; the uniqueness guard, with `userEmail`. No TTL.
+   * Absent for an account whose key an older one holds (see `migrations.ts`).
+   */
+  userEmailKey: ['user-email-key:{', '}'],
   /**
    * Sorted set: the user's session token hashes, scored by expiry (`expiresAt`; absolute expiry for sessions
    * of the earlier hash layout).
@@ -67,6 +72,8 @@ const SHARED_KEYS = {
   signingKeys: '{keys}',
   /** Hash: kid -> retiredAt, for retired keys only. No TTL. Shares the `{keys}` tag with the hash above. */
   retiredKeys: '{keys}:retired',
+  /** String: the layout version `migrations.ts` brought this prefix to; absent before the first. No TTL. */
+  layoutVersion: 'layout-version',
   /** Pub/sub channel of the change feed (a channel, not a key). */
   changes: 'changes',
 } as const

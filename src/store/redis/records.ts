@@ -163,16 +163,26 @@ export function decodeFamily(fields: HashFields): RefreshFamilyRecord {
 
 /** A signing key's fixed fields as the JSON kept in the keys hash (`retiredAt` lives in its own hash). */
 export function encodeSigningKey(key: SigningKeyRecord): string {
-  return JSON.stringify({ kid: key.kid, alg: key.alg, privateJwk: key.privateJwk, createdAt: key.createdAt })
+  return JSON.stringify({
+    kid: key.kid,
+    alg: key.alg,
+    privateJwk: key.privateJwk,
+    createdAt: key.createdAt,
+    activatesAt: key.activatesAt,
+  })
 }
 
 export function decodeSigningKey(json: string, retiredAt: string | undefined): SigningKeyRecord {
-  const fields = JSON.parse(json) as Pick<SigningKeyRecord, 'kid' | 'alg' | 'privateJwk' | 'createdAt'>
+  const fields = JSON.parse(json) as Pick<SigningKeyRecord, 'kid' | 'alg' | 'privateJwk' | 'createdAt'> & {
+    activatesAt?: number
+  }
   return {
     kid: fields.kid,
     alg: fields.alg,
     privateJwk: fields.privateJwk,
     createdAt: fields.createdAt,
+    // Keys written before staged rotation have no activation time: they have signed since their creation.
+    activatesAt: fields.activatesAt ?? fields.createdAt,
     retiredAt: retiredAt === undefined ? null : Number(retiredAt),
   }
 }

@@ -147,22 +147,25 @@ end
 
 /** Each script: how many of its arguments are keys, and its body (which runs after {@link PRELUDE}). */
 const SCRIPTS = {
-  // KEYS: email, user. ARGV: P, id, field/value pairs. SET NX is the uniqueness check: of two racing sign-ups
-  // with one email exactly one sets it, and only that one writes a user hash.
+  // KEYS: email, email key, user. ARGV: P, id, field/value pairs. The script is the uniqueness check: of two
+  // racing sign-ups with one email key exactly one finds both free, and only that one writes a user hash.
   createUser: {
-    keys: 2,
+    keys: 3,
     lua: `
-if not redis.call('SET', KEYS[1], ARGV[2], 'NX') then return 0 end
-redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[2], unpack(ARGV, 3))
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[3])
+redis.call('HSET', KEYS[3], unpack(ARGV, 3))
 return 1`,
   },
 
-  // KEYS: email. ARGV: P. The user hash as a flat field/value list, or an empty list.
+  // KEYS: email, email key. ARGV: P. The user hash as a flat field/value list, or an empty list. The exact email
+  // first: it differs from the key's holder only for accounts the key migration left keyless.
   findUserByEmail: {
-    keys: 1,
+    keys: 2,
     lua: `
-local id = redis.call('GET', KEYS[1])
+local id = redis.call('GET', KEYS[1]) or redis.call('GET', KEYS[2])
 if not id then return {} end
 return redis.call('HGETALL', user(id))`,
   },
@@ -500,6 +503,33 @@ return redis.call('GET', KEYS[1])`,
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 if ARGV[4] == '' then redis.call('HDEL', KEYS[2], ARGV[2]) else redis.call('HSET', KEYS[2], ARGV[2], ARGV[4]) end
 return 1`,
+  },
+
+  // KEYS: signing keys, retired keys. ARGV: P, kid, JSON of the fixed fields, alg. Stores the key unless an
+  // unretired key of that alg exists; returns the JSON of the unretired key after the call (the newest, if
+  // several). One script, so concurrent first starts cannot both find none. A stored JSON that does not decode
+  // is skipped here, as reading it would fail anyway.
+  createFirstSigningKey: {
+    keys: 2,
+    lua: `
+local found, foundCreated, foundKid
+local stored = redis.call('HGETALL', KEYS[1])
+for i = 1, #stored, 2 do
+  local kid, json = stored[i], stored[i + 1]
+  if redis.call('HEXISTS', KEYS[2], kid) == 0 then
+    local ok, fields = pcall(cjson.decode, json)
+    if ok and type(fields) == 'table' and fields.alg == ARGV[4] then
+      local created = tonumber(fields.createdAt) or 0
+      if not found or created > foundCreated or (created == foundCreated and kid > foundKid) then
+        found, foundCreated, foundKid = json, created, kid
+      end
+    end
+  end
+end
+if found then return found end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('HDEL', KEYS[2], ARGV[2])
+return ARGV[3]`,
   },
 
   // KEYS: signing keys, retired keys. ARGV: P, kid to keep, retiredAt.

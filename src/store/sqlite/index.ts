@@ -25,6 +25,8 @@ import {
   type UserEpochRecord,
   type UserRecord,
 } from '../types.js'
+import { emailKey } from '../../core/email.js'
+import { warnKeylessUsers } from '../email-keys.js'
 import { createLocalChangeFeed } from '../local-change-feed.js'
 import { rateLimitSlot } from '../rate-window.js'
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js'
@@ -55,12 +57,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   }
 
   const statements = {
+    // No conflict target: a taken email or a taken email key (both UNIQUE) is EMAIL_TAKEN.
     insertUser: db.prepare(
-      `INSERT INTO users (id, email, password_hash, roles, created_at, disabled_at)
-       VALUES (@id, @email, @passwordHash, @roles, @createdAt, @disabledAt)
-       ON CONFLICT (email) DO NOTHING`,
+      `INSERT INTO users (id, email, email_key, password_hash, roles, created_at, disabled_at)
+       VALUES (@id, @email, @emailKey, @passwordHash, @roles, @createdAt, @disabledAt)
+       ON CONFLICT DO NOTHING`,
     ),
-    userByEmail: db.prepare('SELECT * FROM users WHERE email = ?'),
+    // The exact email first: it differs from the key's holder only for accounts the key migration left keyless.
+    userByEmail: db.prepare(
+      'SELECT * FROM users WHERE email = @email OR email_key = @key ORDER BY email = @email DESC LIMIT 1',
+    ),
     userById: db.prepare('SELECT * FROM users WHERE id = ?'),
     updatePasswordHash: db.prepare('UPDATE users SET password_hash = ? WHERE id = ?'),
     setUserDisabled: db.prepare('UPDATE users SET disabled_at = ? WHERE id = ?'),
@@ -84,8 +90,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     deleteExpired: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
     signingKeys: db.prepare('SELECT * FROM signing_keys ORDER BY created_at DESC, kid DESC'),
     insertSigningKey: db.prepare(
-      `INSERT INTO signing_keys (kid, alg, private_jwk, created_at, retired_at)
-       VALUES (@kid, @alg, @privateJwk, @createdAt, @retiredAt)`,
+      `INSERT INTO signing_keys (kid, alg, private_jwk, created_at, activates_at, retired_at)
+       VALUES (@kid, @alg, @privateJwk, @createdAt, @activatesAt, @retiredAt)`,
+    ),
+    unretiredSigningKey: db.prepare(
+      `SELECT * FROM signing_keys WHERE alg = ? AND retired_at IS NULL
+       ORDER BY created_at DESC, kid DESC LIMIT 1`,
     ),
     retireSigningKeys: db.prepare(
       'UPDATE signing_keys SET retired_at = ? WHERE kid <> ? AND retired_at IS NULL',
@@ -156,6 +166,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     (now: number) =>
       statements.deleteExpiredRevocations.run(now).changes + statements.deleteExpiredEpochs.run(now).changes,
   )
+  // Run IMMEDIATE: the write lock is taken before the check, so another process bootstrapping the same file
+  // waits (busy_timeout), then finds this key instead of adding its own.
+  const createFirstSigningKey = db.transaction((key: SigningKeyRecord): SigningKeyRecord => {
+    const existing = statements.unretiredSigningKey.get(key.alg)
+    if (existing) return toSigningKey(existing)
+    statements.insertSigningKey.run(key)
+    return { ...key }
+  })
   // The UPDATE's WHERE is the compare; the token row is written only by the one caller whose compare won.
   const rotateFamily = db.transaction(
     (
@@ -179,10 +197,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
     createUser: (user) =>
       run(() => {
-        const result = statements.insertUser.run({ ...user, roles: JSON.stringify(user.roles) })
+        const result = statements.insertUser.run({
+          ...user,
+          emailKey: emailKey(user.email),
+          roles: JSON.stringify(user.roles),
+        })
         return result.changes === 1 ? user : EMAIL_TAKEN
       }),
-    findUserByEmail: (email) => run(() => toUser(statements.userByEmail.get(email))),
+    findUserByEmail: (email) =>
+      run(() => toUser(statements.userByEmail.get({ email, key: emailKey(email) }))),
     findUserById: (id) => run(() => toUser(statements.userById.get(id))),
     updatePasswordHash: (userId, passwordHash) =>
       run(() => statements.updatePasswordHash.run(passwordHash, userId).changes === 1),
@@ -216,6 +239,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       run(() => {
         statements.insertSigningKey.run(key)
       }),
+    createFirstSigningKey: (key) => run(() => createFirstSigningKey.immediate(key)),
     retireSigningKeysExcept: (kid, retiredAt) =>
       run(() => {
         statements.retireSigningKeys.run(retiredAt, kid)
@@ -384,10 +408,15 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
   for (const migration of migrations) {
     if (migration.version <= current) continue
-    db.transaction(() => {
-      db.exec(migration.sql)
-      record.run(migration.version, migration.name, Math.floor(Date.now() / 1000))
-    }).immediate()
+    const notes = db
+      .transaction(() => {
+        db.exec(migration.sql)
+        const notes = migration.run?.(db) ?? []
+        record.run(migration.version, migration.name, Math.floor(Date.now() / 1000))
+        return notes
+      })
+      .immediate()
+    warnKeylessUsers(notes)
   }
 }
 
@@ -493,6 +522,7 @@ function toSigningKey(row: unknown): SigningKeyRecord {
     alg: string
     private_jwk: string
     created_at: number
+    activates_at: number
     retired_at: number | null
   }
   return {
@@ -500,6 +530,7 @@ function toSigningKey(row: unknown): SigningKeyRecord {
     alg: r.alg,
     privateJwk: r.private_jwk,
     createdAt: r.created_at,
+    activatesAt: r.activates_at,
     retiredAt: r.retired_at,
   }
 }

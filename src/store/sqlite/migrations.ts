@@ -4,10 +4,18 @@
  * records it, so a crash mid-migration leaves the previous version intact.
  */
 
+import type Database from 'better-sqlite3'
+import { assignEmailKeys, describeKeylessUsers, type UserForKey } from '../email-keys.js'
+
 export interface Migration {
   version: number
   name: string
   sql: string
+  /**
+   * Runs after `sql`, in the same transaction, for what SQL can not compute (Unicode normalisation). Returns
+   * lines for the operator (warnings), if any.
+   */
+  run?: (db: Database.Database) => string[]
 }
 
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
@@ -119,4 +127,34 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rate_limits_by_end ON rate_limits (ends_at);
     `,
   },
+  {
+    version: 6,
+    name: 'email keys (NFKC + case fold) for uniqueness and lookup',
+    // Null only for an account that shares its key with an older one (see store/email-keys.ts); a UNIQUE index
+    // allows any number of nulls.
+    sql: `
+      ALTER TABLE users ADD COLUMN email_key TEXT;
+      CREATE UNIQUE INDEX users_by_email_key ON users (email_key);
+    `,
+    run: fillEmailKeys,
+  },
+  {
+    version: 7,
+    name: 'signing-key activation times (staged rotation)',
+    // Existing keys count as active since their creation. The default covers rows written by an older Sesame
+    // still running beside this one during an upgrade: its keys sign at once, as they did there.
+    sql: `
+      ALTER TABLE signing_keys ADD COLUMN activates_at INTEGER NOT NULL DEFAULT 0;
+      UPDATE signing_keys SET activates_at = created_at;
+    `,
+  },
 ]
+
+/** Gives every existing user its email key, the oldest of look-alikes first; returns who got none. */
+function fillEmailKeys(db: Database.Database): string[] {
+  const users = db.prepare('SELECT id, email, created_at AS createdAt FROM users').all() as UserForKey[]
+  const { keyed, keyless } = assignEmailKeys(users)
+  const update = db.prepare('UPDATE users SET email_key = ? WHERE id = ?')
+  for (const { id, key } of keyed) update.run(key, id)
+  return describeKeylessUsers(keyless)
+}
