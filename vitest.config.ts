@@ -10,5 +10,13 @@ export default defineConfig({
     // Files share one machine's CPU; two at a time keeps argon2-heavy files from starving each other.
     maxWorkers: 2,
     typecheck: { enabled: false },
+    // `npm test` turns it on; the per-folder line coverage is printed at the end (scripts/test-summary.ts).
+    // Code that runs in child processes (the built server, the CLI) is not counted.
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      reporter: ['json-summary'],
+      reportsDirectory: '.test-data/coverage',
+    },
   },
 })

@@ -47,7 +47,8 @@ npm run -s build
 
 step "tests: unit, store contract, integration, browser"
 mkdir -p .test-data
-rm -f "$results" # never summarise an earlier run
+rm -rf "$results" .test-data/coverage # never summarise an earlier run
 vitest_status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json="$results" || vitest_status=$?
+npx vitest run --coverage.enabled --reporter=default --reporter=json --outputFile.json="$results" \
+  || vitest_status=$?
 exit "$vitest_status"

@@ -22,7 +22,18 @@ import { type CookieSessions, createCookieSessions } from './engine/cookie-sessi
 import { createCredentialChecker } from './engine/credentials.js'
 import { type Devices, type SessionLimit, createDevices } from './engine/devices.js'
 import { createThrottle } from './engine/throttle.js'
-import { DEFAULT_RATE_LIMIT_POLICY, type RateLimitPolicy } from './core/rate-limit-policy.js'
+import { type RateLimitPolicy, resolveRateLimitPolicy } from './core/rate-limit-policy.js'
+import { SesameOptionError } from './core/errors.js'
+import { SUPPORTED_ALGORITHMS } from './core/jws/algorithms.js'
+import {
+  checkFunction,
+  checkMethods,
+  checkOneOf,
+  checkOptionObject,
+  checkWholeNumber,
+} from './core/option-checks.js'
+import { SESSION_LIMIT_POLICIES, SESSION_LIMIT_RANGE } from './core/session-policy.js'
+import { TOKEN_POLICY_DEFAULTS } from './core/token-policy.js'
 import { type SigningOptions, type TokenEngine, createTokenEngine } from './engine/tokens.js'
 import { type PublicUser, toPublicUser } from './engine/types.js'
 import { EMAIL_TAKEN, type Store, type UserRecord } from './store/types.js'
@@ -34,7 +45,7 @@ export type { Principal } from './core/principal.js'
 export type { Store, UserRecord } from './store/types.js'
 // Apps that seed accounts themselves (an operator's first admin, say) hash passwords the engine's way.
 export { createArgon2Hasher, type PasswordHasher } from './core/password-hasher.js'
-export { AuthError, type ErrorCode } from './core/errors.js'
+export { AuthError, type ErrorCode, SesameOptionError, type OptionErrorCode } from './core/errors.js'
 // A Store keeps emails unique, and finds them, by this key (see `Store.createUser`).
 export { emailKey } from './core/email.js'
 
@@ -46,7 +57,7 @@ export interface AuthOptions {
   cookie?: Partial<SessionCookieOptions>
   /** Access and refresh tokens; omit for a cookie-only engine. `issuer` and `audience` are required. */
   tokens?: TokenPolicyInput & { signing?: Partial<SigningOptions> }
-  /** Throttling of sign-ins and sign-ups. Default: {@link DEFAULT_RATE_LIMIT_POLICY}. */
+  /** Throttling of sign-ins and sign-ups; a rule given in part keeps the rest of its default. */
   rateLimits?: Partial<RateLimitPolicy>
   /** Waits for the soft delay of repeated failed sign-ins; tests pass one that does not wait. */
   sleep?: (ms: number) => Promise<void>
@@ -113,8 +124,12 @@ export interface Auth extends CookieSessions {
   close(): Promise<void>
 }
 
-/** Creates the engine, loading keys when tokens are configured. Bad options throw `TypeError`. */
+/**
+ * Creates the engine, loading keys when tokens are configured. Every option is checked before any work: a bad
+ * one throws {@link SesameOptionError} (a `TypeError` with `code: 'invalid_option'` and the option's path).
+ */
 export async function createAuth(options: AuthOptions): Promise<Auth> {
+  const limit = checkAuthOptions(options)
   const { store } = options
   const clock = options.clock ?? systemClock
   const hasher = options.passwordHasher ?? createArgon2Hasher()
@@ -124,18 +139,12 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const throttle = createThrottle({
     store,
     clock,
-    policy: { ...DEFAULT_RATE_LIMIT_POLICY, ...options.rateLimits },
+    policy: resolveRateLimitPolicy(options.rateLimits),
     ...(options.sleep && { sleep: options.sleep }),
   })
   const checkCredentials = createCredentialChecker(store, hasher, throttle)
   // The dummy hash for unknown emails is made now, not at the first such sign-in, which would take twice as long.
   await hasher.verifyDummy('')
-  const limit = options.sessionLimit ?? { max: 0, policy: 'evict-oldest' }
-  if (!Number.isSafeInteger(limit.max) || limit.max < 0 || !['evict-oldest', 'deny'].includes(limit.policy)) {
-    throw new TypeError(
-      'Option "sessionLimit" needs a whole "max" >= 0 and a "policy" of "evict-oldest" or "deny".',
-    )
-  }
   // Devices needs the token engine and the engines need devices' limit check: bind it late.
   const makeRoom = (userId: string): Promise<void> => devices.makeRoom(userId)
   const cookieSessions = createCookieSessions({
@@ -207,6 +216,10 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
 
     async disableUser(email) {
       const user = await store.findUserByEmail(canonicalizeEmail(email))
+      // Two changes, possibly in two stores (users, session state), so they cannot be one transaction.
+      // Disabled first: from then on no sign-in, cookie session or refresh grant of the user is accepted, so a
+      // failure before the devices end leaves nothing usable but access tokens (until they expire), and a
+      // retry (setUserDisabled succeeds again) ends the devices atomically.
       if (!user || !(await store.setUserDisabled(user.id, clock.nowSeconds()))) return false
       await devices.endAllForUser(user.id)
       return true
@@ -217,8 +230,18 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       if (!user) throw new AuthError('invalid_credentials', 'The email or password is incorrect.')
       await checkCredentials(user.email, input.currentPassword, input.ip)
       const password = checkNewPassword(input.newPassword, { email: user.email })
-      await store.updatePasswordHash(user.id, await hasher.hash(password))
-      return devices.endOthers(principal)
+      const passwordHash = await hasher.hash(password)
+      // Two changes, possibly in two stores (the hash with the users, devices with the session state), so
+      // they cannot be one transaction. Other devices end first (atomically), then the hash changes:
+      // - A failure in between leaves the old password valid and the other devices signed out: no worse than
+      //   before the request (whoever had the old password could sign in anyway), and the same request retried
+      //   (its current password still right) ends nothing more and changes the hash.
+      // - The reverse order would leave, on a failure in between, the new password set with the other
+      //   devices (maybe an intruder's) still signed in, and the retried request refused: its "current"
+      //   password would be the old one.
+      const ended = await devices.endOthers(principal)
+      await store.updatePasswordHash(user.id, passwordHash)
+      return ended
     },
 
     async findUser(userId) {
@@ -267,7 +290,81 @@ function tokensNotConfigured(): TokenEngine {
     endFamily: fail,
     endUserFamilies: fail,
     startUserEpoch: fail,
+    endUserDevices: fail,
     revocations: { snapshot: () => ({ revocations: [], epochs: [] }), watch: () => () => {} },
     close: async () => {},
   }
+}
+
+const OPTION_NAMES = [
+  'store',
+  'passwordHasher',
+  'session',
+  'cookie',
+  'tokens',
+  'rateLimits',
+  'sleep',
+  'sessionLimit',
+  'onBackgroundError',
+  'clock',
+] as const satisfies ReadonlyArray<keyof AuthOptions>
+
+/**
+ * Checks the options the policy resolvers do not (those check their own members, with the same error), and
+ * returns the resolved session limit. Unknown names are refused: a typo must not leave a default in force.
+ */
+function checkAuthOptions(options: AuthOptions): SessionLimit {
+  if (typeof options !== 'object' || options === null) {
+    throw new SesameOptionError('', 'createAuth needs an options object with at least "store".')
+  }
+  checkOptionObject('', options, OPTION_NAMES)
+  checkMethods('store', options.store, ['createUser', 'findUserById', 'findUserByEmail'], 'a Store')
+  if (options.passwordHasher !== undefined) {
+    checkMethods(
+      'passwordHasher',
+      options.passwordHasher,
+      ['hash', 'verify', 'verifyDummy', 'needsRehash'],
+      'a PasswordHasher (hash, verify, verifyDummy, needsRehash)',
+    )
+  }
+  if (options.clock !== undefined)
+    checkMethods('clock', options.clock, ['nowSeconds'], 'a Clock (nowSeconds)')
+  checkFunction('sleep', options.sleep)
+  checkFunction('onBackgroundError', options.onBackgroundError)
+  const tokens = checkOptionObject('tokens', options.tokens, [
+    'issuer',
+    'audience',
+    ...Object.keys(TOKEN_POLICY_DEFAULTS),
+    'signing',
+  ])
+  const signing = checkOptionObject('tokens.signing', tokens?.['signing'], ['algorithm', 'hmacSecret'])
+  if (signing) {
+    const algorithm = checkOneOf(
+      'tokens.signing.algorithm',
+      signing['algorithm'] ?? 'ES256',
+      SUPPORTED_ALGORITHMS,
+    )
+    const secret = signing['hmacSecret']
+    if (algorithm === 'HS256' && !(secret instanceof Uint8Array && secret.length >= 32)) {
+      throw new SesameOptionError(
+        'tokens.signing.hmacSecret',
+        'Option "tokens.signing.hmacSecret" must be a Buffer of at least 32 bytes with HS256.',
+      )
+    }
+    if (algorithm !== 'HS256' && secret !== undefined) {
+      throw new SesameOptionError(
+        'tokens.signing.hmacSecret',
+        'Option "tokens.signing.hmacSecret" is only for HS256.',
+      )
+    }
+  }
+  const limit = {
+    max: 0,
+    policy: 'evict-oldest',
+    ...checkOptionObject('sessionLimit', options.sessionLimit, ['max', 'policy']),
+  }
+  return Object.freeze({
+    max: checkWholeNumber('sessionLimit.max', limit.max, SESSION_LIMIT_RANGE),
+    policy: checkOneOf('sessionLimit.policy', limit.policy, SESSION_LIMIT_POLICIES),
+  })
 }

@@ -7,6 +7,8 @@
  * Also here, as pure string functions: reading one cookie out of a `Cookie` header (noticing duplicates, which
  * a normal browser never sends for a `__Host-` cookie) and serialising a description into `Set-Cookie`.
  */
+import { SesameOptionError } from './errors.js'
+import { checkOptionObject } from './option-checks.js'
 
 export type SameSite = 'lax' | 'strict'
 
@@ -32,34 +34,51 @@ export interface SessionCookieOptions {
   sameSite: SameSite
 }
 
-const COOKIE_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/ // RFC 6265 §4.1.1 token
+/** RFC 6265 §4.1.1 token: what a cookie name may be. */
+export const COOKIE_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
-/** Resolves and checks the cookie options; throws `TypeError` naming the bad option. The result is frozen. */
+export const SESSION_COOKIE_DEFAULTS: Readonly<SessionCookieOptions> = Object.freeze({
+  name: '__Host-sesame',
+  secure: true,
+  sameSite: 'lax',
+})
+
+/**
+ * Resolves and checks the cookie options; throws {@link SesameOptionError} naming the bad option
+ * (`cookie.<key>`). The result is frozen.
+ */
 export function resolveSessionCookieOptions(
   input: Partial<SessionCookieOptions> = {},
 ): Readonly<SessionCookieOptions> {
-  const options = {
-    name: input.name ?? '__Host-sesame',
-    secure: input.secure ?? true,
-    sameSite: input.sameSite ?? 'lax',
+  checkOptionObject('cookie', input, Object.keys(SESSION_COOKIE_DEFAULTS))
+  // Only `undefined` means the default: a `null` is a mistake, refused below.
+  const options = { ...SESSION_COOKIE_DEFAULTS }
+  for (const [key, value] of Object.entries(input)) {
+    if (value !== undefined) Object.assign(options, { [key]: value })
   }
-  if (!COOKIE_NAME_PATTERN.test(options.name)) {
-    throw new TypeError(
+  if (typeof options.name !== 'string' || !COOKIE_NAME_PATTERN.test(options.name)) {
+    throw new SesameOptionError(
+      'cookie.name',
       'Cookie option "name" must be an RFC 6265 token (letters, digits, and !#$%&\'*+-.^_`|~).',
     )
   }
+  if (typeof options.secure !== 'boolean') {
+    throw new SesameOptionError('cookie.secure', 'Cookie option "secure" must be true or false.')
+  }
   if (options.name.toLowerCase().startsWith('__host-') && !options.secure) {
-    throw new TypeError(
+    throw new SesameOptionError(
+      'cookie.secure',
       'Cookie option "secure" must be true for a "__Host-" cookie name (RFC 6265bis §4.1.3.2).',
     )
   }
   if (options.name.toLowerCase().startsWith('__secure-') && !options.secure) {
-    throw new TypeError(
+    throw new SesameOptionError(
+      'cookie.secure',
       'Cookie option "secure" must be true for a "__Secure-" cookie name (RFC 6265bis §4.1.3.1).',
     )
   }
   if (options.sameSite !== 'lax' && options.sameSite !== 'strict') {
-    throw new TypeError('Cookie option "sameSite" must be "lax" or "strict".')
+    throw new SesameOptionError('cookie.sameSite', 'Cookie option "sameSite" must be "lax" or "strict".')
   }
   return Object.freeze(options)
 }

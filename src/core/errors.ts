@@ -162,7 +162,7 @@ export interface AuthErrorOptions {
 
 /**
  * The one error class Sesame throws for runtime outcomes. Switch on `code`.
- * Programmer errors (bad options) are `TypeError`s thrown at construction time instead.
+ * Programmer errors (bad options) are {@link SesameOptionError}s (a `TypeError`) thrown at construction instead.
  */
 export class AuthError extends Error {
   override readonly name = 'AuthError'
@@ -183,4 +183,35 @@ export class AuthError extends Error {
 /** True when `value` is an {@link AuthError}, optionally of one code. */
 export function isAuthError(value: unknown, code?: ErrorCode): value is AuthError {
   return value instanceof AuthError && (code === undefined || value.code === code)
+}
+
+/**
+ * Codes of errors thrown at construction for bad options (programmer errors). They are not wire codes: no
+ * client ever sees one, so they stay out of {@link ERROR_REGISTRY}, whose codes the HTTP layer maps to
+ * statuses. docs/errors.md lists them in a section of their own, generated from this table.
+ */
+export const OPTION_ERROR_CODES = {
+  invalid_option: {
+    description:
+      'An option given to `createAuth` is missing, unknown, of the wrong type or out of range; `option` names it (e.g. `rateLimits.signupsPerAddress.limit`).',
+    fix: 'Fix that option; docs/options.md gives each default and range.',
+  },
+} as const satisfies Record<string, { description: string; fix: string }>
+
+export type OptionErrorCode = keyof typeof OPTION_ERROR_CODES
+
+/**
+ * A bad option, thrown when the object is created (never at a request). A `TypeError`, as before codes
+ * existed, so `instanceof TypeError` keeps working; switch on `code` and read `option`, the option's path.
+ */
+export class SesameOptionError extends TypeError {
+  override readonly name = 'SesameOptionError'
+  readonly code: OptionErrorCode = 'invalid_option'
+  /** The option's path from the options object, e.g. `tokens.accessTtlSeconds`. */
+  readonly option: string
+
+  constructor(option: string, message: string) {
+    super(message)
+    this.option = option
+  }
 }

@@ -8,7 +8,10 @@
  * address, loosely: OWASP ASVS 5.0 V6.3 allows at most 100 failures per account per hour, and distributed
  * guessing must stop there too. Only a distributed attack that reaches the account cap locks the owner out,
  * and then for the rest of that hour.
+ *
+ * The defaults and ranges are data here; the server's configuration reads them, so each is stated once.
  */
+import { type Range, checkOptionObject, checkWholeNumber } from './option-checks.js'
 
 export interface RateLimitRule {
   /** Hits allowed in one window; 0 turns the rule off. */
@@ -39,6 +42,70 @@ export const DEFAULT_RATE_LIMIT_POLICY: Readonly<RateLimitPolicy> = Object.freez
   signupsPerAddress: { limit: 20, windowSeconds: 3600 },
   softDelay: { afterFailures: 3, stepMs: 250, maxMs: 2000 },
 })
+
+export type RateLimitRuleName = Exclude<keyof RateLimitPolicy, 'softDelay'>
+
+/** The four rules, in a fixed order. */
+export const RATE_LIMIT_RULES: readonly RateLimitRuleName[] = [
+  'loginFailuresPerAccountAndAddress',
+  'loginAttemptsPerAccount',
+  'loginFailuresPerAddress',
+  'signupsPerAddress',
+]
+
+/**
+ * Inclusive ranges of each rule's `limit` (0 = off). ASVS 5.0 V6.3 allows at most 100 failures per account per
+ * hour, so neither per-account rule goes above 100.
+ */
+export const RATE_LIMIT_RANGES: Readonly<Record<RateLimitRuleName, Range>> = Object.freeze({
+  loginFailuresPerAccountAndAddress: { min: 0, max: 100 },
+  loginAttemptsPerAccount: { min: 0, max: 100 },
+  loginFailuresPerAddress: { min: 0, max: 100_000 },
+  signupsPerAddress: { min: 0, max: 100_000 },
+})
+
+/** Every rule's window, in seconds: a second to a day. */
+export const RATE_LIMIT_WINDOW_RANGE: Range = Object.freeze({ min: 1, max: 86_400 })
+
+/** Ranges of the soft delay's members (`maxMs` caps the delay, whatever the step). */
+export const SOFT_DELAY_RANGES: Readonly<Record<keyof RateLimitPolicy['softDelay'], Range>> = Object.freeze({
+  afterFailures: { min: 0, max: 100 },
+  stepMs: { min: 0, max: 10_000 },
+  maxMs: { min: 0, max: 10_000 },
+})
+
+/**
+ * Resolves `input` over {@link DEFAULT_RATE_LIMIT_POLICY} (a rule given in part keeps the default of the
+ * rest) and checks every member; throws `SesameOptionError` naming it (`rateLimits.<rule>.<member>`). The
+ * result is frozen.
+ */
+export function resolveRateLimitPolicy(input: unknown = {}): Readonly<RateLimitPolicy> {
+  const given = checkOptionObject('rateLimits', input, [...RATE_LIMIT_RULES, 'softDelay']) ?? {}
+  const resolved: Partial<RateLimitPolicy> = {}
+  for (const rule of RATE_LIMIT_RULES) {
+    const option = `rateLimits.${rule}`
+    const part = checkOptionObject(option, given[rule], ['limit', 'windowSeconds']) ?? {}
+    const merged = { ...DEFAULT_RATE_LIMIT_POLICY[rule], ...part }
+    resolved[rule] = Object.freeze({
+      limit: checkWholeNumber(`${option}.limit`, merged.limit, RATE_LIMIT_RANGES[rule]),
+      windowSeconds: checkWholeNumber(
+        `${option}.windowSeconds`,
+        merged.windowSeconds,
+        RATE_LIMIT_WINDOW_RANGE,
+      ),
+    })
+  }
+  const members = Object.keys(SOFT_DELAY_RANGES) as Array<keyof RateLimitPolicy['softDelay']>
+  const softDelay = {
+    ...DEFAULT_RATE_LIMIT_POLICY.softDelay,
+    ...checkOptionObject('rateLimits.softDelay', given.softDelay, members),
+  }
+  for (const member of members) {
+    checkWholeNumber(`rateLimits.softDelay.${member}`, softDelay[member], SOFT_DELAY_RANGES[member])
+  }
+  resolved.softDelay = Object.freeze(softDelay)
+  return Object.freeze(resolved as RateLimitPolicy)
+}
 
 /** The soft delay, in ms, for a failed sign-in that is the `failures`-th of its (account, address) pair. */
 export function softDelayMs(failures: number, policy: RateLimitPolicy): number {

@@ -4,6 +4,9 @@
  * short (seconds: long enough for a lost response or two tabs, too short to be worth stealing).
  */
 import type { AccessTokenRules } from './access-token.js'
+import { SesameOptionError } from './errors.js'
+import { type Range, checkWholeNumber } from './option-checks.js'
+import { MAX_COOKIE_LIFETIME_SECONDS } from './session-policy.js'
 
 export interface TokenPolicy {
   /** `iss` of issued tokens, and the only one accepted. Required. */
@@ -63,41 +66,69 @@ export function accessTokenRules(policy: Readonly<TokenPolicy>): AccessTokenRule
   }
 }
 
-/** Resolves and checks a policy; throws `TypeError` naming the bad option. The result is frozen. */
+/** Defaults of the optional members. */
+export const TOKEN_POLICY_DEFAULTS: Readonly<Omit<TokenPolicy, 'issuer' | 'audience'>> = Object.freeze({
+  accessTtlSeconds: 900,
+  leewaySeconds: 30,
+  refreshIdleSeconds: 14 * 86_400,
+  refreshAbsoluteSeconds: 30 * 86_400,
+  refreshGraceSeconds: 10,
+  maxTokenLength: 4096,
+  keyActivationDelaySeconds: DEFAULT_KEY_ACTIVATION_DELAY_SECONDS,
+})
+
+/**
+ * Inclusive ranges of the numeric members. Refresh lifetimes stop at the 400 days browsers allow a cookie
+ * (the refresh token may travel in one).
+ */
+export const TOKEN_POLICY_RANGES: Readonly<Record<keyof typeof TOKEN_POLICY_DEFAULTS, Range>> = Object.freeze(
+  {
+    accessTtlSeconds: { min: 1, max: 3600 },
+    leewaySeconds: { min: 0, max: 60 },
+    refreshIdleSeconds: { min: 1, max: MAX_COOKIE_LIFETIME_SECONDS },
+    refreshAbsoluteSeconds: { min: 1, max: MAX_COOKIE_LIFETIME_SECONDS },
+    refreshGraceSeconds: { min: 0, max: 60 },
+    maxTokenLength: { min: 256, max: 65_536 },
+    keyActivationDelaySeconds: { min: 0, max: 86_400 },
+  },
+)
+
+/**
+ * Resolves and checks a policy; throws {@link SesameOptionError} naming the bad option (`tokens.<key>`).
+ * Members other than the policy's (`signing`) are the caller's to check. The result is frozen.
+ */
 export function resolveTokenPolicy(input: TokenPolicyInput): Readonly<TokenPolicy> {
   const policy: TokenPolicy = {
     issuer: input.issuer,
     audience: input.audience,
-    accessTtlSeconds: input.accessTtlSeconds ?? 900,
-    leewaySeconds: input.leewaySeconds ?? 30,
-    refreshIdleSeconds: input.refreshIdleSeconds ?? 14 * 86_400,
-    refreshAbsoluteSeconds: input.refreshAbsoluteSeconds ?? 30 * 86_400,
-    refreshGraceSeconds: input.refreshGraceSeconds ?? 10,
-    maxTokenLength: input.maxTokenLength ?? 4096,
-    keyActivationDelaySeconds: input.keyActivationDelaySeconds ?? DEFAULT_KEY_ACTIVATION_DELAY_SECONDS,
+    ...TOKEN_POLICY_DEFAULTS,
+  }
+  for (const key of Object.keys(TOKEN_POLICY_DEFAULTS) as Array<keyof typeof TOKEN_POLICY_DEFAULTS>) {
+    if (input[key] !== undefined) policy[key] = input[key]
   }
   for (const key of ['issuer', 'audience'] as const) {
     if (typeof policy[key] !== 'string' || policy[key] === '') {
-      throw new TypeError(`Token option "${key}" is required and must be a non-empty string.`)
+      throw new SesameOptionError(
+        `tokens.${key}`,
+        `Token option "${key}" is required and must be a non-empty string.`,
+      )
     }
   }
-  const bounds: Array<[keyof TokenPolicy, number, number]> = [
-    ['accessTtlSeconds', 1, 3600],
-    ['leewaySeconds', 0, 60],
-    ['refreshIdleSeconds', 1, 400 * 86_400],
-    ['refreshAbsoluteSeconds', 1, 400 * 86_400],
-    ['refreshGraceSeconds', 0, 60],
-    ['maxTokenLength', 256, 65_536],
-    ['keyActivationDelaySeconds', 0, 86_400],
-  ]
-  for (const [key, min, max] of bounds) {
-    const value = policy[key]
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-      throw new TypeError(`Token option "${key}" must be a whole number from ${min} to ${max}.`)
-    }
+  for (const [key, range] of Object.entries(TOKEN_POLICY_RANGES) as Array<
+    [keyof typeof TOKEN_POLICY_RANGES, Range]
+  >) {
+    checkWholeNumber(
+      `tokens.${key}`,
+      policy[key],
+      range,
+      `Token option "${key}" must be a whole number from ${range.min} to ${range.max}.`,
+    )
   }
   if (policy.refreshIdleSeconds > policy.refreshAbsoluteSeconds) {
-    throw new TypeError('Token option "refreshIdleSeconds" must not exceed "refreshAbsoluteSeconds".')
+    throw new SesameOptionError(
+      'tokens.refreshIdleSeconds',
+      'Token option "refreshIdleSeconds" must not exceed "refreshAbsoluteSeconds".',
+    )
   }
   return Object.freeze(policy)
 }

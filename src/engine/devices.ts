@@ -90,12 +90,29 @@ export function createDevices({ store, clock, tokens, limit }: DevicesOptions): 
     return devices.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
   }
 
+  /**
+   * Ends `userId`'s devices but the excepted ones in one atomic store change (see `Store.endUserDevices`):
+   * on failure (a 503) all of it or none of it happened, so the caller may retry. Returns how many ended.
+   */
+  async function endDevices(
+    userId: string,
+    exceptSessionId: string | null,
+    exceptFamilyId: string | null,
+  ): Promise<number> {
+    if (tokens) return tokens.endUserDevices({ userId, exceptSessionId, exceptFamilyId })
+    // A cookie-only engine issues no access tokens, so there is no epoch to start.
+    const ended = await store.endUserDevices({
+      userId,
+      epoch: null,
+      exceptSessionId,
+      exceptFamilyId,
+      now: clock.nowSeconds(),
+    })
+    return ended.sessionsEnded + ended.familiesRevoked.length
+  }
+
   async function endAllForUser(userId: string): Promise<void> {
-    await store.deleteUserSessions(userId, null)
-    if (tokens) {
-      await tokens.endUserFamilies(userId, null)
-      await tokens.startUserEpoch(userId)
-    }
+    await endDevices(userId, null, null)
   }
 
   async function endDevice(userId: string, device: Pick<Device, 'id' | 'kind'>): Promise<boolean> {
@@ -114,9 +131,7 @@ export function createDevices({ store, clock, tokens, limit }: DevicesOptions): 
     async endOthers(principal) {
       const keepCookie = principal.method === 'cookie' ? principal.sessionId : null
       const keepFamily = principal.method === 'token' ? principal.sessionId : null
-      const sessions = await store.deleteUserSessions(principal.userId, keepCookie)
-      const families = tokens ? await tokens.endUserFamilies(principal.userId, keepFamily) : 0
-      return sessions + families
+      return endDevices(principal.userId, keepCookie, keepFamily)
     },
 
     endAll: (principal) => endAllForUser(principal.userId),

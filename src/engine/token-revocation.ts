@@ -7,7 +7,7 @@
  * die first) and a retry completes it; every write is idempotent.
  */
 import { type AccessTokenClaims, verifyAccessToken } from '../core/access-token.js'
-import type { RevocationKind } from '../core/change-event.js'
+import type { ChangeEvent, RevocationKind } from '../core/change-event.js'
 import { AuthError } from '../core/errors.js'
 import { hashSecret } from '../core/hash.js'
 import { isSecretTokenShape } from '../core/random.js'
@@ -111,6 +111,62 @@ export async function endUserFamilies(
     if (!live.some((family) => family.id === familyId)) await revokeFamilyAccess(ctx, familyId, now)
   }
   return revoked.length
+}
+
+/**
+ * Ends every device of `userId` (cookie sessions and refresh families) except the excepted ones, with their
+ * access tokens; returns how many ended. The devices end in one atomic store change
+ * (`Store.endUserDevices`), so a failure or a stall (a 503) leaves either all of it done or none of it:
+ * never sessions gone with families live, and a retry completes it.
+ * - With no family kept, the user's epoch goes into that same change, first: it kills every access token of
+ *   the user issued before now, so nothing is written before the change.
+ * - With a family kept (a token caller ending its other devices), an epoch would kill the caller's own access
+ *   token too, so the other live families' access tokens are killed by `sid` before the change instead: the
+ *   fail-safe order of {@link revokeFamily}. A failure after that leaves only those access tokens dead (their
+ *   devices refresh into tokens that are refused), and a retry completes the rest.
+ */
+export async function endUserDevices(
+  ctx: RevocationContext & Pick<TokenContext, 'reportBackgroundError'>,
+  input: { userId: string; exceptSessionId: string | null; exceptFamilyId: string | null },
+): Promise<number> {
+  const { userId, exceptSessionId, exceptFamilyId } = input
+  const now = ctx.clock.nowSeconds()
+  const expiresAt = now + ctx.policy.accessTtlSeconds + ctx.policy.leewaySeconds
+  const epoch = exceptFamilyId === null ? { userId, epoch: now, expiresAt } : null
+  const killed = new Set<string>()
+  if (!epoch) {
+    for (const family of await ctx.store.listUserRefreshFamilies(userId)) {
+      if (family.id === exceptFamilyId || family.revokedAt !== null || family.expiresAt <= now) continue
+      await revokeFamilyAccess(ctx, family.id, now)
+      killed.add(family.id)
+    }
+  }
+  const ended = await ctx.store.endUserDevices({ userId, epoch, exceptSessionId, exceptFamilyId, now })
+
+  // Committed. What follows spreads the change to this instance's list and to the other instances, and must
+  // neither undo nor fail it: a failure is reported, not thrown. Other instances resync from the store (on
+  // the feed's reconnect and every PERIODIC_RESYNC_SECONDS), where the epoch already is.
+  const events: ChangeEvent[] = []
+  if (epoch) {
+    ctx.revocations.setEpoch(userId, epoch.epoch, epoch.expiresAt)
+    events.push({ type: 'user-epoch', epoch })
+  }
+  // Families the listing did not see (created meanwhile), and with an epoch every family: an access token
+  // issued in the epoch's own second survives the epoch, never its family's `sid`. Applied here first.
+  const late = ended.familiesRevoked.filter((familyId) => !killed.has(familyId))
+  for (const familyId of late) {
+    const revocation = { kind: 'sid' as const, value: familyId, expiresAt }
+    ctx.revocations.add(revocation.kind, revocation.value, revocation.expiresAt)
+    events.push({ type: 'access-revoked', revocation })
+  }
+  try {
+    for (const familyId of late)
+      await ctx.store.addAccessRevocation({ kind: 'sid', value: familyId, expiresAt })
+  } catch (error) {
+    ctx.reportBackgroundError(error)
+  }
+  for (const event of events) await ctx.store.changes.publish(event).catch(ctx.reportBackgroundError)
+  return ended.sessionsEnded + ended.familiesRevoked.length
 }
 
 /** Kills every access token of `userId` issued before now (the per-user epoch), on every instance. */

@@ -27,6 +27,7 @@ import type { TokenContext } from './token-context.js'
 import { type GrantContext, type TokenGrant, grantPassword, grantRefresh } from './token-grants.js'
 import {
   endFamily,
+  endUserDevices,
   endUserFamilies,
   loadRevocations,
   revokeToken,
@@ -75,6 +76,16 @@ export interface TokenEngine {
   endUserFamilies(userId: string, exceptFamilyId: string | null): Promise<number>
   /** Kills every access token of `userId` issued before now (the per-user epoch), on every instance. */
   startUserEpoch(userId: string): Promise<void>
+  /**
+   * Ends every cookie session and refresh family of `userId` but the excepted ones, with their access tokens
+   * (by the user's epoch when no family is kept), as one atomic store change: on `store_unavailable`, all of
+   * it or none of it happened, and a retry completes it. Returns how many devices ended.
+   */
+  endUserDevices(input: {
+    userId: string
+    exceptSessionId: string | null
+    exceptFamilyId: string | null
+  }): Promise<number>
   /**
    * The revocations this instance enforces, for verifiers in other processes: everything live now, and every
    * change from now on (local, from the change feed, or from a resync).
@@ -149,6 +160,7 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
     endFamily: (userId, familyId) => endFamily(ctx, userId, familyId),
     endUserFamilies: (userId, exceptFamilyId) => endUserFamilies(ctx, userId, exceptFamilyId),
     startUserEpoch: (userId) => startUserEpoch(ctx, userId),
+    endUserDevices: (input) => endUserDevices(ctx, input),
     revocations: {
       snapshot: () => ctx.revocations.snapshot(clock.nowSeconds()),
       watch: (listener) => ctx.revocations.watch(listener),

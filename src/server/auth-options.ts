@@ -1,5 +1,6 @@
 /** The engine's options as the configuration sets them; shared by the server and the `sesame` command. */
 import type { AuthOptions } from '../auth.js'
+import { DEFAULT_RATE_LIMIT_POLICY as DEFAULTS } from '../core/rate-limit-policy.js'
 import type { Store } from '../store/types.js'
 import type { Config } from './config.js'
 
@@ -11,14 +12,21 @@ export function authOptionsFromConfig(config: Readonly<Config>, store: Store): A
     cookie: config.cookie,
     tokens: { ...tokenPolicy, signing: { algorithm, hmacSecret } },
     sessionLimit: config.sessionLimit,
+    // The windows are the library's; the configuration sets the limits only.
     rateLimits: {
       loginFailuresPerAccountAndAddress: {
+        ...DEFAULTS.loginFailuresPerAccountAndAddress,
         limit: config.rateLimits.loginFailuresPerAccountAndIp,
-        windowSeconds: 900,
       },
-      loginAttemptsPerAccount: { limit: config.rateLimits.loginAttemptsPerAccount, windowSeconds: 3600 },
-      loginFailuresPerAddress: { limit: config.rateLimits.loginFailuresPerIp, windowSeconds: 900 },
-      signupsPerAddress: { limit: config.rateLimits.signupsPerIp, windowSeconds: 3600 },
+      loginAttemptsPerAccount: {
+        ...DEFAULTS.loginAttemptsPerAccount,
+        limit: config.rateLimits.loginAttemptsPerAccount,
+      },
+      loginFailuresPerAddress: {
+        ...DEFAULTS.loginFailuresPerAddress,
+        limit: config.rateLimits.loginFailuresPerIp,
+      },
+      signupsPerAddress: { ...DEFAULTS.signupsPerAddress, limit: config.rateLimits.signupsPerIp },
     },
   }
 }

@@ -2,12 +2,23 @@
  * The server's configuration: environment variables through one schema, checked once at start. A bad value
  * stops the process with one line naming the variable (never echoing its value, which may be a secret).
  * Unknown `SESAME_*` variables are refused too, so a typo cannot silently leave a default in force.
- * Every variable is documented in the README's configuration table.
+ * An empty `SESAME_*` value is refused as well: `SESAME_JWT_SECRET=` surely meant something. Every variable is
+ * documented in the README's configuration table. Defaults and ranges the library shares (session and token
+ * lifetimes, throttling limits, the session limit, the cookie) come from the core policies, never restated.
  */
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import { isCanonicalBase64url } from '../core/jws/base64url.js'
-import { DEFAULT_KEY_ACTIVATION_DELAY_SECONDS } from '../core/token-policy.js'
+import { COOKIE_NAME_PATTERN, SESSION_COOKIE_DEFAULTS } from '../core/cookie.js'
+import type { Range } from '../core/option-checks.js'
+import { DEFAULT_RATE_LIMIT_POLICY, RATE_LIMIT_RANGES } from '../core/rate-limit-policy.js'
+import {
+  SESSION_LIMIT_POLICIES,
+  SESSION_LIMIT_RANGE,
+  SESSION_POLICY_DEFAULTS,
+  SESSION_POLICY_RANGES,
+} from '../core/session-policy.js'
+import { TOKEN_POLICY_DEFAULTS, TOKEN_POLICY_RANGES } from '../core/token-policy.js'
 
 /** A configuration problem; `main` prints its message as one line and exits non-zero. */
 export type StoreKind = 'sqlite' | 'memory' | 'postgres' | 'redis'
@@ -16,16 +27,36 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError'
 }
 
-const positiveSeconds = z.coerce
-  .number()
-  .int()
-  .min(1)
-  .max(400 * 86_400)
+/** The range of every numeric variable; the README's table states each (a test checks they agree). */
+export const ENV_RANGES = {
+  PORT: { min: 0, max: 65_535 },
+  SESAME_SESSION_IDLE_SECONDS: SESSION_POLICY_RANGES.idleTimeoutSeconds,
+  SESAME_SESSION_ABSOLUTE_SECONDS: SESSION_POLICY_RANGES.absoluteTimeoutSeconds,
+  SESAME_BODY_LIMIT_BYTES: { min: 1024, max: 1_048_576 },
+  SESAME_ACCESS_TTL_SECONDS: TOKEN_POLICY_RANGES.accessTtlSeconds,
+  SESAME_KEY_ACTIVATION_DELAY_SECONDS: TOKEN_POLICY_RANGES.keyActivationDelaySeconds,
+  SESAME_REFRESH_IDLE_SECONDS: TOKEN_POLICY_RANGES.refreshIdleSeconds,
+  SESAME_REFRESH_ABSOLUTE_SECONDS: TOKEN_POLICY_RANGES.refreshAbsoluteSeconds,
+  SESAME_REFRESH_GRACE_SECONDS: TOKEN_POLICY_RANGES.refreshGraceSeconds,
+  SESAME_LOGIN_FAILURES_PER_ACCOUNT_AND_IP: RATE_LIMIT_RANGES.loginFailuresPerAccountAndAddress,
+  SESAME_LOGIN_ATTEMPTS_PER_ACCOUNT: RATE_LIMIT_RANGES.loginAttemptsPerAccount,
+  SESAME_LOGIN_FAILURES_PER_IP: RATE_LIMIT_RANGES.loginFailuresPerAddress,
+  SESAME_SIGNUPS_PER_IP: RATE_LIMIT_RANGES.signupsPerAddress,
+  SESAME_MAX_SESSIONS_PER_USER: SESSION_LIMIT_RANGE,
+  SESAME_HSTS_MAX_AGE_SECONDS: { min: 0, max: 63_072_000 },
+} as const satisfies Record<string, Range>
+
+/** A whole number within the variable's range in {@link ENV_RANGES}. */
+function whole(name: keyof typeof ENV_RANGES, fallback: number) {
+  const { min, max } = ENV_RANGES[name]
+  return z.coerce.number().int().min(min).max(max).default(fallback)
+}
+
 const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1')
 
 const ENV_SCHEMA = z
   .object({
-    PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+    PORT: whole('PORT', 3000),
     HOST: z.string().min(1).default('localhost'),
     NODE_ENV: z.string().optional(),
     SESAME_STORE: z.enum(['sqlite', 'memory', 'postgres', 'redis']).default('sqlite'),
@@ -40,40 +71,58 @@ const ENV_SCHEMA = z
     // Braces are allowed: a `{tag}` prefix puts every key in one Redis Cluster slot.
     SESAME_REDIS_PREFIX: z.string().min(1).max(64).regex(/^\S+$/).default('sesame:'),
     SESAME_DATA_DIR: z.string().min(1).default('./data'),
-    SESAME_SESSION_IDLE_SECONDS: positiveSeconds.default(1800),
-    SESAME_SESSION_ABSOLUTE_SECONDS: positiveSeconds.default(43_200),
-    SESAME_COOKIE_NAME: z
-      .string()
-      .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/)
-      .default('__Host-sesame'),
-    SESAME_COOKIE_SECURE: flag.default(true),
-    SESAME_COOKIE_SAMESITE: z.enum(['lax', 'strict']).default('lax'),
-    SESAME_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(16_384),
+    SESAME_SESSION_IDLE_SECONDS: whole(
+      'SESAME_SESSION_IDLE_SECONDS',
+      SESSION_POLICY_DEFAULTS.idleTimeoutSeconds,
+    ),
+    SESAME_SESSION_ABSOLUTE_SECONDS: whole(
+      'SESAME_SESSION_ABSOLUTE_SECONDS',
+      SESSION_POLICY_DEFAULTS.absoluteTimeoutSeconds,
+    ),
+    SESAME_COOKIE_NAME: z.string().regex(COOKIE_NAME_PATTERN).default(SESSION_COOKIE_DEFAULTS.name),
+    SESAME_COOKIE_SECURE: flag.default(SESSION_COOKIE_DEFAULTS.secure),
+    SESAME_COOKIE_SAMESITE: z.enum(['lax', 'strict']).default(SESSION_COOKIE_DEFAULTS.sameSite),
+    SESAME_BODY_LIMIT_BYTES: whole('SESAME_BODY_LIMIT_BYTES', 16_384),
     SESAME_TRUST_PROXY: flag.default(false),
     SESAME_TRUSTED_ORIGINS: z.string().optional(),
     SESAME_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
     SESAME_AUDIENCE: z.string().min(1).max(512).optional(),
     SESAME_JWT_ALG: z.enum(['ES256', 'EdDSA', 'RS256', 'HS256']).default('ES256'),
     SESAME_JWT_SECRET: z.string().optional(),
-    SESAME_ACCESS_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(900),
-    SESAME_KEY_ACTIVATION_DELAY_SECONDS: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .max(86_400)
-      .default(DEFAULT_KEY_ACTIVATION_DELAY_SECONDS),
-    SESAME_REFRESH_IDLE_SECONDS: positiveSeconds.default(14 * 86_400),
-    SESAME_REFRESH_ABSOLUTE_SECONDS: positiveSeconds.default(30 * 86_400),
-    SESAME_REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
-    SESAME_LOGIN_FAILURES_PER_ACCOUNT_AND_IP: z.coerce.number().int().min(0).max(100).default(10),
-    // ASVS 5.0 V6.3: at most 100 failures per account per hour, so the ceiling is 100.
-    SESAME_LOGIN_ATTEMPTS_PER_ACCOUNT: z.coerce.number().int().min(0).max(100).default(100),
-    SESAME_LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(0).max(100_000).default(100),
-    SESAME_SIGNUPS_PER_IP: z.coerce.number().int().min(0).max(100_000).default(20),
-    SESAME_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(0).max(1000).default(0),
-    SESAME_SESSION_LIMIT_POLICY: z.enum(['evict-oldest', 'deny']).default('evict-oldest'),
+    SESAME_ACCESS_TTL_SECONDS: whole('SESAME_ACCESS_TTL_SECONDS', TOKEN_POLICY_DEFAULTS.accessTtlSeconds),
+    SESAME_KEY_ACTIVATION_DELAY_SECONDS: whole(
+      'SESAME_KEY_ACTIVATION_DELAY_SECONDS',
+      TOKEN_POLICY_DEFAULTS.keyActivationDelaySeconds,
+    ),
+    SESAME_REFRESH_IDLE_SECONDS: whole(
+      'SESAME_REFRESH_IDLE_SECONDS',
+      TOKEN_POLICY_DEFAULTS.refreshIdleSeconds,
+    ),
+    SESAME_REFRESH_ABSOLUTE_SECONDS: whole(
+      'SESAME_REFRESH_ABSOLUTE_SECONDS',
+      TOKEN_POLICY_DEFAULTS.refreshAbsoluteSeconds,
+    ),
+    SESAME_REFRESH_GRACE_SECONDS: whole(
+      'SESAME_REFRESH_GRACE_SECONDS',
+      TOKEN_POLICY_DEFAULTS.refreshGraceSeconds,
+    ),
+    SESAME_LOGIN_FAILURES_PER_ACCOUNT_AND_IP: whole(
+      'SESAME_LOGIN_FAILURES_PER_ACCOUNT_AND_IP',
+      DEFAULT_RATE_LIMIT_POLICY.loginFailuresPerAccountAndAddress.limit,
+    ),
+    SESAME_LOGIN_ATTEMPTS_PER_ACCOUNT: whole(
+      'SESAME_LOGIN_ATTEMPTS_PER_ACCOUNT',
+      DEFAULT_RATE_LIMIT_POLICY.loginAttemptsPerAccount.limit,
+    ),
+    SESAME_LOGIN_FAILURES_PER_IP: whole(
+      'SESAME_LOGIN_FAILURES_PER_IP',
+      DEFAULT_RATE_LIMIT_POLICY.loginFailuresPerAddress.limit,
+    ),
+    SESAME_SIGNUPS_PER_IP: whole('SESAME_SIGNUPS_PER_IP', DEFAULT_RATE_LIMIT_POLICY.signupsPerAddress.limit),
+    SESAME_MAX_SESSIONS_PER_USER: whole('SESAME_MAX_SESSIONS_PER_USER', 0),
+    SESAME_SESSION_LIMIT_POLICY: z.enum(SESSION_LIMIT_POLICIES).default('evict-oldest'),
     SESAME_REVOCATION_FEED_TOKEN: z.string().min(32).max(512).regex(/^\S+$/).optional(),
-    SESAME_HSTS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(63_072_000).default(31_536_000),
+    SESAME_HSTS_MAX_AGE_SECONDS: whole('SESAME_HSTS_MAX_AGE_SECONDS', 31_536_000),
     SESAME_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()
@@ -152,9 +201,15 @@ export interface Config {
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Readonly<Config> {
   const relevant: Record<string, string> = {}
   for (const [key, value] of Object.entries(env)) {
-    if (value !== undefined && value !== '' && (key.startsWith('SESAME_') || key in ENV_SCHEMA.shape)) {
-      relevant[key] = value
+    if (value === undefined || !(key.startsWith('SESAME_') || key in ENV_SCHEMA.shape)) continue
+    if (value === '') {
+      // PORT, HOST, NODE_ENV and the store URLs are shared with other software, where empty means unset.
+      if (!key.startsWith('SESAME_')) continue
+      if (key in ENV_SCHEMA.shape) {
+        throw new ConfigError(`Empty ${key}: give it a value, or unset it for the default.`)
+      }
     }
+    relevant[key] = value
   }
   const parsed = ENV_SCHEMA.safeParse(relevant)
   if (!parsed.success) {
@@ -175,9 +230,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     throw new ConfigError(
       'Invalid SESAME_SESSION_IDLE_SECONDS: must not exceed SESAME_SESSION_ABSOLUTE_SECONDS.',
     )
-  }
-  if (e.SESAME_SESSION_IDLE_SECONDS < 2) {
-    throw new ConfigError('Invalid SESAME_SESSION_IDLE_SECONDS: must be at least 2 seconds.')
   }
   if (/^__host-/i.test(e.SESAME_COOKIE_NAME) && !e.SESAME_COOKIE_SECURE) {
     throw new ConfigError('Invalid SESAME_COOKIE_SECURE: a "__Host-" cookie name requires true.')

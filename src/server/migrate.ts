@@ -1,9 +1,8 @@
 /**
  * `sesame migrate` (and `npm run migrate`): applies pending schema migrations to the configured stores and says
  * what it did. The server also migrates at start unless `SESAME_MIGRATE_ON_START=false`, for deployments that
- * migrate in a separate release step. Redis has a key layout version instead of a schema (migrated only where
- * users live); memory has neither. Each driver is imported only when its store is configured (they are optional
- * peer dependencies). What a migration tells the operator (accounts left without an email key) is printed.
+ * migrate in a separate release step. Redis has a key layout version instead of a schema; memory has neither.
+ * Each driver is imported only when its store is configured (they are optional peer dependencies). What a migration tells the operator (accounts left without an email key) is printed.
  */
 import type { Config } from './config.js'
 import { openStore } from './open-store.js'
@@ -35,20 +34,23 @@ export async function migrateStores(
       }
       case 'sqlite': {
         // Opening the SQLite store applies its migrations.
-        const store = await openStore({ ...config, store: 'sqlite', sessionStore: 'sqlite' })
+        const store = await openStore({
+          ...config,
+          store: 'sqlite',
+          sessionStore: 'sqlite',
+          migrateOnStart: true,
+        })
         await store.close()
         write(`sqlite database in "${config.dataDir}": up to date`)
         break
       }
       case 'redis': {
-        if (kind !== config.store) {
-          write('redis: sessions only, no layout to migrate')
-          break
-        }
+        // Sessions-only too: layout 2 converts 0.1's sessions (the email-key step finds no users there).
         const { migrateRedis } = await import('../store/redis/index.js')
         const report = await migrateRedis({ url: config.redisUrl!, keyPrefix: config.redisPrefix })
         write(`redis prefix "${config.redisPrefix}": layout version ${report.from} -> ${report.to}`)
-        for (const note of report.notes) write(`redis prefix "${config.redisPrefix}": ${note}`)
+        for (const line of [...report.log, ...report.notes])
+          write(`redis prefix "${config.redisPrefix}": ${line}`)
         break
       }
       default:

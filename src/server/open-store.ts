@@ -5,6 +5,7 @@
  * Each adapter is imported only when chosen: its driver is an optional peer dependency, so an installation
  * on SQLite need not have `postgres` or `ioredis` at all.
  */
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { warnKeylessUsers } from '../store/email-keys.js'
 import { createMemoryStore } from '../store/memory/index.js'
@@ -59,10 +60,18 @@ async function openOne(kind: StoreKind, config: StoreConfig, options: OpenStoreO
       return createMemoryStore()
     case 'sqlite': {
       const { createSqliteStore } = await import('../store/sqlite/index.js')
-      return createSqliteStore({
-        path: join(config.dataDir, SQLITE_FILE_NAME),
-        readonly: options.readonly ?? false,
-      })
+      const path = join(config.dataDir, SQLITE_FILE_NAME)
+      if (!config.migrateOnStart && !options.readonly) {
+        // Opening the store for writing migrates it; with SESAME_MIGRATE_ON_START=false the file must already be
+        // current. A read-only open checks exactly that (and changes nothing) before the real one.
+        if (!existsSync(path)) {
+          throw new Error(
+            `The SQLite database ${path} does not exist and SESAME_MIGRATE_ON_START=false; run sesame migrate.`,
+          )
+        }
+        await createSqliteStore({ path, readonly: true }).close()
+      }
+      return createSqliteStore({ path, readonly: options.readonly ?? false })
     }
     case 'postgres': {
       const { createPostgresStore } = await import('../store/postgres/index.js')
@@ -74,8 +83,8 @@ async function openOne(kind: StoreKind, config: StoreConfig, options: OpenStoreO
     }
     case 'redis': {
       const { createRedisStore, migrateRedis } = await import('../store/redis/index.js')
-      // Only where users live: a sessions-only Redis has no layout change to apply.
-      if (kind === config.store && config.migrateOnStart && !options.readonly) {
+      // Sessions-only too: layout 2 converts 0.1's sessions (the email-key step finds no users there).
+      if (config.migrateOnStart && !options.readonly) {
         const report = await migrateRedis({ url: config.redisUrl!, keyPrefix: config.redisPrefix })
         warnKeylessUsers(report.notes)
       }

@@ -13,6 +13,9 @@ export const WARNINGS = {
   // here so the code is never reused.
   SESAME_W004:
     'Some accounts share an email key (NFKC + case fold) with an older account and were given none: they sign in with their exact email only.',
+  // Emitted by the Redis store itself (store/redis/index.ts), once per store, naming the prefix.
+  SESAME_W005:
+    'The Redis store met a session in the 0.1 hash layout and treated it as signed out: run `sesame migrate` to convert such sessions.',
 } as const
 
 export type WarningCode = keyof typeof WARNINGS

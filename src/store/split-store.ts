@@ -45,6 +45,8 @@ export function createSplitStore(stores: { users: Store; sessions: Store }): Sto
     listUserRefreshFamilies: (userId) => sessions.listUserRefreshFamilies(userId),
     revokeUserRefreshFamilies: (userId, now, except) =>
       sessions.revokeUserRefreshFamilies(userId, now, except),
+    // Epochs, sessions and families all live in the session store, so this stays one atomic change there.
+    endUserDevices: (input) => sessions.endUserDevices(input),
     deleteExpiredRefreshFamilies: (now) => sessions.deleteExpiredRefreshFamilies(now),
     addAccessRevocation: (revocation) => sessions.addAccessRevocation(revocation),
     listAccessRevocations: (now) => sessions.listAccessRevocations(now),

@@ -242,6 +242,27 @@ export interface Store {
   revokeUserRefreshFamilies(userId: string, now: number, exceptFamilyId: string | null): Promise<string[]>
   /** Deletes families (and their tokens) whose `expiresAt` is at or before `now`; returns how many. */
   deleteExpiredRefreshFamilies(now: number): Promise<number>
+  /**
+   * Ends a user's devices as ONE atomic change (all of it or nothing, also when the backing service stalls or
+   * dies part-way): "log out everywhere", "revoke others", a password change, disabling an account.
+   * 1. If `epoch` is given, stores it first, exactly as {@link Store.setUserEpoch} would (a later stored
+   *    epoch or expiry is kept).
+   * 2. Deletes every cookie session of `userId` except `exceptSessionId`, as {@link Store.deleteUserSessions}.
+   * 3. Revokes (`revokedAt = now`) every unrevoked refresh family of `userId` except `exceptFamilyId`, as
+   *    {@link Store.revokeUserRefreshFamilies}.
+   * An exception that is unknown or another user's spares nothing. Nothing of any other user is touched.
+   * Returns how many sessions were deleted and the ids of the families revoked (so the engine can revoke
+   * their access tokens by `sid`); a repeat finds nothing left and returns `{ 0, [] }`. On
+   * `store_unavailable`, either everything above happened or nothing did (a stalled request may still
+   * commit after the caller gave up), so the caller may simply retry.
+   */
+  endUserDevices(input: {
+    userId: string
+    epoch: UserEpochRecord | null
+    exceptSessionId: string | null
+    exceptFamilyId: string | null
+    now: number
+  }): Promise<{ sessionsEnded: number; familiesRevoked: string[] }>
 
   /** Records an access-token revocation (idempotent; a later expiry wins). */
   addAccessRevocation(revocation: AccessRevocationRecord): Promise<void>

@@ -8,7 +8,7 @@
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Browser, type BrowserContext, type Cookie, type Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../helpers/browser.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
@@ -67,21 +67,24 @@ async function submitLogIn(page: Page, email: string, password: string): Promise
   await page.getByRole('button', { name: 'Log in' }).click()
 }
 
+/**
+ * Each test has its own browser profile and its own account, signed up through the form, so any one of them
+ * runs alone (`-t`) and none depends on another's cookie or log out.
+ */
 describe('cookie session in Chromium', () => {
-  const email = 'browser-user@example.com'
   const password = 'correct horse battery staple'
-  let tab: Awaited<ReturnType<typeof openTab>>
-  let firstSessionCookie: Cookie
+  let accounts = 0
+  let tab: Awaited<ReturnType<typeof openTab>> | undefined
 
-  beforeAll(async () => {
-    tab = await openTab()
-  })
-
-  afterAll(async () => {
+  afterEach(async () => {
     await tab?.context.close()
+    tab = undefined
   })
 
-  it('signs up through the /signup form and lands on the account page showing the email', async () => {
+  /** A fresh tab signed up (and so signed in) through the /signup form as a new account; returns its email. */
+  async function signUpInNewTab(): Promise<{ page: Page; context: BrowserContext; email: string }> {
+    tab = await openTab()
+    const email = `browser-user-${++accounts}@example.com`
     const { page } = tab
     await page.goto(`${base}/signup`)
     expect(await page.title()).toBe('Sign up · Sesame')
@@ -89,13 +92,29 @@ describe('cookie session in Chromium', () => {
     await page.locator('input[name="password"]').fill(password)
     await page.getByRole('button', { name: 'Sign up' }).click()
     await page.waitForURL(`${base}/account`)
+    return { page, context: tab.context, email }
+  }
 
+  /** The one session cookie the browser holds. */
+  async function theSessionCookie(context: BrowserContext): Promise<Cookie> {
+    const cookies = await sessionCookies(context)
+    expect(cookies).toHaveLength(1)
+    return cookies[0]!
+  }
+
+  async function logOut(page: Page): Promise<void> {
+    await page.getByRole('button', { name: 'Log out' }).click()
+    await page.waitForURL(`${base}/login`)
+  }
+
+  it('signs up through the /signup form and lands on the account page showing the email', async () => {
+    const { page, email } = await signUpInNewTab()
     expect(await page.locator('#account-email').textContent()).toBe(email)
     expect(await page.locator('header .who').textContent()).toBe(email)
   })
 
   it('stays signed in across a reload', async () => {
-    const { page } = tab
+    const { page, email } = await signUpInNewTab()
     const response = await page.reload()
     expect(response?.status()).toBe(200)
     expect(pathOf(page)).toBe('/account')
@@ -103,16 +122,14 @@ describe('cookie session in Chromium', () => {
   })
 
   it('holds the session in an HttpOnly, Secure, SameSite=Lax, host-only __Host- cookie', async () => {
-    const { page, context } = tab
+    const { page, context } = await signUpInNewTab()
     const documentCookie = await page.evaluate(
       () => (globalThis as unknown as BrowserGlobals).document.cookie,
     )
     expect(documentCookie).not.toContain(COOKIE_NAME)
     expect(documentCookie).toBe('')
 
-    const cookies = await sessionCookies(context)
-    expect(cookies).toHaveLength(1)
-    const cookie = cookies[0]!
+    const cookie = await theSessionCookie(context)
     expect(cookie).toMatchObject({
       name: COOKIE_NAME,
       domain: 'localhost', // host-only: no leading dot, as the __Host- prefix demands
@@ -124,23 +141,21 @@ describe('cookie session in Chromium', () => {
     expect(cookie.value.length).toBeGreaterThan(20)
     // A persistent cookie (Max-Age), not a browser-session one, expiring in the future.
     expect(cookie.expires).toBeGreaterThan(Date.now() / 1000)
-    firstSessionCookie = cookie
   })
 
   it('loads the account page with its stylesheet and no console or CSP errors, and looks right', async () => {
-    const { page, consoleErrors } = tab
+    const { page } = await signUpInNewTab()
     // The stylesheet really applied (it would not if the CSP blocked it): the card is 26rem wide at most.
     expect((await page.locator('main.card').boundingBox())?.width).toBe(416)
-    expect(consoleErrors).toEqual([])
+    expect(tab!.consoleErrors).toEqual([])
 
     const png = await page.screenshot({ path: SCREENSHOT, fullPage: true })
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG')
   })
 
   it('logs out with the "Log out" button, lands on /login and forgets the cookie', async () => {
-    const { page, context } = tab
-    await page.getByRole('button', { name: 'Log out' }).click()
-    await page.waitForURL(`${base}/login`)
+    const { page, context } = await signUpInNewTab()
+    await logOut(page)
     expect(await page.locator('h1').textContent()).toBe('Log in')
     expect(await sessionCookies(context)).toEqual([])
 
@@ -151,11 +166,13 @@ describe('cookie session in Chromium', () => {
   })
 
   it('revoked the session on the server: replaying the old cookie does not sign in', async () => {
-    const { page, context } = tab
+    const { page, context } = await signUpInNewTab()
+    const old = await theSessionCookie(context)
+    await logOut(page)
     await context.addCookies([
       {
-        name: firstSessionCookie.name,
-        value: firstSessionCookie.value,
+        name: old.name,
+        value: old.value,
         domain: 'localhost',
         path: '/',
         httpOnly: true,
@@ -172,16 +189,17 @@ describe('cookie session in Chromium', () => {
   })
 
   it('logs in again through the /login form with a new session', async () => {
-    const { page, context } = tab
+    const { page, context, email } = await signUpInNewTab()
+    const old = await theSessionCookie(context)
+    await logOut(page)
     await submitLogIn(page, email, password)
     await page.waitForURL(`${base}/account`)
     expect(await page.locator('#account-email').textContent()).toBe(email)
 
-    const cookies = await sessionCookies(context)
-    expect(cookies).toHaveLength(1)
-    expect(cookies[0]).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Lax', path: '/' })
-    expect(cookies[0]!.value).not.toBe(firstSessionCookie.value)
-    expect(tab.consoleErrors).toEqual([])
+    const cookie = await theSessionCookie(context)
+    expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Lax', path: '/' })
+    expect(cookie.value).not.toBe(old.value)
+    expect(tab!.consoleErrors).toEqual([])
   })
 })
 

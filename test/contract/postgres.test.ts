@@ -11,6 +11,7 @@ import { createPostgresStore, migratePostgres, POSTGRES_MIGRATIONS } from '../..
 import { parseChangeEvent } from '../../src/core/change-event.js'
 import { changeChannel } from '../../src/store/postgres/change-feed.js'
 import type { ChangeEvent, Store } from '../../src/store/types.js'
+import { freshSchema } from '../helpers/shared-stores.js'
 import {
   CONTRACT_TIMEOUT_MS,
   describeStoreContract,
@@ -24,8 +25,9 @@ import { expectMigratedKeys, legacyUsers } from './email-key-migration.js'
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const admin = postgres(DATABASE_URL, { max: 2, onnotice: () => {} })
 
+/** Stamped, so a killed run's schema is removed by a later run (test/global-setup.ts). */
 function randomSchema(): string {
-  return `sesame_test_${randomBytes(6).toString('hex')}`
+  return freshSchema('test')
 }
 
 async function dropSchema(schema: string): Promise<void> {

@@ -1145,6 +1145,141 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       })
     })
 
+    describe("ending a user's devices at once (endUserDevices)", () => {
+      let user: UserRecord
+      let other: UserRecord
+      beforeEach(async () => {
+        user = makeUser()
+        other = makeUser()
+        await store.createUser(user)
+        await store.createUser(other)
+      })
+
+      async function createSession(userId: string, createdAt = NOW): Promise<SessionRecord> {
+        const session = makeSession(userId, { createdAt })
+        await store.createSession(session)
+        return session
+      }
+      async function createFamily(
+        userId: string,
+        overrides: Partial<RefreshFamilyRecord> = {},
+      ): Promise<RefreshFamilyRecord> {
+        const family = makeFamily(userId, overrides)
+        await store.createRefreshFamily(family, makeTokenHash())
+        return family
+      }
+      function end(
+        overrides: Partial<Parameters<Store['endUserDevices']>[0]> = {},
+      ): ReturnType<Store['endUserDevices']> {
+        return store.endUserDevices({
+          userId: user.id,
+          epoch: null,
+          exceptSessionId: null,
+          exceptFamilyId: null,
+          now: NOW + 30,
+          ...overrides,
+        })
+      }
+
+      it('stores the epoch, deletes every session, revokes every unrevoked family at now, and returns them', async () => {
+        const sessions = [await createSession(user.id), await createSession(user.id, NOW + 1)]
+        const a = await createFamily(user.id, { createdAt: NOW })
+        const b = await createFamily(user.id, { createdAt: NOW + 1 })
+        const expired = await createFamily(user.id, { createdAt: NOW + 2, expiresAt: NOW - 1 })
+        const already = await createFamily(user.id, { createdAt: NOW + 3, revokedAt: NOW - 5 })
+        const theirSession = await createSession(other.id)
+        const theirFamily = await createFamily(other.id)
+        const theirEpoch = { userId: other.id, epoch: NOW - 10, expiresAt: NOW + 500 }
+        await store.setUserEpoch(theirEpoch)
+        const epoch = { userId: user.id, epoch: NOW + 30, expiresAt: NOW + 930 }
+
+        const ended = await end({ epoch })
+        expect(ended.sessionsEnded).toBe(2)
+        expect([...ended.familiesRevoked].sort()).toEqual([a.id, b.id, expired.id].sort())
+
+        expect(sortEpochs(await store.listUserEpochs(NOW))).toEqual(sortEpochs([epoch, theirEpoch]))
+        for (const session of sessions)
+          expect(await store.findSessionByTokenHash(session.tokenHash)).toBeNull()
+        expect(await store.listUserSessions(user.id)).toEqual([])
+        expect(await store.listUserRefreshFamilies(user.id)).toEqual([
+          { ...a, revokedAt: NOW + 30 },
+          { ...b, revokedAt: NOW + 30 },
+          { ...expired, revokedAt: NOW + 30 },
+          already,
+        ])
+        expect(
+          await store.rotateRefreshFamily(a.id, 0, makeTokenHash(), NOW + 40, NOW + 2000, 'seal-21'),
+        ).toBe(false)
+        // Nothing of another user is touched.
+        expect(await store.listUserSessions(other.id)).toEqual([theirSession])
+        expect(await store.findSessionByTokenHash(theirSession.tokenHash)).toEqual(theirSession)
+        expect(await store.listUserRefreshFamilies(other.id)).toEqual([theirFamily])
+      })
+
+      it('spares the excepted session and family, which keep working', async () => {
+        const [gone, kept] = [await createSession(user.id), await createSession(user.id, NOW + 1)]
+        const doomed = await createFamily(user.id, { createdAt: NOW })
+        const keptFamily = await createFamily(user.id, { createdAt: NOW + 1 })
+
+        const ended = await end({ exceptSessionId: kept.id, exceptFamilyId: keptFamily.id })
+        expect(ended).toEqual({ sessionsEnded: 1, familiesRevoked: [doomed.id] })
+        expect(await store.findSessionByTokenHash(gone.tokenHash)).toBeNull()
+        expect(await store.listUserSessions(user.id)).toEqual([kept])
+        expect(await store.touchSession(kept.tokenHash, NOW + 40, NOW + 1840)).toBe(true)
+        expect(await store.findRefreshFamily(doomed.id)).toEqual({ ...doomed, revokedAt: NOW + 30 })
+        expect(await store.findRefreshFamily(keptFamily.id)).toEqual(keptFamily)
+        expect(
+          await store.rotateRefreshFamily(keptFamily.id, 0, makeTokenHash(), NOW + 40, NOW + 2000, 'seal-22'),
+        ).toBe(true)
+        // No epoch was given, so none is stored.
+        expect(await store.listUserEpochs(NOW)).toEqual([])
+      })
+
+      it("spares nothing for an exception that is unknown or another user's", async () => {
+        const theirSession = await createSession(other.id)
+        const theirFamily = await createFamily(other.id)
+        const mine = await createSession(user.id)
+        const family = await createFamily(user.id)
+        expect(await end({ exceptSessionId: theirSession.id, exceptFamilyId: theirFamily.id })).toEqual({
+          sessionsEnded: 1,
+          familiesRevoked: [family.id],
+        })
+        expect(await store.findSessionByTokenHash(mine.tokenHash)).toBeNull()
+        expect(await store.findSessionByTokenHash(theirSession.tokenHash)).toEqual(theirSession)
+        expect(await store.findRefreshFamily(theirFamily.id)).toEqual(theirFamily)
+
+        await createSession(user.id)
+        const next = await createFamily(user.id)
+        expect(
+          await end({
+            exceptSessionId: generatePublicId(),
+            exceptFamilyId: generatePublicId(),
+            now: NOW + 40,
+          }),
+        ).toEqual({ sessionsEnded: 1, familiesRevoked: [next.id] })
+      })
+
+      it('keeps a later stored epoch and a later expiry, each on its own, as setUserEpoch does', async () => {
+        await store.setUserEpoch({ userId: user.id, epoch: NOW + 100, expiresAt: NOW + 500 })
+        await end({ epoch: { userId: user.id, epoch: NOW + 30, expiresAt: NOW + 930 } })
+        expect(await store.listUserEpochs(NOW)).toEqual([
+          { userId: user.id, epoch: NOW + 100, expiresAt: NOW + 930 },
+        ])
+      })
+
+      it('is idempotent: a repeat ends nothing more, returns nothing, and changes no revokedAt', async () => {
+        await createSession(user.id)
+        const family = await createFamily(user.id)
+        const epoch = { userId: user.id, epoch: NOW + 30, expiresAt: NOW + 930 }
+        expect(await end({ epoch })).toEqual({ sessionsEnded: 1, familiesRevoked: [family.id] })
+        expect(await end({ epoch, now: NOW + 60 })).toEqual({ sessionsEnded: 0, familiesRevoked: [] })
+        expect(await store.findRefreshFamily(family.id)).toEqual({ ...family, revokedAt: NOW + 30 })
+        expect(await store.listUserEpochs(NOW)).toEqual([epoch])
+        // A user without devices, or an unknown one, has nothing to end.
+        expect(await end({ userId: generatePublicId() })).toEqual({ sessionsEnded: 0, familiesRevoked: [] })
+      })
+    })
+
     describe('user epochs', () => {
       // Epochs name existing users, as they do in the engine (SQL adapters may enforce it).
       let users: UserRecord[]

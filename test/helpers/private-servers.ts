@@ -3,7 +3,7 @@
  * directory, so a test can crash and restart it without touching the machine's shared servers. Data survives
  * a crash: Redis writes an fsync'd append-only file, PostgreSQL replays its WAL on restart.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -20,6 +20,14 @@ export interface PrivateServer {
   start(): Promise<void>
   /** Stops it if running and removes its directory. Safe to call more than once. */
   close(): Promise<void>
+}
+
+/** A private Redis can also be frozen mid-request: SIGSTOP holds every connection open with no answer. */
+export interface PrivateRedis extends PrivateServer {
+  /** SIGSTOP: the server stops answering (a command it is running stays half-run until resumed). */
+  pause(): void
+  /** SIGCONT: it carries on where it stopped. */
+  resume(): void
 }
 
 /** Runs a command to completion; rejects with its output on a non-zero exit. */
@@ -72,7 +80,7 @@ function redisPing(port: number): Promise<boolean> {
  * Starts `redis-server` with an fsync-always AOF in a temporary directory, on a free loopback port.
  * `extraArgs` are appended to its command line (later settings win, e.g. `['--appendonly', 'no']`).
  */
-export async function startPrivateRedis(extraArgs: readonly string[] = []): Promise<PrivateServer> {
+export async function startPrivateRedis(extraArgs: readonly string[] = []): Promise<PrivateRedis> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'sesame-fault-redis-'))
   let child: ChildProcess | null = null
@@ -138,6 +146,8 @@ export async function startPrivateRedis(extraArgs: readonly string[] = []): Prom
     dir,
     stop,
     start,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     async close() {
       await stop()
       rmSync(dir, { recursive: true, force: true })
@@ -159,12 +169,20 @@ export function postgresBinDir(): string {
   throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin')
 }
 
+/** A private PostgreSQL can also be frozen mid-request: SIGSTOP to the postmaster and every backend. */
+export interface PrivatePostgres extends PrivateServer {
+  /** SIGSTOP to the postmaster, then its children: no connection answers, a running statement halts. */
+  pause(): void
+  /** SIGCONT to every process `pause` stopped: each carries on where it stopped. */
+  resume(): void
+}
+
 /**
  * Creates a cluster (`initdb`, trust authentication) with a `test` database in a temporary directory and
  * starts it on a free loopback port. As root, the binaries run as the `postgres` user, since initdb refuses
  * to run as root.
  */
-export async function startPrivatePostgres(): Promise<PrivateServer> {
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const bin = postgresBinDir()
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'sesame-fault-pg-'))
@@ -217,13 +235,42 @@ export async function startPrivatePostgres(): Promise<PrivateServer> {
     rmSync(dir, { recursive: true, force: true })
     throw error
   }
+  let paused: number[] = []
+  function pause(): void {
+    if (paused.length > 0) return
+    // The postmaster first, so it forks no new backend between the listing and the stop.
+    const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0])
+    process.kill(postmaster, 'SIGSTOP')
+    paused = [postmaster]
+    const children = spawnSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' }).stdout
+    for (const pid of children.split('\n').filter(Boolean).map(Number)) {
+      process.kill(pid, 'SIGSTOP')
+      paused.push(pid)
+    }
+  }
+  function resume(): void {
+    for (const pid of paused.splice(0)) {
+      try {
+        process.kill(pid, 'SIGCONT')
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+
   return {
     url: `postgres://postgres@127.0.0.1:${port}/test`,
     port,
     dir,
-    stop,
+    stop: async () => {
+      resume() // a stopped postmaster would not act on pg_ctl's shutdown signal
+      await stop()
+    },
     start,
+    pause,
+    resume,
     async close() {
+      resume()
       try {
         await stop()
       } finally {

@@ -36,14 +36,13 @@ export function freshPrefix(label = 'test'): string {
 const STALE_AFTER_SECONDS = 2 * 3600
 
 /**
- * The creation time of a test schema or prefix name; 0 for one in the unstamped form earlier releases made
- * (always stale: no run of this code makes it); null for a name this module did not make.
+ * The creation time of a test schema or prefix name, or null for a name this module did not make (left alone:
+ * it may belong to a run going on beside this one).
  */
 function stampOf(name: string): number | null {
   const stamped =
     /^(?:sesame_[a-z0-9]+_([0-9a-f]{8})[0-9a-f]{12}|sesame-[a-z0-9]+:([0-9a-f]{8})[0-9a-f]{16}:)$/.exec(name)
-  if (stamped) return parseInt(stamped[1] ?? stamped[2]!, 16)
-  return /^(?:sesame_[a-z0-9]+_[0-9a-f]{12}|sesame-[a-z0-9]+:[0-9a-f]{16}:)$/.test(name) ? 0 : null
+  return stamped ? parseInt(stamped[1] ?? stamped[2]!, 16) : null
 }
 
 /** Drops test schemas and deletes test key prefixes older than two hours. Returns what it removed. */

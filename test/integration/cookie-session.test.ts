@@ -1,7 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { hashSecret } from '../../src/core/hash.js'
 import { generateSecretToken } from '../../src/core/random.js'
 import { createManualClock, type ManualClock } from '../helpers/clock.js'
+import { EVERY_STORE, storeClock, useEveryStore } from '../helpers/every-store.js'
 import { cookiePair, SAME_ORIGIN, startTestServer, type TestServer } from '../helpers/server.js'
 
 const EMAIL = 'sam@example.com'
@@ -126,6 +127,42 @@ describe('cookie sessions', () => {
       expect.stringMatching(/^__Host-sesame=; Path=\/; Max-Age=0;/),
     ])
   })
+})
+
+/**
+ * Idle and absolute expiry, sliding renewal and the purge, on every store. The manual clock (`storeClock`) is
+ * the engine's: these check the engine's decisions, which Redis's TTLs (set a day or more in the future by
+ * Redis's own clock) never pre-empt here. That Redis does drop an expired session by its own clock is the last
+ * test, with a real two-second idle timeout and a real wait of at most about two seconds.
+ */
+describe.each(EVERY_STORE)('cookie session expiry on $name', (target) => {
+  const stores = useEveryStore(target)
+  let server: TestServer
+  let clock: ManualClock
+
+  beforeEach(async () => {
+    clock = storeClock()
+    server = await stores.start({
+      clock,
+      env: { SESAME_SESSION_IDLE_SECONDS: String(IDLE), SESAME_SESSION_ABSOLUTE_SECONDS: String(ABSOLUTE) },
+    })
+    await server.auth.signUp({ email: EMAIL, password: PASSWORD })
+  })
+
+  async function logIn(on: TestServer = server) {
+    const response = await on.app.inject({
+      method: 'POST',
+      url: '/auth/session',
+      headers: SAME_ORIGIN,
+      payload: { email: EMAIL, password: PASSWORD },
+    })
+    expect(response.statusCode).toBe(200)
+    return { response, cookie: cookiePair(response.headers['set-cookie']) }
+  }
+
+  function me(cookie?: string, on: TestServer = server) {
+    return on.app.inject({ method: 'GET', url: '/auth/me', headers: cookie ? { cookie } : {} })
+  }
 
   it('ends an idle session after the idle timeout', async () => {
     const { cookie } = await logIn()
@@ -193,4 +230,47 @@ describe('cookie sessions', () => {
     expect(await server.auth.deleteExpiredSessions()).toBe(2)
     expect(await server.store.listUserSessions(user.id)).toEqual([])
   })
+
+  it('ends the session on another instance sharing the store too, idle or not', async () => {
+    const other = await stores.start({
+      clock,
+      env: { SESAME_SESSION_IDLE_SECONDS: String(IDLE), SESAME_SESSION_ABSOLUTE_SECONDS: String(ABSOLUTE) },
+    })
+    const { cookie } = await logIn()
+    clock.advance(IDLE - 1)
+    // The renewal one instance writes is what the other reads.
+    expect((await me(cookie, other)).statusCode).toBe(200)
+    clock.advance(IDLE - 1)
+    expect((await me(cookie)).statusCode).toBe(200)
+    clock.advance(IDLE)
+    expect((await me(cookie, other)).json()).toEqual({
+      error: 'invalid_session',
+      error_description: 'The session has expired.',
+    })
+  })
+
+  // Defined on the Redis-backed stores only (not skipped elsewhere): the others purge by the engine's clock.
+  if (target.expiresKeysItself) {
+    it('lets Redis drop an idle session by its own clock (real time, short TTL)', async () => {
+      // The real clock here, not the manual one: the TTL is Redis's to enforce. Idle 2 s (the least allowed)
+      // is an EXPIREAT one to two seconds away; the wait below polls for at most about that long. The
+      // manual-clock instance, a day ahead, goes first: its sweeper would count this session as long expired.
+      await server.close()
+      const real = await stores.start({
+        env: { SESAME_SESSION_IDLE_SECONDS: '2', SESAME_SESSION_ABSOLUTE_SECONDS: '60' },
+      })
+      const { cookie } = await logIn(real)
+      const tokenHash = hashSecret(cookie.split('=')[1]!)
+      expect(await real.store.findSessionByTokenHash(tokenHash)).not.toBeNull()
+      await vi.waitFor(async () => expect(await real.store.findSessionByTokenHash(tokenHash)).toBeNull(), {
+        timeout: 3000,
+        interval: 100,
+      })
+      const user = (await real.store.findUserByEmail(EMAIL))!
+      expect(await real.store.listUserSessions(user.id)).toEqual([])
+      const response = await me(cookie, real)
+      expect(response.statusCode).toBe(401)
+      expect(response.json()).toMatchObject({ error: 'invalid_session' })
+    })
+  }
 })

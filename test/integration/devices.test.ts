@@ -1,22 +1,27 @@
 /** Devices: list a user's cookie sessions and token families, end one, end the others, log out everywhere. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createManualClock, type ManualClock } from '../helpers/clock.js'
-import { cookiePair, SAME_ORIGIN, startTestServer, type TestServer } from '../helpers/server.js'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import type { ManualClock } from '../helpers/clock.js'
+import { EVERY_STORE, storeClock, useEveryStore } from '../helpers/every-store.js'
+import { cookiePair, SAME_ORIGIN, type TestServer } from '../helpers/server.js'
 
 const EMAIL = 'dev@example.com'
 const PASSWORD = 'device password 1'
 
-describe('devices', () => {
+/**
+ * On every store. The manual clock (`storeClock`) starts a day ahead of real time, so Redis, which expires keys
+ * by its own clock, keeps every record through a test: what is checked is the engine's decision.
+ */
+describe.each(EVERY_STORE)('devices on $name', (target) => {
+  const stores = useEveryStore(target)
   let server: TestServer
   let clock: ManualClock
 
   async function start(env: Record<string, string> = {}): Promise<void> {
-    clock = createManualClock()
-    server = await startTestServer({ clock, env: { SESAME_STORE: 'memory', ...env } })
+    clock = storeClock()
+    server = await stores.start({ clock, env })
     await server.auth.signUp({ email: EMAIL, password: PASSWORD })
     await server.auth.signUp({ email: 'other@example.com', password: PASSWORD })
   }
-  afterEach(() => server.close())
 
   async function cookieLogin(userAgent: string, email = EMAIL): Promise<string> {
     const response = await server.app.inject({
@@ -143,6 +148,7 @@ describe('devices', () => {
 
     it('changes the password and ends every other device, keeping the caller', async () => {
       const web = await cookieLogin('web')
+      const laptop = await cookieLogin('laptop')
       const phone = await tokenLogin('phone')
       const change = (credentials: string, current: string, next: string) =>
         server.app.inject({
@@ -162,9 +168,22 @@ describe('devices', () => {
 
       const changed = await change(web, PASSWORD, 'a brand new passphrase')
       expect(changed.statusCode).toBe(200)
-      expect(changed.json()).toEqual({ ended: 1 })
+      expect(changed.json()).toEqual({ ended: 2 })
       expect((await call('GET', '/auth/me', web)).statusCode).toBe(200)
+      // The other devices are signed out: the other cookie session, and the token family, its access token
+      // and its refresh token alike.
+      const laptopMe = await call('GET', '/auth/me', laptop)
+      expect(laptopMe.statusCode).toBe(401)
+      expect(laptopMe.json()).toMatchObject({ error: 'invalid_session' })
       expect((await call('GET', '/auth/me', phone.access)).statusCode).toBe(401)
+      const refreshed = await server.app.inject({
+        method: 'POST',
+        url: '/auth/token',
+        payload: { grant_type: 'refresh_token', refresh_token: phone.refresh },
+      })
+      expect(refreshed.statusCode).toBe(400)
+      expect(refreshed.json()).toMatchObject({ error: 'invalid_grant' })
+      expect((await list(web)).map((device) => device.user_agent)).toEqual(['web'])
       const oldPassword = await server.app.inject({
         method: 'POST',
         url: '/auth/session',
@@ -219,6 +238,104 @@ describe('devices', () => {
         error: 'session_limit_reached',
         error_description: 'This account is already signed in on 2 devices.',
       })
+      expect((await call('GET', '/auth/me', web)).statusCode).toBe(200)
+      // The password grant is a sign-in too: refused the same way, with no family left behind.
+      const grant = await server.app.inject({
+        method: 'POST',
+        url: '/auth/token',
+        headers: { 'user-agent': 'tablet' },
+        payload: { grant_type: 'password', username: EMAIL, password: PASSWORD },
+      })
+      expect(grant.statusCode).toBe(403)
+      expect(grant.json()).toEqual({
+        error: 'session_limit_reached',
+        error_description: 'This account is already signed in on 2 devices.',
+      })
+      expect((await list(web)).map((device) => device.user_agent).sort()).toEqual(['phone', 'web'])
+    })
+
+    it('denies a password grant at the limit, with the deny policy, on a token-only account', async () => {
+      await start({ SESAME_MAX_SESSIONS_PER_USER: '1', SESAME_SESSION_LIMIT_POLICY: 'deny' })
+      const phone = await tokenLogin('phone')
+      const second = await server.app.inject({
+        method: 'POST',
+        url: '/auth/token',
+        headers: { 'user-agent': 'tablet' },
+        payload: { grant_type: 'password', username: EMAIL, password: PASSWORD },
+      })
+      expect(second.statusCode).toBe(403)
+      expect(second.json()).toMatchObject({ error: 'session_limit_reached' })
+      expect((await list(phone.access)).map((device) => device.user_agent)).toEqual(['phone'])
+      // Ending the one device frees the slot.
+      const phoneId = (await list(phone.access))[0]!.id as string
+      expect((await call('DELETE', `/auth/sessions/${phoneId}`, phone.access)).statusCode).toBe(204)
+      await tokenLogin('tablet')
+    })
+
+    // KNOWN DEFECT (found running this on every store): the limit is check-then-act. `makeRoom`
+    // (src/engine/devices.ts) counts the live devices, and the sign-in creates its session in a later, separate
+    // store call, so sign-ins that count before any of them has created get in together: the limit is exceeded
+    // (and with evict-oldest, nothing is evicted for them). Left to chance it shows on PostgreSQL and Redis (2
+    // or 3 sessions stored at a limit of 1 in runs here); holding each request right after its count, as
+    // below, shows it on every store. `it.fails` keeps the suite green while the defect is there and turns red
+    // once it is fixed: then make this a plain `it`.
+    it.fails('holds the deny limit against parallel sign-ins: exactly the limit get in', async () => {
+      await start({ SESAME_MAX_SESSIONS_PER_USER: '1', SESAME_SESSION_LIMIT_POLICY: 'deny' })
+      const PARALLEL = 4
+      // Each request is held right after its device count until all have counted (or 500 ms have passed,
+      // so that a fix that serialises the counts cannot hang the test).
+      const count = server.store.listUserRefreshFamilies.bind(server.store)
+      const held: Array<() => void> = []
+      const releaseAll = () => held.splice(0).forEach((resume) => resume())
+      const timer = setTimeout(releaseAll, 500)
+      const reads = vi.spyOn(server.store, 'listUserRefreshFamilies').mockImplementation(async (userId) => {
+        const found = await count(userId)
+        await new Promise<void>((resume) => {
+          held.push(resume)
+          if (held.length === PARALLEL) releaseAll()
+        })
+        return found
+      })
+      let statuses: number[]
+      try {
+        statuses = (
+          await Promise.all(
+            Array.from({ length: PARALLEL }, () =>
+              server.app.inject({
+                method: 'POST',
+                url: '/auth/session',
+                headers: SAME_ORIGIN,
+                payload: { email: EMAIL, password: PASSWORD },
+              }),
+            ),
+          )
+        ).map((response) => response.statusCode)
+      } finally {
+        clearTimeout(timer)
+        reads.mockRestore()
+      }
+      const user = (await server.store.findUserByEmail(EMAIL))!
+      expect({
+        statuses: statuses.sort(),
+        stored: (await server.store.listUserSessions(user.id)).length,
+      }).toEqual({ statuses: [200, 403, 403, 403], stored: 1 })
+    })
+
+    it('holds the limit across instances sharing the store', async () => {
+      await start({ SESAME_MAX_SESSIONS_PER_USER: '1', SESAME_SESSION_LIMIT_POLICY: 'deny' })
+      const other = await stores.start({
+        clock,
+        env: { SESAME_MAX_SESSIONS_PER_USER: '1', SESAME_SESSION_LIMIT_POLICY: 'deny' },
+      })
+      const web = await cookieLogin('web')
+      const elsewhere = await other.app.inject({
+        method: 'POST',
+        url: '/auth/session',
+        headers: SAME_ORIGIN,
+        payload: { email: EMAIL, password: PASSWORD },
+      })
+      expect(elsewhere.statusCode).toBe(403)
+      expect(elsewhere.json()).toMatchObject({ error: 'session_limit_reached' })
       expect((await call('GET', '/auth/me', web)).statusCode).toBe(200)
     })
   })

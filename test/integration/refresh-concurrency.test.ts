@@ -1,15 +1,18 @@
 /**
- * Refresh-token rotation under concurrency, on both stores: many refreshes with one token at once all get the
- * same single successor and never revoke the family; re-presenting the just-rotated token inside the grace
- * window is idempotent; presenting it after the window, or an older one at any time, is reuse and kills the
- * whole family, its access tokens included. Time is a manual clock; nothing here asserts on elapsed time.
+ * Refresh-token rotation under concurrency, on every store (memory, SQLite, PostgreSQL, Redis, the split):
+ * many refreshes with one token at once all get the same single successor and never revoke the family;
+ * re-presenting the just-rotated token inside the grace window is idempotent; presenting it after the window,
+ * or an older one at any time, is reuse and kills the whole family, its access tokens included. Time is a
+ * manual clock (`storeClock`, a day ahead of real time, so Redis's own TTLs never fire during a test: what is
+ * checked is the engine's decision); nothing here asserts on elapsed time.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { decodeJwt } from 'jose'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { hashSecret } from '../../src/core/hash.js'
-import { createManualClock, type ManualClock } from '../helpers/clock.js'
-import { startTestServer, type TestServer } from '../helpers/server.js'
+import type { ManualClock } from '../helpers/clock.js'
+import { EVERY_STORE, storeClock, useEveryStore } from '../helpers/every-store.js'
+import type { TestServer } from '../helpers/server.js'
 
 const EMAIL = 'racer@example.com'
 const PASSWORD = 'refresh race pw 1'
@@ -28,17 +31,17 @@ interface TokenResponse {
   refresh_token: string
 }
 
-describe.each(['memory', 'sqlite'] as const)('refresh rotation under concurrency (%s store)', (store) => {
+describe.each(EVERY_STORE)('refresh rotation under concurrency ($name store)', (target) => {
+  const stores = useEveryStore(target)
   let server: TestServer
   let clock: ManualClock
   let userId: string
 
   beforeEach(async () => {
-    clock = createManualClock()
-    server = await startTestServer({ clock, env: { SESAME_STORE: store } })
+    clock = storeClock()
+    server = await stores.start({ clock })
     userId = (await server.auth.signUp({ email: EMAIL, password: PASSWORD })).id
   })
-  afterEach(() => server.close())
 
   function token(payload: Record<string, string>) {
     return server.app.inject({ method: 'POST', url: '/auth/token', payload })

@@ -2,6 +2,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createManualClock, type ManualClock } from '../helpers/clock.js'
+import { EVERY_STORE, storeClock, useEveryStore } from '../helpers/every-store.js'
 import { cookiePair, SAME_ORIGIN, startTestServer, type TestServer } from '../helpers/server.js'
 
 const EMAIL = 'tess@example.com'
@@ -200,25 +201,6 @@ describe('tokens', () => {
     expect(response.json()).toEqual(INVALID_TOKEN)
   })
 
-  it('rotates the refresh token on every use and refuses the rotated one after the grace window', async () => {
-    const first = await passwordGrant()
-    const second = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token })
-    expect(second.statusCode).toBe(200)
-    const pair = second.json<{ access_token: string; refresh_token: string }>()
-    expect(pair.refresh_token).not.toBe(first.refresh_token)
-    expect(decodeJwt(pair.access_token).sid).toBe(decodeJwt(first.access_token).sid)
-
-    clock.advance(11)
-    const reuse = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token })
-    expect(reuse.statusCode).toBe(400)
-    expect(reuse.json()).toEqual(INVALID_GRANT)
-    // Reuse is theft: the family and every access token in it are dead.
-    expect((await token({ grant_type: 'refresh_token', refresh_token: pair.refresh_token })).statusCode).toBe(
-      400,
-    )
-    expect((await me({ authorization: `Bearer ${pair.access_token}` })).statusCode).toBe(401)
-  })
-
   it('revokes a refresh token (RFC 7009) and the access tokens of its family', async () => {
     const { access_token: accessToken, refresh_token: refreshToken } = await passwordGrant()
     const response = await server.app.inject({
@@ -376,5 +358,146 @@ describe('tokens', () => {
     expect((await me({ authorization: `Bearer ${accessToken}` })).statusCode).toBe(401)
     const again = await token({ grant_type: 'password', username: EMAIL, password: PASSWORD })
     expect(again.statusCode).toBe(400)
+  })
+})
+
+/**
+ * Refresh-token families on every store: rotation with its grace window and reuse detection, the idle and the
+ * absolute expiry, and the sweep. The manual clock (`storeClock`) drives the engine's decisions; it starts a
+ * day ahead of real time, so Redis (which expires the family's keys by its own clock, at the times this clock
+ * computed) keeps every record through the test: what is checked is the engine's decision, the same on all.
+ */
+describe.each(EVERY_STORE)('refresh-token families on $name', (target) => {
+  const stores = useEveryStore(target)
+  const REFRESH_IDLE = 600
+  const REFRESH_ABSOLUTE = 1800
+  let server: TestServer
+  let clock: ManualClock
+  let userId: string
+
+  beforeEach(async () => {
+    clock = storeClock()
+    server = await stores.start({
+      clock,
+      env: {
+        SESAME_REFRESH_IDLE_SECONDS: String(REFRESH_IDLE),
+        SESAME_REFRESH_ABSOLUTE_SECONDS: String(REFRESH_ABSOLUTE),
+      },
+    })
+    userId = (await server.auth.signUp({ email: EMAIL, password: PASSWORD })).id
+  })
+
+  function token(payload: Record<string, string>) {
+    return server.app.inject({ method: 'POST', url: '/auth/token', payload })
+  }
+
+  async function passwordGrant(): Promise<{ access_token: string; refresh_token: string }> {
+    const response = await token({ grant_type: 'password', username: EMAIL, password: PASSWORD })
+    expect(response.statusCode).toBe(200)
+    return response.json()
+  }
+
+  async function refreshOk(refreshToken: string): Promise<{ access_token: string; refresh_token: string }> {
+    const response = await token({ grant_type: 'refresh_token', refresh_token: refreshToken })
+    expect(response.statusCode, response.body).toBe(200)
+    return response.json()
+  }
+
+  async function expectInvalidGrant(refreshToken: string): Promise<void> {
+    const response = await token({ grant_type: 'refresh_token', refresh_token: refreshToken })
+    expect(response.statusCode).toBe(400)
+    expect(response.json()).toEqual(INVALID_GRANT)
+  }
+
+  function me(headers: Record<string, string>) {
+    return server.app.inject({ method: 'GET', url: '/auth/me', headers })
+  }
+
+  it('rotates the refresh token on every use and refuses the rotated one after the grace window', async () => {
+    const first = await passwordGrant()
+    const second = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token })
+    expect(second.statusCode).toBe(200)
+    const pair = second.json<{ access_token: string; refresh_token: string }>()
+    expect(pair.refresh_token).not.toBe(first.refresh_token)
+    expect(decodeJwt(pair.access_token).sid).toBe(decodeJwt(first.access_token).sid)
+
+    clock.advance(11) // past the 10 s grace window
+    const reuse = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token })
+    expect(reuse.statusCode).toBe(400)
+    expect(reuse.json()).toEqual(INVALID_GRANT)
+    // Reuse is theft: the family and every access token in it are dead.
+    expect((await token({ grant_type: 'refresh_token', refresh_token: pair.refresh_token })).statusCode).toBe(
+      400,
+    )
+    expect((await me({ authorization: `Bearer ${pair.access_token}` })).statusCode).toBe(401)
+  })
+
+  it('replays the same successor for the rotated token inside the grace window, on any instance', async () => {
+    const other = await stores.start({
+      clock,
+      env: {
+        SESAME_REFRESH_IDLE_SECONDS: String(REFRESH_IDLE),
+        SESAME_REFRESH_ABSOLUTE_SECONDS: String(REFRESH_ABSOLUTE),
+      },
+    })
+    const first = await passwordGrant()
+    const second = await refreshOk(first.refresh_token)
+    clock.advance(10)
+    const replayed = await other.app.inject({
+      method: 'POST',
+      url: '/auth/token',
+      payload: { grant_type: 'refresh_token', refresh_token: first.refresh_token },
+    })
+    expect(replayed.statusCode).toBe(200)
+    expect(replayed.json<{ refresh_token: string }>().refresh_token).toBe(second.refresh_token)
+    expect((await refreshOk(second.refresh_token)).refresh_token).not.toBe(second.refresh_token)
+  })
+
+  it('ends a family left unused for the idle time; each rotation moves that time on', async () => {
+    const first = await passwordGrant()
+    const startedAt = clock.nowSeconds()
+    clock.advance(REFRESH_IDLE - 1)
+    const second = await refreshOk(first.refresh_token)
+    const [family] = await server.store.listUserRefreshFamilies(userId)
+    expect(family).toMatchObject({
+      lastUsedAt: clock.nowSeconds(),
+      expiresAt: clock.nowSeconds() + REFRESH_IDLE,
+    })
+    expect(family!.absoluteExpiresAt).toBe(startedAt + REFRESH_ABSOLUTE)
+    clock.advance(REFRESH_IDLE - 1)
+    const third = await refreshOk(second.refresh_token)
+    clock.advance(REFRESH_IDLE)
+    await expectInvalidGrant(third.refresh_token)
+    // Expired is not stolen: nothing was revoked, the sign-in simply has to be redone.
+    expect((await server.store.listUserRefreshFamilies(userId)).map((f) => f.revokedAt)).toEqual([null])
+    await passwordGrant()
+  })
+
+  it('ends a family at its absolute expiry, however often it rotates', async () => {
+    let current = (await passwordGrant()).refresh_token
+    const startedAt = clock.nowSeconds()
+    while (clock.nowSeconds() + 500 < startedAt + REFRESH_ABSOLUTE) {
+      clock.advance(500)
+      current = (await refreshOk(current)).refresh_token
+      const [family] = await server.store.listUserRefreshFamilies(userId)
+      expect(family!.expiresAt).toBe(
+        Math.min(clock.nowSeconds() + REFRESH_IDLE, startedAt + REFRESH_ABSOLUTE),
+      )
+    }
+    clock.set(startedAt + REFRESH_ABSOLUTE - 1)
+    current = (await refreshOk(current)).refresh_token
+    clock.advance(1)
+    await expectInvalidGrant(current)
+  })
+
+  it('sweeps expired families from the store, keeping live ones', async () => {
+    await passwordGrant()
+    clock.advance(REFRESH_IDLE - 100)
+    const live = await passwordGrant()
+    clock.advance(100)
+    await server.auth.sweep()
+    const families = await server.store.listUserRefreshFamilies(userId)
+    expect(families).toHaveLength(1)
+    expect((await refreshOk(live.refresh_token)).refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/)
   })
 })

@@ -8,7 +8,7 @@
  * `cross-site` or `same-site`, is refused with 403 `csrf_rejected`, and nothing changes.
  */
 import type { AddressInfo } from 'node:net'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { generateSecretToken } from '../../src/core/random.js'
 import { createManualClock } from '../helpers/clock.js'
 import { cookiePair, SAME_ORIGIN, startTestServer, type TestServer } from '../helpers/server.js'
@@ -470,17 +470,18 @@ describe('session attacks', () => {
     }
 
     /**
-     * One server and one victim per route: a refused request changes nothing, which each case checks, so the
-     * cases can share them. The same-origin control runs last, since it does change state.
+     * A fresh server and victim for every case, so each stands alone (`-t` runs any one of them) and none
+     * depends on another having changed nothing, or on the same-origin control (which changes state) coming
+     * last.
      */
     describe.each(Object.entries(routes))('%s', (_routeName, route) => {
       let victim: Victim
 
-      beforeAll(async () => {
+      beforeEach(async () => {
         await start()
         victim = await setUpVictim()
       })
-      afterAll(() => server.close())
+      afterEach(() => server.close())
 
       it.each(Object.entries(foreign))(
         'is refused from %s with 403 csrf_rejected, changing nothing',

@@ -159,7 +159,7 @@ describe('resolveSessionCookieOptions', () => {
     (name) => {
       expect(() => resolveSessionCookieOptions({ name, secure: false })).toThrow(
         expect.objectContaining({
-          name: 'TypeError',
+          name: 'SesameOptionError',
           message: 'Cookie option "secure" must be true for a "__Host-" cookie name (RFC 6265bis §4.1.3.2).',
         }),
       )
@@ -169,7 +169,7 @@ describe('resolveSessionCookieOptions', () => {
   it('refuses secure false for a __Secure- name', () => {
     expect(() => resolveSessionCookieOptions({ name: '__Secure-sid', secure: false })).toThrow(
       expect.objectContaining({
-        name: 'TypeError',
+        name: 'SesameOptionError',
         message: 'Cookie option "secure" must be true for a "__Secure-" cookie name (RFC 6265bis §4.1.3.1).',
       }),
     )
@@ -180,7 +180,7 @@ describe('resolveSessionCookieOptions', () => {
     (name) => {
       expect(() => resolveSessionCookieOptions({ name })).toThrow(
         expect.objectContaining({
-          name: 'TypeError',
+          name: 'SesameOptionError',
           message: 'Cookie option "name" must be an RFC 6265 token (letters, digits, and !#$%&\'*+-.^_`|~).',
         }),
       )
@@ -190,10 +190,25 @@ describe('resolveSessionCookieOptions', () => {
   it.each([['none'], ['Lax'], ['']])('refuses sameSite %j', (sameSite) => {
     expect(() => resolveSessionCookieOptions({ sameSite: sameSite as 'lax' })).toThrow(
       expect.objectContaining({
-        name: 'TypeError',
+        name: 'SesameOptionError',
         message: 'Cookie option "sameSite" must be "lax" or "strict".',
       }),
     )
+  })
+})
+
+describe('resolveSessionCookieOptions types', () => {
+  it.each([
+    [{ secure: 'false' }, 'cookie.secure'],
+    [{ secure: 0 }, 'cookie.secure'],
+    [{ name: 42 }, 'cookie.name'],
+    [{ sameSite: null }, 'cookie.sameSite'],
+    [{ domain: 'example.com' }, 'cookie.domain'],
+  ])('refuses %j with a coded TypeError naming %s', (input, option) => {
+    expect(() => resolveSessionCookieOptions(input as never)).toThrow(
+      expect.objectContaining({ code: 'invalid_option', option }),
+    )
+    expect(() => resolveSessionCookieOptions(input as never)).toThrow(TypeError)
   })
 })
 

@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ERROR_REGISTRY } from '../../src/core/errors.js'
+import { ERROR_REGISTRY, OPTION_ERROR_CODES } from '../../src/core/errors.js'
 
 const root = resolve(import.meta.dirname, '../..')
 
@@ -29,6 +29,20 @@ describe('error codes', () => {
     const rows = documentedRows()
     expect([...rows.keys()].sort()).toEqual(Object.keys(ERROR_REGISTRY).sort())
     for (const [code, entry] of Object.entries(ERROR_REGISTRY)) expect(rows.get(code)).toEqual(entry)
+  })
+
+  it('docs/errors.md lists the option error codes in their own table, without a status', () => {
+    const text = readFileSync(join(root, 'docs/errors.md'), 'utf8')
+    const section = text.slice(text.indexOf('## Option errors'))
+    const rows = new Map<string, { description: string; fix: string }>()
+    for (const line of section.split('\n')) {
+      const cells = line.split('|').map((cell) => cell.trim())
+      const code = /^`([a-z_]+)`$/.exec(cells[1] ?? '')?.[1]
+      if (code && cells.length === 5) rows.set(code, { description: cells[2]!, fix: cells[3]! })
+    }
+    expect(Object.fromEntries(rows)).toEqual(OPTION_ERROR_CODES)
+    // Not wire codes: none may collide with one.
+    for (const code of Object.keys(OPTION_ERROR_CODES)) expect(ERROR_REGISTRY).not.toHaveProperty(code)
   })
 
   it('every registered code is raised somewhere in src (no dead codes)', () => {

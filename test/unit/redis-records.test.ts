@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { agentRef, packSession, unpackSession } from '../../src/store/redis/records.js'
+import { agentRef, LUA_SESSION_LAYOUT, packSession, unpackSession } from '../../src/store/redis/records.js'
 import type { SessionRecord } from '../../src/store/types.js'
 
 const SESSION: SessionRecord = {
@@ -67,5 +67,23 @@ describe('packed Redis sessions', () => {
     expect(ref).toBe(createHash('sha256').update(text).digest('base64url').slice(0, 16))
     expect(ref).toMatch(/^[A-Za-z0-9_-]{16}$/)
     expect(agentRef('')).not.toBe(agentRef(' '))
+  })
+
+  it('gives the scripts accessors generated from the same table, fields in the packed order', () => {
+    const fields = [
+      'id',
+      'user_id',
+      'created_at',
+      'last_seen_at',
+      'expires_at',
+      'absolute_expires_at',
+      'agent_ref',
+    ]
+    expect(LUA_SESSION_LAYOUT).toContain(`local ${fields.join(', ')}, rest = string.match(packed,`)
+    expect(LUA_SESSION_LAYOUT).toContain(
+      `table.concat({${fields.map((name) => `f.${name}`).join(', ')}}, '|')`,
+    )
+    // The live scripts parse through these accessors only; no other reader of the layout by position.
+    expect(LUA_SESSION_LAYOUT.match(/\(\[\^\|\]\*\)/g)).toHaveLength(fields.length)
   })
 })

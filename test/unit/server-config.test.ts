@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, ENV_VARIABLES, loadConfig } from '../../src/server/config.js'
+import { ConfigError, ENV_RANGES, ENV_VARIABLES, loadConfig } from '../../src/server/config.js'
 
 describe('loadConfig', () => {
   it('has documented defaults', () => {
@@ -83,11 +83,21 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, 'Invalid PORT: must be at most 65535.'],
     [{ SESAME_STORE: 'mongo' }, 'Invalid SESAME_STORE: must be one of sqlite, memory, postgres, redis.'],
     [{ SESAME_SESSION_IDLE_SECONDS: '1.5' }, 'Invalid SESAME_SESSION_IDLE_SECONDS: must be a whole number.'],
-    [{ SESAME_SESSION_IDLE_SECONDS: '0' }, 'Invalid SESAME_SESSION_IDLE_SECONDS: must be at least 1.'],
+    [{ SESAME_SESSION_IDLE_SECONDS: '0' }, 'Invalid SESAME_SESSION_IDLE_SECONDS: must be at least 2.'],
+    [{ SESAME_SESSION_IDLE_SECONDS: '1' }, 'Invalid SESAME_SESSION_IDLE_SECONDS: must be at least 2.'],
+    [{ SESAME_JWT_SECRET: '' }, 'Empty SESAME_JWT_SECRET: give it a value, or unset it for the default.'],
+    [{ SESAME_STORE: '' }, 'Empty SESAME_STORE: give it a value, or unset it for the default.'],
     [
-      { SESAME_SESSION_IDLE_SECONDS: '1' },
-      'Invalid SESAME_SESSION_IDLE_SECONDS: must be at least 2 seconds.',
+      { SESAME_MIGRATE_ON_START: '' },
+      'Empty SESAME_MIGRATE_ON_START: give it a value, or unset it for the default.',
     ],
+    [{ SESAME_SESSION_IDLE_SECONDS: '-5' }, 'Invalid SESAME_SESSION_IDLE_SECONDS: must be at least 2.'],
+    [
+      { SESAME_SESSION_ABSOLUTE_SECONDS: String(400 * 86_400 + 1) },
+      'Invalid SESAME_SESSION_ABSOLUTE_SECONDS: must be at most 34560000.',
+    ],
+    [{ SESAME_SIGNUPS_PER_IP: '-5' }, 'Invalid SESAME_SIGNUPS_PER_IP: must be at least 0.'],
+    [{ SESAME_MAX_SESSIONS_PER_USER: '1001' }, 'Invalid SESAME_MAX_SESSIONS_PER_USER: must be at most 1000.'],
     [
       { SESAME_SESSION_IDLE_SECONDS: '7200', SESAME_SESSION_ABSOLUTE_SECONDS: '3600' },
       'Invalid SESAME_SESSION_IDLE_SECONDS: must not exceed SESAME_SESSION_ABSOLUTE_SECONDS.',
@@ -203,5 +213,24 @@ describe('loadConfig', () => {
     )
     const documented = [...table.matchAll(/^\| `([A-Z_0-9]+)`/gm)].map((match) => match[1])
     expect([...documented].sort()).toEqual([...ENV_VARIABLES].sort())
+    // The range column states each numeric variable's range exactly as the schema enforces it.
+    const ranges = new Map(
+      [...table.matchAll(/^\| `([A-Z_0-9]+)`\s*\|[^|]*\|\s*([^|]*?)\s*\|/gm)].map((m) => [m[1], m[2]]),
+    )
+    for (const [name, { min, max }] of Object.entries(ENV_RANGES)) {
+      expect(ranges.get(name), name).toBe(`${min} to ${max}`)
+    }
+  })
+
+  it('keeps an empty PORT, HOST, NODE_ENV or store URL as unset (shared with other software)', () => {
+    expect(loadConfig({ PORT: '', HOST: '', NODE_ENV: '', DATABASE_URL: '', REDIS_URL: '' })).toMatchObject({
+      port: 3000,
+      host: 'localhost',
+      production: false,
+    })
+  })
+
+  it('refuses an empty unknown SESAME_ variable as unknown', () => {
+    expect(() => loadConfig({ SESAME_NOPE: '' })).toThrow(/^Unknown environment variable SESAME_NOPE;/)
   })
 })

@@ -1,13 +1,19 @@
 import { describe, expect, it } from 'vitest'
-import { resolveSessionPolicy } from '../../src/core/session-policy.js'
+import { SesameOptionError } from '../../src/core/errors.js'
+import {
+  SESSION_POLICY_DEFAULTS,
+  SESSION_POLICY_RANGES,
+  resolveSessionPolicy,
+} from '../../src/core/session-policy.js'
 
 const DAY = 86_400
 
-function invalidNumber(key: string): unknown {
-  return expect.objectContaining({
-    name: 'TypeError',
-    message: `Session option "${key}" must be a positive whole number of seconds.`,
-  })
+function invalidNumber(key: keyof typeof SESSION_POLICY_RANGES): unknown {
+  const { min, max } = SESSION_POLICY_RANGES[key]
+  return new SesameOptionError(
+    `session.${key}`,
+    `Session option "${key}" must be a whole number of seconds from ${min} to ${max}.`,
+  )
 }
 
 describe('resolveSessionPolicy', () => {
@@ -46,10 +52,7 @@ describe('resolveSessionPolicy', () => {
   it('allows an absolute timeout of exactly 400 days and refuses one second more', () => {
     expect(resolveSessionPolicy({ absoluteTimeoutSeconds: 400 * DAY }).absoluteTimeoutSeconds).toBe(400 * DAY)
     expect(() => resolveSessionPolicy({ absoluteTimeoutSeconds: 400 * DAY + 1 })).toThrow(
-      expect.objectContaining({
-        name: 'TypeError',
-        message: 'Session option "absoluteTimeoutSeconds" must be at most 400 days.',
-      }),
+      invalidNumber('absoluteTimeoutSeconds'),
     )
   })
 
@@ -84,14 +87,14 @@ describe('resolveSessionPolicy', () => {
   it('refuses an idle timeout longer than the absolute one', () => {
     expect(() => resolveSessionPolicy({ idleTimeoutSeconds: 3601, absoluteTimeoutSeconds: 3600 })).toThrow(
       expect.objectContaining({
-        name: 'TypeError',
+        name: 'SesameOptionError',
         message: 'Session option "idleTimeoutSeconds" must not exceed "absoluteTimeoutSeconds".',
       }),
     )
     // The default absolute timeout (12 h) bounds a custom idle timeout too.
     expect(() => resolveSessionPolicy({ idleTimeoutSeconds: 43_201 })).toThrow(
       expect.objectContaining({
-        name: 'TypeError',
+        name: 'SesameOptionError',
         message: 'Session option "idleTimeoutSeconds" must not exceed "absoluteTimeoutSeconds".',
       }),
     )
@@ -102,7 +105,7 @@ describe('resolveSessionPolicy', () => {
     (value) => {
       expect(() => resolveSessionPolicy({ renewAfterSeconds: value })).toThrow(
         expect.objectContaining({
-          name: 'TypeError',
+          name: 'SesameOptionError',
           message: 'Session option "renewAfterSeconds" must be less than "idleTimeoutSeconds".',
         }),
       )
@@ -114,11 +117,24 @@ describe('resolveSessionPolicy', () => {
   })
 
   it('refuses a 1-second idle timeout, which leaves no room for renewal', () => {
-    expect(() => resolveSessionPolicy({ idleTimeoutSeconds: 1 })).toThrow(
-      expect.objectContaining({
-        name: 'TypeError',
-        message: 'Session option "idleTimeoutSeconds" must be at least 2 (renewal needs a shorter interval).',
-      }),
+    expect(() => resolveSessionPolicy({ idleTimeoutSeconds: 1 })).toThrow(invalidNumber('idleTimeoutSeconds'))
+  })
+
+  it('throws a TypeError with a stable code and the option path, and refuses unknown members', () => {
+    let thrown: unknown
+    try {
+      resolveSessionPolicy({ idleTimeout: 60 } as never)
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toBeInstanceOf(TypeError)
+    expect(thrown).toMatchObject({ code: 'invalid_option', option: 'session.idleTimeout' })
+    expect(() => resolveSessionPolicy(null as never)).toThrow(
+      new SesameOptionError('session', 'Option "session" must be an object.'),
     )
+  })
+
+  it('exports the defaults it applies', () => {
+    expect(resolveSessionPolicy()).toMatchObject(SESSION_POLICY_DEFAULTS)
   })
 })

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { SesameOptionError } from '../../src/core/errors.js'
 import {
   type TokenPolicy,
   type TokenPolicyInput,
+  TOKEN_POLICY_DEFAULTS,
+  TOKEN_POLICY_RANGES,
   jwksMaxAgeSeconds,
   resolveTokenPolicy,
 } from '../../src/core/token-policy.js'
@@ -71,23 +74,30 @@ describe('resolveTokenPolicy', () => {
       it(`refuses a missing ${key}`, () => {
         const input: Record<string, unknown> = { ...REQUIRED }
         delete input[key]
-        expect(() => resolveTokenPolicy(input as TokenPolicyInput)).toThrow(new TypeError(message))
+        expect(() => resolveTokenPolicy(input as TokenPolicyInput)).toThrow(
+          new SesameOptionError(`tokens.${key}`, message),
+        )
       })
 
       it(`refuses an empty ${key}`, () => {
-        expect(() => resolve({ [key]: '' })).toThrow(new TypeError(message))
+        expect(() => resolve({ [key]: '' })).toThrow(new SesameOptionError(`tokens.${key}`, message))
       })
 
       it(`refuses a non-string ${key}`, () => {
-        expect(() => resolve({ [key]: 42 })).toThrow(new TypeError(message))
-        expect(() => resolve({ [key]: null })).toThrow(new TypeError(message))
-        expect(() => resolve({ [key]: ['https://a.example'] })).toThrow(new TypeError(message))
+        expect(() => resolve({ [key]: 42 })).toThrow(new SesameOptionError(`tokens.${key}`, message))
+        expect(() => resolve({ [key]: null })).toThrow(new SesameOptionError(`tokens.${key}`, message))
+        expect(() => resolve({ [key]: ['https://a.example'] })).toThrow(
+          new SesameOptionError(`tokens.${key}`, message),
+        )
       })
     }
 
     it('checks issuer before audience', () => {
       expect(() => resolveTokenPolicy({} as TokenPolicyInput)).toThrow(
-        new TypeError('Token option "issuer" is required and must be a non-empty string.'),
+        new SesameOptionError(
+          'tokens.issuer',
+          'Token option "issuer" is required and must be a non-empty string.',
+        ),
       )
     })
   })
@@ -131,13 +141,19 @@ describe('resolveTokenPolicy', () => {
         })
 
         it(`refuses ${min - 1} and ${max + 1}`, () => {
-          expect(() => resolve({ ...atMin, [key]: min - 1 })).toThrow(new TypeError(message))
-          expect(() => resolve({ ...atMax, [key]: max + 1 })).toThrow(new TypeError(message))
+          expect(() => resolve({ ...atMin, [key]: min - 1 })).toThrow(
+            new SesameOptionError(`tokens.${key}`, message),
+          )
+          expect(() => resolve({ ...atMax, [key]: max + 1 })).toThrow(
+            new SesameOptionError(`tokens.${key}`, message),
+          )
         })
 
         it('refuses non-integers and non-numbers', () => {
           for (const bad of [min + 0.5, Number.NaN, Infinity, -Infinity, String(min), true]) {
-            expect(() => resolve({ ...atMin, ...atMax, [key]: bad })).toThrow(new TypeError(message))
+            expect(() => resolve({ ...atMin, ...atMax, [key]: bad })).toThrow(
+              new SesameOptionError(`tokens.${key}`, message),
+            )
           }
         })
       })
@@ -153,13 +169,12 @@ describe('resolveTokenPolicy', () => {
 
     it('refuses an idle timeout longer than the absolute one', () => {
       const message = 'Token option "refreshIdleSeconds" must not exceed "refreshAbsoluteSeconds".'
-      expect(() => resolve({ refreshIdleSeconds: 3601, refreshAbsoluteSeconds: 3600 })).toThrow(
-        new TypeError(message),
-      )
+      const error = new SesameOptionError('tokens.refreshIdleSeconds', message)
+      expect(() => resolve({ refreshIdleSeconds: 3601, refreshAbsoluteSeconds: 3600 })).toThrow(error)
       // Against the default absolute timeout (30 days).
-      expect(() => resolve({ refreshIdleSeconds: 30 * DAY + 1 })).toThrow(new TypeError(message))
+      expect(() => resolve({ refreshIdleSeconds: 30 * DAY + 1 })).toThrow(error)
       // And a shortened absolute timeout under the default idle timeout (14 days).
-      expect(() => resolve({ refreshAbsoluteSeconds: 14 * DAY - 1 })).toThrow(new TypeError(message))
+      expect(() => resolve({ refreshAbsoluteSeconds: 14 * DAY - 1 })).toThrow(error)
     })
   })
 
@@ -173,6 +188,26 @@ describe('resolveTokenPolicy', () => {
       expect(jwksMaxAgeSeconds({ keyActivationDelaySeconds: 120 })).toBe(60)
       expect(jwksMaxAgeSeconds({ keyActivationDelaySeconds: 60 })).toBe(0)
       expect(jwksMaxAgeSeconds({ keyActivationDelaySeconds: 0 })).toBe(0)
+    })
+  })
+
+  describe('defaults and ranges as data', () => {
+    it('are what resolveTokenPolicy applies', () => {
+      expect(resolveTokenPolicy(REQUIRED)).toEqual({ ...REQUIRED, ...TOKEN_POLICY_DEFAULTS })
+      for (const [key, range] of Object.entries(TOKEN_POLICY_RANGES)) {
+        expect(() => resolve({ [key]: range.min - 1 })).toThrow(SesameOptionError)
+      }
+    })
+
+    it('throw a TypeError with a stable code and the option path', () => {
+      let thrown: unknown
+      try {
+        resolve({ accessTtlSeconds: 0 })
+      } catch (error) {
+        thrown = error
+      }
+      expect(thrown).toBeInstanceOf(TypeError)
+      expect(thrown).toMatchObject({ code: 'invalid_option', option: 'tokens.accessTtlSeconds' })
     })
   })
 })

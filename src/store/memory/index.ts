@@ -54,6 +54,34 @@ export function createMemoryStore(): Store {
     return true
   }
 
+  function removeUserSessions(userId: string, exceptSessionId: string | null): number {
+    let deleted = 0
+    for (const tokenHash of [...(tokenHashesByUser.get(userId) ?? [])]) {
+      if (sessionsByTokenHash.get(tokenHash)?.id !== exceptSessionId && removeSession(tokenHash)) deleted++
+    }
+    return deleted
+  }
+
+  function revokeUserFamilies(userId: string, now: number, exceptFamilyId: string | null): string[] {
+    const revoked: string[] = []
+    for (const id of familyIdsByUser.get(userId) ?? []) {
+      const family = families.get(id)!
+      if (id === exceptFamilyId || family.revokedAt !== null) continue
+      family.revokedAt = now
+      revoked.push(id)
+    }
+    return revoked
+  }
+
+  function storeEpoch(epoch: UserEpochRecord): void {
+    const existing = userEpochs.get(epoch.userId)
+    userEpochs.set(epoch.userId, {
+      userId: epoch.userId,
+      epoch: Math.max(epoch.epoch, existing?.epoch ?? -Infinity),
+      expiresAt: Math.max(epoch.expiresAt, existing?.expiresAt ?? -Infinity),
+    })
+  }
+
   return {
     kind: 'memory',
 
@@ -129,11 +157,7 @@ export function createMemoryStore(): Store {
       return false
     },
     async deleteUserSessions(userId, exceptSessionId) {
-      let deleted = 0
-      for (const tokenHash of [...(tokenHashesByUser.get(userId) ?? [])]) {
-        if (sessionsByTokenHash.get(tokenHash)?.id !== exceptSessionId && removeSession(tokenHash)) deleted++
-      }
-      return deleted
+      return removeUserSessions(userId, exceptSessionId)
     },
     async deleteExpiredSessions(now) {
       let deleted = 0
@@ -214,14 +238,15 @@ export function createMemoryStore(): Store {
       return owned.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
     },
     async revokeUserRefreshFamilies(userId, now, exceptFamilyId) {
-      const revoked: string[] = []
-      for (const id of familyIdsByUser.get(userId) ?? []) {
-        const family = families.get(id)!
-        if (id === exceptFamilyId || family.revokedAt !== null) continue
-        family.revokedAt = now
-        revoked.push(id)
+      return revokeUserFamilies(userId, now, exceptFamilyId)
+    },
+    async endUserDevices({ userId, epoch, exceptSessionId, exceptFamilyId, now }) {
+      // One synchronous step with no await inside: no other call can see it half done.
+      if (epoch) storeEpoch(epoch)
+      return {
+        sessionsEnded: removeUserSessions(userId, exceptSessionId),
+        familiesRevoked: revokeUserFamilies(userId, now, exceptFamilyId),
       }
-      return revoked
     },
     async deleteExpiredRefreshFamilies(now) {
       let deleted = 0
@@ -260,12 +285,7 @@ export function createMemoryStore(): Store {
       return deleted
     },
     async setUserEpoch(epoch) {
-      const existing = userEpochs.get(epoch.userId)
-      userEpochs.set(epoch.userId, {
-        userId: epoch.userId,
-        epoch: Math.max(epoch.epoch, existing?.epoch ?? -Infinity),
-        expiresAt: Math.max(epoch.expiresAt, existing?.expiresAt ?? -Infinity),
-      })
+      storeEpoch(epoch)
     },
     async listUserEpochs(now) {
       return [...userEpochs.values()].filter((entry) => entry.expiresAt > now).map((entry) => ({ ...entry }))

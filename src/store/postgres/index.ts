@@ -321,6 +321,37 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
         RETURNING id`)
       return rows.map((row) => row.id)
     },
+    async endUserDevices({ userId, epoch, exceptSessionId, exceptFamilyId, now }) {
+      // One statement, so one transaction: the epoch, the sessions and the families commit together or not at
+      // all, in one round trip that holds no pooled connection across others. A server that stalls mid-way
+      // either finishes it once resumed (after the caller got store_unavailable) or rolls it back whole; it
+      // can never leave the sessions gone and the families live. The tables differ, so the parts cannot see
+      // or conflict with each other's rows in the one snapshot they share.
+      const [row] = await run(sql<Array<{ sessions_ended: number; families_revoked: string[] }>>`
+        WITH epoch AS (
+          INSERT INTO user_epochs (user_id, epoch, expires_at)
+          SELECT ${userId}::text, ${epoch?.epoch ?? 0}::int8, ${epoch?.expiresAt ?? 0}::int8
+          WHERE ${epoch !== null}::boolean
+          ON CONFLICT (user_id) DO UPDATE
+          SET epoch = GREATEST(user_epochs.epoch, EXCLUDED.epoch),
+              expires_at = GREATEST(user_epochs.expires_at, EXCLUDED.expires_at)
+          RETURNING 1
+        ),
+        sessions AS (
+          DELETE FROM sessions
+          WHERE user_id = ${userId} AND id IS DISTINCT FROM ${exceptSessionId}::text
+          RETURNING 1
+        ),
+        families AS (
+          UPDATE refresh_families SET revoked_at = ${now}
+          WHERE user_id = ${userId} AND revoked_at IS NULL AND id IS DISTINCT FROM ${exceptFamilyId}::text
+          RETURNING id
+        )
+        SELECT (SELECT count(*) FROM sessions)::int4 AS sessions_ended,
+               coalesce((SELECT json_agg(id) FROM families), '[]'::json) AS families_revoked,
+               (SELECT count(*) FROM epoch)::int4 AS epochs_stored`)
+      return { sessionsEnded: row!.sessions_ended, familiesRevoked: row!.families_revoked }
+    },
     async deleteExpiredRefreshFamilies(now) {
       // Their tokens go with them: refresh_tokens.family_id is ON DELETE CASCADE.
       const result = await run(sql`DELETE FROM refresh_families WHERE expires_at <= ${now}`)

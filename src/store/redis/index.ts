@@ -14,8 +14,8 @@
  * |                            |        |                                              | absoluteExpiresAt               |
  * | P user:{id}:sessions       | zset   | token hashes, scored by expiresAt            | its longest-lived member        |
  * | P session-owners-by-expiry | zset   | user ids, scored by their earliest expiresAt | its longest-lived user index's  |
- * | P sessions-by-expiry       | zset   | 0.1's sessions, scored by expiresAt          | its longest-lived member; only  |
- * |                            |        |                                              | their renewals add to it        |
+ * | P sessions-by-expiry       | zset   | 0.1's sessions, scored by expiresAt; only    | its longest-lived member        |
+ * |                            |        | layout 2 (migrations.ts) reads it, emptying  |                                 |
  * | P family:{id}              | hash   | the refresh family                           | expiresAt (moves on rotation)   |
  * | P family:{id}:tokens       | set    | every token hash issued in the family        | absoluteExpiresAt               |
  * | P refresh:{tokenHash}      | string | `${generation}:${familyId}`                  | the family's absoluteExpiresAt  |
@@ -35,11 +35,15 @@
  * decimal strings (whole seconds round-trip exactly). A record's TTL is capped at its absolute expiry (see
  * `scripts.ts`). Sesame 0.1 stored sessions as hashes and fails (503 store_unavailable) on packed ones: stop
  * every 0.1 instance sharing a prefix before starting this release, and do not roll back while packed sessions
- * live. Sessions 0.1 wrote stay valid here.
+ * live. Layout version 2 (`migrations.ts`, run at start and by `sesame migrate`) converts 0.1's sessions, which
+ * stay valid; the live scripts know the packed layout only. A hash session met anyway (a prefix nobody
+ * migrated: SESAME_MIGRATE_ON_START=false and no `sesame migrate`, or a 0.1 instance still writing) fails
+ * closed: reads and renewals find no session (the cookie gets 401 and signs in again), lists leave it out,
+ * deletes remove it, and the store warns once (SESAME_W005).
  *
  * Operational choices:
- * - Nothing is ever found by KEYS or SCAN: both walk the whole keyspace (KEYS in one blocking call), so their
- *   cost grows with every other user's sessions. User-scoped operations read the user's own index, purges read
+ * - Nothing live is ever found by KEYS or SCAN (only the one-off layout steps of `migrations.ts` SCAN): both
+ *   walk the whole keyspace (KEYS in one blocking call), so their cost grows with every other user's sessions. User-scoped operations read the user's own index, purges read
  *   the expiry indexes (ZRANGEBYSCORE), so each costs what it touches.
  * - Rate-limit counters (`rate:<slot>`, no hash tag: each is only ever touched alone) are purged by their TTL
  *   only; INCR and EXPIREAT run in one script, so a counter never exists without one.
@@ -145,6 +149,22 @@ export function createRedisStore(options: RedisStoreOptions): Store {
   const { run } = guard
   const changes = createRedisChangeFeed(client, guard, keys.changes, timeoutMs)
 
+  let warned = false
+  /**
+   * A session Sesame 0.1 wrote as a hash, which layout version 2 converts (`migrations.ts`): no session here
+   * (fail closed: the cookie gets 401 and signs in again), and one SESAME_W005 warning per store.
+   */
+  function unconverted(): null {
+    if (!warned) {
+      warned = true
+      process.emitWarning(
+        `The Redis prefix "${options.keyPrefix}" holds sessions in the 0.1 hash layout, which this release treats as signed out. Run \`sesame migrate\` (or start with SESAME_MIGRATE_ON_START=true) to convert them.`,
+        { type: 'SesameWarning', code: 'SESAME_W005' },
+      )
+    }
+    return null
+  }
+
   async function purgeInBatches(
     name: 'purgeSessions' | 'purgeFamilies',
     indexes: readonly string[],
@@ -219,13 +239,15 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       }),
     findSessionByTokenHash: (tokenHash) =>
       run(async () => {
-        const found = (await script('findSession', [keys.session(tokenHash)], [])) as ScriptSession | []
+        const found = (await script('findSession', [keys.session(tokenHash)], [])) as ScriptSession | [] | 0
+        if (found === 0) return unconverted()
         return found.length === 0 ? null : unpackSession(found[0], found[1], tokenHash)
       }),
     findSessionWithUser: (tokenHash) =>
       run(async () => {
         const found = (await script('findSessionWithUser', [keys.session(tokenHash)], [])) as
-          [...ScriptSession, string[]] | []
+          [...ScriptSession, string[]] | [] | 0
+        if (found === 0) return unconverted()
         if (found.length === 0) return null
         const [packed, userAgent, user] = found
         return {
@@ -240,6 +262,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
           [keys.session(tokenHash)],
           [tokenHash, packedTime(lastSeenAt), packedTime(expiresAt)],
         )
+        if (touched === -1) return unconverted() !== null
         return touched === 1
       }),
     deleteSessionByTokenHash: (tokenHash) =>
@@ -247,9 +270,10 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     listUserSessions: (userId) =>
       run(async () => {
         const found = (await script('listUserSessions', [keys.userSessions(userId)], [])) as Array<
-          [string, ...ScriptSession]
+          [string, ...ScriptSession] | [string]
         >
         return found
+          .flatMap((entry) => (entry.length === 1 ? (unconverted() ?? []) : [entry]))
           .map(([tokenHash, packed, userAgent]) => unpackSession(packed, userAgent, tokenHash))
           .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
       }),
@@ -267,8 +291,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
             [userId, exceptSessionId ?? ''],
           )) as number,
       ),
-    deleteExpiredSessions: (now) =>
-      run(() => purgeInBatches('purgeSessions', [keys.sessionOwners, keys.sessionExpiry], now)),
+    deleteExpiredSessions: (now) => run(() => purgeInBatches('purgeSessions', [keys.sessionOwners], now)),
 
     listSigningKeys: () =>
       run(async () => {
@@ -375,6 +398,29 @@ export function createRedisStore(options: RedisStoreOptions): Store {
             [now, exceptFamilyId ?? ''],
           )) as string[],
       ),
+    // One script: Redis runs all of it or none, however the connection fails around it.
+    endUserDevices: ({ userId, epoch, exceptSessionId, exceptFamilyId, now }) =>
+      run(async () => {
+        const [sessionsEnded, familiesRevoked] = (await script(
+          'endUserDevices',
+          [
+            keys.userEpoch(epoch?.userId ?? userId),
+            keys.epochs,
+            keys.userSessions(userId),
+            keys.userFamilies(userId),
+          ],
+          [
+            userId,
+            epoch?.epoch ?? '',
+            epoch?.userId ?? '',
+            epoch?.expiresAt ?? '',
+            exceptSessionId ?? '',
+            exceptFamilyId ?? '',
+            now,
+          ],
+        )) as [number, string[]]
+        return { sessionsEnded, familiesRevoked }
+      }),
     deleteExpiredRefreshFamilies: (now) =>
       run(() => purgeInBatches('purgeFamilies', [keys.familyExpiry], now)),
 

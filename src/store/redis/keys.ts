@@ -19,16 +19,16 @@ const RECORD_KEYS = {
    * Absent for an account whose key an older one holds (see `migrations.ts`).
    */
   userEmailKey: ['user-email-key:{', '}'],
-  /**
-   * Sorted set: the user's session token hashes, scored by expiry (`expiresAt`; absolute expiry for sessions
-   * of the earlier hash layout).
-   */
+  /** Sorted set: the user's session token hashes, scored by `expiresAt`. */
   userSessions: ['user:{', '}:sessions'],
   /** Sorted set: the user's refresh family ids, scored by absolute expiry. */
   userFamilies: ['user:{', '}:families'],
   /** String: the user's revocation epoch, expiring with the epoch record. */
   userEpoch: ['user:{', '}:epoch'],
-  /** String: a session, packed (`records.ts`), by token hash. A hash for sessions of earlier releases. */
+  /**
+   * String: a session, packed (`records.ts`), by token hash. Sesame 0.1 wrote hashes here; layout version 2
+   * (`migrations.ts`) converts them, and the live scripts treat one they still meet as no session.
+   */
   session: ['session:{', '}'],
   /**
    * String: a User-Agent text, by its reference (`agentRef` in `records.ts`); shared by every session with that
@@ -58,8 +58,8 @@ const SHARED_KEYS = {
    */
   sessionOwners: 'session-owners-by-expiry',
   /**
-   * Sorted set: token hashes of sessions in 0.1's hash layout, scored by `expiresAt`. Only their renewals add
-   * to it; `deleteExpiredSessions` drains it along with them.
+   * Sorted set: token hashes of sessions in 0.1's hash layout, scored by `expiresAt`. Only the layout-2
+   * migration reads it (and deletes it); nothing live writes or reads it any more.
    */
   sessionExpiry: 'sessions-by-expiry',
   /** Sorted set: every family id, scored by `expiresAt`; what `deleteExpiredRefreshFamilies` walks. */
@@ -110,6 +110,6 @@ export const LUA_KEY_LAYOUT: string = [
 ].join('\n')
 
 /** `userSessions` -> `user_sessions`. */
-function luaName(name: string): string {
+export function luaName(name: string): string {
   return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
 }

@@ -15,13 +15,17 @@
  * sessions share them; a packed string also costs no field names and stays one allocation (a 118-byte value
  * takes Redis's 128-byte allocation class, where a hash of the same fields took 160).
  *
- * Sesame 0.1 stored a session as a hash (`id`, `userId`, ..., the User-Agent in `userAgent`
- * or in 64-byte pieces `userAgent.0`, `userAgent.1`, ...). The scripts still read, renew and delete those,
- * handing them over in the packed form (`scripts.ts`), so sessions created before an upgrade live out their
- * lifetime; nothing writes them any more.
+ * The layout is defined once, in `PACKED_SESSION` below: TypeScript packs and unpacks by it and the scripts'
+ * Lua accessors are generated from it (`LUA_SESSION_LAYOUT`), as `keys.ts` does for key names.
+ *
+ * Sesame 0.1 stored a session as a hash (`id`, `userId`, ..., the User-Agent in `userAgent` or in 64-byte
+ * pieces `userAgent.0`, `userAgent.1`, ...). Layout version 2 (`migrations.ts`, run by `sesame migrate` and at
+ * server start) converts those to this form once; the live scripts know only this layout, and a hash they still
+ * meet (a store nobody migrated) is no session to them (`scripts.ts`).
  */
 import { createHash } from 'node:crypto'
 import type { RefreshFamilyRecord, SessionRecord, SigningKeyRecord, UserRecord } from '../types.js'
+import { luaName } from './keys.js'
 
 /** Field values of one hash, as HGETALL returns them. */
 export type HashFields = Record<string, string>
@@ -49,24 +53,35 @@ export function agentRef(userAgent: string): string {
 
 const AGENT_REF_LENGTH = 16
 const SEPARATOR = '|'
+
+/**
+ * The packed session layout, the one definition of it: the fields in their order, each an id (never holds the
+ * separator), a time (whole seconds, digits) or the agent reference. The optional IP follows them. TypeScript
+ * packs and unpacks by this table, and the Lua the scripts use ({@link LUA_SESSION_LAYOUT}) is generated from it.
+ */
+const PACKED_SESSION = [
+  ['id', 'id'],
+  ['userId', 'id'],
+  ['createdAt', 'time'],
+  ['lastSeenAt', 'time'],
+  ['expiresAt', 'time'],
+  ['absoluteExpiresAt', 'time'],
+  ['agentRef', 'ref'],
+] as const satisfies ReadonlyArray<readonly [string, 'id' | 'time' | 'ref']>
+
+type PackedField = (typeof PACKED_SESSION)[number][0]
 /** Fields before the optional IP. */
-const PACKED_FIELDS = 7
+const PACKED_FIELDS = PACKED_SESSION.length
 
 /** A session as the packed string of the header, with `ref` as its agent reference ('' for none). */
 export function packSession(session: SessionRecord, ref: string): string {
-  for (const id of [session.id, session.userId, ref]) {
+  const fields = PACKED_SESSION.map(([name, kind]) => {
+    if (kind === 'time') return packedTime(session[name])
+    const value = name === 'agentRef' ? ref : session[name]
     // Never the case for the engine's base64url ids; refused rather than stored ambiguously.
-    if (id.includes(SEPARATOR)) throw new TypeError(`A session field holds "${SEPARATOR}".`)
-  }
-  const fields = [
-    session.id,
-    session.userId,
-    packedTime(session.createdAt),
-    packedTime(session.lastSeenAt),
-    packedTime(session.expiresAt),
-    packedTime(session.absoluteExpiresAt),
-    ref,
-  ]
+    if (value.includes(SEPARATOR)) throw new TypeError(`A session field holds "${SEPARATOR}".`)
+    return value
+  })
   if (session.ip !== null) fields.push(session.ip)
   return fields.join(SEPARATOR)
 }
@@ -76,40 +91,75 @@ export function packSession(session: SessionRecord, ref: string): string {
  * User-Agent, or its agent key is gone). `tokenHash` is the one its key names.
  */
 export function unpackSession(packed: string, userAgent: string | null, tokenHash: string): SessionRecord {
-  const fields: string[] = []
+  const values: string[] = []
   let start = 0
-  while (fields.length < PACKED_FIELDS) {
+  while (values.length < PACKED_FIELDS) {
     const end = packed.indexOf(SEPARATOR, start)
     if (end === -1) {
-      fields.push(packed.slice(start))
+      values.push(packed.slice(start))
       start = packed.length + 1
       break
     }
-    fields.push(packed.slice(start, end))
+    values.push(packed.slice(start, end))
     start = end + 1
   }
-  if (fields.length < PACKED_FIELDS) throw new Error('A stored Redis session is not in the packed layout.')
-  const [id, userId, createdAt, lastSeenAt, expiresAt, absoluteExpiresAt, ref] = fields as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ]
+  if (values.length < PACKED_FIELDS) throw new Error('A stored Redis session is not in the packed layout.')
+  const field = {} as Record<PackedField, string>
+  PACKED_SESSION.forEach(([name], i) => (field[name] = values[i]!))
   return {
-    id,
+    id: field.id,
     tokenHash,
-    userId,
-    createdAt: packedInteger(createdAt),
-    lastSeenAt: packedInteger(lastSeenAt),
-    expiresAt: packedInteger(expiresAt),
-    absoluteExpiresAt: packedInteger(absoluteExpiresAt),
-    userAgent: ref === '' ? null : userAgent,
+    userId: field.userId,
+    createdAt: packedInteger(field.createdAt),
+    lastSeenAt: packedInteger(field.lastSeenAt),
+    expiresAt: packedInteger(field.expiresAt),
+    absoluteExpiresAt: packedInteger(field.absoluteExpiresAt),
+    userAgent: field.agentRef === '' ? null : userAgent,
     ip: start <= packed.length ? packed.slice(start) : null,
   }
 }
+
+/**
+ * The same layout as Lua, for the scripts (after `LUA_KEY_LAYOUT`):
+ * - `session_fields(packed)`: the fields by their Lua names (`user_id`, `agent_ref`, ...; `ip` nil for none),
+ *   or nil for a string that is not a packed session;
+ * - `pack_session(f)`: the packed string of such a table;
+ * - `valid_session(f)`: whether `pack_session(f)` would read back (ids present and free of the separator,
+ *   times whole digits), the check TypeScript makes on write, for fields a script assembles itself;
+ * - `session_from_record(h, ref)`: such a table from fields named as in `SessionRecord` (Sesame 0.1's hash,
+ *   which `migrations.ts` converts), with `ref` as the agent reference.
+ */
+export const LUA_SESSION_LAYOUT: string = (() => {
+  const names = PACKED_SESSION.map(([name]) => luaName(name))
+  const pattern = `^${PACKED_SESSION.map(() => `([^${SEPARATOR}]*)`).join(SEPARATOR)}(.*)$`
+  const checks = PACKED_SESSION.map(([name, kind]) => {
+    const value = `f.${luaName(name)}`
+    const present = `type(${value}) == 'string'`
+    if (kind === 'time')
+      return `${present} and #${value} >= 1 and #${value} <= 15 and not string.find(${value}, '%D')`
+    return `${present} and not string.find(${value}, '${SEPARATOR}', 1, true)`
+  })
+  return `
+local function session_fields(packed)
+  local ${names.join(', ')}, rest = string.match(packed, '${pattern}')
+  if not ${names[0]} then return nil end
+  return {${names.map((name) => `${name} = ${name}`).join(', ')}, ip = rest ~= '' and string.sub(rest, 2) or nil}
+end
+
+local function pack_session(f)
+  local packed = table.concat({${names.map((name) => `f.${name}`).join(', ')}}, '${SEPARATOR}')
+  if f.ip then packed = packed .. '${SEPARATOR}' .. f.ip end
+  return packed
+end
+
+local function session_from_record(h, ref)
+  return {${PACKED_SESSION.map(([name, kind]) => `${luaName(name)} = ${kind === 'ref' ? 'ref' : `h.${name}`}`).join(', ')}, ip = h.ip}
+end
+
+local function valid_session(f)
+  return ${checks.join('\n    and ')}
+end`
+})()
 
 /**
  * `seconds`, checked to be what a packed session can hold and read back (whole, not negative); refused on

@@ -11,11 +11,13 @@
  */
 import type { Cluster, Redis } from 'ioredis'
 import { LUA_KEY_LAYOUT } from './keys.js'
+import { LUA_SESSION_LAYOUT } from './records.js'
 
 /** Helpers every script starts with. */
 const PRELUDE = `
 local P = ARGV[1]
 ${LUA_KEY_LAYOUT}
+${LUA_SESSION_LAYOUT}
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -35,51 +37,37 @@ local function trim(key)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. math.floor(now_ms() / 1000))
 end
 
--- Sessions are packed strings (records.ts); hashes written by an earlier release are still read, renewed and
--- deleted. A session's packed string, or false if there is none; a hash comes back in the packed form, with its
--- User-Agent text (or false) as a second result, where a packed session's text is under its agent key.
+-- Sessions are packed strings (records.ts), the one layout these scripts know. A session's packed string, false
+-- if there is none, or UNCONVERTED for a key of another type: a session Sesame 0.1 wrote as a hash that layout
+-- version 2 (migrations.ts) has not converted. Reads treat that as no session (fail closed) and say so, so the
+-- store can warn; deletes remove it like any other record.
+local UNCONVERTED = {}
 local function load_session(key)
   local value = redis.pcall('GET', key)
   if type(value) ~= 'table' then return value end
-  if not string.find(value.err or '', 'WRONGTYPE', 1, true) then error(value.err) end
-  local list, f = redis.call('HGETALL', key), {}
-  for i = 1, #list, 2 do f[list[i]] = list[i + 1] end
-  local text = f.userAgent
-  if not text and f['userAgent.0'] then
-    local pieces = {}
-    while f['userAgent.' .. #pieces] do
-      local piece = f['userAgent.' .. #pieces]
-      pieces[#pieces + 1] = piece
-    end
-    text = table.concat(pieces)
-  end
-  local fields = {f.id, f.userId, f.createdAt, f.lastSeenAt, f.expiresAt, f.absoluteExpiresAt, text and '-' or ''}
-  if f.ip then fields[8] = f.ip end
-  return table.concat(fields, '|'), text or false
+  if string.find(value.err or '', 'WRONGTYPE', 1, true) then return UNCONVERTED end
+  error(value.err)
 end
 
--- The public id and the user id of a packed session.
-local function session_ids(packed)
-  return string.match(packed, '^([^|]*)|([^|]*)|')
-end
-
--- A session as reads return it: {packed string, its User-Agent text or false}; nil if there is none.
+-- A session as reads return it: {packed string, its User-Agent text or false}; nil if there is none, or
+-- UNCONVERTED. A string that is not a packed session comes back as it is, for the caller to refuse.
 local function read_session(key)
-  local packed, text = load_session(key)
-  if not packed then return nil end
-  if text == nil then
-    local ref = string.match(packed, '^[^|]*|[^|]*|[^|]*|[^|]*|[^|]*|[^|]*|([^|]*)')
-    text = ref and ref ~= '' and redis.call('GET', user_agent(ref))
-  end
-  return {packed, text}
+  local packed = load_session(key)
+  if not packed or packed == UNCONVERTED then return packed or nil end
+  local f = session_fields(packed)
+  local ref = f and f.agent_ref
+  return {packed, ref and ref ~= '' and redis.call('GET', user_agent(ref))}
 end
 
--- load_session for deletes: a record it cannot read (never written by Sesame) still counts as there, with ids
--- nobody matches, so a delete or a purge removes it rather than failing on it forever.
-local function load_for_delete(key)
-  local ok, packed = pcall(load_session, key)
-  if ok then return packed end
-  return ''
+-- The public id and the user id of a session as deletes see it: a record that is not a packed session (never
+-- written by this release) still counts as there, with ids nobody matches, so a delete or a purge removes it
+-- rather than failing on it forever. false if there is none.
+local function ids_for_delete(key)
+  local packed = load_session(key)
+  if not packed then return false end
+  local f = packed ~= UNCONVERTED and session_fields(packed)
+  if not f then return '', nil end
+  return f.id, f.user_id
 end
 
 -- Keeps the user's entry in the owners index at the earliest score in their sessions index, and removes it
@@ -107,14 +95,12 @@ end
 -- the caller found it in, if any: Redis may have expired the record, leaving its index entry behind.
 local function drop_session(th, uid)
   local key = session(th)
-  local packed = load_for_delete(key)
-  redis.call('ZREM', SESSION_EXPIRY, th)
-  if not packed then
+  local id, owner = ids_for_delete(key)
+  if not id then
     if uid then unindex_session(th, uid) end
     return 0
   end
   redis.call('DEL', key)
-  local _, owner = session_ids(packed)
   if owner and owner ~= uid then unindex_session(th, owner) end
   if uid then unindex_session(th, uid) end
   return 1
@@ -142,6 +128,46 @@ local function drop_family(fid)
   redis.call('DEL', key)
   redis.call('ZREM', user_families(uid), fid)
   return 1
+end
+
+-- Deletes every session in the user's index except the one with public id \`keep\` ('' for none); how many.
+local function drop_user_sessions(index, uid, keep)
+  local deleted = 0
+  for _, th in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    local id = ids_for_delete(session(th))
+    if not id then
+      drop_session(th, uid)
+    elseif id ~= keep then
+      deleted = deleted + drop_session(th, uid)
+    end
+  end
+  return deleted
+end
+
+-- Revokes at \`now\` every unrevoked family in the user's index except \`keep\` ('' for none); the ids revoked.
+local function revoke_user_families(index, now, keep)
+  local revoked = {}
+  for _, fid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    local key = family(fid)
+    if redis.call('EXISTS', key) == 0 then
+      redis.call('ZREM', index, fid)
+    elseif fid ~= keep and redis.call('HEXISTS', key, 'revokedAt') == 0 then
+      redis.call('HSET', key, 'revokedAt', now)
+      revoked[#revoked + 1] = fid
+    end
+  end
+  return revoked
+end
+
+-- Stores a user's epoch: the later epoch and the later expiry are kept, each on its own.
+local function set_epoch(key, index, uid, epoch, expires_at)
+  redis.call('ZADD', index, 'GT', expires_at, uid)
+  local exp = tonumber(redis.call('ZSCORE', index, uid))
+  local current = redis.call('GET', key)
+  if not current or tonumber(current) < tonumber(epoch) then redis.call('SET', key, epoch) end
+  redis.call('EXPIREAT', key, exp)
+  trim(index)
+  extend(index, exp)
 end
 `
 
@@ -205,26 +231,20 @@ return 1`,
   },
 
   // KEYS: session. ARGV: P, token hash, lastSeenAt, expiresAt. Renews only a session that is there, so a renewal
-  // racing a logout never writes a session back.
+  // racing a logout never writes a session back. 1 if renewed, 0 if there is none, -1 for an unconverted one.
   touchSession: {
     keys: 1,
     lua: `
 local th, seen, exp = ARGV[2], ARGV[3], ARGV[4]
-local packed, hash_text = load_session(KEYS[1])
+local packed = load_session(KEYS[1])
 if not packed then return 0 end
-local id, uid, created, abs, tail = string.match(packed, '^([^|]*)|([^|]*)|([^|]*)|[^|]*|[^|]*|([^|]*)(|.*)$')
-local ttl_at = math.min(tonumber(exp), tonumber(abs))
-if hash_text == nil then
-  redis.call('SET', KEYS[1], table.concat({id, uid, created, seen, exp, abs}, '|') .. tail, 'EXAT', ttl_at)
-  redis.call('ZADD', user_sessions(uid), 'XX', exp, th)
-  rescore_owner(uid)
-else
-  -- A hash of the earlier layout, renewed in place; its user index entry keeps its absolute expiry.
-  redis.call('HSET', KEYS[1], 'lastSeenAt', seen, 'expiresAt', exp)
-  redis.call('EXPIREAT', KEYS[1], ttl_at)
-  redis.call('ZADD', SESSION_EXPIRY, exp, th)
-  extend(SESSION_EXPIRY, tonumber(exp))
-end
+if packed == UNCONVERTED then return -1 end
+local f = session_fields(packed)
+if not f then error('A stored Redis session is not in the packed layout.') end
+f.last_seen_at, f.expires_at = seen, exp
+redis.call('SET', KEYS[1], pack_session(f), 'EXAT', math.min(tonumber(exp), tonumber(f.absolute_expires_at)))
+redis.call('ZADD', user_sessions(f.user_id), 'XX', exp, th)
+rescore_owner(f.user_id)
 return 1`,
   },
 
@@ -234,10 +254,14 @@ return 1`,
     lua: `return drop_session(ARGV[2])`,
   },
 
-  // KEYS: session. ARGV: P. {packed session, User-Agent text or nil}, or {} without the session.
+  // KEYS: session. ARGV: P. {packed session, User-Agent text or nil}, {} without the session, or 0 for an
+  // unconverted one.
   findSession: {
     keys: 1,
-    lua: `return read_session(KEYS[1]) or {}`,
+    lua: `
+local found = read_session(KEYS[1])
+if found == UNCONVERTED then return 0 end
+return found or {}`,
   },
 
   // KEYS: session. ARGV: P. As findSession, plus the user's fields (an empty list if the user is gone): the
@@ -246,20 +270,26 @@ return 1`,
     keys: 1,
     lua: `
 local found = read_session(KEYS[1])
+if found == UNCONVERTED then return 0 end
 if not found then return {} end
-local _, uid = session_ids(found[1])
-found[3] = redis.call('HGETALL', user(uid))
+local f = session_fields(found[1])
+found[3] = f and redis.call('HGETALL', user(f.user_id)) or {}
 return found`,
   },
 
-  // KEYS: user sessions. ARGV: P. A list of {token hash, packed session, User-Agent text or nil}.
+  // KEYS: user sessions. ARGV: P. A list of {token hash, packed session, User-Agent text or nil}, and {token
+  // hash} for each unconverted session (not listed: the store warns).
   listUserSessions: {
     keys: 1,
     lua: `
 local found = {}
 for _, th in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local s = read_session(session(th))
-  if s then found[#found + 1] = {th, s[1], s[2]} end
+  if s == UNCONVERTED then
+    found[#found + 1] = {th}
+  elseif s then
+    found[#found + 1] = {th, s[1], s[2]}
+  end
 end
 return found`,
   },
@@ -270,10 +300,10 @@ return found`,
     keys: 1,
     lua: `
 for _, th in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local packed = load_for_delete(session(th))
-  if not packed then
+  local id = ids_for_delete(session(th))
+  if not id then
     drop_session(th, ARGV[2])
-  elseif session_ids(packed) == ARGV[3] then
+  elseif id == ARGV[3] then
     return drop_session(th)
   end
 end
@@ -283,30 +313,17 @@ return 0`,
   // KEYS: user sessions. ARGV: P, user id, session id to keep ('' for none). The number deleted.
   deleteUserSessions: {
     keys: 1,
-    lua: `
-local deleted = 0
-for _, th in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local packed = load_for_delete(session(th))
-  if not packed then
-    drop_session(th, ARGV[2])
-  elseif session_ids(packed) ~= ARGV[3] then
-    deleted = deleted + drop_session(th, ARGV[2])
-  end
-end
-return deleted`,
+    lua: `return drop_user_sessions(KEYS[1], ARGV[2], ARGV[3])`,
   },
 
-  // KEYS: session owners, the earlier layout's session expiry index. ARGV: P, now, batch size. {deleted,
-  // examined}: at most about a batch of index entries per call, and the caller repeats while a call examines a
-  // full batch, so no single call blocks Redis for long. An owner left with sessions due stays due.
+  // KEYS: session owners. ARGV: P, now, batch size. {deleted, examined}: at most about a batch of index entries
+  // per call, and the caller repeats while a call examines a full batch, so no single call blocks Redis for
+  // long. An owner left with sessions due stays due.
   purgeSessions: {
-    keys: 2,
+    keys: 1,
     lua: `
 local now, limit = ARGV[2], tonumber(ARGV[3])
-local deleted = 0
-local earlier = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)
-for _, th in ipairs(earlier) do deleted = deleted + drop_session(th) end
-local examined = #earlier
+local deleted, examined = 0, 0
 for _, uid in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)) do
   if examined >= limit then break end
   local due = redis.call('ZRANGEBYSCORE', user_sessions(uid), '-inf', now, 'LIMIT', 0, limit - examined)
@@ -315,6 +332,48 @@ for _, uid in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 
   examined = examined + #due + 1
 end
 return {deleted, examined}`,
+  },
+
+  // Layout version 2 (migrations.ts): converts one session Sesame 0.1 wrote as a hash to the packed layout, in
+  // one step, so live traffic never meets it half converted. KEYS: session, User-Agent. ARGV: P, token hash,
+  // agent reference, then the User-Agent text it was computed from (absent without one; SHA-256 is not in
+  // Redis's Lua, so the caller computes the reference from the hash it read). 1 converted; 0 not a hash
+  // (converted already, or gone); -1 the hash's User-Agent is not that text (read again and retry); 2 unreadable
+  // or already expired, so deleted. The token hash leaves 0.1's expiry index in every case.
+  convertSession: {
+    keys: 2,
+    lua: `
+local th, ref, text = ARGV[2], ARGV[3], ARGV[4]
+redis.call('ZREM', SESSION_EXPIRY, th)
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return 0 end
+local list, h = redis.call('HGETALL', KEYS[1]), {}
+for i = 1, #list, 2 do h[list[i]] = list[i + 1] end
+local stored = h.userAgent
+if not stored and h['userAgent.0'] then
+  local pieces = {}
+  while h['userAgent.' .. #pieces] do pieces[#pieces + 1] = h['userAgent.' .. #pieces] end
+  stored = table.concat(pieces)
+end
+if (stored or false) ~= (text or false) then return -1 end
+local f = session_from_record(h, stored and ref or '')
+local ok = valid_session(f)
+local exp = ok and math.min(tonumber(f.expires_at), tonumber(f.absolute_expires_at))
+redis.call('DEL', KEYS[1])
+if not ok or exp * 1000 <= now_ms() then
+  if type(h.userId) == 'string' then unindex_session(th, h.userId) end
+  return 2
+end
+local abs = tonumber(f.absolute_expires_at)
+redis.call('SET', KEYS[1], pack_session(f), 'EXAT', exp)
+if stored then
+  redis.call('SET', KEYS[2], stored, 'NX')
+  extend(KEYS[2], abs)
+end
+local index = user_sessions(f.user_id)
+redis.call('ZADD', index, f.expires_at, th)
+extend(index, abs)
+rescore_owner(f.user_id)
+return 1`,
   },
 
   // KEYS: family, family tokens, refresh token, user families, family expiry index. ARGV: P, family id,
@@ -402,18 +461,19 @@ return found`,
   // KEYS: user families. ARGV: P, now, family id to spare ('' for none). The ids it revoked.
   revokeUserFamilies: {
     keys: 1,
+    lua: `return revoke_user_families(KEYS[1], ARGV[2], ARGV[3])`,
+  },
+
+  // KEYS: user epoch, epochs index, user sessions, user families. ARGV: P, user id, epoch ('' for none), the
+  // epoch's user id and expiresAt, session id to keep, family id to spare ('' for none), now. "Log out
+  // everywhere" as one script, so Redis runs all of it or none: the epoch first, then the sessions, then the
+  // families. {sessions deleted, family ids revoked}.
+  endUserDevices: {
+    keys: 4,
     lua: `
-local revoked = {}
-for _, fid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local key = family(fid)
-  if redis.call('EXISTS', key) == 0 then
-    redis.call('ZREM', KEYS[1], fid)
-  elseif fid ~= ARGV[3] and redis.call('HEXISTS', key, 'revokedAt') == 0 then
-    redis.call('HSET', key, 'revokedAt', ARGV[2])
-    revoked[#revoked + 1] = fid
-  end
-end
-return revoked`,
+if ARGV[3] ~= '' then set_epoch(KEYS[1], KEYS[2], ARGV[4], ARGV[3], ARGV[5]) end
+local ended = drop_user_sessions(KEYS[3], ARGV[2], ARGV[6])
+return {ended, revoke_user_families(KEYS[4], ARGV[8], ARGV[7])}`,
   },
 
   // KEYS: family expiry index. ARGV: P, now, batch size. {deleted, examined}, as for sessions.
@@ -441,13 +501,7 @@ return 1`,
   setUserEpoch: {
     keys: 2,
     lua: `
-redis.call('ZADD', KEYS[2], 'GT', ARGV[4], ARGV[2])
-local exp = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[2]))
-local current = redis.call('GET', KEYS[1])
-if not current or tonumber(current) < tonumber(ARGV[3]) then redis.call('SET', KEYS[1], ARGV[3]) end
-redis.call('EXPIREAT', KEYS[1], exp)
-trim(KEYS[2])
-extend(KEYS[2], exp)
+set_epoch(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4])
 return 1`,
   },
 

@@ -166,6 +166,25 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     (now: number) =>
       statements.deleteExpiredRevocations.run(now).changes + statements.deleteExpiredEpochs.run(now).changes,
   )
+  // One transaction (run IMMEDIATE: the write lock first), so it commits all three changes or none.
+  const endUserDevices = db.transaction(
+    (input: {
+      userId: string
+      epoch: UserEpochRecord | null
+      exceptSessionId: string | null
+      exceptFamilyId: string | null
+      now: number
+    }) => {
+      if (input.epoch) statements.upsertEpoch.run(input.epoch)
+      const sessionsEnded = statements.deleteUserSessions.run(input.userId, input.exceptSessionId).changes
+      const familiesRevoked = (
+        statements.revokeUserFamilies.all(input.now, input.userId, input.exceptFamilyId) as Array<{
+          id: string
+        }>
+      ).map((row) => row.id)
+      return { sessionsEnded, familiesRevoked }
+    },
+  )
   // Run IMMEDIATE: the write lock is taken before the check, so another process bootstrapping the same file
   // waits (busy_timeout), then finds this key instead of adding its own.
   const createFirstSigningKey = db.transaction((key: SigningKeyRecord): SigningKeyRecord => {
@@ -270,6 +289,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       ),
     revokeRefreshFamily: (familyId, now) =>
       run(() => statements.revokeFamily.run(now, familyId).changes === 1),
+    endUserDevices: (input) => run(() => endUserDevices.immediate(input)),
     deleteExpiredRefreshFamilies: (now) => run(() => statements.deleteExpiredFamilies.run(now).changes),
     listUserRefreshFamilies: (userId) =>
       run(() => (statements.familiesByUser.all(userId) as FamilyRow[]).map(toFamily)),
