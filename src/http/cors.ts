@@ -85,23 +85,33 @@ export function installCors(app: FastifyInstance, trustedOrigins: readonly strin
     }
     for (const method of methods) entry.methods.add(method)
     if (entry.methods.has('GET')) entry.methods.add('HEAD') // Fastify answers HEAD for every GET route
+    // Decided per route once, here, rather than per request in a global hook: it is on every request's path.
+    // With no trusted origin, no answer depends on Origin: nothing to echo, and no `Vary` to send.
+    const headers =
+      policy === 'any-origin'
+        ? anyOriginHeaders
+        : policy === 'trusted-origins' && trusted.size > 0
+          ? trustedOriginHeaders
+          : null
+    if (headers) route.onRequest = [headers, ...[route.onRequest ?? []].flat()]
   })
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.method === 'OPTIONS') return // the preflight route writes its own headers
-    const policy = request.routeOptions.config?.cors ?? defaultCorsPolicy(request.routeOptions.url ?? '')
-    if (policy === 'any-origin') reply.header('access-control-allow-origin', '*')
-    else if (policy === 'trusted-origins') {
-      // The answer differs by Origin, so no cache may give one origin's answer to another.
-      reply.header('vary', 'Origin')
-      const origin = request.headers.origin
-      if (origin !== undefined && trusted.has(origin)) {
-        reply.header('access-control-allow-origin', origin)
-        reply.header('access-control-allow-credentials', 'true')
-        reply.header('access-control-expose-headers', EXPOSED_HEADERS)
-      }
+  function anyOriginHeaders(_request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+    reply.header('access-control-allow-origin', '*')
+    done()
+  }
+
+  function trustedOriginHeaders(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+    // The answer differs by Origin, so no cache may give one origin's answer to another.
+    reply.header('vary', 'Origin')
+    const origin = request.headers.origin
+    if (origin !== undefined && trusted.has(origin)) {
+      reply.header('access-control-allow-origin', origin)
+      reply.header('access-control-allow-credentials', 'true')
+      reply.header('access-control-expose-headers', EXPOSED_HEADERS)
     }
-  })
+    done()
+  }
 
   function preflight(
     request: FastifyRequest,

@@ -101,8 +101,9 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
   })
 
   // No response is to be sniffed into another type (a JSON error rendered as HTML, say).
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', (_request, reply, done) => {
     reply.header('x-content-type-options', 'nosniff')
+    done()
   })
 
   if (config.hstsMaxAgeSeconds > 0) {
@@ -114,9 +115,11 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
     })
   }
 
-  installCors(app, config.trustedOrigins)
   const csrf = createCsrfGuard(config.trustedOrigins)
+  // Both put hooks in front of each route's own; CORS, installed second, goes first, so that a refusal by the
+  // pipeline still carries the CORS headers a trusted page needs to read it.
   installPipeline(app, { authenticator: auth, csrf, trustedOrigins: config.trustedOrigins })
+  installCors(app, config.trustedOrigins)
   await app.register(healthRoutes, { store })
   await app.register(apiRoutes, { auth })
   await app.register(tokenRoutes, { auth, csrf })
