@@ -20,7 +20,7 @@ import { type SessionPolicy, resolveSessionPolicy } from './core/session-policy.
 import { type TokenPolicy, type TokenPolicyInput, resolveTokenPolicy } from './core/token-policy.js'
 import { type CookieSessions, createCookieSessions } from './engine/cookie-sessions.js'
 import { createCredentialChecker } from './engine/credentials.js'
-import { type Devices, type SessionLimit, createDevices } from './engine/devices.js'
+import { type DeviceLimitGate, type Devices, type SessionLimit, createDevices } from './engine/devices.js'
 import { createThrottle } from './engine/throttle.js'
 import { type RateLimitPolicy, resolveRateLimitPolicy } from './core/rate-limit-policy.js'
 import { SesameOptionError } from './core/errors.js'
@@ -145,15 +145,18 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const checkCredentials = createCredentialChecker(store, hasher, throttle)
   // The dummy hash for unknown emails is made now, not at the first such sign-in, which would take twice as long.
   await hasher.verifyDummy('')
-  // Devices needs the token engine and the engines need devices' limit check: bind it late.
-  const makeRoom = (userId: string): Promise<void> => devices.makeRoom(userId)
+  // Devices needs the token engine and the engines need devices' limit: bind it late.
+  const sessionLimit: DeviceLimitGate = {
+    at: (now) => devices.limit.at(now),
+    settle: (userId, created) => devices.limit.settle(userId, created),
+  }
   const cookieSessions = createCookieSessions({
     store,
     clock,
     policy: session,
     cookie,
     checkCredentials,
-    beforeNewSession: makeRoom,
+    limit: sessionLimit,
   })
   const tokenEngine = tokenPolicy
     ? await createTokenEngine({
@@ -162,7 +165,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
         policy: tokenPolicy,
         signing: { algorithm: 'ES256', ...options.tokens?.signing },
         checkCredentials,
-        beforeNewFamily: makeRoom,
+        limit: sessionLimit,
         throttle,
         ...(options.onBackgroundError && { onBackgroundError: options.onBackgroundError }),
       })

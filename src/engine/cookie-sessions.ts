@@ -18,6 +18,7 @@ import type { SessionPolicy } from '../core/session-policy.js'
 import { checkSessionTimes, startSessionTimes } from '../core/session-rules.js'
 import type { SessionRecord, Store } from '../store/types.js'
 import type { CredentialChecker } from './credentials.js'
+import type { DeviceLimitGate } from './devices.js'
 import {
   type ClientContext,
   type PublicUser,
@@ -44,8 +45,8 @@ export interface CookieSessionOptions {
   policy: Readonly<SessionPolicy>
   cookie: Readonly<SessionCookieOptions>
   checkCredentials: CredentialChecker
-  /** Called before a new session is created for a user (e.g. to enforce a per-user session limit). */
-  beforeNewSession?: (userId: string) => Promise<void>
+  /** The per-user session limit, checked by the store as it creates the session. */
+  limit?: DeviceLimitGate
 }
 
 export function createCookieSessions(options: CookieSessionOptions): CookieSessions {
@@ -78,9 +79,9 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
   }
 
   async function createSession(user: PublicUser, context: ClientContext): Promise<SignInResult> {
-    await options.beforeNewSession?.(user.id)
     const token = generateSecretToken()
-    const times = startSessionTimes(clock.nowSeconds(), policy)
+    const now = clock.nowSeconds()
+    const times = startSessionTimes(now, policy)
     const session: SessionRecord = {
       id: generatePublicId(),
       tokenHash: hashSecret(token),
@@ -89,7 +90,8 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
       userAgent: storedUserAgent(context.userAgent),
       ip: context.ip ?? null,
     }
-    await store.createSession(session)
+    const created = await store.createSession(session, options.limit?.at(now))
+    await options.limit?.settle(user.id, created)
     return {
       user,
       principal: toPrincipal(session, user),

@@ -7,7 +7,7 @@
 import type { Clock } from '../core/clock.js'
 import { AuthError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
-import type { Store } from '../store/types.js'
+import { DEVICE_LIMIT_REACHED, type DeviceCreation, type DeviceLimit, type Store } from '../store/types.js'
 import type { TokenEngine } from './tokens.js'
 
 /** One signed-in device: a cookie session or a token family. */
@@ -31,6 +31,21 @@ export interface SessionLimit {
   policy: 'evict-oldest' | 'deny'
 }
 
+/**
+ * The session limit as sign-ins apply it. The count cannot be a separate read before the create: parallel
+ * sign-ins (on any instance) would all count before any of them created, and all get in. So the store checks
+ * the limit in the create itself (see `DeviceLimit`), and the engine only finishes what it decided.
+ */
+export interface DeviceLimitGate {
+  /** The limit to give the store's create at `now`; undefined when there is none. */
+  at(now: number): DeviceLimit | undefined
+  /**
+   * After a create under {@link DeviceLimitGate.at}: throws `session_limit_reached` if the store denied it,
+   * else kills the access tokens of the families it evicted (by `sid`; the store revoked the families).
+   */
+  settle(userId: string, created: DeviceCreation): Promise<void>
+}
+
 export interface Devices {
   list(principal: Principal): Promise<Device[]>
   /** Ends one of the caller's devices. False when the id is not one of theirs (or already ended). */
@@ -43,8 +58,8 @@ export interface Devices {
   listForUser(userId: string): Promise<Device[]>
   /** An operator's "log out everywhere" for `userId`: every device and access token. */
   endAllForUser(userId: string): Promise<void>
-  /** Makes room for one more device of `userId` under the session limit, or throws `session_limit_reached`. */
-  makeRoom(userId: string): Promise<void>
+  /** The per-user session limit, for the sign-ins that create devices. */
+  limit: DeviceLimitGate
 }
 
 export interface DevicesOptions {
@@ -115,11 +130,6 @@ export function createDevices({ store, clock, tokens, limit }: DevicesOptions): 
     await endDevices(userId, null, null)
   }
 
-  async function endDevice(userId: string, device: Pick<Device, 'id' | 'kind'>): Promise<boolean> {
-    if (device.kind === 'cookie') return store.deleteUserSession(userId, device.id)
-    return tokens ? tokens.endFamily(userId, device.id) : false
-  }
-
   return {
     list: (principal) => liveDevices(principal.userId, principal),
 
@@ -138,17 +148,18 @@ export function createDevices({ store, clock, tokens, limit }: DevicesOptions): 
     listForUser: (userId) => liveDevices(userId, null),
     endAllForUser,
 
-    async makeRoom(userId) {
-      if (limit.max === 0) return
-      const devices = await liveDevices(userId, null)
-      if (devices.length < limit.max) return
-      if (limit.policy === 'deny') {
-        throw new AuthError(
-          'session_limit_reached',
-          `This account is already signed in on ${limit.max} devices.`,
-        )
-      }
-      for (const device of devices.slice(0, devices.length - limit.max + 1)) await endDevice(userId, device)
+    limit: {
+      at: (now) => (limit.max === 0 ? undefined : { max: limit.max, now, policy: limit.policy }),
+      async settle(userId, created) {
+        if (created === DEVICE_LIMIT_REACHED) {
+          throw new AuthError(
+            'session_limit_reached',
+            `This account is already signed in on ${limit.max} devices.`,
+          )
+        }
+        // Repeating endFamily for a family the store already revoked only writes its `sid` kill.
+        for (const familyId of created.evictedFamilies) await tokens?.endFamily(userId, familyId)
+      },
     },
   }
 }

@@ -14,6 +14,7 @@ import { decideRefresh, startFamilyTimes } from '../core/refresh-rules.js'
 import { openSuccessor, sealSuccessor } from '../core/successor-seal.js'
 import type { RefreshFamilyRecord, UserRecord } from '../store/types.js'
 import type { CredentialChecker } from './credentials.js'
+import type { DeviceLimitGate } from './devices.js'
 import type { TokenContext } from './token-context.js'
 import { revokeFamily } from './token-revocation.js'
 import { storedUserAgent } from './types.js'
@@ -31,8 +32,8 @@ export interface TokenGrant {
 
 export interface GrantContext extends TokenContext {
   checkCredentials: CredentialChecker
-  /** Called before a new family is created for a user (e.g. to enforce a per-user session limit). */
-  beforeNewFamily: ((userId: string) => Promise<void>) | undefined
+  /** The per-user session limit, checked by the store as it creates the family. */
+  limit: DeviceLimitGate | undefined
 }
 
 /** `grant_type=password`: checks credentials and starts a refresh family. Throws `invalid_grant`. */
@@ -52,7 +53,6 @@ export async function grantPassword(
     }
     throw error
   }
-  await ctx.beforeNewFamily?.(user.id)
   const now = ctx.clock.nowSeconds()
   const refreshToken = generateSecretToken()
   const family: RefreshFamilyRecord = {
@@ -66,7 +66,8 @@ export async function grantPassword(
     userAgent: storedUserAgent(input.userAgent),
     ip: input.ip ?? null,
   }
-  await ctx.store.createRefreshFamily(family, hashSecret(refreshToken))
+  const created = await ctx.store.createRefreshFamily(family, hashSecret(refreshToken), ctx.limit?.at(now))
+  await ctx.limit?.settle(user.id, created)
   return issueGrant(ctx, user, family.id, refreshToken, now)
 }
 

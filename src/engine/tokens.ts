@@ -16,6 +16,7 @@ import { type TokenPolicy, accessTokenRules } from '../core/token-policy.js'
 import { VerifiedTokenCache } from '../core/verified-token-cache.js'
 import type { Store } from '../store/types.js'
 import type { CredentialChecker } from './credentials.js'
+import type { DeviceLimitGate } from './devices.js'
 import {
   type RotationOptions,
   type SigningOptions,
@@ -104,8 +105,8 @@ export interface TokenEngineOptions {
   policy: Readonly<TokenPolicy>
   signing: SigningOptions
   checkCredentials: CredentialChecker
-  /** Called before a new family is created for a user (e.g. to enforce a per-user session limit). */
-  beforeNewFamily?: (userId: string) => Promise<void>
+  /** The per-user session limit, checked by the store as it creates a family. */
+  limit?: DeviceLimitGate
   /** Counts failed refresh grants per client address. */
   throttle?: Pick<Throttle, 'checkAddress' | 'recordAddressFailure'>
   /** Told about background failures (feed resyncs), which must not crash the process. */
@@ -138,7 +139,7 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
     throttle: options.throttle,
     reportBackgroundError,
     checkCredentials: options.checkCredentials,
-    beforeNewFamily: options.beforeNewFamily,
+    limit: options.limit,
   }
   await loadRevocations(ctx)
   const stopFollowing = await followChanges(ctx)

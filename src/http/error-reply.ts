@@ -54,6 +54,7 @@ export function describeError(authError: AuthError): ErrorResponse {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
     pragma: 'no-cache',
+    'x-content-type-options': 'nosniff',
   }
   if (authError.retryAfterSeconds !== undefined) headers['retry-after'] = String(authError.retryAfterSeconds)
   // RFC 6750 §3: a bearer failure names the error in the challenge; a request without credentials gets a bare one.

@@ -100,12 +100,6 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
     )
   })
 
-  // No response is to be sniffed into another type (a JSON error rendered as HTML, say).
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.header('x-content-type-options', 'nosniff')
-    done()
-  })
-
   if (config.hstsMaxAgeSeconds > 0) {
     // RFC 6797: once a browser has seen this over HTTPS it refuses plain HTTP to the host, so a network
     // attacker cannot strip TLS and read the session cookie.

@@ -23,7 +23,7 @@ export function createSplitStore(stores: { users: Store; sessions: Store }): Sto
     deleteSigningKey: (kid) => users.deleteSigningKey(kid),
     getOrCreateSecret: (name, value) => users.getOrCreateSecret(name, value),
 
-    createSession: (session) => sessions.createSession(session),
+    createSession: (session, limit) => sessions.createSession(session, limit),
     findSessionByTokenHash: (hash) => sessions.findSessionByTokenHash(hash),
     // Two stores, so two reads: the session from one, then its user from the other.
     async findSessionWithUser(hash) {
@@ -36,7 +36,7 @@ export function createSplitStore(stores: { users: Store; sessions: Store }): Sto
     deleteUserSession: (userId, sessionId) => sessions.deleteUserSession(userId, sessionId),
     deleteUserSessions: (userId, except) => sessions.deleteUserSessions(userId, except),
     deleteExpiredSessions: (now) => sessions.deleteExpiredSessions(now),
-    createRefreshFamily: (family, hash) => sessions.createRefreshFamily(family, hash),
+    createRefreshFamily: (family, hash, limit) => sessions.createRefreshFamily(family, hash, limit),
     findRefreshToken: (hash) => sessions.findRefreshToken(hash),
     findRefreshFamily: (id) => sessions.findRefreshFamily(id),
     rotateRefreshFamily: (id, generation, hash, now, expiresAt, seal) =>

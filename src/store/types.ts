@@ -139,6 +139,30 @@ export interface ChangeFeed {
 /** Result of {@link Store.createUser} when the email is taken. */
 export const EMAIL_TAKEN = Symbol('email_taken')
 
+/**
+ * The per-user device limit, given to {@link Store.createSession} and {@link Store.createRefreshFamily} so the
+ * store checks it in the same atomic step as the create: a count made in a separate call lets parallel
+ * sign-ins (on any instance) all see room and all get in.
+ */
+export interface DeviceLimit {
+  /** Live devices (sessions plus families) a user may have, the new one included; at least 1. */
+  max: number
+  /** What "live" is judged against: a session or family whose `expiresAt` is after it. */
+  now: number
+  /** At the limit, `deny` creates nothing; `evict-oldest` ends the oldest devices first. */
+  policy: 'deny' | 'evict-oldest'
+}
+
+/** Result of a create under a {@link DeviceLimit} with the `deny` policy when the user is at the limit. */
+export const DEVICE_LIMIT_REACHED = Symbol('device_limit_reached')
+
+/**
+ * Result of a create: {@link DEVICE_LIMIT_REACHED} (nothing created), or the ids of the families it revoked
+ * (`revokedAt = limit.now`) to make room, so the engine can revoke their access tokens by `sid`. Evicted
+ * sessions are deleted and need nothing more. Without a limit, always `{ evictedFamilies: [] }`.
+ */
+export type DeviceCreation = typeof DEVICE_LIMIT_REACHED | { evictedFamilies: string[] }
+
 export interface Store {
   /** Adapter name, for logs and `/readyz`. */
   readonly kind: string
@@ -163,8 +187,14 @@ export interface Store {
   /** Sets or clears (`null`) a user's `disabledAt`. False if the user does not exist. */
   setUserDisabled(userId: string, disabledAt: number | null): Promise<boolean>
 
-  /** Stores a new session. The `tokenHash` and `id` are fresh random values; collisions are not expected. */
-  createSession(session: SessionRecord): Promise<void>
+  /**
+   * Stores a new session. The `tokenHash` and `id` are fresh random values; collisions are not expected.
+   * With `limit`, first counts the user's live sessions and live (unrevoked, unexpired) families and, at
+   * `limit.max` or more, denies or evicts the oldest (by `createdAt`, then `id`) down to `max - 1`, all in one
+   * atomic step with the insert: of concurrent creates for one user, across instances, at most `max` devices
+   * end up live.
+   */
+  createSession(session: SessionRecord, limit?: DeviceLimit): Promise<DeviceCreation>
   /** The session with this token hash, or null. */
   findSessionByTokenHash(tokenHash: string): Promise<SessionRecord | null>
   /**
@@ -211,8 +241,12 @@ export interface Store {
    */
   getOrCreateSecret(name: string, value: string): Promise<string>
 
-  /** Stores a new family with its generation-0 token. Atomic. */
-  createRefreshFamily(family: RefreshFamilyRecord, tokenHash: string): Promise<void>
+  /** Stores a new family with its generation-0 token. Atomic. `limit` as for {@link Store.createSession}. */
+  createRefreshFamily(
+    family: RefreshFamilyRecord,
+    tokenHash: string,
+    limit?: DeviceLimit,
+  ): Promise<DeviceCreation>
   /** The family a refresh token (by hash) belongs to, with that token's generation; null if unknown. */
   findRefreshToken(tokenHash: string): Promise<{ family: RefreshFamilyRecord; generation: number } | null>
   /** The family with this id, or null. */

@@ -8,6 +8,9 @@ import { hashSecret } from '../../src/core/hash.js'
 import {
   type AccessRevocationRecord,
   type ChangeEvent,
+  DEVICE_LIMIT_REACHED,
+  type DeviceCreation,
+  type DeviceLimit,
   EMAIL_TAKEN,
   type RefreshFamilyRecord,
   type SessionRecord,
@@ -1277,6 +1280,83 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.listUserEpochs(NOW)).toEqual([epoch])
         // A user without devices, or an unknown one, has nothing to end.
         expect(await end({ userId: generatePublicId() })).toEqual({ sessionsEnded: 0, familiesRevoked: [] })
+      })
+    })
+
+    describe('the device limit in createSession and createRefreshFamily', () => {
+      let user: UserRecord
+      beforeEach(async () => {
+        user = makeUser()
+        await store.createUser(user)
+      })
+
+      const deny: DeviceLimit = { max: 2, now: NOW + 30, policy: 'deny' }
+      const evict: DeviceLimit = { ...deny, policy: 'evict-oldest' }
+      /** A new session (even i) or family (odd i) of the user, under `limit`. */
+      function create(i: number, limit?: DeviceLimit): Promise<DeviceCreation> {
+        return i % 2 === 0
+          ? store.createSession(makeSession(user.id), limit)
+          : store.createRefreshFamily(makeFamily(user.id), makeTokenHash(), limit)
+      }
+      async function live(now: number): Promise<number> {
+        const sessions = (await store.listUserSessions(user.id)).filter((s) => s.expiresAt > now)
+        const families = (await store.listUserRefreshFamilies(user.id)).filter(
+          (f) => f.revokedAt === null && f.expiresAt > now,
+        )
+        return sessions.length + families.length
+      }
+
+      it('creates without counting when there is no limit', async () => {
+        for (let i = 0; i < 4; i++) expect(await create(i)).toEqual({ evictedFamilies: [] })
+        expect(await live(NOW)).toBe(4)
+      })
+
+      it('counts only live devices of this user: expired sessions, revoked or expired families do not count', async () => {
+        await store.createSession(makeSession(user.id, { expiresAt: NOW + 30 }))
+        await store.createRefreshFamily(makeFamily(user.id, { revokedAt: NOW }), makeTokenHash())
+        await store.createRefreshFamily(makeFamily(user.id, { expiresAt: NOW + 30 }), makeTokenHash())
+        const other = makeUser()
+        await store.createUser(other)
+        await store.createSession(makeSession(other.id))
+        await store.createRefreshFamily(makeFamily(other.id), makeTokenHash())
+        expect(await create(0, deny)).toEqual({ evictedFamilies: [] })
+        expect(await create(1, deny)).toEqual({ evictedFamilies: [] })
+        expect(await create(2, deny)).toBe(DEVICE_LIMIT_REACHED)
+        expect(await create(3, deny)).toBe(DEVICE_LIMIT_REACHED)
+        expect(await live(NOW + 30)).toBe(2)
+      })
+
+      it('holds deny against parallel creates: exactly max get in, the rest create nothing', async () => {
+        const results = await Promise.all(Array.from({ length: 8 }, (_, i) => create(i, deny)))
+        expect(results.filter((result) => result === DEVICE_LIMIT_REACHED)).toHaveLength(6)
+        expect(await live(NOW + 30)).toBe(2)
+        const stored =
+          (await store.listUserSessions(user.id)).length +
+          (await store.listUserRefreshFamilies(user.id)).length
+        expect(stored).toBe(2)
+      })
+
+      it('evicts the oldest (sessions deleted, families revoked at now and returned) to stay at max', async () => {
+        const oldSession = makeSession(user.id, { createdAt: NOW - 20 })
+        const oldFamily = makeFamily(user.id, { createdAt: NOW - 10 })
+        await store.createSession(oldSession)
+        await store.createRefreshFamily(oldFamily, makeTokenHash())
+        expect(await create(0, evict)).toEqual({ evictedFamilies: [] })
+        expect(await store.findSessionByTokenHash(oldSession.tokenHash)).toBeNull()
+        expect(await create(1, evict)).toEqual({ evictedFamilies: [oldFamily.id] })
+        expect(await store.findRefreshFamily(oldFamily.id)).toEqual({ ...oldFamily, revokedAt: NOW + 30 })
+        expect(await live(NOW + 30)).toBe(2)
+      })
+
+      it('holds evict-oldest against parallel creates: exactly max live, each eviction reported once', async () => {
+        const results = await Promise.all(Array.from({ length: 8 }, (_, i) => create(i, evict)))
+        expect(results).not.toContain(DEVICE_LIMIT_REACHED)
+        expect(await live(NOW + 30)).toBe(2)
+        const evicted = results.flatMap((result) =>
+          result === DEVICE_LIMIT_REACHED ? [] : result.evictedFamilies,
+        )
+        const revoked = (await store.listUserRefreshFamilies(user.id)).filter((f) => f.revokedAt !== null)
+        expect(evicted.sort()).toEqual(revoked.map((f) => f.id).sort())
       })
     })
 

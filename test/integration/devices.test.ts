@@ -272,14 +272,11 @@ describe.each(EVERY_STORE)('devices on $name', (target) => {
       await tokenLogin('tablet')
     })
 
-    // KNOWN DEFECT (found running this on every store): the limit is check-then-act. `makeRoom`
-    // (src/engine/devices.ts) counts the live devices, and the sign-in creates its session in a later, separate
-    // store call, so sign-ins that count before any of them has created get in together: the limit is exceeded
-    // (and with evict-oldest, nothing is evicted for them). Left to chance it shows on PostgreSQL and Redis (2
-    // or 3 sessions stored at a limit of 1 in runs here); holding each request right after its count, as
-    // below, shows it on every store. `it.fails` keeps the suite green while the defect is there and turns red
-    // once it is fixed: then make this a plain `it`.
-    it.fails('holds the deny limit against parallel sign-ins: exactly the limit get in', async () => {
+    // The limit must be checked in the create itself: were it a separate count before the create, sign-ins
+    // that all counted before any of them created would all get in. Holding each request right after its
+    // device count (until all have counted) would show that on every store; the store's atomic create
+    // (`DeviceLimit` in src/store/types.ts) lets exactly the limit in however the requests interleave.
+    it('holds the deny limit against parallel sign-ins: exactly the limit get in', async () => {
       await start({ SESAME_MAX_SESSIONS_PER_USER: '1', SESAME_SESSION_LIMIT_POLICY: 'deny' })
       const PARALLEL = 4
       // Each request is held right after its device count until all have counted (or 500 ms have passed,

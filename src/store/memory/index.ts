@@ -7,6 +7,9 @@
  */
 import {
   type AccessRevocationRecord,
+  DEVICE_LIMIT_REACHED,
+  type DeviceCreation,
+  type DeviceLimit,
   EMAIL_TAKEN,
   type RefreshFamilyRecord,
   type SessionRecord,
@@ -16,6 +19,7 @@ import {
   type UserRecord,
 } from '../types.js'
 import { emailKey } from '../../core/email.js'
+import { planDeviceLimit } from '../device-limit.js'
 import { createLocalChangeFeed } from '../local-change-feed.js'
 import { rateLimitSlot } from '../rate-window.js'
 import { StringPool } from './string-pool.js'
@@ -73,6 +77,23 @@ export function createMemoryStore(): Store {
     return revoked
   }
 
+  /**
+   * Applies the device limit for one more device of `userId`: synchronous, and so, with the create that follows
+   * it in the same call (no await between), one atomic step.
+   */
+  function makeRoom(userId: string, limit: DeviceLimit | undefined): DeviceCreation {
+    if (!limit) return { evictedFamilies: [] }
+    const sessions = [...(tokenHashesByUser.get(userId) ?? [])].map((hash) => sessionsByTokenHash.get(hash)!)
+    const owned = [...(familyIdsByUser.get(userId) ?? [])].map((id) => families.get(id)!)
+    const plan = planDeviceLimit(limit, sessions, owned)
+    if (plan === DEVICE_LIMIT_REACHED) return plan
+    for (const tokenHash of [...(tokenHashesByUser.get(userId) ?? [])]) {
+      if (plan.sessionIds.includes(sessionsByTokenHash.get(tokenHash)!.id)) removeSession(tokenHash)
+    }
+    for (const id of plan.familyIds) families.get(id)!.revokedAt = limit.now
+    return { evictedFamilies: plan.familyIds }
+  }
+
   function storeEpoch(epoch: UserEpochRecord): void {
     const existing = userEpochs.get(epoch.userId)
     userEpochs.set(epoch.userId, {
@@ -113,7 +134,9 @@ export function createMemoryStore(): Store {
       return true
     },
 
-    async createSession(session) {
+    async createSession(session, limit) {
+      const room = makeRoom(session.userId, limit)
+      if (room === DEVICE_LIMIT_REACHED) return room
       removeSession(session.tokenHash) // never expected; keeps the pool's counts right if it happens
       sessionsByTokenHash.set(
         session.tokenHash,
@@ -122,6 +145,7 @@ export function createMemoryStore(): Store {
       let owned = tokenHashesByUser.get(session.userId)
       if (!owned) tokenHashesByUser.set(session.userId, (owned = new Set()))
       owned.add(session.tokenHash)
+      return room
     },
     async findSessionByTokenHash(tokenHash) {
       const session = sessionsByTokenHash.get(tokenHash)
@@ -198,13 +222,16 @@ export function createMemoryStore(): Store {
       return secrets.get(name)!
     },
 
-    async createRefreshFamily(family, tokenHash) {
+    async createRefreshFamily(family, tokenHash, limit) {
+      const room = makeRoom(family.userId, limit)
+      if (room === DEVICE_LIMIT_REACHED) return room
       families.set(family.id, { ...family })
       refreshTokens.set(tokenHash, { familyId: family.id, generation: family.generation })
       refreshTokenHashesByFamily.set(family.id, [tokenHash])
       let owned = familyIdsByUser.get(family.userId)
       if (!owned) familyIdsByUser.set(family.userId, (owned = new Set()))
       owned.add(family.id)
+      return room
     },
     async findRefreshToken(tokenHash) {
       const token = refreshTokens.get(tokenHash)

@@ -6,8 +6,9 @@
  * - Every method is one SQL statement, hence one atomic change, with no interactive transaction holding a
  *   pooled connection across round trips. Writes that touch two tables (a family and its token) use a
  *   data-modifying CTE; compare-and-set is an UPDATE whose WHERE is the compare, so concurrent callers
- *   serialise on the row lock and exactly one wins. The one exception is `createFirstSigningKey`, run once per
- *   store's life, which needs a lock and a fresh snapshot after it (see there).
+ *   serialise on the row lock and exactly one wins. The exceptions are `createFirstSigningKey`, run once per
+ *   store's life, and a create under a device limit (`createUnderLimit`): each needs a lock and a fresh
+ *   snapshot after it (see there).
  * - Each operation is bounded by `timeoutMs` (see `connection.ts`): a dead server yields `store_unavailable`
  *   within that bound, never a hang, and every driver error becomes `store_unavailable` with its cause.
  * - postgres.js prepares each statement once per connection and reuses it; behind PgBouncer in transaction
@@ -16,7 +17,14 @@
 import { emailKey } from '../../core/email.js'
 import { warnKeylessUsers } from '../email-keys.js'
 import { rateLimitSlot } from '../rate-window.js'
-import { EMAIL_TAKEN, type Store } from '../types.js'
+import { planDeviceLimit } from '../device-limit.js'
+import {
+  DEVICE_LIMIT_REACHED,
+  type DeviceCreation,
+  type DeviceLimit,
+  EMAIL_TAKEN,
+  type Store,
+} from '../types.js'
 import { createPostgresChangeFeed } from './change-feed.js'
 import { assertSchemaName, bounded, openPool, type Sql, unavailable } from './connection.js'
 import { migratePostgres } from './migrations.js'
@@ -117,6 +125,39 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
 function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
   const run = <T>(query: PromiseLike<T>): Promise<T> => bounded(query, timeoutMs)
   const changes = createPostgresChangeFeed(sql, schema, timeoutMs)
+  const NO_EVICTIONS: DeviceCreation = { evictedFamilies: [] }
+
+  /**
+   * Runs `insert` (a session's or a family's) under `limit`, if any. With a limit it is the second
+   * multi-statement transaction here (see `createFirstSigningKey` for why one statement cannot count and
+   * insert): a per-user advisory lock serialises the user's limited creates across instances, and each
+   * statement after it sees every commit made before it was granted. Creates without a limit never take it.
+   */
+  function createUnderLimit(
+    userId: string,
+    limit: DeviceLimit | undefined,
+    insert: (tx: Sql) => PromiseLike<unknown>,
+  ): Promise<DeviceCreation> {
+    if (!limit) return run(insert(sql)).then(() => NO_EVICTIONS)
+    return run(
+      sql.begin(async (tx): Promise<DeviceCreation> => {
+        await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`sesame.devices:${schema}:${userId}`}, 0))`
+        const sessions = await tx<SessionRow[]>`SELECT * FROM sessions WHERE user_id = ${userId}`
+        const families = await tx<FamilyRow[]>`SELECT * FROM refresh_families WHERE user_id = ${userId}`
+        const plan = planDeviceLimit(limit, sessions.map(toSession), families.map(toFamily))
+        if (plan === DEVICE_LIMIT_REACHED) return plan
+        if (plan.sessionIds.length > 0)
+          await tx`DELETE FROM sessions WHERE user_id = ${userId} AND id IN ${tx(plan.sessionIds)}`
+        if (plan.familyIds.length > 0) {
+          await tx`
+            UPDATE refresh_families SET revoked_at = ${limit.now}
+            WHERE user_id = ${userId} AND id IN ${tx(plan.familyIds)}`
+        }
+        await insert(tx as unknown as Sql)
+        return { evictedFamilies: plan.familyIds }
+      }),
+    )
+  }
 
   return {
     kind: 'postgres',
@@ -151,12 +192,16 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
       return result.count === 1
     },
 
-    async createSession(s) {
-      await run(sql`
+    createSession(s, limit) {
+      return createUnderLimit(
+        s.userId,
+        limit,
+        (q) => q`
         INSERT INTO sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at,
                               absolute_expires_at, user_agent, ip)
         VALUES (${s.tokenHash}, ${s.id}, ${s.userId}, ${s.createdAt}, ${s.lastSeenAt}, ${s.expiresAt},
-                ${s.absoluteExpiresAt}, ${s.userAgent}, ${s.ip})`)
+                ${s.absoluteExpiresAt}, ${s.userAgent}, ${s.ip})`,
+      )
     },
     async findSessionByTokenHash(tokenHash) {
       const [row] = await run(sql<SessionRow[]>`SELECT * FROM sessions WHERE token_hash = ${tokenHash}`)
@@ -262,8 +307,11 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
       return stored.value
     },
 
-    async createRefreshFamily(f, tokenHash) {
-      await run(sql`
+    createRefreshFamily(f, tokenHash, limit) {
+      return createUnderLimit(
+        f.userId,
+        limit,
+        (q) => q`
         WITH family AS (
           INSERT INTO refresh_families (id, user_id, created_at, last_used_at, expires_at, absolute_expires_at,
                                         generation, rotated_at, revoked_at, successor_seal, user_agent, ip)
@@ -273,7 +321,8 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
           RETURNING id, generation
         )
         INSERT INTO refresh_tokens (token_hash, family_id, generation)
-        SELECT ${tokenHash}::text, id, generation FROM family`)
+        SELECT ${tokenHash}::text, id, generation FROM family`,
+      )
     },
     async findRefreshToken(tokenHash) {
       const [row] = await run(sql<Array<FamilyRow & { token_generation: number }>>`

@@ -73,6 +73,9 @@ import { type Cluster, Redis } from 'ioredis'
 import {
   type AccessRevocationKind,
   type AccessRevocationRecord,
+  DEVICE_LIMIT_REACHED,
+  type DeviceCreation,
+  type DeviceLimit,
   EMAIL_TAKEN,
   type Store,
   type UserEpochRecord,
@@ -215,11 +218,11 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         return (await script('updateIfExists', [keys.user(userId)], change)) === 1
       }),
 
-    createSession: (session) =>
+    createSession: (session, limit) =>
       run(async () => {
         const { userAgent } = session
         const ref = userAgent === null ? '' : agentRef(userAgent)
-        await script(
+        const created = await script(
           'createSession',
           [
             keys.session(session.tokenHash),
@@ -233,9 +236,11 @@ export function createRedisStore(options: RedisStoreOptions): Store {
             session.expiresAt,
             session.absoluteExpiresAt,
             packSession(session, ref),
+            ...limitArgs(limit),
             ...(userAgent === null ? [] : [userAgent]),
           ],
         )
+        return toDeviceCreation(created)
       }),
     findSessionByTokenHash: (tokenHash) =>
       run(async () => {
@@ -333,9 +338,9 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     getOrCreateSecret: (name, value) =>
       run(async () => (await script('getOrCreateSecret', [keys.secret(name)], [value])) as string),
 
-    createRefreshFamily: (family, tokenHash) =>
+    createRefreshFamily: (family, tokenHash, limit) =>
       run(async () => {
-        await script(
+        const created = await script(
           'createFamily',
           [
             keys.family(family.id),
@@ -350,9 +355,12 @@ export function createRedisStore(options: RedisStoreOptions): Store {
             family.generation,
             family.expiresAt,
             family.absoluteExpiresAt,
+            ...limitArgs(limit),
+            family.userId,
             ...toFieldList(family),
           ],
         )
+        return toDeviceCreation(created)
       }),
     findRefreshToken: (tokenHash) =>
       run(async () => {
@@ -501,4 +509,14 @@ type ScriptSession = [packed: string, userAgent: string | null]
 function isEmpty(fields: HashFields): boolean {
   for (const _ in fields) return false
   return true
+}
+
+/** A device limit as the create scripts take it: max (0 for none), now, policy. */
+function limitArgs(limit: DeviceLimit | undefined): Array<string | number> {
+  return limit ? [limit.max, limit.now, limit.policy] : [0, 0, '']
+}
+
+/** A create script's answer: -1 when the limit denied it, else the family ids evicted for it. */
+function toDeviceCreation(answer: unknown): DeviceCreation {
+  return answer === -1 ? DEVICE_LIMIT_REACHED : { evictedFamilies: answer as string[] }
 }

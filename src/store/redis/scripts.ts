@@ -159,6 +159,41 @@ local function revoke_user_families(index, now, keep)
   return revoked
 end
 
+-- The device limit for one more device of user \`uid\` (\`max\` 0: none), run by the script that then creates it,
+-- so no other create can count in between. false when the \`deny\` policy refuses; else the ids of the families it
+-- revoked (at \`now\`) to make room: the oldest live devices go, sessions deleted, families revoked. Unconverted
+-- sessions (see load_session) are not counted: reads treat them as none.
+local function make_room(uid, max, now, policy)
+  local evicted = {}
+  if max == 0 then return evicted end
+  local live = {}
+  for _, th in ipairs(redis.call('ZRANGE', user_sessions(uid), 0, -1)) do
+    local packed = load_session(session(th))
+    local f = packed and packed ~= UNCONVERTED and session_fields(packed)
+    if f and tonumber(f.expires_at) > now and tonumber(f.absolute_expires_at) > now then
+      live[#live + 1] = {tonumber(f.created_at), f.id, th}
+    end
+  end
+  for _, fid in ipairs(redis.call('ZRANGE', user_families(uid), 0, -1)) do
+    local h = redis.call('HMGET', family(fid), 'createdAt', 'expiresAt', 'revokedAt')
+    if h[1] and not h[3] and tonumber(h[2]) > now then live[#live + 1] = {tonumber(h[1]), fid, false} end
+  end
+  local excess = #live - max + 1
+  if excess <= 0 then return evicted end
+  if policy == 'deny' then return false end
+  table.sort(live, function(a, b) return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2]) end)
+  for i = 1, excess do
+    local device = live[i]
+    if device[3] then
+      drop_session(device[3], uid)
+    else
+      redis.call('HSET', family(device[2]), 'revokedAt', now)
+      evicted[#evicted + 1] = device[2]
+    end
+  end
+  return evicted
+end
+
 -- Stores a user's epoch: the later epoch and the later expiry are kept, each on its own.
 local function set_epoch(key, index, uid, epoch, expires_at)
   redis.call('ZADD', index, 'GT', expires_at, uid)
@@ -208,18 +243,21 @@ return 1`,
   },
 
   // KEYS: session, user sessions, session owners, User-Agent. ARGV: P, token hash, user id, expiresAt,
-  // absoluteExpiresAt, packed session, then the User-Agent text if the session has one (the packed session's
-  // agent reference names KEYS[4] then; without one, KEYS[4] is not touched).
+  // absoluteExpiresAt, packed session, the device limit (max, 0 for none; now; policy), then the User-Agent
+  // text if the session has one (the packed session's agent reference names KEYS[4] then; without one, KEYS[4]
+  // is not touched). -1 when the limit denies it (nothing written), else the family ids evicted for it.
   createSession: {
     keys: 4,
     lua: `
 local th, uid, exp, abs = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local evicted = make_room(uid, tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9])
+if not evicted then return -1 end
 -- Token hashes are random and never repeat; if one ever did, the earlier session goes with its index entries.
 drop_session(th)
 redis.call('SET', KEYS[1], ARGV[6], 'EXAT', math.min(exp, abs))
-if ARGV[7] then
+if ARGV[10] then
   -- The first text under a reference stays: a second one could only be a deliberate SHA-256 collision.
-  redis.call('SET', KEYS[4], ARGV[7], 'NX')
+  redis.call('SET', KEYS[4], ARGV[10], 'NX')
   extend(KEYS[4], abs)
 end
 redis.call('ZADD', KEYS[2], exp, th)
@@ -227,7 +265,7 @@ trim(KEYS[2])
 extend(KEYS[2], abs)
 rescore_owner(uid)
 tidy_owners()
-return 1`,
+return evicted`,
   },
 
   // KEYS: session. ARGV: P, token hash, lastSeenAt, expiresAt. Renews only a session that is there, so a renewal
@@ -377,14 +415,17 @@ return 1`,
   },
 
   // KEYS: family, family tokens, refresh token, user families, family expiry index. ARGV: P, family id,
-  // token hash, generation, expiresAt, absoluteExpiresAt, field/value pairs.
+  // token hash, generation, expiresAt, absoluteExpiresAt, the device limit (max, 0 for none; now; policy),
+  // user id, field/value pairs. -1 when the limit denies it (nothing written), else the family ids evicted.
   createFamily: {
     keys: 5,
     lua: `
 local fid, th, exp, abs = ARGV[2], ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6])
+local evicted = make_room(ARGV[10], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9])
+if not evicted then return -1 end
 -- Ids are random and never repeat; if one ever did, no token of the earlier family may lead to this one.
 drop_family(fid)
-redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+redis.call('HSET', KEYS[1], unpack(ARGV, 11))
 redis.call('EXPIREAT', KEYS[1], math.min(exp, abs))
 redis.call('SET', KEYS[3], ARGV[4] .. ':' .. fid)
 redis.call('EXPIREAT', KEYS[3], abs)
@@ -396,7 +437,7 @@ extend(KEYS[4], abs)
 redis.call('ZADD', KEYS[5], exp, fid)
 trim(KEYS[5])
 extend(KEYS[5], exp)
-return 1`,
+return evicted`,
   },
 
   // KEYS: refresh token. ARGV: P. {generation, family field/value list}, or an empty list.

@@ -17,6 +17,9 @@ import Database from 'better-sqlite3'
 import { AuthError } from '../../core/errors.js'
 import {
   type AccessRevocationRecord,
+  DEVICE_LIMIT_REACHED,
+  type DeviceCreation,
+  type DeviceLimit,
   EMAIL_TAKEN,
   type RefreshFamilyRecord,
   type SessionRecord,
@@ -27,6 +30,7 @@ import {
 } from '../types.js'
 import { emailKey } from '../../core/email.js'
 import { warnKeylessUsers } from '../email-keys.js'
+import { planDeviceLimit } from '../device-limit.js'
 import { createLocalChangeFeed } from '../local-change-feed.js'
 import { rateLimitSlot } from '../rate-window.js'
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js'
@@ -158,10 +162,34 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ping: db.prepare('SELECT 1'),
   }
 
-  const createFamily = db.transaction((family: RefreshFamilyRecord, tokenHash: string) => {
-    statements.insertFamily.run(family)
-    statements.insertRefreshToken.run(tokenHash, family.id, family.generation)
+  /**
+   * Applies the device limit for one more device of `userId`, inside the caller's transaction: run IMMEDIATE,
+   * it holds the write lock from the count to the insert, so no other process can count in between.
+   */
+  function makeRoom(userId: string, limit: DeviceLimit | undefined): DeviceCreation {
+    if (!limit) return { evictedFamilies: [] }
+    const sessions = statements.sessionsByUser.all(userId).map((row) => toSession(row)!)
+    const families = (statements.familiesByUser.all(userId) as FamilyRow[]).map(toFamily)
+    const plan = planDeviceLimit(limit, sessions, families)
+    if (plan === DEVICE_LIMIT_REACHED) return plan
+    for (const id of plan.sessionIds) statements.deleteUserSession.run(userId, id)
+    for (const id of plan.familyIds) statements.revokeFamily.run(limit.now, id)
+    return { evictedFamilies: plan.familyIds }
+  }
+  const createSession = db.transaction((session: SessionRecord, limit: DeviceLimit | undefined) => {
+    const room = makeRoom(session.userId, limit)
+    if (room !== DEVICE_LIMIT_REACHED) statements.insertSession.run(session)
+    return room
   })
+  const createFamily = db.transaction(
+    (family: RefreshFamilyRecord, tokenHash: string, limit: DeviceLimit | undefined) => {
+      const room = makeRoom(family.userId, limit)
+      if (room === DEVICE_LIMIT_REACHED) return room
+      statements.insertFamily.run(family)
+      statements.insertRefreshToken.run(tokenHash, family.id, family.generation)
+      return room
+    },
+  )
   const deleteExpiredRevocationsAndEpochs = db.transaction(
     (now: number) =>
       statements.deleteExpiredRevocations.run(now).changes + statements.deleteExpiredEpochs.run(now).changes,
@@ -231,10 +259,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     setUserDisabled: (userId, disabledAt) =>
       run(() => statements.setUserDisabled.run(disabledAt, userId).changes === 1),
 
-    createSession: (session) =>
-      run(() => {
-        statements.insertSession.run(session)
-      }),
+    createSession: (session, limit) => run(() => createSession.immediate(session, limit)),
     findSessionByTokenHash: (tokenHash) => run(() => toSession(statements.sessionByTokenHash.get(tokenHash))),
     findSessionWithUser: (tokenHash) =>
       run(() => {
@@ -271,7 +296,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         return (statements.secret.get(name) as { value: string }).value
       }),
 
-    createRefreshFamily: (family, tokenHash) => run(() => createFamily(family, tokenHash)),
+    createRefreshFamily: (family, tokenHash, limit) =>
+      run(() => createFamily.immediate(family, tokenHash, limit)),
     findRefreshToken: (tokenHash) =>
       run(() => {
         const row = statements.refreshToken.get(tokenHash) as
