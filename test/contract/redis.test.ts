@@ -622,7 +622,9 @@ return {session_fields('not a session') and 1 or 0, valid_session({id = 'a|b'}) 
     const expiry = (name: string): number => ttls.get(`${prefix}${name}`) ?? -2
     expect(expiry(`session:{${session.tokenHash}}`)).toEqual(expiringAt(now + 1810))
     expect(expiry(`user:{${user.id}}:sessions`)).toEqual(expiringAt(now + 7200))
-    expect(expiry('session-owners-by-expiry')).toEqual(expiringAt(now + 7200))
+    // The owners index follows the index it points into through a PTTL read inside the script, rounded to a
+    // whole second: a CI run saw it land one second early, which is harmless (it is only a purge aid).
+    expect(Math.abs(expiry('session-owners-by-expiry') - (now + 7200) * 1000)).toBeLessThanOrEqual(1000)
     expect(expiry(`agent:{${agentRef(session.userAgent!)}}`)).toEqual(expiringAt(now + 7200))
     expect(expiry(`family:{${family.id}}`)).toEqual(expiringAt(now + 3620))
     expect(expiry(`refresh:{${token0}}`)).toEqual(expiringAt(now + 86_400))
