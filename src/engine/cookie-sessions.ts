@@ -18,7 +18,7 @@ import type { SessionPolicy } from '../core/session-policy.js'
 import { checkSessionTimes, startSessionTimes } from '../core/session-rules.js'
 import type { SessionRecord, Store } from '../store/types.js'
 import type { CredentialChecker } from './credentials.js'
-import type { DeviceLimitGate } from './devices.js'
+import type { DeviceLimitGate } from './types.js'
 import {
   type ClientContext,
   type PublicUser,

@@ -7,8 +7,11 @@
 import type { Clock } from '../core/clock.js'
 import { AuthError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
-import { DEVICE_LIMIT_REACHED, type DeviceCreation, type DeviceLimit, type Store } from '../store/types.js'
+import { DEVICE_LIMIT_REACHED, type Store } from '../store/types.js'
 import type { TokenEngine } from './tokens.js'
+import type { DeviceLimitGate } from './types.js'
+
+export type { DeviceLimitGate }
 
 /** One signed-in device: a cookie session or a token family. */
 export interface Device {
@@ -36,16 +39,6 @@ export interface SessionLimit {
  * sign-ins (on any instance) would all count before any of them created, and all get in. So the store checks
  * the limit in the create itself (see `DeviceLimit`), and the engine only finishes what it decided.
  */
-export interface DeviceLimitGate {
-  /** The limit to give the store's create at `now`; undefined when there is none. */
-  at(now: number): DeviceLimit | undefined
-  /**
-   * After a create under {@link DeviceLimitGate.at}: throws `session_limit_reached` if the store denied it,
-   * else kills the access tokens of the families it evicted (by `sid`; the store revoked the families).
-   */
-  settle(userId: string, created: DeviceCreation): Promise<void>
-}
-
 export interface Devices {
   list(principal: Principal): Promise<Device[]>
   /** Ends one of the caller's devices. False when the id is not one of theirs (or already ended). */

@@ -16,7 +16,7 @@ import { type TokenPolicy, accessTokenRules } from '../core/token-policy.js'
 import { VerifiedTokenCache } from '../core/verified-token-cache.js'
 import type { Store } from '../store/types.js'
 import type { CredentialChecker } from './credentials.js'
-import type { DeviceLimitGate } from './devices.js'
+import type { DeviceLimitGate } from './types.js'
 import {
   type RotationOptions,
   type SigningOptions,

@@ -1,7 +1,7 @@
 /** Shapes the engine's parts share, re-exported by `auth.ts`. */
 import type { CookieDescription } from '../core/cookie.js'
 import type { Principal } from '../core/principal.js'
-import type { UserRecord } from '../store/types.js'
+import type { DeviceCreation, DeviceLimit, UserRecord } from '../store/types.js'
 
 /** A user as shown to clients: no password hash. */
 export interface PublicUser {
@@ -43,4 +43,18 @@ export function toPublicUser(user: UserRecord): PublicUser {
 /** The stored form of a client's User-Agent: cut to {@link MAX_USER_AGENT_LENGTH}, or null. */
 export function storedUserAgent(userAgent: string | undefined): string | null {
   return userAgent ? userAgent.slice(0, MAX_USER_AGENT_LENGTH) : null
+}
+
+/**
+ * The session limit as the sign-in paths apply it (built by `devices.ts`); here, below the engine's modules, so
+ * that cookie sessions and token grants take it without importing the devices module.
+ */
+export interface DeviceLimitGate {
+  /** The limit to give the store's create at `now`; undefined when there is none. */
+  at(now: number): DeviceLimit | undefined
+  /**
+   * After a create under {@link DeviceLimitGate.at}: throws `session_limit_reached` if the store denied it,
+   * else kills the access tokens of the families it evicted (by `sid`; the store revoked the families).
+   */
+  settle(userId: string, created: DeviceCreation): Promise<void>
 }
