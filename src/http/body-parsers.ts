@@ -11,7 +11,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { AuthError } from '../core/errors.js'
-import { parseStrictJsonObject } from '../core/jws/strict-json.js'
+import { namesAMemberTwice } from '../core/jws/strict-json.js'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
@@ -51,10 +51,11 @@ export function parseJsonBody(body: Buffer): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new AuthError('invalid_request', 'The request body must be a JSON object or a form.')
   }
-  const strict = parseStrictJsonObject(text)
-  if (strict === null) throw new AuthError('invalid_request', 'The JSON body names a member more than once.')
-  if (hasPoisonedKey(strict)) throw new AuthError('malformed_json', 'The request body is not valid JSON.')
-  return strict
+  if (namesAMemberTwice(text, value)) {
+    throw new AuthError('invalid_request', 'The JSON body names a member more than once.')
+  }
+  if (hasPoisonedKey(value)) throw new AuthError('malformed_json', 'The request body is not valid JSON.')
+  return value as Record<string, unknown>
 }
 
 /** The fields of a form body; a repeated name gives an array. Throws `AuthError`. */

@@ -26,6 +26,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { AuthError } from '../core/errors.js'
 import { sendError } from './error-reply.js'
+import type { RouteTable } from './route-table.js'
 
 export type CorsPolicy = 'any-origin' | 'trusted-origins' | 'none'
 
@@ -57,34 +58,31 @@ export function defaultCorsPolicy(path: string): CorsPolicy {
  * Installs CORS on `app` (the root instance, before any route is declared): response headers on every route
  * with a policy, and a preflight route for each of their paths. `trustedOrigins` are normalised origins.
  */
-export function installCors(app: FastifyInstance, trustedOrigins: readonly string[]): void {
+export function installCors(
+  app: FastifyInstance,
+  trustedOrigins: readonly string[],
+  routes: RouteTable,
+): void {
   const trusted = new Set(trustedOrigins)
-  /** Per path: its policy and the methods its routes answer. */
-  const paths = new Map<string, { policy: CorsPolicy; methods: Set<string> }>()
+  /** Per path pattern: its policy (the methods a preflight names come from the route table). */
+  const paths = new Map<string, CorsPolicy>()
 
   app.addHook('onRoute', (route: RouteOptions) => {
     const methods = [route.method].flat()
     if (methods.includes('OPTIONS')) return // a preflight route itself
     const policy = route.config?.cors ?? defaultCorsPolicy(route.url)
-    let entry = paths.get(route.url)
-    if (!entry) {
-      entry = { policy, methods: new Set() }
-      paths.set(route.url, entry)
-      const path = entry
+    const declared = paths.get(route.url)
+    if (declared === undefined) {
+      paths.set(route.url, policy)
       // On the root instance, with the full path: `route.url` already holds any plugin prefix.
       if (policy !== 'none') {
         app.options(route.url, { config: { cors: policy } }, (request, reply) =>
-          preflight(request, reply, path),
+          preflight(request, reply, policy),
         )
       }
+    } else if (declared !== policy) {
+      throw new TypeError(`Routes of ${route.url} disagree on their CORS policy (${declared}, ${policy}).`)
     }
-    if (entry.policy !== policy) {
-      throw new TypeError(
-        `Routes of ${route.url} disagree on their CORS policy (${entry.policy}, ${policy}).`,
-      )
-    }
-    for (const method of methods) entry.methods.add(method)
-    if (entry.methods.has('GET')) entry.methods.add('HEAD') // Fastify answers HEAD for every GET route
     // Decided per route once, here, rather than per request in a global hook: it is on every request's path.
     // With no trusted origin, no answer depends on Origin: nothing to echo, and no `Vary` to send.
     const headers =
@@ -113,12 +111,8 @@ export function installCors(app: FastifyInstance, trustedOrigins: readonly strin
     done()
   }
 
-  function preflight(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    path: { policy: CorsPolicy; methods: Set<string> },
-  ): FastifyReply {
-    const methods = [...path.methods, 'OPTIONS'].join(', ')
+  function preflight(request: FastifyRequest, reply: FastifyReply, policy: CorsPolicy): FastifyReply {
+    const methods = routes.methodsFor(request.url.split('?')[0]!).join(', ')
     const origin = request.headers.origin
     const requestedMethod = request.headers['access-control-request-method']
     reply.header('allow', methods)
@@ -126,7 +120,7 @@ export function installCors(app: FastifyInstance, trustedOrigins: readonly strin
       // A plain OPTIONS (RFC 9110 §9.3.7), not a browser's preflight: say what the path allows.
       return reply.code(204).send()
     }
-    if (path.policy === 'trusted-origins') {
+    if (policy === 'trusted-origins') {
       reply.header('vary', 'Origin')
       if (!trusted.has(origin)) {
         sendError(

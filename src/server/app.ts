@@ -113,7 +113,7 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
   // Both put hooks in front of each route's own; CORS, installed second, goes first, so that a refusal by the
   // pipeline still carries the CORS headers a trusted page needs to read it.
   installPipeline(app, { authenticator: auth, csrf, trustedOrigins: config.trustedOrigins })
-  installCors(app, config.trustedOrigins)
+  installCors(app, config.trustedOrigins, routes)
   await app.register(healthRoutes, { store })
   await app.register(apiRoutes, { auth })
   await app.register(tokenRoutes, { auth, csrf })

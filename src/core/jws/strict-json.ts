@@ -17,7 +17,12 @@ export function parseStrictJsonObject(text: string): Record<string, unknown> | n
     return null
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null
-  return countMemberColons(text) === countKeys(value) ? (value as Record<string, unknown>) : null
+  return namesAMemberTwice(text, value) ? null : (value as Record<string, unknown>)
+}
+
+/** True when `text`, which `JSON.parse` turned into `value`, repeats a member name in any object. */
+export function namesAMemberTwice(text: string, value: unknown): boolean {
+  return countMemberColons(text) !== countKeys(value)
 }
 
 /** Colons outside string literals. Jumps from quote to quote with `indexOf`, which is far faster than a char loop. */
