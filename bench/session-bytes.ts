@@ -80,6 +80,7 @@ async function fill(
       roles: [],
       createdAt: now,
       disabledAt: null,
+      emailVerifiedAt: null,
     }
     users.push(record)
   }

@@ -20,6 +20,7 @@ import { type SessionPolicy, resolveSessionPolicy } from './core/session-policy.
 import { type TokenPolicy, type TokenPolicyInput, resolveTokenPolicy } from './core/token-policy.js'
 import { type CookieSessions, createCookieSessions } from './engine/cookie-sessions.js'
 import { createCredentialChecker } from './engine/credentials.js'
+import { type Federation, createFederation } from './engine/federation.js'
 import { type DeviceLimitGate, type Devices, type SessionLimit, createDevices } from './engine/devices.js'
 import { createThrottle } from './engine/throttle.js'
 import { type RateLimitPolicy, resolveRateLimitPolicy } from './core/rate-limit-policy.js'
@@ -41,6 +42,8 @@ import { EMAIL_TAKEN, type Store, type UserRecord } from './store/types.js'
 export type { ClientContext, PublicUser, SessionAuthentication, SignInResult } from './engine/types.js'
 export type { RotationOptions, TokenEngine, TokenGrant } from './engine/tokens.js'
 export type { Device, Devices, SessionLimit } from './engine/devices.js'
+export type { Federation, LinkedIdentity } from './engine/federation.js'
+export type { ProviderProfile } from './core/federation.js'
 export type { Principal } from './core/principal.js'
 export type { Store, UserRecord } from './store/types.js'
 // Apps that seed accounts themselves (an operator's first admin, say) hash passwords the engine's way.
@@ -89,6 +92,8 @@ export interface Auth extends CookieSessions {
   readonly tokens: TokenEngine
   /** A user's cookie sessions and token families: list, end one, end others, end all. */
   readonly devices: Devices
+  /** Accounts through external sign-in providers: sign in or sign up, link, unlink. */
+  readonly federation: Federation
   /** Registers an account. Throws `invalid_request`, `email_taken` or `rate_limited` (per `ip`). */
   signUp(input: { email: unknown; password: unknown; ip?: string | undefined }): Promise<PublicUser>
   /**
@@ -100,8 +105,10 @@ export interface Auth extends CookieSessions {
   disableUser(email: string): Promise<boolean>
   /**
    * Changes the caller's password after checking the current one (throttled like a sign-in), and ends every
-   * other session and token family of the user, with their access tokens; the caller's own stays. Throws
-   * `invalid_credentials`, `invalid_request` (a weak new password) or `rate_limited`. Returns how many ended.
+   * other session and token family of the user, with their access tokens; the caller's own stays. An account
+   * created through a provider has no password yet: it sets its first with no current one (and must not send
+   * one). Throws `invalid_credentials`, `invalid_request` (a weak new password) or `rate_limited`. Returns
+   * how many ended.
    */
   changePassword(
     principal: Principal,
@@ -172,6 +179,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     : null
   const tokens = tokenEngine ?? tokensNotConfigured()
   const devices: Devices = createDevices({ store, clock, tokens: tokenEngine, limit })
+  const federation = createFederation({ store, clock, sessions: cookieSessions, throttle })
 
   async function createUser(input: {
     email: unknown
@@ -194,6 +202,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       roles: [...new Set(roles)],
       createdAt: clock.nowSeconds(),
       disabledAt: null,
+      emailVerifiedAt: null,
     }
     const created = await store.createUser(user)
     if (created === EMAIL_TAKEN)
@@ -206,6 +215,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     config: Object.freeze({ session, cookie, tokens: tokenPolicy }),
     tokens,
     devices,
+    federation,
 
     async signUp(input) {
       // Checked before the throttle counts: a rejected password is not a sign-up.
@@ -231,7 +241,14 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     async changePassword(principal, input) {
       const user = await store.findUserById(principal.userId)
       if (!user) throw new AuthError('invalid_credentials', 'The email or password is incorrect.')
-      await checkCredentials(user.email, input.currentPassword, input.ip)
+      if (user.passwordHash !== null) {
+        if (input.currentPassword === undefined) {
+          throw new AuthError('invalid_request', 'The "current_password" field is required.')
+        }
+        await checkCredentials(user.email, input.currentPassword, input.ip)
+      } else if (input.currentPassword !== undefined && input.currentPassword !== '') {
+        throw new AuthError('invalid_request', 'This account has no password yet: send only the new one.')
+      }
       const password = checkNewPassword(input.newPassword, { email: user.email })
       const passwordHash = await hasher.hash(password)
       // Two changes, possibly in two stores (the hash with the users, devices with the session state), so
@@ -263,6 +280,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
 
     async sweep() {
       await cookieSessions.deleteExpiredSessions()
+      await store.deleteExpiredClaims(clock.nowSeconds())
       await tokenEngine?.sweep()
     },
 

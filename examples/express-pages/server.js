@@ -108,6 +108,7 @@ async function seedAccounts() {
       roles,
       createdAt: Math.floor(Date.now() / 1000),
       disabledAt: null,
+      emailVerifiedAt: null,
     })
   }
 }

@@ -58,6 +58,51 @@ export const ERROR_REGISTRY = {
     fix: 'Check the email and password and try again.',
   },
 
+  // Sign-in through a provider (social login)
+  unknown_provider: {
+    status: 404,
+    description: 'No sign-in provider with this id is configured (`SESAME_SOCIAL_PROVIDERS`).',
+    fix: 'Use one of the provider ids the login page offers.',
+  },
+  social_sign_in_failed: {
+    status: 400,
+    description:
+      'A sign-in through a provider did not complete: cancelled there, expired, replayed, forged, or an answer that failed validation.',
+    fix: 'Start the sign-in again from the login page.',
+  },
+  social_email_missing: {
+    status: 400,
+    description: 'The provider shared no usable email address, which a new account needs.',
+    fix: "Allow Sesame to read the email in the provider's consent screen, or sign up with a password.",
+  },
+  email_exists_unlinked: {
+    status: 409,
+    description:
+      "An account with the provider's email exists and is not linked to this provider account; it is linked at sign-in only when both the provider and the account have verified the address.",
+    fix: 'Sign in with the password, then link the provider from the account page.',
+  },
+  identity_taken: {
+    status: 409,
+    description: 'This provider account is already linked to another Sesame account.',
+    fix: 'Unlink it there first, or link a different provider account.',
+  },
+  provider_already_linked: {
+    status: 409,
+    description: 'The account is already linked to an account at this provider.',
+    fix: 'Unlink the current one first.',
+  },
+  last_sign_in_method: {
+    status: 409,
+    description:
+      'Unlinking would leave the account no way to sign in (it has no password and no other provider).',
+    fix: 'Set a password or link another provider first.',
+  },
+  provider_unavailable: {
+    status: 502,
+    description: 'The sign-in provider could not be reached or answered with an error.',
+    fix: 'Try again shortly; operators should check the provider settings and its status.',
+  },
+
   // Cookie sessions
   unauthenticated: {
     status: 401,

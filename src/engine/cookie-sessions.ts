@@ -33,6 +33,14 @@ export interface CookieSessions {
     input: { email: unknown; password: unknown; cookieHeader?: string | undefined } & ClientContext,
   ): Promise<SignInResult>
   createSession(user: PublicUser, context: ClientContext): Promise<SignInResult>
+  /**
+   * Starts a session for a user already proven some other way (a sign-in provider), ending the one the
+   * browser had, exactly as {@link CookieSessions.signIn} does after checking a password.
+   */
+  replaceSession(
+    user: PublicUser,
+    input: { cookieHeader?: string | undefined } & ClientContext,
+  ): Promise<SignInResult>
   authenticateSession(cookieHeader: string | undefined): Promise<SessionAuthentication | null>
   signOut(cookieHeader: string | undefined): Promise<{ cookie: CookieDescription }>
   blankSessionCookie(): CookieDescription
@@ -99,16 +107,24 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
     }
   }
 
+  async function replaceSession(
+    user: PublicUser,
+    input: { cookieHeader?: string | undefined } & ClientContext,
+  ): Promise<SignInResult> {
+    // Never adopt a presented session id; end it, since this browser is getting a new one.
+    const previous = readSessionTokenLeniently(input.cookieHeader)
+    if (previous) await store.deleteSessionByTokenHash(hashSecret(previous))
+    return createSession(user, { userAgent: input.userAgent, ip: input.ip })
+  }
+
   return {
     async signIn(input) {
       const user = await checkCredentials(input.email, input.password, input.ip)
-      // Never adopt a presented session id; end it, since this browser is getting a new one.
-      const previous = readSessionTokenLeniently(input.cookieHeader)
-      if (previous) await store.deleteSessionByTokenHash(hashSecret(previous))
-      return createSession(toPublicUser(user), input)
+      return replaceSession(toPublicUser(user), input)
     },
 
     createSession,
+    replaceSession,
 
     async authenticateSession(cookieHeader) {
       const token = readSessionToken(cookieHeader)

@@ -30,17 +30,26 @@ export function createCredentialChecker(
     await throttle.checkSignIn(email, ip)
     // No format check: an address that could never have signed up simply finds no account.
     const user = await store.findUserByEmail(canonicalizeEmail(email))
-    const valid = user
-      ? await hasher.verify(user.passwordHash, normalizedPassword)
-      : await hasher.verifyDummy(normalizedPassword)
-    if (!user || !valid || user.disabledAt !== null) {
+    // An account made through a sign-in provider has no password yet: it takes the unknown account's path.
+    const passwordHash = user?.passwordHash ?? null
+    const valid =
+      passwordHash !== null
+        ? await hasher.verify(passwordHash, normalizedPassword)
+        : await hasher.verifyDummy(normalizedPassword)
+    if (!user || passwordHash === null || !valid || user.disabledAt !== null) {
       await throttle.recordSignInFailure(email, ip)
       throw new AuthError('invalid_credentials', 'The email or password is incorrect.', {
-        reason: !user ? 'unknown_email' : !valid ? 'wrong_password' : 'user_disabled',
+        reason: !user
+          ? 'unknown_email'
+          : passwordHash === null
+            ? 'no_password'
+            : !valid
+              ? 'wrong_password'
+              : 'user_disabled',
       })
     }
     await throttle.recordSignInSuccess(email, ip)
-    if (hasher.needsRehash(user.passwordHash)) {
+    if (hasher.needsRehash(passwordHash)) {
       await store.updatePasswordHash(user.id, await hasher.hash(normalizedPassword))
     }
     return user

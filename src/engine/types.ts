@@ -9,6 +9,10 @@ export interface PublicUser {
   email: string
   roles: readonly string[]
   createdAt: number
+  /** True once the email was proven to be the user's (a provider vouched for it). */
+  emailVerified: boolean
+  /** False for an account created through a sign-in provider that has not set a password yet. */
+  hasPassword: boolean
 }
 
 /** Where a request came from, recorded on sessions and refresh families for device lists. */
@@ -37,7 +41,14 @@ export interface SessionAuthentication {
 export const MAX_USER_AGENT_LENGTH = 512
 
 export function toPublicUser(user: UserRecord): PublicUser {
-  return { id: user.id, email: user.email, roles: user.roles, createdAt: user.createdAt }
+  return {
+    id: user.id,
+    email: user.email,
+    roles: user.roles,
+    createdAt: user.createdAt,
+    emailVerified: user.emailVerifiedAt !== null,
+    hasPassword: user.passwordHash !== null,
+  }
 }
 
 /** The stored form of a client's User-Agent: cut to {@link MAX_USER_AGENT_LENGTH}, or null. */

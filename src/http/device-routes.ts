@@ -9,7 +9,7 @@ import { AuthError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
 import { principalOf as attachedPrincipal } from './guard.js'
 import { setCookie } from './reply-cookies.js'
-import { readRequiredStringFields } from './request-fields.js'
+import { readRequiredStringFields, readStringFields } from './request-fields.js'
 
 export interface DeviceRoutesOptions {
   auth: Auth
@@ -53,10 +53,12 @@ export async function deviceRoutes(app: FastifyInstance, { auth }: DeviceRoutesO
 
   app.post('/auth/password', { config: SIGNED_IN }, async (request, reply) => {
     const principal = principalOf(request)
-    const fields = readRequiredStringFields(request.body, ['current_password', 'new_password'])
+    // `current_password` is left out when setting the first password of an account made through a provider.
+    const { new_password } = readRequiredStringFields(request.body, ['new_password'])
+    const { current_password } = readStringFields(request.body, ['current_password'])
     const ended = await auth.changePassword(principal, {
-      currentPassword: fields.current_password,
-      newPassword: fields.new_password,
+      currentPassword: current_password,
+      newPassword: new_password,
       ip: request.ip,
     })
     return reply.header('cache-control', 'no-store').send({ ended })

@@ -5,7 +5,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { type Auth, createAuth } from '../auth.js'
 import { authOptionsFromConfig } from './auth-options.js'
-import type { Clock } from '../core/clock.js'
+import { type Clock, systemClock } from '../core/clock.js'
 import { AuthError } from '../core/errors.js'
 import type { PasswordHasher } from '../core/password-hasher.js'
 import { apiRoutes } from '../http/api-routes.js'
@@ -21,10 +21,14 @@ import { sendError } from '../http/error-reply.js'
 import { pageRoutes } from '../http/pages/page-routes.js'
 import { dropsSecureCookie } from '../http/secure-context.js'
 import { revocationFeedRoutes } from '../http/revocation-feed-routes.js'
+import { identityRoutes, socialRoutes } from '../http/social-routes.js'
+import type { SocialProvider } from '../social/provider.js'
+import { createSocialLogin } from '../social/social-login.js'
 import type { Store } from '../store/types.js'
 import type { Config } from './config.js'
 import { healthRoutes } from './health-routes.js'
 import { openStore } from './open-store.js'
+import { openSocialProviders } from './social-config.js'
 import { emitSesameWarning } from './warnings.js'
 
 /** Expired sessions, refresh families, revocations and retired keys are purged this often. */
@@ -42,6 +46,8 @@ export interface BuildServerOptions {
   logger?: boolean
   /** Where log lines go instead of stdout (tests read them). */
   logStream?: { write(line: string): void }
+  /** Default: built from the configuration's `social` settings (discovering generic providers). */
+  socialProviders?: SocialProvider[]
 }
 
 export interface SesameServer {
@@ -55,6 +61,8 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
   const { config } = options
   if (!config.cookie.secure) emitSesameWarning('SESAME_W002')
   else if (dropsSecureCookie(new URL(config.tokens.issuer).origin)) emitSesameWarning('SESAME_W003')
+  // Providers first: a provider whose discovery fails stops the start before the store is opened.
+  const providers = options.socialProviders ?? (await openSocialProviders(config.social))
   const store = options.store ?? (await openStore(config))
   const app = Fastify({
     logger:
@@ -118,7 +126,18 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
   await app.register(apiRoutes, { auth })
   await app.register(tokenRoutes, { auth, csrf })
   await app.register(deviceRoutes, { auth })
-  await app.register(pageRoutes, { auth })
+  if (providers.length > 0) {
+    const social = await createSocialLogin({
+      providers,
+      store,
+      clock: options.clock ?? systemClock,
+      issuer: config.tokens.issuer,
+      secureCookies: config.cookie.secure,
+    })
+    await app.register(socialRoutes, { auth, social })
+  }
+  await app.register(identityRoutes, { auth })
+  await app.register(pageRoutes, { auth, providers })
   await app.register(revocationFeedRoutes, { auth, feedToken: config.revocationFeedToken })
 
   const sweeper = setInterval(() => {

@@ -19,13 +19,13 @@ import {
   SESSION_POLICY_RANGES,
 } from '../core/session-policy.js'
 import { TOKEN_POLICY_DEFAULTS, TOKEN_POLICY_RANGES } from '../core/token-policy.js'
+import type { ProviderSettings } from '../social/provider.js'
+import { ConfigError } from './config-error.js'
+import { SOCIAL_PROVIDERS_VARIABLE, isSocialVariable, readSocialSettings } from './social-config.js'
 
-/** A configuration problem; `main` prints its message as one line and exits non-zero. */
 export type StoreKind = 'sqlite' | 'memory' | 'postgres' | 'redis'
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError'
-}
+export { ConfigError }
 
 /** The range of every numeric variable; the README's table states each (a test checks they agree). */
 export const ENV_RANGES = {
@@ -127,8 +127,11 @@ const ENV_SCHEMA = z
   })
   .strict()
 
-/** Every environment variable the server reads (the README's configuration table lists exactly these). */
-export const ENV_VARIABLES: readonly string[] = Object.keys(ENV_SCHEMA.shape)
+/**
+ * Every environment variable the server reads by a fixed name (the README's configuration table lists exactly
+ * these); the per-provider `SESAME_SOCIAL_<ID>_*` variables are read by `social-config.ts`.
+ */
+export const ENV_VARIABLES: readonly string[] = [...Object.keys(ENV_SCHEMA.shape), SOCIAL_PROVIDERS_VARIABLE]
 
 /** Variables an earlier version read, and what took their place, so an upgrade fails with a pointer. */
 const RENAMED_VARIABLES: Readonly<Record<string, string>> = {
@@ -192,6 +195,8 @@ export interface Config {
   /** `Strict-Transport-Security` max-age sent when the issuer is https; 0 = never sent. */
   hstsMaxAgeSeconds: number
   logLevel: string
+  /** Sign-in providers (`SESAME_SOCIAL_*`), in the order `SESAME_SOCIAL_PROVIDERS` lists them. */
+  social: ProviderSettings[]
 }
 
 /**
@@ -200,16 +205,18 @@ export interface Config {
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Readonly<Config> {
   const relevant: Record<string, string> = {}
+  const socialEnv: Record<string, string> = {}
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined || !(key.startsWith('SESAME_') || key in ENV_SCHEMA.shape)) continue
     if (value === '') {
       // PORT, HOST, NODE_ENV and the store URLs are shared with other software, where empty means unset.
       if (!key.startsWith('SESAME_')) continue
-      if (key in ENV_SCHEMA.shape) {
+      if (key in ENV_SCHEMA.shape || isSocialVariable(key)) {
         throw new ConfigError(`Empty ${key}: give it a value, or unset it for the default.`)
       }
     }
-    relevant[key] = value
+    if (isSocialVariable(key)) socialEnv[key] = value
+    else relevant[key] = value
   }
   const parsed = ENV_SCHEMA.safeParse(relevant)
   if (!parsed.success) {
@@ -299,6 +306,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     // HSTS over plain HTTP is ignored by browsers and would only mislead: it follows the issuer's scheme.
     hstsMaxAgeSeconds: issuer.startsWith('https:') ? e.SESAME_HSTS_MAX_AGE_SECONDS : 0,
     logLevel: e.SESAME_LOG_LEVEL,
+    social: readSocialSettings(socialEnv),
   })
 }
 

@@ -1,7 +1,8 @@
 /**
- * Two stores as one: users, signing keys and secrets in a durable store (typically PostgreSQL), and session
- * state (cookie sessions, refresh families, revocations, epochs, the change feed) in a fast central one
- * (typically Redis) that every instance shares. Records in the session store refer to users by id only, so
+ * Two stores as one: users (with their federated identities), signing keys and secrets in a durable store
+ * (typically PostgreSQL), and session state (cookie sessions, refresh families, revocations, epochs, rate
+ * limits, single-use claims, the change feed) in a fast central one (typically Redis) that every instance
+ * shares. Records in the session store refer to users by id only, so
  * the two need no cross-store constraint; a deleted user's sessions end at their next check.
  */
 import type { Store } from './types.js'
@@ -16,6 +17,12 @@ export function createSplitStore(stores: { users: Store; sessions: Store }): Sto
     findUserById: (id) => users.findUserById(id),
     updatePasswordHash: (userId, hash) => users.updatePasswordHash(userId, hash),
     setUserDisabled: (userId, at) => users.setUserDisabled(userId, at),
+    // A user and its identities live in one store, so each check stays atomic with its write there.
+    createUserWithIdentity: (user, identity) => users.createUserWithIdentity(user, identity),
+    linkIdentity: (identity) => users.linkIdentity(identity),
+    findIdentity: (provider, subject) => users.findIdentity(provider, subject),
+    listUserIdentities: (userId) => users.listUserIdentities(userId),
+    unlinkIdentity: (userId, provider) => users.unlinkIdentity(userId, provider),
     listSigningKeys: () => users.listSigningKeys(),
     createSigningKey: (key) => users.createSigningKey(key),
     createFirstSigningKey: (key) => users.createFirstSigningKey(key),
@@ -56,6 +63,8 @@ export function createSplitStore(stores: { users: Store; sessions: Store }): Sto
     hitRateLimit: (key, window, now) => sessions.hitRateLimit(key, window, now),
     countRateLimit: (key, window, now) => sessions.countRateLimit(key, window, now),
     resetRateLimit: (key, window, now) => sessions.resetRateLimit(key, window, now),
+    claimOnce: (key, expiresAt, now) => sessions.claimOnce(key, expiresAt, now),
+    deleteExpiredClaims: (now) => sessions.deleteExpiredClaims(now),
     changes: sessions.changes,
 
     async ping() {

@@ -24,12 +24,35 @@ export interface UserRecord {
    * `emailKey` (see {@link Store.createUser}).
    */
   email: string
-  /** argon2id PHC string. */
-  passwordHash: string
+  /**
+   * argon2id PHC string; null for an account created through a sign-in provider that has not set a password
+   * yet (it cannot sign in with one).
+   */
+  passwordHash: string | null
   roles: readonly string[]
   createdAt: number
   /** Set when an operator disables the account; a disabled user cannot sign in. */
   disabledAt: number | null
+  /**
+   * When the account's email was proven to belong to its owner (today: a sign-in provider that vouched for
+   * it at sign-up); null while unproven. Accounts stored before this field existed read as null.
+   */
+  emailVerifiedAt: number | null
+}
+
+/**
+ * An account's identity at an external sign-in provider (social login): the provider's id for the person,
+ * linked to one local user. A user has at most one identity per provider.
+ */
+export interface FederatedIdentityRecord {
+  /** The provider's id in Sesame's configuration: `google`, `github`, `corp`, … (`[a-z][a-z0-9_-]*`). */
+  provider: string
+  /** The provider's stable id for the person (`sub`; GitHub's and Kakao's numeric ids as text); ≤ 255 chars. */
+  subject: string
+  userId: string
+  /** The email the provider gave when the identity was linked, shown on the account page; null if none. */
+  email: string | null
+  createdAt: number
 }
 
 /** A cookie session, as stored. */
@@ -139,6 +162,15 @@ export interface ChangeFeed {
 /** Result of {@link Store.createUser} when the email is taken. */
 export const EMAIL_TAKEN = Symbol('email_taken')
 
+/** Result of linking an identity that is linked already (to this user or another). */
+export const IDENTITY_TAKEN = Symbol('identity_taken')
+
+/** Result of {@link Store.linkIdentity} when the user has an identity at that provider already. */
+export const PROVIDER_LINKED = Symbol('provider_linked')
+
+/** Result of {@link Store.unlinkIdentity} when the identity is the user's last way to sign in. */
+export const LAST_SIGN_IN_METHOD = Symbol('last_sign_in_method')
+
 /**
  * The per-user device limit, given to {@link Store.createSession} and {@link Store.createRefreshFamily} so the
  * store checks it in the same atomic step as the create: a count made in a separate call lets parallel
@@ -186,6 +218,34 @@ export interface Store {
   updatePasswordHash(userId: string, passwordHash: string): Promise<boolean>
   /** Sets or clears (`null`) a user's `disabledAt`. False if the user does not exist. */
   setUserDisabled(userId: string, disabledAt: number | null): Promise<boolean>
+
+  /**
+   * Creates a user together with its first identity (a sign-up through a provider), as one atomic step:
+   * {@link EMAIL_TAKEN} as for {@link Store.createUser}, or {@link IDENTITY_TAKEN} when `(provider, subject)` is
+   * linked already; either way nothing is stored. `identity.userId` is `user.id`.
+   */
+  createUserWithIdentity(
+    user: UserRecord,
+    identity: FederatedIdentityRecord,
+  ): Promise<UserRecord | typeof EMAIL_TAKEN | typeof IDENTITY_TAKEN>
+  /**
+   * Links an identity to an existing user, unless `(provider, subject)` is linked already
+   * ({@link IDENTITY_TAKEN}) or the user has an identity at `provider` ({@link PROVIDER_LINKED}); atomic with
+   * those checks. False when the user does not exist.
+   */
+  linkIdentity(
+    identity: FederatedIdentityRecord,
+  ): Promise<boolean | typeof IDENTITY_TAKEN | typeof PROVIDER_LINKED>
+  /** The identity `(provider, subject)`, or null. */
+  findIdentity(provider: string, subject: string): Promise<FederatedIdentityRecord | null>
+  /** A user's identities, oldest first (then by provider). */
+  listUserIdentities(userId: string): Promise<FederatedIdentityRecord[]>
+  /**
+   * Removes the user's identity at `provider`, unless it is the user's last way to sign in (no password and no
+   * other identity): then returns {@link LAST_SIGN_IN_METHOD} and removes nothing. Atomic with that check, so
+   * two concurrent unlinks cannot leave an account no one can enter. False when there is no such identity.
+   */
+  unlinkIdentity(userId: string, provider: string): Promise<boolean | typeof LAST_SIGN_IN_METHOD>
 
   /**
    * Stores a new session. The `tokenHash` and `id` are fresh random values; collisions are not expected.
@@ -320,6 +380,16 @@ export interface Store {
   countRateLimit(key: string, windowSeconds: number, now: number): Promise<number>
   /** Clears `key`'s counter in the current window (e.g. after a successful sign-in). */
   resetRateLimit(key: string, windowSeconds: number, now: number): Promise<void>
+
+  /**
+   * Single-use claims (a sign-in flow's `state`, later one-time codes): records `key` as used until
+   * `expiresAt` and returns true, unless it is recorded already with an `expiresAt` after `now`: then false
+   * and nothing changes. Atomic: of concurrent claims of one key, across instances, exactly one gets true.
+   * `key` is opaque (the engine passes a hash, never the secret itself).
+   */
+  claimOnce(key: string, expiresAt: number, now: number): Promise<boolean>
+  /** Deletes claims whose `expiresAt` is at or before `now`; returns how many. */
+  deleteExpiredClaims(now: number): Promise<number>
 
   /** The change feed that carries revocations between instances. */
   readonly changes: ChangeFeed

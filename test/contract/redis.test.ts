@@ -14,8 +14,10 @@ import {
   CONTRACT_TIMEOUT_MS,
   describeStoreContract,
   makeFamily,
+  makeIdentity,
   makeSession,
   makeSigningKey,
+  makeSocialUser,
   makeTokenHash,
   makeUser,
 } from './store-contract.js'
@@ -666,6 +668,62 @@ return {session_fields('not a session') and 1 or 0, valid_session({id = 'a|b'}) 
       timeout: 5000,
       interval: 100,
     })
+  })
+
+  it('keeps a claim at claim:{key} until its expiresAt by Redis’s clock, listed in claims-by-expiry', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    // A minute ahead: never in the past by Redis's clock however long the test takes.
+    const now = nowSeconds() + 60
+    expect(await store.claimOnce('state-1', now + 600, now)).toBe(true)
+    expect(await admin.get(`${prefix}claim:{state-1}`)).toBe(String(now + 600))
+    expect(await expiryOf(`${prefix}claim:{state-1}`)).toEqual(expiringAt(now + 600))
+    expect(await admin.zrange(`${prefix}claims-by-expiry`, 0, -1, 'WITHSCORES')).toEqual([
+      'state-1',
+      String(now + 600),
+    ])
+    expect(await expiryOf(`${prefix}claims-by-expiry`)).toEqual(expiringAt(now + 600))
+    // A refused claim changes neither the value nor the TTL.
+    expect(await store.claimOnce('state-1', now + 900, now)).toBe(false)
+    expect(await expiryOf(`${prefix}claim:{state-1}`)).toEqual(expiringAt(now + 600))
+    expect(await store.deleteExpiredClaims(now + 600)).toBe(1)
+    expect(await keysUnder(prefix)).toEqual([])
+  })
+
+  it('lets Redis end a claim on its own at its expiresAt, by its clock, whatever `now` the caller passes', async () => {
+    const store = open()
+    const now = nowSeconds()
+    expect(await store.claimOnce('state-1', now + 2, now)).toBe(true)
+    expect(await store.claimOnce('state-1', now + 60, now)).toBe(false)
+    // The caller's `now` still says the claim holds, but Redis has dropped the key: it can be claimed again.
+    await vi.waitFor(async () => expect(await store.claimOnce('state-1', now + 60, now)).toBe(true), {
+      timeout: 5000,
+      interval: 100,
+    })
+    expect(await store.deleteExpiredClaims(now + 2)).toBe(0)
+  })
+
+  it('keeps identities at identity:{provider:subject} and user:{id}:identities with no TTL, a null password absent', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const user = makeSocialUser()
+    const identity = makeIdentity(user.id, { provider: 'corp', subject: 'eu:42}', email: 'a@example.com' })
+    expect(await store.createUserWithIdentity(user, identity)).toEqual(user)
+    expect(await admin.hexists(`${prefix}user:{${user.id}}`, 'passwordHash')).toBe(0)
+    expect(await admin.hgetall(`${prefix}identity:{corp:eu:42}}`)).toEqual({
+      provider: 'corp',
+      subject: 'eu:42}',
+      userId: user.id,
+      email: 'a@example.com',
+      createdAt: String(identity.createdAt),
+    })
+    expect(await admin.hgetall(`${prefix}user:{${user.id}}:identities`)).toEqual({ corp: 'eu:42}' })
+    for (const name of await keysUnder(prefix)) expect(await admin.pttl(name), name).toBe(-1)
+    expect(await store.updatePasswordHash(user.id, 'hash')).toBe(true)
+    expect(await store.unlinkIdentity(user.id, 'corp')).toBe(true)
+    expect(
+      await admin.exists(`${prefix}identity:{corp:eu:42}}`, `${prefix}user:{${user.id}}:identities`),
+    ).toBe(0)
   })
 
   it('keeps a null successor seal as an absent hash field, and sets it only on a winning rotation', async () => {

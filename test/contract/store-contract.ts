@@ -12,6 +12,10 @@ import {
   type DeviceCreation,
   type DeviceLimit,
   EMAIL_TAKEN,
+  type FederatedIdentityRecord,
+  IDENTITY_TAKEN,
+  LAST_SIGN_IN_METHOD,
+  PROVIDER_LINKED,
   type RefreshFamilyRecord,
   type SessionRecord,
   type SigningKeyRecord,
@@ -47,6 +51,26 @@ export function makeUser(overrides: Partial<UserRecord> = {}): UserRecord {
     roles: [],
     createdAt: NOW,
     disabledAt: null,
+    emailVerifiedAt: null,
+    ...overrides,
+  }
+}
+
+/** A user as a sign-up through a provider creates it: no password, the email vouched for. */
+export function makeSocialUser(overrides: Partial<UserRecord> = {}): UserRecord {
+  return makeUser({ passwordHash: null, emailVerifiedAt: NOW, ...overrides })
+}
+
+export function makeIdentity(
+  userId: string,
+  overrides: Partial<FederatedIdentityRecord> = {},
+): FederatedIdentityRecord {
+  return {
+    provider: 'google',
+    subject: generatePublicId(),
+    userId,
+    email: null,
+    createdAt: NOW,
     ...overrides,
   }
 }
@@ -237,6 +261,29 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         found.email = 'changed@example.com'
         ;(found.roles as string[]).push('b')
         expect(await store.findUserById(user.id)).toEqual(user)
+      })
+
+      it('keeps a null password and a set emailVerifiedAt through every read, the session join included', async () => {
+        const social = makeSocialUser({ emailVerifiedAt: NOW - 10, roles: ['ops'] })
+        const unverified = makeSocialUser({ emailVerifiedAt: null })
+        const verifiedWithPassword = makeUser({ emailVerifiedAt: NOW + 5 })
+        for (const user of [social, unverified, verifiedWithPassword]) {
+          expect(await store.createUser(user)).toEqual(user)
+          expect(await store.findUserById(user.id)).toEqual(user)
+          expect(await store.findUserByEmail(user.email)).toEqual(user)
+          const session = makeSession(user.id)
+          await store.createSession(session)
+          expect(await store.findSessionWithUser(session.tokenHash)).toEqual({ session, user })
+        }
+        expect((await store.findUserById(social.id))?.passwordHash).toBeNull()
+        expect((await store.findUserById(unverified.id))?.emailVerifiedAt).toBeNull()
+      })
+
+      it('gives a user without a password its first password hash, leaving the rest as it was', async () => {
+        const social = makeSocialUser()
+        await store.createUser(social)
+        expect(await store.updatePasswordHash(social.id, 'first-hash')).toBe(true)
+        expect(await store.findUserById(social.id)).toEqual({ ...social, passwordHash: 'first-hash' })
       })
     })
 
@@ -1563,6 +1610,374 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         )
         expect([...counts].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
         expect(await store.countRateLimit('sign-in:a', W, NOW)).toBe(20)
+      })
+    })
+
+    describe('federated identities', () => {
+      /** Creates `user` with `identity`, failing the test unless it was created. */
+      async function signUp(
+        user: UserRecord,
+        identity = makeIdentity(user.id),
+      ): Promise<FederatedIdentityRecord> {
+        expect(await store.createUserWithIdentity(user, identity)).toEqual(user)
+        return identity
+      }
+      async function createWithPassword(): Promise<UserRecord> {
+        const user = makeUser()
+        await store.createUser(user)
+        return user
+      }
+      /** What the store holds of `user` and its identities, to compare before and after a refused call. */
+      async function stateOf(user: UserRecord) {
+        return {
+          byId: await store.findUserById(user.id),
+          byEmail: await store.findUserByEmail(user.email),
+          identities: await store.listUserIdentities(user.id),
+        }
+      }
+
+      describe('createUserWithIdentity', () => {
+        it('creates the user and its identity together, every field intact', async () => {
+          const user = makeSocialUser()
+          // A subject is opaque text: separators, braces, case and any length up to the provider's limit.
+          const identity = makeIdentity(user.id, {
+            subject: `Ab:c}{d|e ü ${'x'.repeat(230)}`,
+            email: 'Someone@Example.com',
+          })
+          await signUp(user, identity)
+          expect(await stateOf(user)).toEqual({ byId: user, byEmail: user, identities: [identity] })
+          expect(await store.findIdentity(identity.provider, identity.subject)).toEqual(identity)
+        })
+
+        it.each([
+          ['the same email', 'taken@example.com', 'taken@example.com'],
+          ['a look-alike of it (its email key)', 'victim@example.com', '\uff56ictim@example.com'],
+        ])('refuses %s with EMAIL_TAKEN and stores nothing', async (_label, existing, attempted) => {
+          const owner = makeUser({ email: existing })
+          await store.createUser(owner)
+          const user = makeSocialUser({ email: attempted })
+          const identity = makeIdentity(user.id)
+          expect(await store.createUserWithIdentity(user, identity)).toBe(EMAIL_TAKEN)
+          expect(await store.findUserById(user.id)).toBeNull()
+          expect(await store.findIdentity(identity.provider, identity.subject)).toBeNull()
+          expect(await store.listUserIdentities(user.id)).toEqual([])
+          expect(await store.findUserByEmail(attempted)).toEqual(owner)
+          // The identity was not kept aside either: another user may take it.
+          const other = makeSocialUser()
+          await signUp(other, { ...identity, userId: other.id })
+        })
+
+        it('refuses an identity linked already with IDENTITY_TAKEN and stores nothing, not even the email', async () => {
+          const first = makeSocialUser()
+          const identity = await signUp(first)
+          const second = makeSocialUser()
+          const attempt = { ...identity, userId: second.id, email: 'other@example.com', createdAt: NOW + 9 }
+          expect(await store.createUserWithIdentity(second, attempt)).toBe(IDENTITY_TAKEN)
+          expect(await stateOf(second)).toEqual({ byId: null, byEmail: null, identities: [] })
+          expect(await store.findIdentity(identity.provider, identity.subject)).toEqual(identity)
+          expect(await stateOf(first)).toEqual({ byId: first, byEmail: first, identities: [identity] })
+          // Its email is still free.
+          expect(await store.createUser(second)).toEqual(second)
+        })
+
+        it('lets exactly one of concurrent sign-ups with one identity win; the others get IDENTITY_TAKEN', async () => {
+          const subject = generatePublicId()
+          const users = Array.from({ length: 8 }, () => makeSocialUser())
+          const results = await Promise.all(
+            users.map((user) => store.createUserWithIdentity(user, makeIdentity(user.id, { subject }))),
+          )
+          const winners = users.filter((_, i) => results[i] !== IDENTITY_TAKEN)
+          expect(winners).toHaveLength(1)
+          expect(results.filter((result) => result === IDENTITY_TAKEN)).toHaveLength(users.length - 1)
+          expect((await store.findIdentity('google', subject))?.userId).toBe(winners[0]!.id)
+          for (const user of users) {
+            const won = user === winners[0]
+            expect(await store.findUserById(user.id)).toEqual(won ? user : null)
+            expect(await store.findUserByEmail(user.email)).toEqual(won ? user : null)
+          }
+        })
+
+        it('lets exactly one of concurrent sign-ups with look-alike emails win; the others get EMAIL_TAKEN', async () => {
+          const spellings = ['race@example.com', 'RACE@example.com', '\uff52ace@example.com']
+          const users = Array.from({ length: 9 }, (_, i) => makeSocialUser({ email: spellings[i % 3] }))
+          const identities = users.map((user) => makeIdentity(user.id))
+          const results = await Promise.all(
+            users.map((user, i) => store.createUserWithIdentity(user, identities[i]!)),
+          )
+          expect(results.filter((result) => result === EMAIL_TAKEN)).toHaveLength(users.length - 1)
+          const winner = users.findIndex((_, i) => results[i] !== EMAIL_TAKEN)
+          expect(await store.findUserByEmail('race@example.com')).toEqual(users[winner])
+          for (const [i, identity] of identities.entries()) {
+            expect(await store.findIdentity(identity.provider, identity.subject)).toEqual(
+              i === winner ? identity : null,
+            )
+          }
+        })
+      })
+
+      describe('linkIdentity', () => {
+        it('links identities at several providers to an existing user, who may have a password', async () => {
+          const user = await createWithPassword()
+          const google = makeIdentity(user.id, { email: user.email })
+          const github = makeIdentity(user.id, { provider: 'github', subject: '583231', createdAt: NOW + 1 })
+          expect(await store.linkIdentity(google)).toBe(true)
+          expect(await store.linkIdentity(github)).toBe(true)
+          expect(await store.findIdentity('google', google.subject)).toEqual(google)
+          expect(await store.findIdentity('github', '583231')).toEqual(github)
+          expect(await store.listUserIdentities(user.id)).toEqual([google, github])
+          expect(await store.findUserById(user.id)).toEqual(user)
+        })
+
+        it('refuses an identity linked to another user, or to this one, with IDENTITY_TAKEN, changing nothing', async () => {
+          const owner = makeSocialUser()
+          const identity = await signUp(owner)
+          const other = await createWithPassword()
+          const again = { ...identity, email: 'new@example.com', createdAt: NOW + 50 }
+          expect(await store.linkIdentity({ ...again, userId: other.id })).toBe(IDENTITY_TAKEN)
+          // The same identity to its own user is "linked already", ahead of "a provider linked already".
+          expect(await store.linkIdentity(again)).toBe(IDENTITY_TAKEN)
+          expect(await store.findIdentity(identity.provider, identity.subject)).toEqual(identity)
+          expect(await store.listUserIdentities(owner.id)).toEqual([identity])
+          expect(await store.listUserIdentities(other.id)).toEqual([])
+        })
+
+        it('refuses a second identity at one provider with PROVIDER_LINKED, changing nothing', async () => {
+          const user = makeSocialUser()
+          const first = await signUp(user)
+          const second = makeIdentity(user.id, { createdAt: NOW + 1 })
+          expect(await store.linkIdentity(second)).toBe(PROVIDER_LINKED)
+          expect(await store.findIdentity(second.provider, second.subject)).toBeNull()
+          expect(await store.listUserIdentities(user.id)).toEqual([first])
+          // Nothing of it was kept: another user may link it.
+          const other = await createWithPassword()
+          expect(await store.linkIdentity({ ...second, userId: other.id })).toBe(true)
+        })
+
+        it('returns false for an unknown user and stores nothing', async () => {
+          const identity = makeIdentity(generatePublicId())
+          expect(await store.linkIdentity(identity)).toBe(false)
+          expect(await store.findIdentity(identity.provider, identity.subject)).toBeNull()
+          expect(await store.listUserIdentities(identity.userId)).toEqual([])
+        })
+
+        it('links one identity to exactly one of many users linking it at once', async () => {
+          const users = await Promise.all(Array.from({ length: 6 }, () => createWithPassword()))
+          const subject = generatePublicId()
+          const results = await Promise.all(
+            users.map((user) => store.linkIdentity(makeIdentity(user.id, { subject }))),
+          )
+          expect(results.filter((result) => result === true)).toHaveLength(1)
+          expect(results.filter((result) => result === IDENTITY_TAKEN)).toHaveLength(users.length - 1)
+          const winner = users[results.indexOf(true)]!
+          expect((await store.findIdentity('google', subject))?.userId).toBe(winner.id)
+          for (const user of users) {
+            expect(await store.listUserIdentities(user.id)).toHaveLength(user === winner ? 1 : 0)
+          }
+        })
+
+        it('gives a user one identity per provider when several are linked at once', async () => {
+          const user = await createWithPassword()
+          const attempts = Array.from({ length: 6 }, () => makeIdentity(user.id))
+          const results = await Promise.all(attempts.map((identity) => store.linkIdentity(identity)))
+          expect(results.filter((result) => result === true)).toHaveLength(1)
+          expect(results.filter((result) => result === PROVIDER_LINKED)).toHaveLength(attempts.length - 1)
+          expect(await store.listUserIdentities(user.id)).toEqual([attempts[results.indexOf(true)]])
+        })
+
+        it('refuses a provider id outside [a-z][a-z0-9_-]* with a TypeError, storing nothing', async () => {
+          const user = await createWithPassword()
+          for (const provider of ['Google', 'corp:eu', '', '9lives']) {
+            await expect(store.linkIdentity(makeIdentity(user.id, { provider }))).rejects.toThrow(TypeError)
+          }
+          const social = makeSocialUser()
+          await expect(
+            store.createUserWithIdentity(social, makeIdentity(social.id, { provider: 'corp:eu' })),
+          ).rejects.toThrow(TypeError)
+          expect(await store.findUserById(social.id)).toBeNull()
+          expect(await store.listUserIdentities(user.id)).toEqual([])
+        })
+
+        it('refuses an identity that names another user than the one created with it', async () => {
+          const user = makeSocialUser()
+          await expect(store.createUserWithIdentity(user, makeIdentity(generatePublicId()))).rejects.toThrow(
+            TypeError,
+          )
+          expect(await store.findUserById(user.id)).toBeNull()
+        })
+      })
+
+      describe('findIdentity and listUserIdentities', () => {
+        it('returns null for an unknown identity, and keeps subjects that differ only in case apart', async () => {
+          const upper = makeSocialUser()
+          const lower = makeSocialUser()
+          const identity = await signUp(upper, makeIdentity(upper.id, { subject: 'AbC-123' }))
+          expect(await store.findIdentity('google', 'abc-123')).toBeNull()
+          expect(await store.findIdentity('github', 'AbC-123')).toBeNull()
+          const lowered = await signUp(lower, makeIdentity(lower.id, { subject: 'abc-123' }))
+          expect(await store.findIdentity('google', 'AbC-123')).toEqual(identity)
+          expect(await store.findIdentity('google', 'abc-123')).toEqual(lowered)
+        })
+
+        it('finds nothing under a provider id no identity can have, whatever the subject', async () => {
+          const user = makeSocialUser()
+          const identity = await signUp(user, makeIdentity(user.id, { provider: 'corp', subject: 'eu:42' }))
+          expect(await store.findIdentity('corp:eu', '42')).toBeNull()
+          expect(await store.findIdentity('corp', 'eu:42')).toEqual(identity)
+        })
+
+        it("lists a user's identities oldest first, then by provider, and only that user's", async () => {
+          const user = await createWithPassword()
+          const other = makeSocialUser()
+          const theirs = await signUp(
+            other,
+            makeIdentity(other.id, { provider: 'github', createdAt: NOW - 100 }),
+          )
+          const github = makeIdentity(user.id, { provider: 'github', createdAt: NOW + 10 })
+          const google = makeIdentity(user.id, { provider: 'google', createdAt: NOW })
+          const corp = makeIdentity(user.id, { provider: 'corp', createdAt: NOW + 10 })
+          for (const identity of [github, google, corp]) expect(await store.linkIdentity(identity)).toBe(true)
+          expect(await store.listUserIdentities(user.id)).toEqual([google, corp, github])
+          expect(await store.listUserIdentities(other.id)).toEqual([theirs])
+          expect(await store.listUserIdentities(generatePublicId())).toEqual([])
+        })
+
+        it('returns copies: mutating a returned identity does not change the stored one', async () => {
+          const user = makeSocialUser()
+          const identity = await signUp(user)
+          const found = (await store.findIdentity(identity.provider, identity.subject))!
+          found.userId = 'changed'
+          const [listed] = await store.listUserIdentities(user.id)
+          listed!.email = 'changed@example.com'
+          expect(await store.findIdentity(identity.provider, identity.subject)).toEqual(identity)
+          expect(await store.listUserIdentities(user.id)).toEqual([identity])
+        })
+      })
+
+      describe('unlinkIdentity', () => {
+        it('unlinks an identity of a user with a password; a second unlink reports false', async () => {
+          const user = await createWithPassword()
+          const identity = makeIdentity(user.id)
+          expect(await store.linkIdentity(identity)).toBe(true)
+          expect(await store.unlinkIdentity(user.id, 'google')).toBe(true)
+          expect(await store.findIdentity(identity.provider, identity.subject)).toBeNull()
+          expect(await store.listUserIdentities(user.id)).toEqual([])
+          expect(await store.unlinkIdentity(user.id, 'google')).toBe(false)
+          // Freed: another user may link it now.
+          const other = await createWithPassword()
+          expect(await store.linkIdentity({ ...identity, userId: other.id })).toBe(true)
+        })
+
+        it("refuses to unlink a password-less user's only identity (LAST_SIGN_IN_METHOD), changing nothing", async () => {
+          const user = makeSocialUser()
+          const identity = await signUp(user)
+          expect(await store.unlinkIdentity(user.id, 'google')).toBe(LAST_SIGN_IN_METHOD)
+          expect(await store.findIdentity(identity.provider, identity.subject)).toEqual(identity)
+          expect(await stateOf(user)).toEqual({ byId: user, byEmail: user, identities: [identity] })
+          // Once the user has a password, the identity may go.
+          expect(await store.updatePasswordHash(user.id, 'new-hash')).toBe(true)
+          expect(await store.unlinkIdentity(user.id, 'google')).toBe(true)
+          expect(await store.listUserIdentities(user.id)).toEqual([])
+        })
+
+        it('unlinks one of two identities of a password-less user, then refuses the other', async () => {
+          const user = makeSocialUser()
+          const google = await signUp(user)
+          const github = makeIdentity(user.id, { provider: 'github', createdAt: NOW + 1 })
+          expect(await store.linkIdentity(github)).toBe(true)
+          expect(await store.unlinkIdentity(user.id, 'google')).toBe(true)
+          expect(await store.findIdentity('google', google.subject)).toBeNull()
+          expect(await store.unlinkIdentity(user.id, 'github')).toBe(LAST_SIGN_IN_METHOD)
+          expect(await store.listUserIdentities(user.id)).toEqual([github])
+        })
+
+        it("returns false for a provider the user has not linked, or an unknown user, and spares others' identities", async () => {
+          const owner = makeSocialUser()
+          const identity = await signUp(owner)
+          const other = await createWithPassword()
+          expect(await store.unlinkIdentity(other.id, 'google')).toBe(false)
+          expect(await store.unlinkIdentity(owner.id, 'github')).toBe(false)
+          expect(await store.unlinkIdentity(generatePublicId(), 'google')).toBe(false)
+          expect(await store.findIdentity(identity.provider, identity.subject)).toEqual(identity)
+          expect(await store.listUserIdentities(owner.id)).toEqual([identity])
+        })
+
+        it("lets exactly one of two concurrent unlinks of a password-less user's two identities succeed", async () => {
+          for (let round = 0; round < 5; round++) {
+            const user = makeSocialUser()
+            await signUp(user)
+            expect(await store.linkIdentity(makeIdentity(user.id, { provider: 'github' }))).toBe(true)
+            const results = await Promise.all([
+              store.unlinkIdentity(user.id, 'google'),
+              store.unlinkIdentity(user.id, 'github'),
+            ])
+            expect(results).toContain(true)
+            expect(results).toContain(LAST_SIGN_IN_METHOD)
+            const [kept] = await store.listUserIdentities(user.id)
+            expect(kept?.provider).toBe(results[0] === true ? 'github' : 'google')
+          }
+        })
+      })
+    })
+
+    describe('single-use claims', () => {
+      // Far ahead of the real clock, like NOW: Redis ends a claim by its own clock (at `expiresAt`), so these
+      // claims stay stored there for as long as the test runs, and only the `now` passed in decides.
+      const key = (): string => hashSecret(generateSecretToken())
+
+      it('claims a key once: a repeat before it ends gets false and changes nothing', async () => {
+        const state = key()
+        expect(await store.claimOnce(state, NOW + 60, NOW)).toBe(true)
+        expect(await store.claimOnce(state, NOW + 600, NOW)).toBe(false)
+        expect(await store.claimOnce(state, NOW + 600, NOW + 59)).toBe(false)
+        // Still ending at its first expiry, not the refused one's: at NOW + 60 it has ended.
+        expect(await store.claimOnce(state, NOW + 120, NOW + 60)).toBe(true)
+      })
+
+      it('takes over a claim that has ended (at its expiresAt), once, until the new claim ends', async () => {
+        const state = key()
+        expect(await store.claimOnce(state, NOW + 60, NOW)).toBe(true)
+        expect(await store.claimOnce(state, NOW + 200, NOW + 100)).toBe(true)
+        expect(await store.claimOnce(state, NOW + 300, NOW + 100)).toBe(false)
+        expect(await store.claimOnce(state, NOW + 300, NOW + 199)).toBe(false)
+        expect(await store.claimOnce(state, NOW + 300, NOW + 200)).toBe(true)
+      })
+
+      it('keeps keys apart', async () => {
+        const [a, b] = [key(), key()]
+        expect(await store.claimOnce(a, NOW + 60, NOW)).toBe(true)
+        expect(await store.claimOnce(b, NOW + 60, NOW)).toBe(true)
+        expect(await store.claimOnce(`${a}x`, NOW + 60, NOW)).toBe(true)
+        expect(await store.claimOnce(a, NOW + 60, NOW)).toBe(false)
+        expect(await store.claimOnce(b, NOW + 60, NOW)).toBe(false)
+      })
+
+      it('gives exactly one of many concurrent claims of a key true, also when taking over an ended one', async () => {
+        const state = key()
+        const first = await Promise.all(
+          Array.from({ length: 20 }, () => store.claimOnce(state, NOW + 60, NOW)),
+        )
+        expect(first.filter(Boolean)).toHaveLength(1)
+        const takeover = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.claimOnce(state, NOW + 200 + i, NOW + 60)),
+        )
+        expect(takeover.filter(Boolean)).toHaveLength(1)
+        // The winner's expiry is the one stored: the claim ends exactly then.
+        const winner = NOW + 200 + takeover.indexOf(true)
+        expect(await store.claimOnce(state, NOW + 900, winner - 1)).toBe(false)
+        expect(await store.claimOnce(state, NOW + 900, winner)).toBe(true)
+      })
+
+      it('deletes claims that ended at or before now, and only those; returns how many', async () => {
+        const [ended, atEdge, live] = [key(), key(), key()]
+        expect(await store.claimOnce(ended, NOW - 1, NOW - 100)).toBe(true)
+        expect(await store.claimOnce(atEdge, NOW, NOW - 100)).toBe(true)
+        expect(await store.claimOnce(live, NOW + 1, NOW - 100)).toBe(true)
+        expect(await store.deleteExpiredClaims(NOW)).toBe(2)
+        expect(await store.deleteExpiredClaims(NOW)).toBe(0)
+        // The live claim was kept: it still refuses a repeat.
+        expect(await store.claimOnce(live, NOW + 60, NOW)).toBe(false)
+        expect(await store.deleteExpiredClaims(NOW + 1)).toBe(1)
+        expect(await store.claimOnce(live, NOW + 60, NOW)).toBe(true)
       })
     })
 

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import type { Clock } from '../../src/core/clock.js'
 import { buildServer, type SesameServer } from '../../src/server/app.js'
 import { loadConfig } from '../../src/server/config.js'
+import type { SocialProvider } from '../../src/social/provider.js'
 import type { Store } from '../../src/store/types.js'
 
 export interface TestServerOptions {
@@ -20,6 +21,8 @@ export interface TestServerOptions {
   dataDir?: string
   /** Adds test-only routes or hooks before the server is ready. */
   configure?: (app: SesameServer['app']) => void
+  /** Sign-in providers built by the test (a preset pointed at a local stand-in), instead of the env's. */
+  socialProviders?: SocialProvider[]
 }
 
 export interface TestServer extends SesameServer {
@@ -40,6 +43,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.clock && { clock: options.clock }),
     ...(options.store && { store: options.store }),
     sleep: options.sleep ?? (async () => {}),
+    ...(options.socialProviders && { socialProviders: options.socialProviders }),
   })
   options.configure?.(server.app)
   await server.app.ready()

@@ -23,7 +23,11 @@ describe('POST /auth/signup', () => {
     expect(response.headers['cache-control']).toBe('no-store')
     const body = response.json<{ user: { id: string; email: string } }>()
     expect(body).toEqual({
-      user: { id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/), email: 'ann.lee@example.com' },
+      user: {
+        id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+        email: 'ann.lee@example.com',
+        email_verified: false,
+      },
     })
     expect(response.body).not.toContain('correct horse')
     expect(response.body).not.toContain('argon2')

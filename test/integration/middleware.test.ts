@@ -137,6 +137,7 @@ describe('middleware', () => {
         roles,
         createdAt: Math.floor(Date.now() / 1000),
         disabledAt: null,
+        emailVerifiedAt: null,
       })
     }
     const bearer = async (email: string): Promise<string> =>

@@ -141,7 +141,7 @@ describe('tokens', () => {
       sid: string
     }
     expect(response.json()).toStrictEqual({
-      user: { id: userId, email: EMAIL },
+      user: { id: userId, email: EMAIL, email_verified: false },
       session: {
         id: claims.sid,
         method: 'token',

@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       trustProxy: false,
       trustedOrigins: [],
       logLevel: 'info',
+      social: [],
       hstsMaxAgeSeconds: 0,
       revocationFeedToken: null,
       rateLimits: {

@@ -2,6 +2,7 @@
 export const STYLESHEET = `
 :root { --ink: #1d2330; --muted: #5b6475; --line: #d9dee8; --accent: #2f5bea; --bad: #b42318; --bg: #f5f7fb; }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: var(--bg); }
 .bar { display: flex; justify-content: space-between; align-items: center; padding: 0.9rem 1.5rem; background: #fff; border-bottom: 1px solid var(--line); }
 .brand { font-weight: 700; font-size: 1.15rem; color: var(--ink); text-decoration: none; letter-spacing: 0.02em; }
@@ -20,6 +21,17 @@ button.secondary { color: var(--ink); background: #eef1f7; }
 dl { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 0.4rem 1rem; margin: 0 0 1.5rem; }
 dt { color: var(--muted); }
 dd { margin: 0; overflow-wrap: break-word; }
+.success { margin: 0 0 1rem; padding: 0.6rem 0.8rem; color: #05603a; background: #ecfdf3; border: 1px solid #abefc6; border-radius: 6px; }
+.providers { display: grid; gap: 0.5rem; margin: 0 0 1.25rem; }
+a.provider { display: block; padding: 0.6rem; text-align: center; font-weight: 600; color: var(--ink); text-decoration: none; background: #fff; border: 1px solid var(--line); border-radius: 6px; }
+a.provider:hover, a.provider:focus { border-color: var(--accent); }
+.or { display: flex; align-items: center; gap: 0.75rem; margin: 0 0 1.25rem; color: var(--muted); font-size: 0.85rem; }
+.or::before, .or::after { content: ""; flex: 1; border-top: 1px solid var(--line); }
+h2 { margin: 1.5rem 0 0.75rem; font-size: 1.1rem; }
+ul.identities { list-style: none; margin: 0 0 1rem; padding: 0; }
+ul.identities li { display: flex; justify-content: space-between; align-items: center; gap: 1rem; padding: 0.5rem 0; border-bottom: 1px solid var(--line); }
+ul.identities form { margin: 0; }
+ul.identities button, form.inline button { width: auto; padding: 0.35rem 0.8rem; }
 `
 
 /** The site icon, served from `/assets/icon.svg` (browsers ask for one on every page). */

@@ -11,6 +11,10 @@ import {
   type DeviceCreation,
   type DeviceLimit,
   EMAIL_TAKEN,
+  type FederatedIdentityRecord,
+  IDENTITY_TAKEN,
+  LAST_SIGN_IN_METHOD,
+  PROVIDER_LINKED,
   type RefreshFamilyRecord,
   type SessionRecord,
   type SigningKeyRecord,
@@ -20,6 +24,7 @@ import {
 } from '../types.js'
 import { emailKey } from '../../core/email.js'
 import { planDeviceLimit } from '../device-limit.js'
+import { byLinkTime, checkIdentity, isLastSignInMethod } from '../identities.js'
 import { createLocalChangeFeed } from '../local-change-feed.js'
 import { rateLimitSlot } from '../rate-window.js'
 import { StringPool } from './string-pool.js'
@@ -42,6 +47,11 @@ export function createMemoryStore(): Store {
   const userEpochs = new Map<string, UserEpochRecord>()
   // Rate-limit counters by `${key}:${window}`, with the second their window ends.
   const rateCounters = new Map<string, { count: number; endsAt: number }>()
+  // Federated identities by provider, then subject; and each user's, provider -> subject (at most one each).
+  const identities = new Map<string, Map<string, FederatedIdentityRecord>>()
+  const subjectsByUser = new Map<string, Map<string, string>>()
+  // Single-use claims: key -> the second the claim ends.
+  const claims = new Map<string, number>()
 
   const familyIdsByUser = new Map<string, Set<string>>()
   // Sessions share one copy of each User-Agent string (see string-pool.ts).
@@ -94,6 +104,34 @@ export function createMemoryStore(): Store {
     return { evictedFamilies: plan.familyIds }
   }
 
+  function addUser(user: UserRecord): void {
+    usersById.set(user.id, copyUser(user))
+    userIdsByEmailKey.set(emailKey(user.email), user.id)
+  }
+
+  function storedIdentity(provider: string, subject: string): FederatedIdentityRecord | undefined {
+    return identities.get(provider)?.get(subject)
+  }
+
+  function addIdentity(identity: FederatedIdentityRecord): void {
+    let bySubject = identities.get(identity.provider)
+    if (!bySubject)
+      identities.set(identity.provider, (bySubject = new Map<string, FederatedIdentityRecord>()))
+    bySubject.set(identity.subject, { ...identity })
+    let linked = subjectsByUser.get(identity.userId)
+    if (!linked) subjectsByUser.set(identity.userId, (linked = new Map<string, string>()))
+    linked.set(identity.provider, identity.subject)
+  }
+
+  function removeIdentity(userId: string, provider: string, subject: string): void {
+    const bySubject = identities.get(provider)!
+    bySubject.delete(subject)
+    if (bySubject.size === 0) identities.delete(provider)
+    const linked = subjectsByUser.get(userId)!
+    linked.delete(provider)
+    if (linked.size === 0) subjectsByUser.delete(userId)
+  }
+
   function storeEpoch(epoch: UserEpochRecord): void {
     const existing = userEpochs.get(epoch.userId)
     userEpochs.set(epoch.userId, {
@@ -107,10 +145,8 @@ export function createMemoryStore(): Store {
     kind: 'memory',
 
     async createUser(user) {
-      const key = emailKey(user.email)
-      if (userIdsByEmailKey.has(key)) return EMAIL_TAKEN
-      usersById.set(user.id, copyUser(user))
-      userIdsByEmailKey.set(key, user.id)
+      if (userIdsByEmailKey.has(emailKey(user.email))) return EMAIL_TAKEN
+      addUser(user)
       return copyUser(user)
     },
     async findUserByEmail(email) {
@@ -131,6 +167,40 @@ export function createMemoryStore(): Store {
       const user = usersById.get(userId)
       if (!user) return false
       user.disabledAt = disabledAt
+      return true
+    },
+
+    // Each check and its write are one synchronous step (no await between), so no other call runs in between.
+    async createUserWithIdentity(user, identity) {
+      checkIdentity(identity, user.id)
+      if (storedIdentity(identity.provider, identity.subject)) return IDENTITY_TAKEN
+      if (userIdsByEmailKey.has(emailKey(user.email))) return EMAIL_TAKEN
+      addUser(user)
+      addIdentity(identity)
+      return copyUser(user)
+    },
+    async linkIdentity(identity) {
+      checkIdentity(identity)
+      if (!usersById.has(identity.userId)) return false
+      if (storedIdentity(identity.provider, identity.subject)) return IDENTITY_TAKEN
+      if (subjectsByUser.get(identity.userId)?.has(identity.provider)) return PROVIDER_LINKED
+      addIdentity(identity)
+      return true
+    },
+    async findIdentity(provider, subject) {
+      const identity = storedIdentity(provider, subject)
+      return identity ? { ...identity } : null
+    },
+    async listUserIdentities(userId) {
+      const linked = [...(subjectsByUser.get(userId) ?? [])]
+      return linked.map(([provider, subject]) => ({ ...storedIdentity(provider, subject)! })).sort(byLinkTime)
+    },
+    async unlinkIdentity(userId, provider) {
+      const linked = subjectsByUser.get(userId)
+      const subject = linked?.get(provider)
+      if (subject === undefined) return false
+      if (isLastSignInMethod(usersById.get(userId)?.passwordHash, linked!.size)) return LAST_SIGN_IN_METHOD
+      removeIdentity(userId, provider, subject)
       return true
     },
 
@@ -333,6 +403,20 @@ export function createMemoryStore(): Store {
       rateCounters.delete(rateLimitSlot(key, windowSeconds, now).id)
     },
 
+    async claimOnce(key, expiresAt, now) {
+      const endsAt = claims.get(key)
+      if (endsAt !== undefined && endsAt > now) return false
+      claims.set(key, expiresAt)
+      return true
+    },
+    async deleteExpiredClaims(now) {
+      let deleted = 0
+      for (const [key, endsAt] of claims) {
+        if (endsAt <= now && claims.delete(key)) deleted++
+      }
+      return deleted
+    },
+
     changes: createLocalChangeFeed(),
 
     async ping() {},
@@ -351,6 +435,9 @@ export function createMemoryStore(): Store {
       userEpochs.clear()
       rateCounters.clear()
       familyIdsByUser.clear()
+      identities.clear()
+      subjectsByUser.clear()
+      claims.clear()
     },
   }
 }

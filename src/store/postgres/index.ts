@@ -7,8 +7,9 @@
  *   pooled connection across round trips. Writes that touch two tables (a family and its token) use a
  *   data-modifying CTE; compare-and-set is an UPDATE whose WHERE is the compare, so concurrent callers
  *   serialise on the row lock and exactly one wins. The exceptions are `createFirstSigningKey`, run once per
- *   store's life, and a create under a device limit (`createUnderLimit`): each needs a lock and a fresh
- *   snapshot after it (see there).
+ *   store's life, a create under a device limit (`createUnderLimit`), and the identity changes that check
+ *   another row than the one they write (`linkIdentity`, `unlinkIdentity`) or write two dependent rows
+ *   (`createUserWithIdentity`): each needs a lock and a fresh snapshot after it, or a rollback (see there).
  * - Each operation is bounded by `timeoutMs` (see `connection.ts`): a dead server yields `store_unavailable`
  *   within that bound, never a hang, and every driver error becomes `store_unavailable` with its cause.
  * - postgres.js prepares each statement once per connection and reuses it; behind PgBouncer in transaction
@@ -23,14 +24,21 @@ import {
   type DeviceCreation,
   type DeviceLimit,
   EMAIL_TAKEN,
+  type FederatedIdentityRecord,
+  IDENTITY_TAKEN,
+  LAST_SIGN_IN_METHOD,
+  PROVIDER_LINKED,
   type Store,
+  type UserRecord,
 } from '../types.js'
+import { checkIdentity, isLastSignInMethod } from '../identities.js'
 import { createPostgresChangeFeed } from './change-feed.js'
 import { assertSchemaName, bounded, openPool, type Sql, unavailable } from './connection.js'
 import { migratePostgres } from './migrations.js'
 import {
   type EpochRow,
   type FamilyRow,
+  type IdentityRow,
   type RevocationRow,
   type PrefixedUserRow,
   type SessionRow,
@@ -38,6 +46,7 @@ import {
   type UserRow,
   toEpoch,
   toFamily,
+  toIdentity,
   toRevocation,
   toSession,
   toSigningKey,
@@ -122,10 +131,61 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   return buildStore(sql, config.schema, config.timeoutMs)
 }
 
+/** Thrown inside a {@link buildStore} transaction to roll it back; the transaction then answers `result`. */
+class Rollback<T> extends Error {
+  readonly result: T
+  constructor(result: T) {
+    super('The transaction was rolled back on purpose.')
+    this.result = result
+  }
+}
+
 function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
   const run = <T>(query: PromiseLike<T>): Promise<T> => bounded(query, timeoutMs)
   const changes = createPostgresChangeFeed(sql, schema, timeoutMs)
   const NO_EVICTIONS: DeviceCreation = { evictedFamilies: [] }
+
+  /** Runs `body` as one transaction under the operation bound; a {@link Rollback} it throws is its answer. */
+  function transaction<T>(body: (tx: Sql) => Promise<T>): Promise<T> {
+    const work = sql.begin((tx) => body(tx as unknown as Sql)) as Promise<T>
+    return run(
+      work.catch((error: unknown) => {
+        if (error instanceof Rollback) return error.result as T
+        throw error
+      }),
+    )
+  }
+
+  /** No conflict target: a taken email or a taken email key (both UNIQUE) inserts nothing. */
+  function insertUser(q: Sql, user: UserRecord) {
+    return q`
+      INSERT INTO users (id, email, email_key, password_hash, roles, created_at, disabled_at, email_verified_at)
+      VALUES (${user.id}, ${user.email}, ${emailKey(user.email)}, ${user.passwordHash},
+              ${q.json([...user.roles])}, ${user.createdAt}, ${user.disabledAt}, ${user.emailVerifiedAt})
+      ON CONFLICT DO NOTHING
+      RETURNING id`
+  }
+
+  /** No conflict target: an identity linked already, or a second one at the user's provider, inserts nothing. */
+  function insertIdentity(q: Sql, i: FederatedIdentityRecord) {
+    return q`
+      INSERT INTO federated_identities (provider, subject, user_id, email, created_at)
+      VALUES (${i.provider}, ${i.subject}, ${i.userId}, ${i.email}, ${i.createdAt})
+      ON CONFLICT DO NOTHING
+      RETURNING 1`
+  }
+
+  /**
+   * Locks the user's row for the rest of the transaction and reads its password hash; undefined when there is
+   * no such user. Every change to a user's identities takes this lock first, so they serialise per user across
+   * instances, and each statement after it sees every commit made before it was granted. NO KEY UPDATE leaves
+   * inserts of sessions and families (which only reference the row) free to run.
+   */
+  async function lockUser(tx: Sql, userId: string): Promise<{ password_hash: string | null } | undefined> {
+    const [owner] = await tx<Array<{ password_hash: string | null }>>`
+      SELECT password_hash FROM users WHERE id = ${userId} FOR NO KEY UPDATE`
+    return owner
+  }
 
   /**
    * Runs `insert` (a session's or a family's) under `limit`, if any. With a limit it is the second
@@ -163,13 +223,7 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
     kind: 'postgres',
 
     async createUser(user) {
-      // No conflict target: a taken email or a taken email key (both UNIQUE) is EMAIL_TAKEN.
-      const rows = await run(sql`
-        INSERT INTO users (id, email, email_key, password_hash, roles, created_at, disabled_at)
-        VALUES (${user.id}, ${user.email}, ${emailKey(user.email)}, ${user.passwordHash},
-                ${sql.json([...user.roles])}, ${user.createdAt}, ${user.disabledAt})
-        ON CONFLICT DO NOTHING
-        RETURNING id`)
+      const rows = await run(insertUser(sql, user))
       return rows.length === 1 ? { ...user, roles: [...user.roles] } : EMAIL_TAKEN
     },
     async findUserByEmail(email) {
@@ -192,6 +246,62 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
       return result.count === 1
     },
 
+    async createUserWithIdentity(user, identity) {
+      checkIdentity(identity, user.id)
+      // A transaction: the identity row can only follow its user's (the foreign key), and the user must go again
+      // when the identity turns out taken. Each insert skips on a conflict after waiting for a concurrent
+      // inserter of the same email or identity to commit, so of racing sign-ups exactly one stores anything.
+      return transaction(async (tx) => {
+        const [linked] = await tx`
+          SELECT 1 FROM federated_identities
+          WHERE provider = ${identity.provider} AND subject = ${identity.subject}`
+        if (linked) return IDENTITY_TAKEN
+        if ((await insertUser(tx, user)).length === 0) return EMAIL_TAKEN
+        if ((await insertIdentity(tx, identity)).length === 0) throw new Rollback(IDENTITY_TAKEN)
+        return { ...user, roles: [...user.roles] }
+      })
+    },
+    async linkIdentity(identity) {
+      checkIdentity(identity)
+      return transaction(async (tx) => {
+        if (!(await lockUser(tx, identity.userId))) return false
+        const [taken] = await tx`
+          SELECT 1 FROM federated_identities
+          WHERE provider = ${identity.provider} AND subject = ${identity.subject}`
+        if (taken) return IDENTITY_TAKEN
+        const [linked] = await tx`
+          SELECT 1 FROM federated_identities
+          WHERE user_id = ${identity.userId} AND provider = ${identity.provider}`
+        if (linked) return PROVIDER_LINKED
+        // A link of this identity to another user holds another lock: the insert waits for it, then skips.
+        return (await insertIdentity(tx, identity)).length === 1 ? true : IDENTITY_TAKEN
+      })
+    },
+    async findIdentity(provider, subject) {
+      const [row] = await run(sql<IdentityRow[]>`
+        SELECT * FROM federated_identities WHERE provider = ${provider} AND subject = ${subject}`)
+      return row ? toIdentity(row) : null
+    },
+    async listUserIdentities(userId) {
+      const rows = await run(sql<IdentityRow[]>`
+        SELECT * FROM federated_identities WHERE user_id = ${userId} ORDER BY created_at, provider`)
+      return rows.map(toIdentity)
+    },
+    unlinkIdentity(userId, provider) {
+      // Under the user's lock: as one statement, two unlinks of a user's two identities would each see the
+      // other's identity in its snapshot, and both delete.
+      return transaction(async (tx) => {
+        const owner = await lockUser(tx, userId)
+        if (!owner) return false
+        const linked = await tx<Array<{ provider: string }>>`
+          SELECT provider FROM federated_identities WHERE user_id = ${userId}`
+        if (!linked.some((row) => row.provider === provider)) return false
+        if (isLastSignInMethod(owner.password_hash, linked.length)) return LAST_SIGN_IN_METHOD
+        await tx`DELETE FROM federated_identities WHERE user_id = ${userId} AND provider = ${provider}`
+        return true
+      })
+    },
+
     createSession(s, limit) {
       return createUnderLimit(
         s.userId,
@@ -210,7 +320,8 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
     async findSessionWithUser(tokenHash) {
       const [row] = await run(sql<Array<SessionRow & PrefixedUserRow>>`
         SELECT s.*, u.id AS u_id, u.email AS u_email, u.password_hash AS u_password_hash, u.roles AS u_roles,
-               u.created_at AS u_created_at, u.disabled_at AS u_disabled_at
+               u.created_at AS u_created_at, u.disabled_at AS u_disabled_at,
+               u.email_verified_at AS u_email_verified_at
         FROM sessions s LEFT JOIN users u ON u.id = s.user_id
         WHERE s.token_hash = ${tokenHash}`)
       if (!row) return null
@@ -464,6 +575,21 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
     },
     async resetRateLimit(key, windowSeconds, now) {
       await run(sql`DELETE FROM rate_limits WHERE slot = ${rateLimitSlot(key, windowSeconds, now).id}`)
+    },
+
+    async claimOnce(key, expiresAt, now) {
+      // One statement: a new key is inserted, a held one taken over only if its claim has ended by `now`.
+      // Concurrent claims of one key queue on its row (or its index entry); each later one re-checks the WHERE
+      // against the row the earlier one committed, so exactly one gets it.
+      const rows = await run(sql`
+        INSERT INTO claims (key, expires_at) VALUES (${key}, ${expiresAt})
+        ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE claims.expires_at <= ${now}
+        RETURNING 1`)
+      return rows.length === 1
+    },
+    async deleteExpiredClaims(now) {
+      const result = await run(sql`DELETE FROM claims WHERE expires_at <= ${now}`)
+      return result.count
     },
 
     changes,

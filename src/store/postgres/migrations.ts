@@ -171,6 +171,38 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       UPDATE signing_keys SET activates_at = created_at;
     `,
   },
+  {
+    version: 8,
+    name: 'sign-in providers: verified emails, federated identities',
+    // Dropping NOT NULL and adding a nullable column without a default change only the catalog (no rewrite,
+    // no scan); accounts stored before read as unverified (null). An older Sesame still running during the
+    // upgrade inserts without the new column, and its users read as unverified too.
+    sql: `
+      ALTER TABLE users ALTER COLUMN password_hash DROP NOT NULL;
+      ALTER TABLE users ADD COLUMN email_verified_at BIGINT;
+
+      CREATE TABLE federated_identities (
+        provider   TEXT COLLATE "C" NOT NULL,
+        subject    TEXT COLLATE "C" NOT NULL,
+        user_id    TEXT COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        email      TEXT COLLATE "C",
+        created_at BIGINT           NOT NULL,
+        PRIMARY KEY (provider, subject),
+        UNIQUE (user_id, provider) -- one identity per provider per user; also the per-user lookup
+      );
+    `,
+  },
+  {
+    version: 9,
+    name: 'single-use claims',
+    sql: `
+      CREATE TABLE claims (
+        key        TEXT COLLATE "C" PRIMARY KEY,
+        expires_at BIGINT           NOT NULL
+      );
+      CREATE INDEX claims_by_expiry ON claims (expires_at);
+    `,
+  },
 ]
 
 /** Rows per UPDATE when filling email keys: bounded statements, few round trips. */

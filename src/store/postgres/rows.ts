@@ -5,6 +5,7 @@
  */
 import type {
   AccessRevocationRecord,
+  FederatedIdentityRecord,
   RefreshFamilyRecord,
   SessionRecord,
   SigningKeyRecord,
@@ -18,11 +19,12 @@ type Int8 = string
 export interface UserRow {
   id: string
   email: string
-  password_hash: string
+  password_hash: string | null
   /** JSONB, parsed by postgres.js. */
   roles: string[]
   created_at: Int8
   disabled_at: Int8 | null
+  email_verified_at: Int8 | null
 }
 
 /** A user's columns beside a session's, as the session-with-user join names them. */
@@ -32,10 +34,11 @@ export function unprefixUser(row: PrefixedUserRow): UserRow {
   return {
     id: row.u_id!,
     email: row.u_email!,
-    password_hash: row.u_password_hash!,
+    password_hash: row.u_password_hash,
     roles: row.u_roles!,
     created_at: row.u_created_at!,
     disabled_at: row.u_disabled_at,
+    email_verified_at: row.u_email_verified_at,
   }
 }
 
@@ -75,6 +78,14 @@ export interface FamilyRow {
   ip: string | null
 }
 
+export interface IdentityRow {
+  provider: string
+  subject: string
+  user_id: string
+  email: string | null
+  created_at: Int8
+}
+
 export interface RevocationRow {
   kind: 'jti' | 'sid'
   value: string
@@ -103,6 +114,17 @@ export function toUser(r: UserRow): UserRecord {
     roles: [...r.roles],
     createdAt: seconds(r.created_at),
     disabledAt: secondsOrNull(r.disabled_at),
+    emailVerifiedAt: secondsOrNull(r.email_verified_at),
+  }
+}
+
+export function toIdentity(r: IdentityRow): FederatedIdentityRecord {
+  return {
+    provider: r.provider,
+    subject: r.subject,
+    userId: r.user_id,
+    email: r.email,
+    createdAt: seconds(r.created_at),
   }
 }
 

@@ -9,6 +9,8 @@
  * | P user-email:{email}       | string | user id, by exact normalised email           | none                            |
  * | P user-email-key:{key}     | string | user id, by email key (core/email.ts); with  | none                            |
  * |                            |        | the above, the uniqueness check              |                                 |
+ * | P identity:{prov:subject}  | hash   | a federated identity                         | none: it belongs to the account |
+ * | P user:{id}:identities     | hash   | provider -> subject, the user's identities   | none                            |
  * | P session:{tokenHash}      | string | the session, packed (records.ts)             | expiresAt                       |
  * | P agent:{ref}              | string | a User-Agent text its sessions share         | its longest-lived session's     |
  * |                            |        |                                              | absoluteExpiresAt               |
@@ -28,6 +30,8 @@
  * | P secret:{name}            | string | the secret                                   | none                            |
  * | P layout-version           | string | the layout `migrateRedis` brought P to       | none                            |
  * | P rate:<slot>              | string | a rate-limit count (slot: see rate-window.ts)| its window's end (endsAt)       |
+ * | P claim:{key}              | string | a single-use claim: its expiresAt            | expiresAt                       |
+ * | P claims-by-expiry         | zset   | claim keys, scored by expiresAt              | its longest-lived member        |
  * Change feed: channel `P changes`.
  *
  * Records are hashes with one field per record field, except sessions, which are packed strings sharing their
@@ -48,9 +52,9 @@
  * - Rate-limit counters (`rate:<slot>`, no hash tag: each is only ever touched alone) are purged by their TTL
  *   only; INCR and EXPIREAT run in one script, so a counter never exists without one.
  * - Redis TTLs do most of the purging: every session-state key expires on its own, and every write trims index
- *   entries whose records Redis has already expired. `deleteExpiredSessions`, `deleteExpiredRefreshFamilies`
- *   and `deleteExpiredAccessRevocations` still delete what is due by the caller's clock, but their counts cover
- *   only what was left for them, not what Redis expired first.
+ *   entries whose records Redis has already expired. `deleteExpiredSessions`, `deleteExpiredRefreshFamilies`,
+ *   `deleteExpiredAccessRevocations` and `deleteExpiredClaims` still delete what is due by the caller's clock,
+ *   but their counts cover only what was left for them, not what Redis expired first.
  * - TTLs run on Redis's clock, expiry decisions on the engine's: a Redis clock ahead of the servers' removes
  *   records that much early. Keep both on NTP.
  * - Every write is one Lua script (`scripts.ts`), or one command (`resetRateLimit`'s DEL): atomic, one round
@@ -77,10 +81,14 @@ import {
   type DeviceCreation,
   type DeviceLimit,
   EMAIL_TAKEN,
+  IDENTITY_TAKEN,
+  LAST_SIGN_IN_METHOD,
+  PROVIDER_LINKED,
   type Store,
   type UserEpochRecord,
 } from '../types.js'
 import { emailKey } from '../../core/email.js'
+import { byLinkTime, checkIdentity, PROVIDER_ID_PATTERN } from '../identities.js'
 import { rateLimitSlot } from '../rate-window.js'
 import { createRedisChangeFeed } from './change-feed.js'
 import {
@@ -92,6 +100,7 @@ import {
 import { createRedisKeys } from './keys.js'
 import {
   decodeFamily,
+  decodeIdentity,
   decodeSigningKey,
   decodeUser,
   encodeSigningKey,
@@ -169,7 +178,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
   }
 
   async function purgeInBatches(
-    name: 'purgeSessions' | 'purgeFamilies',
+    name: 'purgeSessions' | 'purgeFamilies' | 'purgeClaims',
     indexes: readonly string[],
     now: number,
   ): Promise<number> {
@@ -216,6 +225,73 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       run(async () => {
         const change = disabledAt === null ? [0, 'disabledAt'] : [1, 'disabledAt', disabledAt]
         return (await script('updateIfExists', [keys.user(userId)], change)) === 1
+      }),
+
+    // Checked before `run`, so a caller's mistake stays a TypeError rather than store_unavailable.
+    async createUserWithIdentity(user, identity) {
+      checkIdentity(identity, user.id)
+      const userFields = toFieldList(user)
+      return run(async () => {
+        const created = await script(
+          'createUserWithIdentity',
+          [
+            keys.userEmail(user.email),
+            keys.userEmailKey(emailKey(user.email)),
+            keys.user(user.id),
+            keys.identity(identityId(identity.provider, identity.subject)),
+            keys.userIdentities(user.id),
+          ],
+          [
+            user.id,
+            identity.provider,
+            identity.subject,
+            userFields.length / 2,
+            ...userFields,
+            ...toFieldList(identity),
+          ],
+        )
+        if (created === -1) return IDENTITY_TAKEN
+        return created === 1 ? { ...user, roles: [...user.roles] } : EMAIL_TAKEN
+      })
+    },
+    async linkIdentity(identity) {
+      checkIdentity(identity)
+      return run(async () => {
+        const linked = await script(
+          'linkIdentity',
+          [
+            keys.user(identity.userId),
+            keys.identity(identityId(identity.provider, identity.subject)),
+            keys.userIdentities(identity.userId),
+          ],
+          [identity.provider, identity.subject, ...toFieldList(identity)],
+        )
+        if (linked === -1) return IDENTITY_TAKEN
+        if (linked === -2) return PROVIDER_LINKED
+        return linked === 1
+      })
+    },
+    findIdentity: (provider, subject) =>
+      run(async () => {
+        // A provider id outside the pattern is never stored, and its key could name another identity's.
+        if (!PROVIDER_ID_PATTERN.test(provider)) return null
+        const fields = await client.hgetall(keys.identity(identityId(provider, subject)))
+        return isEmpty(fields) ? null : decodeIdentity(fields)
+      }),
+    listUserIdentities: (userId) =>
+      run(async () => {
+        const lists = (await script('listUserIdentities', [keys.userIdentities(userId)], [])) as string[][]
+        return lists.map((list) => decodeIdentity(fieldsFromList(list))).sort(byLinkTime)
+      }),
+    unlinkIdentity: (userId, provider) =>
+      run(async () => {
+        const unlinked = await script(
+          'unlinkIdentity',
+          [keys.user(userId), keys.userIdentities(userId)],
+          [provider],
+        )
+        if (unlinked === -1) return LAST_SIGN_IN_METHOD
+        return unlinked === 1
       }),
 
     createSession: (session, limit) =>
@@ -489,6 +565,13 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         await client.del(keys.rateLimit(rateLimitSlot(key, windowSeconds, now).id))
       }),
 
+    claimOnce: (key, expiresAt, now) =>
+      run(
+        async () =>
+          (await script('claimOnce', [keys.claim(key), keys.claimExpiry], [key, expiresAt, now])) === 1,
+      ),
+    deleteExpiredClaims: (now) => run(() => purgeInBatches('purgeClaims', [keys.claimExpiry], now)),
+
     changes,
 
     ping: () =>
@@ -501,6 +584,11 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       if (ownsClient) await quitConnection(client)
     },
   }
+}
+
+/** The id an identity's key is built from: the provider id holds no colon, so this reads back one way. */
+function identityId(provider: string, subject: string): string {
+  return `${provider}:${subject}`
 }
 
 /** A session as the scripts return it: its packed string and the User-Agent text its reference names. */

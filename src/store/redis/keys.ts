@@ -19,6 +19,13 @@ const RECORD_KEYS = {
    * Absent for an account whose key an older one holds (see `migrations.ts`).
    */
   userEmailKey: ['user-email-key:{', '}'],
+  /**
+   * Hash: a federated identity, by `${provider}:${subject}` (a provider id holds no colon, see
+   * `store/identities.ts`, so the pair reads back one way). No TTL: an identity belongs to the account.
+   */
+  identity: ['identity:{', '}'],
+  /** Hash: the user's federated identities, provider -> subject (one per provider). No TTL. */
+  userIdentities: ['user:{', '}:identities'],
   /** Sorted set: the user's session token hashes, scored by `expiresAt`. */
   userSessions: ['user:{', '}:sessions'],
   /** Sorted set: the user's refresh family ids, scored by absolute expiry. */
@@ -48,6 +55,8 @@ const RECORD_KEYS = {
    * expiring at the end of its window. No hash tag: it is only ever touched on its own.
    */
   rateLimit: ['rate:', ''],
+  /** String: a single-use claim, by its key: the second the claim ends, which is also its expiry (EXAT). */
+  claim: ['claim:{', '}'],
 } as const satisfies Record<string, readonly [string, string]>
 
 /** Singleton keys (and the change-feed channel): `${prefix}${name}`. */
@@ -68,6 +77,8 @@ const SHARED_KEYS = {
   revocations: 'revocations',
   /** Sorted set: user ids with an epoch, scored by the epoch's `expiresAt`. */
   epochs: 'epochs',
+  /** Sorted set: claim keys, scored by the claim's `expiresAt`; what `deleteExpiredClaims` walks. */
+  claimExpiry: 'claims-by-expiry',
   /** Hash: kid -> JSON of the key's fixed fields. No TTL. */
   signingKeys: '{keys}',
   /** Hash: kid -> retiredAt, for retired keys only. No TTL. Shares the `{keys}` tag with the hash above. */

@@ -1,7 +1,9 @@
 /**
- * How records sit in Redis. Users and refresh families are hashes with one field per record field, numbers as
- * decimal strings, `roles` as JSON, and a null field simply absent (so `HEXISTS revokedAt` is the "is revoked"
- * test inside the scripts). Decoding builds fresh objects, so callers always get copies.
+ * How records sit in Redis. Users, federated identities and refresh families are hashes with one field per
+ * record field, numbers as decimal strings, `roles` as JSON, and a null field simply absent (so `HEXISTS
+ * revokedAt` is the "is revoked" test inside the scripts, and `HEXISTS passwordHash` the "has a password" one).
+ * A field a record gained later (a user's `emailVerifiedAt`) is absent from records written before it, which
+ * therefore read as null, with no layout migration. Decoding builds fresh objects, so callers always get copies.
  *
  * Sessions, the records Redis holds by the million, are packed (bench/RESULTS.md, bytes per session): one
  * string per session, its fields in a fixed order and separated by `|`,
@@ -24,7 +26,13 @@
  * meet (a store nobody migrated) is no session to them (`scripts.ts`).
  */
 import { createHash } from 'node:crypto'
-import type { RefreshFamilyRecord, SessionRecord, SigningKeyRecord, UserRecord } from '../types.js'
+import type {
+  FederatedIdentityRecord,
+  RefreshFamilyRecord,
+  SessionRecord,
+  SigningKeyRecord,
+  UserRecord,
+} from '../types.js'
 import { luaName } from './keys.js'
 
 /** Field values of one hash, as HGETALL returns them. */
@@ -33,7 +41,7 @@ export type HashFields = Record<string, string>
 type FieldValue = string | number | readonly string[] | null
 
 /** A record as the flat field/value list HSET takes; null fields are left out. */
-export function toFieldList(record: UserRecord | RefreshFamilyRecord): string[] {
+export function toFieldList(record: UserRecord | FederatedIdentityRecord | RefreshFamilyRecord): string[] {
   const list: string[] = []
   for (const [field, value] of Object.entries(record) as Array<[string, FieldValue]>) {
     if (value === null) continue
@@ -187,10 +195,21 @@ export function decodeUser(fields: HashFields): UserRecord {
   return {
     id: text(fields, 'id'),
     email: text(fields, 'email'),
-    passwordHash: text(fields, 'passwordHash'),
+    passwordHash: fields.passwordHash ?? null,
     roles: JSON.parse(text(fields, 'roles')) as string[],
     createdAt: integer(fields, 'createdAt'),
     disabledAt: optionalInteger(fields, 'disabledAt'),
+    emailVerifiedAt: optionalInteger(fields, 'emailVerifiedAt'),
+  }
+}
+
+export function decodeIdentity(fields: HashFields): FederatedIdentityRecord {
+  return {
+    provider: text(fields, 'provider'),
+    subject: text(fields, 'subject'),
+    userId: text(fields, 'userId'),
+    email: fields.email ?? null,
+    createdAt: integer(fields, 'createdAt'),
   }
 }
 

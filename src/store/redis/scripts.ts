@@ -221,6 +221,66 @@ redis.call('HSET', KEYS[3], unpack(ARGV, 3))
 return 1`,
   },
 
+  // KEYS: email, email key, user, identity, user identities. ARGV: P, user id, provider, subject, the number n of
+  // the user's field/value pairs, those pairs, then the identity's. 1 created; 0 the email (or its key) is taken;
+  // -1 the identity is linked already; nothing is written unless 1. The script is both checks: of racing sign-ups
+  // with one email key or one identity, exactly one finds them free.
+  createUserWithIdentity: {
+    keys: 5,
+    lua: `
+if redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local n = tonumber(ARGV[5])
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[3])
+redis.call('HSET', KEYS[3], unpack(ARGV, 6, 5 + 2 * n))
+redis.call('HSET', KEYS[4], unpack(ARGV, 6 + 2 * n))
+redis.call('HSET', KEYS[5], ARGV[3], ARGV[4])
+return 1`,
+  },
+
+  // KEYS: user, identity, user identities. ARGV: P, provider, subject, the identity's field/value pairs. 1 linked;
+  // 0 no such user; -1 the identity is linked already (to this user or another); -2 the user has an identity at
+  // that provider. Checks and write in one script, so two links cannot both find room.
+  linkIdentity: {
+    keys: 3,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+if redis.call('HEXISTS', KEYS[3], ARGV[2]) == 1 then return -2 end
+redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+return 1`,
+  },
+
+  // KEYS: user identities. ARGV: P. The user's identities, each as a flat field/value list, in no order.
+  listUserIdentities: {
+    keys: 1,
+    lua: `
+local found = {}
+local linked = redis.call('HGETALL', KEYS[1])
+for i = 1, #linked, 2 do
+  local fields = redis.call('HGETALL', identity(linked[i] .. ':' .. linked[i + 1]))
+  if #fields > 0 then found[#found + 1] = fields end
+end
+return found`,
+  },
+
+  // KEYS: user, user identities. ARGV: P, provider. 1 unlinked; 0 the user has no identity there; -1 it is the
+  // user's last way to sign in (no password, no other identity), and nothing changes. Check and delete in one
+  // script, so two unlinks of a user's last two identities cannot both pass the check.
+  unlinkIdentity: {
+    keys: 2,
+    lua: `
+local subject = redis.call('HGET', KEYS[2], ARGV[2])
+if not subject then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'passwordHash') == 0 and redis.call('HLEN', KEYS[2]) <= 1 then return -1 end
+redis.call('DEL', identity(ARGV[2] .. ':' .. subject))
+redis.call('HDEL', KEYS[2], ARGV[2])
+return 1`,
+  },
+
   // KEYS: email, email key. ARGV: P. The user hash as a flat field/value list, or an empty list. The exact email
   // first: it differs from the key's holder only for accounts the key migration left keyless.
   findUserByEmail: {
@@ -581,6 +641,37 @@ return deleted`,
 local count = redis.call('INCR', KEYS[1])
 redis.call('EXPIREAT', KEYS[1], ARGV[2])
 return count`,
+  },
+
+  // KEYS: claim, claim expiry index. ARGV: P, key, expiresAt, now. 1 claimed; 0 held by a claim that ends after
+  // `now`, and nothing changes. The stored value (the second the claim ends) is judged by the caller's `now`, as
+  // the SQL stores judge theirs, so one script decides for every instance. The TTL (EXAT) runs on Redis's clock,
+  // though: with Redis's clock ahead of the servers', Redis ends a claim early and the key can be claimed again
+  // that much before `expiresAt`; an `expiresAt` already past there leaves nothing stored. Keep both on NTP.
+  claimOnce: {
+    keys: 2,
+    lua: `
+local held = redis.call('GET', KEYS[1])
+if held and tonumber(held) > tonumber(ARGV[4]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[3], 'EXAT', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+trim(KEYS[2])
+extend(KEYS[2], tonumber(ARGV[3]))
+return 1`,
+  },
+
+  // KEYS: claim expiry index. ARGV: P, now, batch size. {deleted, examined}, as for sessions. An index entry's
+  // score is its claim's `expiresAt` (both are written by one script), so a due entry names a due claim.
+  purgeClaims: {
+    keys: 1,
+    lua: `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])
+local deleted = 0
+for _, key in ipairs(due) do
+  deleted = deleted + redis.call('DEL', claim(key))
+  redis.call('ZREM', KEYS[1], key)
+end
+return {deleted, #due}`,
   },
 
   // KEYS: secret. ARGV: P, value. SET NX then GET: every concurrent first caller reads the one value stored.

@@ -10,6 +10,7 @@
  * - The file is created 0600 inside a 0700 directory: it holds password hashes.
  * - better-sqlite3 is synchronous; each call is one short indexed statement, so wrapping it in a promise to
  *   fit the async contract costs microseconds and never blocks on the network.
+ * - A user without a password holds '' in `password_hash` (see {@link NO_PASSWORD}); records never show it.
  */
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -21,6 +22,10 @@ import {
   type DeviceCreation,
   type DeviceLimit,
   EMAIL_TAKEN,
+  type FederatedIdentityRecord,
+  IDENTITY_TAKEN,
+  LAST_SIGN_IN_METHOD,
+  PROVIDER_LINKED,
   type RefreshFamilyRecord,
   type SessionRecord,
   type SigningKeyRecord,
@@ -31,6 +36,7 @@ import {
 import { emailKey } from '../../core/email.js'
 import { warnKeylessUsers } from '../email-keys.js'
 import { planDeviceLimit } from '../device-limit.js'
+import { checkIdentity, isLastSignInMethod } from '../identities.js'
 import { createLocalChangeFeed } from '../local-change-feed.js'
 import { rateLimitSlot } from '../rate-window.js'
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js'
@@ -48,6 +54,14 @@ export interface SqliteStoreOptions {
   readonly?: boolean
 }
 
+/**
+ * What `password_hash` holds for a user without a password. The column is NOT NULL from the first schema, and
+ * SQLite drops that only by rebuilding the table (see migration 8); no argon2 PHC string is empty, so '' is
+ * unambiguous. Mapped at this adapter's boundary both ways: a record's null is stored as this, and this is
+ * read back as null.
+ */
+const NO_PASSWORD = ''
+
 /** Opens (creating and migrating as needed, unless `readonly`) a SQLite {@link Store}. */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   let db: Database.Database
@@ -63,8 +77,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const statements = {
     // No conflict target: a taken email or a taken email key (both UNIQUE) is EMAIL_TAKEN.
     insertUser: db.prepare(
-      `INSERT INTO users (id, email, email_key, password_hash, roles, created_at, disabled_at)
-       VALUES (@id, @email, @emailKey, @passwordHash, @roles, @createdAt, @disabledAt)
+      `INSERT INTO users (id, email, email_key, password_hash, roles, created_at, disabled_at, email_verified_at)
+       VALUES (@id, @email, @emailKey, @passwordHash, @roles, @createdAt, @disabledAt, @emailVerifiedAt)
        ON CONFLICT DO NOTHING`,
     ),
     // The exact email first: it differs from the key's holder only for accounts the key migration left keyless.
@@ -74,6 +88,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     userById: db.prepare('SELECT * FROM users WHERE id = ?'),
     updatePasswordHash: db.prepare('UPDATE users SET password_hash = ? WHERE id = ?'),
     setUserDisabled: db.prepare('UPDATE users SET disabled_at = ? WHERE id = ?'),
+    identity: db.prepare('SELECT * FROM federated_identities WHERE provider = ? AND subject = ?'),
+    identitiesByUser: db.prepare(
+      'SELECT * FROM federated_identities WHERE user_id = ? ORDER BY created_at, provider',
+    ),
+    insertIdentity: db.prepare(
+      `INSERT INTO federated_identities (provider, subject, user_id, email, created_at)
+       VALUES (@provider, @subject, @userId, @email, @createdAt)`,
+    ),
+    deleteIdentity: db.prepare('DELETE FROM federated_identities WHERE user_id = ? AND provider = ?'),
     insertSession: db.prepare(
       `INSERT INTO sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at, absolute_expires_at,
                              user_agent, ip)
@@ -82,7 +105,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     sessionByTokenHash: db.prepare('SELECT * FROM sessions WHERE token_hash = ?'),
     sessionWithUser: db.prepare(
       `SELECT s.*, u.id AS u_id, u.email AS u_email, u.password_hash AS u_password_hash, u.roles AS u_roles,
-              u.created_at AS u_created_at, u.disabled_at AS u_disabled_at
+              u.created_at AS u_created_at, u.disabled_at AS u_disabled_at,
+              u.email_verified_at AS u_email_verified_at
        FROM sessions s LEFT JOIN users u ON u.id = s.user_id
        WHERE s.token_hash = ?`,
     ),
@@ -159,6 +183,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     countRate: db.prepare('SELECT count FROM rate_limits WHERE slot = ?'),
     resetRate: db.prepare('DELETE FROM rate_limits WHERE slot = ?'),
     purgeRates: db.prepare('DELETE FROM rate_limits WHERE ends_at <= ?'),
+    // One statement: a new key is inserted, a held one taken over only if its claim has ended by `now`.
+    claim: db.prepare(
+      `INSERT INTO claims (key, expires_at) VALUES (@key, @expiresAt)
+       ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE claims.expires_at <= @now`,
+    ),
+    deleteExpiredClaims: db.prepare('DELETE FROM claims WHERE expires_at <= ?'),
     ping: db.prepare('SELECT 1'),
   }
 
@@ -239,18 +269,45 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
   )
 
+  // The identity transactions run IMMEDIATE: the write lock is taken before the checks, so another process
+  // writing the same file waits (busy_timeout) and then sees this one's change.
+  const createUserWithIdentity = db.transaction(
+    (
+      user: UserRecord,
+      identity: FederatedIdentityRecord,
+    ): UserRecord | typeof EMAIL_TAKEN | typeof IDENTITY_TAKEN => {
+      if (statements.identity.get(identity.provider, identity.subject)) return IDENTITY_TAKEN
+      if (statements.insertUser.run(toUserParams(user)).changes === 0) return EMAIL_TAKEN
+      statements.insertIdentity.run(identity)
+      return copyUser(user)
+    },
+  )
+  const linkIdentity = db.transaction(
+    (identity: FederatedIdentityRecord): boolean | typeof IDENTITY_TAKEN | typeof PROVIDER_LINKED => {
+      if (!statements.userById.get(identity.userId)) return false
+      if (statements.identity.get(identity.provider, identity.subject)) return IDENTITY_TAKEN
+      const linked = statements.identitiesByUser.all(identity.userId) as IdentityRow[]
+      if (linked.some((row) => row.provider === identity.provider)) return PROVIDER_LINKED
+      statements.insertIdentity.run(identity)
+      return true
+    },
+  )
+  const unlinkIdentity = db.transaction(
+    (userId: string, provider: string): boolean | typeof LAST_SIGN_IN_METHOD => {
+      const linked = statements.identitiesByUser.all(userId) as IdentityRow[]
+      if (!linked.some((row) => row.provider === provider)) return false
+      const owner = toUser(statements.userById.get(userId))
+      if (isLastSignInMethod(owner?.passwordHash, linked.length)) return LAST_SIGN_IN_METHOD
+      statements.deleteIdentity.run(userId, provider)
+      return true
+    },
+  )
+
   return {
     kind: 'sqlite',
 
     createUser: (user) =>
-      run(() => {
-        const result = statements.insertUser.run({
-          ...user,
-          emailKey: emailKey(user.email),
-          roles: JSON.stringify(user.roles),
-        })
-        return result.changes === 1 ? user : EMAIL_TAKEN
-      }),
+      run(() => (statements.insertUser.run(toUserParams(user)).changes === 1 ? user : EMAIL_TAKEN)),
     findUserByEmail: (email) =>
       run(() => toUser(statements.userByEmail.get({ email, key: emailKey(email) }))),
     findUserById: (id) => run(() => toUser(statements.userById.get(id))),
@@ -258,6 +315,24 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       run(() => statements.updatePasswordHash.run(passwordHash, userId).changes === 1),
     setUserDisabled: (userId, disabledAt) =>
       run(() => statements.setUserDisabled.run(disabledAt, userId).changes === 1),
+
+    // Checked before `run`, so a caller's mistake stays a TypeError rather than store_unavailable.
+    async createUserWithIdentity(user, identity) {
+      checkIdentity(identity, user.id)
+      return run(() => createUserWithIdentity.immediate(user, identity))
+    },
+    async linkIdentity(identity) {
+      checkIdentity(identity)
+      return run(() => linkIdentity.immediate(identity))
+    },
+    findIdentity: (provider, subject) =>
+      run(() => {
+        const row = statements.identity.get(provider, subject) as IdentityRow | undefined
+        return row ? toIdentity(row) : null
+      }),
+    listUserIdentities: (userId) =>
+      run(() => (statements.identitiesByUser.all(userId) as IdentityRow[]).map(toIdentity)),
+    unlinkIdentity: (userId, provider) => run(() => unlinkIdentity.immediate(userId, provider)),
 
     createSession: (session, limit) => run(() => createSession.immediate(session, limit)),
     findSessionByTokenHash: (tokenHash) => run(() => toSession(statements.sessionByTokenHash.get(tokenHash))),
@@ -371,6 +446,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         statements.resetRate.run(rateLimitSlot(key, windowSeconds, now).id)
       }),
 
+    claimOnce: (key, expiresAt, now) =>
+      run(() => statements.claim.run({ key, expiresAt, now }).changes === 1),
+    deleteExpiredClaims: (now) => run(() => statements.deleteExpiredClaims.run(now).changes),
+
     changes: createLocalChangeFeed(),
 
     ping: () =>
@@ -469,10 +548,12 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
 interface UserRow {
   id: string
   email: string
+  /** {@link NO_PASSWORD} for a user without one. */
   password_hash: string
   roles: string
   created_at: number
   disabled_at: number | null
+  email_verified_at: number | null
 }
 
 interface SessionRow {
@@ -498,6 +579,17 @@ function unprefixUser(row: PrefixedUserRow): UserRow {
     roles: row.u_roles!,
     created_at: row.u_created_at!,
     disabled_at: row.u_disabled_at,
+    email_verified_at: row.u_email_verified_at,
+  }
+}
+
+/** A user as the insert statement names its parameters. */
+function toUserParams(user: UserRecord) {
+  return {
+    ...user,
+    emailKey: emailKey(user.email),
+    passwordHash: user.passwordHash ?? NO_PASSWORD,
+    roles: JSON.stringify(user.roles),
   }
 }
 
@@ -507,10 +599,33 @@ function toUser(row: unknown): UserRecord | null {
   return {
     id: r.id,
     email: r.email,
-    passwordHash: r.password_hash,
+    passwordHash: r.password_hash === NO_PASSWORD ? null : r.password_hash,
     roles: JSON.parse(r.roles) as string[],
     createdAt: r.created_at,
     disabledAt: r.disabled_at,
+    emailVerifiedAt: r.email_verified_at,
+  }
+}
+
+function copyUser(user: UserRecord): UserRecord {
+  return { ...user, roles: [...user.roles] }
+}
+
+interface IdentityRow {
+  provider: string
+  subject: string
+  user_id: string
+  email: string | null
+  created_at: number
+}
+
+function toIdentity(r: IdentityRow): FederatedIdentityRecord {
+  return {
+    provider: r.provider,
+    subject: r.subject,
+    userId: r.user_id,
+    email: r.email,
+    createdAt: r.created_at,
   }
 }
 

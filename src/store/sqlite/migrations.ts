@@ -148,6 +148,38 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       UPDATE signing_keys SET activates_at = created_at;
     `,
   },
+  {
+    version: 8,
+    name: 'sign-in providers: verified emails, federated identities',
+    // Accounts stored before read as unverified (null). A user without a password keeps `password_hash` NOT
+    // NULL and holds '' there (`NO_PASSWORD` in index.ts): dropping the constraint takes a table rebuild, and
+    // dropping the old users table under foreign keys would delete every session and family with it.
+    // Subjects compare byte for byte (BINARY), so ids differing only in case stay different identities.
+    sql: `
+      ALTER TABLE users ADD COLUMN email_verified_at INTEGER;
+
+      CREATE TABLE federated_identities (
+        provider   TEXT    NOT NULL,
+        subject    TEXT    NOT NULL,
+        user_id    TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        email      TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (provider, subject),
+        UNIQUE (user_id, provider) -- one identity per provider per user; also the per-user lookup
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 9,
+    name: 'single-use claims',
+    sql: `
+      CREATE TABLE claims (
+        key        TEXT    PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX claims_by_expiry ON claims (expires_at);
+    `,
+  },
 ]
 
 /** Gives every existing user its email key, the oldest of look-alikes first; returns who got none. */
