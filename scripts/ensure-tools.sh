@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Tools the tests drive as real parts, from Debian's packages: Chromium (browser tests, through
 # playwright-core; never a downloaded browser build) and nginx (the load balancer in front of several
-# instances). Installs whatever is missing in one apt run; fails loudly rather than letting tests skip.
+# instances), and a Korean font (fonts-nanum) so that screenshots of the Korean pages show Hangul rather
+# than empty boxes. Installs whatever is missing in one apt run; fails loudly rather than letting tests skip.
 set -euo pipefail
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+[ -d /usr/share/fonts/truetype/nanum ] || missing+=(fonts-nanum)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "ensure-tools: installing ${missing[*]}" >&2
 as_root=()

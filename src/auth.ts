@@ -19,7 +19,9 @@ import { generatePublicId } from './core/random.js'
 import { type SessionPolicy, resolveSessionPolicy } from './core/session-policy.js'
 import { type TokenPolicy, type TokenPolicyInput, resolveTokenPolicy } from './core/token-policy.js'
 import { type CookieSessions, createCookieSessions } from './engine/cookie-sessions.js'
-import { createCredentialChecker } from './engine/credentials.js'
+import { type AccountPolicy, resolveAccountPolicy } from './core/account-policy.js'
+import { type Accounts, type Mailer, createAccounts } from './engine/accounts.js'
+import { type CredentialChecker, createCredentialChecker } from './engine/credentials.js'
 import { type Federation, createFederation } from './engine/federation.js'
 import { type DeviceLimitGate, type Devices, type SessionLimit, createDevices } from './engine/devices.js'
 import { createThrottle } from './engine/throttle.js'
@@ -43,6 +45,8 @@ export type { ClientContext, PublicUser, SessionAuthentication, SignInResult } f
 export type { RotationOptions, TokenEngine, TokenGrant } from './engine/tokens.js'
 export type { Device, Devices, SessionLimit } from './engine/devices.js'
 export type { Federation, LinkedIdentity } from './engine/federation.js'
+export type { Accounts, Mailer, MailRequest, RequestContext } from './engine/accounts.js'
+export type { AccountPolicy } from './core/account-policy.js'
 export type { ProviderProfile } from './core/federation.js'
 export type { Principal } from './core/principal.js'
 export type { Store, UserRecord } from './store/types.js'
@@ -66,6 +70,13 @@ export interface AuthOptions {
   sleep?: (ms: number) => Promise<void>
   /** Devices (sessions + token families) a user may have at once. Default: no limit. */
   sessionLimit?: SessionLimit
+  /** Lifetimes of the links Sesame mails, and whether sign-in waits for a verified email. */
+  accounts?: Partial<AccountPolicy>
+  /**
+   * Mail for the account lifecycle (verification, password reset, email change): the mailer, and the base URL
+   * the links point to (the server's public origin). Omit for an engine without those flows.
+   */
+  mail?: { mailer: Mailer; linkBase: string }
   /** Told about background failures (change-feed resyncs), which must not crash the process. */
   onBackgroundError?: (error: unknown) => void
   /** Default: the system clock. Tests pass their own to reach expiry edges exactly. */
@@ -87,6 +98,7 @@ export interface Auth extends CookieSessions {
     session: Readonly<SessionPolicy>
     cookie: Readonly<SessionCookieOptions>
     tokens: Readonly<TokenPolicy> | null
+    accounts: Readonly<AccountPolicy>
   }>
   /** Access and refresh tokens; throws `TypeError` on use when the engine was built without `tokens`. */
   readonly tokens: TokenEngine
@@ -94,8 +106,21 @@ export interface Auth extends CookieSessions {
   readonly devices: Devices
   /** Accounts through external sign-in providers: sign in or sign up, link, unlink. */
   readonly federation: Federation
-  /** Registers an account. Throws `invalid_request`, `email_taken` or `rate_limited` (per `ip`). */
-  signUp(input: { email: unknown; password: unknown; ip?: string | undefined }): Promise<PublicUser>
+  /**
+   * Email verification, password reset, email change, account deletion; throws `TypeError` on use when the
+   * engine was built without `mail`.
+   */
+  readonly accounts: Accounts
+  /**
+   * Registers an account, and (with `mail`) mails it a verification link in the background, in `language`.
+   * Throws `invalid_request`, `email_taken` or `rate_limited` (per `ip`).
+   */
+  signUp(input: {
+    email: unknown
+    password: unknown
+    ip?: string | undefined
+    language?: string | undefined
+  }): Promise<PublicUser>
   /**
    * An operator's account creation (CLI, seeding): the sign-up rules without the throttle, and with `roles`.
    * Throws `invalid_request` or `email_taken`.
@@ -149,7 +174,21 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     policy: resolveRateLimitPolicy(options.rateLimits),
     ...(options.sleep && { sleep: options.sleep }),
   })
-  const checkCredentials = createCredentialChecker(store, hasher, throttle)
+  const accountPolicy = resolveAccountPolicy(options.accounts)
+  // Proves a password; sign-ins (cookie and token) go through `checkSignIn`, which may also demand a
+  // verified email, while a signed-in user's own password checks (change, delete) need the password only.
+  const checkPassword = createCredentialChecker(store, hasher, throttle)
+  const checkSignIn: CredentialChecker = async (email, password, ip) => {
+    const user = await checkPassword(email, password, ip)
+    requireVerifiedEmail(user, { ip })
+    return user
+  }
+  /** With `requireEmailVerification`, refuses an unverified user's sign-in and mails a new link. */
+  function requireVerifiedEmail(user: UserRecord, context: { ip?: string | undefined }): void {
+    if (!accountPolicy.requireEmailVerification || user.emailVerifiedAt !== null) return
+    accounts?.queueEmailVerification(user, context)
+    throw new AuthError('email_not_verified', 'Verify your email first: we sent you a new link.')
+  }
   // The dummy hash for unknown emails is made now, not at the first such sign-in, which would take twice as long.
   await hasher.verifyDummy('')
   // Devices needs the token engine and the engines need devices' limit: bind it late.
@@ -162,7 +201,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     clock,
     policy: session,
     cookie,
-    checkCredentials,
+    checkCredentials: checkSignIn,
     limit: sessionLimit,
   })
   const tokenEngine = tokenPolicy
@@ -171,7 +210,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
         clock,
         policy: tokenPolicy,
         signing: { algorithm: 'ES256', ...options.tokens?.signing },
-        checkCredentials,
+        checkCredentials: checkSignIn,
         limit: sessionLimit,
         throttle,
         ...(options.onBackgroundError && { onBackgroundError: options.onBackgroundError }),
@@ -179,7 +218,27 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     : null
   const tokens = tokenEngine ?? tokensNotConfigured()
   const devices: Devices = createDevices({ store, clock, tokens: tokenEngine, limit })
-  const federation = createFederation({ store, clock, sessions: cookieSessions, throttle })
+  const accounts: Accounts | null = options.mail
+    ? createAccounts({
+        store,
+        clock,
+        policy: accountPolicy,
+        mailer: options.mail.mailer,
+        linkBase: options.mail.linkBase,
+        hasher,
+        checkCredentials: checkPassword,
+        devices,
+        throttle,
+        onBackgroundError: options.onBackgroundError ?? (() => {}),
+      })
+    : null
+  const federation = createFederation({
+    store,
+    clock,
+    sessions: cookieSessions,
+    throttle,
+    admit: requireVerifiedEmail,
+  })
 
   async function createUser(input: {
     email: unknown
@@ -212,17 +271,20 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
 
   return {
     ...cookieSessions,
-    config: Object.freeze({ session, cookie, tokens: tokenPolicy }),
+    config: Object.freeze({ session, cookie, tokens: tokenPolicy, accounts: accountPolicy }),
     tokens,
     devices,
     federation,
+    accounts: accounts ?? accountsNotConfigured(),
 
     async signUp(input) {
       // Checked before the throttle counts: a rejected password is not a sign-up.
       checkNewPassword(input.password, { email: normalizeEmail(input.email) })
       await throttle.checkSignUp(input.ip)
       // Only these two: a sign-up never chooses its own roles, whatever else the caller's object holds.
-      return createUser({ email: input.email, password: input.password })
+      const user = await createUser({ email: input.email, password: input.password })
+      accounts?.queueEmailVerification(user, { ip: input.ip, language: input.language })
+      return user
     },
 
     createUser,
@@ -245,7 +307,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
         if (input.currentPassword === undefined) {
           throw new AuthError('invalid_request', 'The "current_password" field is required.')
         }
-        await checkCredentials(user.email, input.currentPassword, input.ip)
+        await checkPassword(user.email, input.currentPassword, input.ip)
       } else if (input.currentPassword !== undefined && input.currentPassword !== '') {
         throw new AuthError('invalid_request', 'This account has no password yet: send only the new one.')
       }
@@ -281,12 +343,32 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     async sweep() {
       await cookieSessions.deleteExpiredSessions()
       await store.deleteExpiredClaims(clock.nowSeconds())
+      await store.deleteExpiredOneTimeTokens(clock.nowSeconds())
       await tokenEngine?.sweep()
     },
 
     async close() {
+      await accounts?.drain()
       await tokenEngine?.close()
     },
+  }
+}
+
+/** A stand-in whose every method explains that mail was not configured. */
+function accountsNotConfigured(): Accounts {
+  const fail = (): never => {
+    throw new TypeError('Mail is not configured: pass the "mail" option to createAuth.')
+  }
+  return {
+    requestEmailVerification: fail,
+    confirmEmailVerification: fail,
+    requestPasswordReset: fail,
+    confirmPasswordReset: fail,
+    requestEmailChange: fail,
+    confirmEmailChange: fail,
+    deleteAccount: fail,
+    queueEmailVerification: () => {},
+    drain: async () => {},
   }
 }
 
@@ -326,6 +408,8 @@ const OPTION_NAMES = [
   'rateLimits',
   'sleep',
   'sessionLimit',
+  'accounts',
+  'mail',
   'onBackgroundError',
   'clock',
 ] as const satisfies ReadonlyArray<keyof AuthOptions>

@@ -58,6 +58,26 @@ export const ERROR_REGISTRY = {
     fix: 'Check the email and password and try again.',
   },
 
+  // Links sent by mail (email verification, password reset, email change)
+  invalid_link: {
+    status: 400,
+    description:
+      'The link is unknown, expired, already used, or replaced by a newer one (one answer for every cause).',
+    fix: 'Ask for a new link and use the newest mail.',
+  },
+  email_not_verified: {
+    status: 403,
+    description:
+      'The account must verify its email before it can sign in (`SESAME_REQUIRE_EMAIL_VERIFICATION`); a new verification mail was sent.',
+    fix: 'Open the link in the verification mail, then sign in again.',
+  },
+  mail_unavailable: {
+    status: 503,
+    description:
+      'The mail could not be sent (the mail server refused it or did not answer in time); nothing changed.',
+    fix: 'Try again shortly; operators should check `SESAME_SMTP_URL` and the mail server.',
+  },
+
   // Sign-in through a provider (social login)
   unknown_provider: {
     status: 404,

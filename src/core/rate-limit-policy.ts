@@ -31,6 +31,13 @@ export interface RateLimitPolicy {
   loginFailuresPerAddress: RateLimitRule
   /** Sign-ups from one client address. Default 20 per hour. */
   signupsPerAddress: RateLimitRule
+  /**
+   * Mails with a link (verification, password reset, email change) asked for one account, whether or not the
+   * address has one, so the answer is the same. Default 5 per hour: enough to retry, too few to flood an inbox.
+   */
+  mailsPerAccount: RateLimitRule
+  /** Mails with a link asked for from one client address, and failed link confirmations. Default 30 per hour. */
+  mailsPerAddress: RateLimitRule
   /** Failures of one (account, address) pair after which each further failed sign-in is answered this much later. */
   softDelay: { afterFailures: number; stepMs: number; maxMs: number }
 }
@@ -40,17 +47,21 @@ export const DEFAULT_RATE_LIMIT_POLICY: Readonly<RateLimitPolicy> = Object.freez
   loginAttemptsPerAccount: { limit: 100, windowSeconds: 3600 },
   loginFailuresPerAddress: { limit: 100, windowSeconds: 900 },
   signupsPerAddress: { limit: 20, windowSeconds: 3600 },
+  mailsPerAccount: { limit: 5, windowSeconds: 3600 },
+  mailsPerAddress: { limit: 30, windowSeconds: 3600 },
   softDelay: { afterFailures: 3, stepMs: 250, maxMs: 2000 },
 })
 
 export type RateLimitRuleName = Exclude<keyof RateLimitPolicy, 'softDelay'>
 
-/** The four rules, in a fixed order. */
+/** The rules, in a fixed order. */
 export const RATE_LIMIT_RULES: readonly RateLimitRuleName[] = [
   'loginFailuresPerAccountAndAddress',
   'loginAttemptsPerAccount',
   'loginFailuresPerAddress',
   'signupsPerAddress',
+  'mailsPerAccount',
+  'mailsPerAddress',
 ]
 
 /**
@@ -62,6 +73,8 @@ export const RATE_LIMIT_RANGES: Readonly<Record<RateLimitRuleName, Range>> = Obj
   loginAttemptsPerAccount: { min: 0, max: 100 },
   loginFailuresPerAddress: { min: 0, max: 100_000 },
   signupsPerAddress: { min: 0, max: 100_000 },
+  mailsPerAccount: { min: 0, max: 100 },
+  mailsPerAddress: { min: 0, max: 100_000 },
 })
 
 /** Every rule's window, in seconds: a second to a day. */

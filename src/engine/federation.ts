@@ -56,9 +56,11 @@ export interface FederationOptions {
   clock: Clock
   sessions: Pick<CookieSessions, 'replaceSession'>
   throttle: Pick<Throttle, 'checkSignUp'>
+  /** Refuses a user that may not sign in yet (an unverified email, when that is required); throws. */
+  admit: (user: UserRecord, context: { ip?: string | undefined }) => void
 }
 
-export function createFederation({ store, clock, sessions, throttle }: FederationOptions): Federation {
+export function createFederation({ store, clock, sessions, throttle, admit }: FederationOptions): Federation {
   function identityOf(profile: ProviderProfile, userId: string): FederatedIdentityRecord {
     return {
       provider: profile.provider,
@@ -138,6 +140,7 @@ export function createFederation({ store, clock, sessions, throttle }: Federatio
       if (user.disabledAt !== null) {
         throw new AuthError('invalid_credentials', 'This account is disabled.', { reason: 'user_disabled' })
       }
+      admit(user, input)
       const result = await sessions.replaceSession(toPublicUser(user), input)
       return { ...result, created }
     },

@@ -28,6 +28,15 @@ export interface Throttle {
   recordAddressFailure(ip: string | undefined): Promise<void>
   /** Counts a sign-up from `ip`; throws `rate_limited` past the limit. */
   checkSignUp(ip: string | undefined): Promise<void>
+  /**
+   * Counts a mail with a link asked for `email` from `ip` (whether or not the address has an account, so the
+   * answer tells nothing); throws `rate_limited` past either mail rule.
+   */
+  checkMail(email: string, ip: string | undefined): Promise<void>
+  /** Throws `rate_limited` when `ip` has failed too many link confirmations. */
+  checkLinkAddress(ip: string | undefined): Promise<void>
+  /** Counts a failed link confirmation from `ip`. */
+  recordLinkFailure(ip: string | undefined): Promise<void>
 }
 
 export interface ThrottleOptions {
@@ -111,6 +120,29 @@ export function createThrottle({ store, clock, policy, sleep = defaultSleep }: T
       if (!ip || rule.limit === 0) return
       const now = clock.nowSeconds()
       if (await hitOver(`signup:ip:${ip}`, rule, now)) throw refuse(rule, now, 'address_signups')
+    },
+
+    async checkMail(email, ip) {
+      const now = clock.nowSeconds()
+      const address = policy.mailsPerAddress
+      if (ip && (await hitOver(`mail:ip:${ip}`, address, now))) throw refuse(address, now, 'address_mails')
+      const account = policy.mailsPerAccount
+      if (await hitOver(`mail:account:${accountId(email)}`, account, now)) {
+        throw refuse(account, now, 'account_mails')
+      }
+    },
+
+    async checkLinkAddress(ip) {
+      const rule = policy.mailsPerAddress
+      const now = clock.nowSeconds()
+      if (ip && (await over(`link-fail:ip:${ip}`, rule, now)))
+        throw refuse(rule, now, 'address_link_failures')
+    },
+
+    async recordLinkFailure(ip) {
+      const rule = policy.mailsPerAddress
+      if (ip && rule.limit > 0)
+        await store.hitRateLimit(`link-fail:ip:${ip}`, rule.windowSeconds, clock.nowSeconds())
     },
   }
 }

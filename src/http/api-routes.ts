@@ -12,6 +12,7 @@ import { authenticationOf } from './pipeline.js'
 import { appendSetCookies, setCookie } from './reply-cookies.js'
 import { readRequiredStringFields } from './request-fields.js'
 import { signInFromRequest } from './sign-in.js'
+import { requestContext } from './account-routes.js'
 
 export interface ApiRoutesOptions {
   auth: Auth
@@ -21,7 +22,7 @@ export interface ApiRoutesOptions {
 export async function apiRoutes(app: FastifyInstance, { auth }: ApiRoutesOptions): Promise<void> {
   app.post('/auth/signup', async (request, reply) => {
     const { email, password } = readRequiredStringFields(request.body, ['email', 'password'])
-    const user = await auth.signUp({ email, password, ip: request.ip })
+    const user = await auth.signUp({ email, password, ...requestContext(request) })
     return reply
       .code(201)
       .header('cache-control', 'no-store')

@@ -2,6 +2,7 @@
  * Builds the standalone server: Fastify with body parsers, the error mapper, the API, the web pages and the
  * health routes, over one engine and one store. `inject()` drives it in tests with no port.
  */
+import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { type Auth, createAuth } from '../auth.js'
 import { authOptionsFromConfig } from './auth-options.js'
@@ -22,6 +23,7 @@ import { pageRoutes } from '../http/pages/page-routes.js'
 import { dropsSecureCookie } from '../http/secure-context.js'
 import { revocationFeedRoutes } from '../http/revocation-feed-routes.js'
 import { identityRoutes, socialRoutes } from '../http/social-routes.js'
+import { accountRoutes } from '../http/account-routes.js'
 import type { SocialProvider } from '../social/provider.js'
 import { createSocialLogin } from '../social/social-login.js'
 import type { Store } from '../store/types.js'
@@ -29,6 +31,8 @@ import type { Config } from './config.js'
 import { healthRoutes } from './health-routes.js'
 import { openStore } from './open-store.js'
 import { openSocialProviders } from './social-config.js'
+import { renderMail } from './mail/render.js'
+import { createOutboxMailer, createSmtpMailer } from './mail/transports.js'
 import { emitSesameWarning } from './warnings.js'
 
 /** Expired sessions, refresh families, revocations and retired keys are purged this often. */
@@ -82,9 +86,19 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
     clientErrorHandler: handleClientError,
   })
 
+  const mailOptions = { from: config.mail.from, render: renderMail }
+  const smtp = config.mail.smtpUrl ? createSmtpMailer(config.mail.smtpUrl, mailOptions) : null
+  const mailer =
+    smtp ??
+    createOutboxMailer(join(config.dataDir, 'outbox'), {
+      ...mailOptions,
+      log: (fields, message) => app.log.info(fields, message),
+    })
+
   const auth = await createAuth({
     ...authOptionsFromConfig(config, store),
-    onBackgroundError: (error) => app.log.warn({ err: error }, 'could not resync revocations from the store'),
+    mail: { mailer, linkBase: config.tokens.issuer },
+    onBackgroundError: (error) => app.log.warn({ err: error }, 'background work failed'),
     ...(options.clock && { clock: options.clock }),
     ...(options.passwordHasher && { passwordHasher: options.passwordHasher }),
     ...(options.sleep && { sleep: options.sleep }),
@@ -126,6 +140,7 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
   await app.register(apiRoutes, { auth })
   await app.register(tokenRoutes, { auth, csrf })
   await app.register(deviceRoutes, { auth })
+  await app.register(accountRoutes, { auth })
   if (providers.length > 0) {
     const social = await createSocialLogin({
       providers,
@@ -148,6 +163,7 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
   app.addHook('onClose', async () => {
     clearInterval(sweeper)
     await auth.close()
+    smtp?.close()
     await store.close()
   })
   return { app, auth, store }

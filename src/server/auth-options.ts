@@ -12,6 +12,7 @@ export function authOptionsFromConfig(config: Readonly<Config>, store: Store): A
     cookie: config.cookie,
     tokens: { ...tokenPolicy, signing: { algorithm, hmacSecret } },
     sessionLimit: config.sessionLimit,
+    accounts: config.accounts,
     // The windows are the library's; the configuration sets the limits only.
     rateLimits: {
       loginFailuresPerAccountAndAddress: {
@@ -27,6 +28,8 @@ export function authOptionsFromConfig(config: Readonly<Config>, store: Store): A
         limit: config.rateLimits.loginFailuresPerIp,
       },
       signupsPerAddress: { ...DEFAULTS.signupsPerAddress, limit: config.rateLimits.signupsPerIp },
+      mailsPerAccount: { ...DEFAULTS.mailsPerAccount, limit: config.rateLimits.mailsPerAccount },
+      mailsPerAddress: { ...DEFAULTS.mailsPerAddress, limit: config.rateLimits.mailsPerIp },
     },
   }
 }

@@ -19,6 +19,7 @@ import {
   SESSION_POLICY_RANGES,
 } from '../core/session-policy.js'
 import { TOKEN_POLICY_DEFAULTS, TOKEN_POLICY_RANGES } from '../core/token-policy.js'
+import { ACCOUNT_POLICY_DEFAULTS, ACCOUNT_POLICY_RANGES } from '../core/account-policy.js'
 import type { ProviderSettings } from '../social/provider.js'
 import { ConfigError } from './config-error.js'
 import { SOCIAL_PROVIDERS_VARIABLE, isSocialVariable, readSocialSettings } from './social-config.js'
@@ -42,6 +43,11 @@ export const ENV_RANGES = {
   SESAME_LOGIN_ATTEMPTS_PER_ACCOUNT: RATE_LIMIT_RANGES.loginAttemptsPerAccount,
   SESAME_LOGIN_FAILURES_PER_IP: RATE_LIMIT_RANGES.loginFailuresPerAddress,
   SESAME_SIGNUPS_PER_IP: RATE_LIMIT_RANGES.signupsPerAddress,
+  SESAME_MAILS_PER_ACCOUNT: RATE_LIMIT_RANGES.mailsPerAccount,
+  SESAME_MAILS_PER_IP: RATE_LIMIT_RANGES.mailsPerAddress,
+  SESAME_VERIFY_EMAIL_TTL_SECONDS: ACCOUNT_POLICY_RANGES.verifyEmailSeconds,
+  SESAME_RESET_PASSWORD_TTL_SECONDS: ACCOUNT_POLICY_RANGES.resetPasswordSeconds,
+  SESAME_CHANGE_EMAIL_TTL_SECONDS: ACCOUNT_POLICY_RANGES.changeEmailSeconds,
   SESAME_MAX_SESSIONS_PER_USER: SESSION_LIMIT_RANGE,
   SESAME_HSTS_MAX_AGE_SECONDS: { min: 0, max: 63_072_000 },
 } as const satisfies Record<string, Range>
@@ -119,6 +125,26 @@ const ENV_SCHEMA = z
       DEFAULT_RATE_LIMIT_POLICY.loginFailuresPerAddress.limit,
     ),
     SESAME_SIGNUPS_PER_IP: whole('SESAME_SIGNUPS_PER_IP', DEFAULT_RATE_LIMIT_POLICY.signupsPerAddress.limit),
+    SESAME_MAILS_PER_ACCOUNT: whole(
+      'SESAME_MAILS_PER_ACCOUNT',
+      DEFAULT_RATE_LIMIT_POLICY.mailsPerAccount.limit,
+    ),
+    SESAME_MAILS_PER_IP: whole('SESAME_MAILS_PER_IP', DEFAULT_RATE_LIMIT_POLICY.mailsPerAddress.limit),
+    SESAME_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+    SESAME_MAIL_FROM: z.string().min(3).max(256).optional(),
+    SESAME_REQUIRE_EMAIL_VERIFICATION: flag.default(ACCOUNT_POLICY_DEFAULTS.requireEmailVerification),
+    SESAME_VERIFY_EMAIL_TTL_SECONDS: whole(
+      'SESAME_VERIFY_EMAIL_TTL_SECONDS',
+      ACCOUNT_POLICY_DEFAULTS.verifyEmailSeconds,
+    ),
+    SESAME_RESET_PASSWORD_TTL_SECONDS: whole(
+      'SESAME_RESET_PASSWORD_TTL_SECONDS',
+      ACCOUNT_POLICY_DEFAULTS.resetPasswordSeconds,
+    ),
+    SESAME_CHANGE_EMAIL_TTL_SECONDS: whole(
+      'SESAME_CHANGE_EMAIL_TTL_SECONDS',
+      ACCOUNT_POLICY_DEFAULTS.changeEmailSeconds,
+    ),
     SESAME_MAX_SESSIONS_PER_USER: whole('SESAME_MAX_SESSIONS_PER_USER', 0),
     SESAME_SESSION_LIMIT_POLICY: z.enum(SESSION_LIMIT_POLICIES).default('evict-oldest'),
     SESAME_REVOCATION_FEED_TOKEN: z.string().min(32).max(512).regex(/^\S+$/).optional(),
@@ -174,6 +200,8 @@ export interface Config {
     loginAttemptsPerAccount: number
     loginFailuresPerIp: number
     signupsPerIp: number
+    mailsPerAccount: number
+    mailsPerIp: number
   }
   /** Devices a user may have at once (0 = no limit), and what happens at the limit. */
   sessionLimit: { max: number; policy: 'evict-oldest' | 'deny' }
@@ -197,6 +225,15 @@ export interface Config {
   logLevel: string
   /** Sign-in providers (`SESAME_SOCIAL_*`), in the order `SESAME_SOCIAL_PROVIDERS` lists them. */
   social: ProviderSettings[]
+  /** Outgoing mail: an SMTP URL (null: the outbox folder under the data directory), and the sender. */
+  mail: { smtpUrl: string | null; from: string }
+  /** Link lifetimes and whether sign-in waits for a verified email. */
+  accounts: {
+    verifyEmailSeconds: number
+    resetPasswordSeconds: number
+    changeEmailSeconds: number
+    requireEmailVerification: boolean
+  }
 }
 
 /**
@@ -260,10 +297,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     )
   }
   const issuer = e.SESAME_ISSUER ?? `http://localhost:${e.PORT}`
+  const production = e.NODE_ENV === 'production'
+  if (production && !e.SESAME_SMTP_URL) {
+    throw new ConfigError(
+      'Missing SESAME_SMTP_URL: required with NODE_ENV=production (without it mail only goes to the outbox folder).',
+    )
+  }
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
-    production: e.NODE_ENV === 'production',
+    production,
     store: e.SESAME_STORE,
     sessionStore,
     databaseUrl: e.DATABASE_URL,
@@ -289,6 +332,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       loginAttemptsPerAccount: e.SESAME_LOGIN_ATTEMPTS_PER_ACCOUNT,
       loginFailuresPerIp: e.SESAME_LOGIN_FAILURES_PER_IP,
       signupsPerIp: e.SESAME_SIGNUPS_PER_IP,
+      mailsPerAccount: e.SESAME_MAILS_PER_ACCOUNT,
+      mailsPerIp: e.SESAME_MAILS_PER_IP,
     },
     sessionLimit: { max: e.SESAME_MAX_SESSIONS_PER_USER, policy: e.SESAME_SESSION_LIMIT_POLICY },
     tokens: {
@@ -307,6 +352,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     hstsMaxAgeSeconds: issuer.startsWith('https:') ? e.SESAME_HSTS_MAX_AGE_SECONDS : 0,
     logLevel: e.SESAME_LOG_LEVEL,
     social: readSocialSettings(socialEnv),
+    mail: {
+      smtpUrl: e.SESAME_SMTP_URL ?? null,
+      from: e.SESAME_MAIL_FROM ?? `Sesame <no-reply@${new URL(issuer).hostname}>`,
+    },
+    accounts: {
+      verifyEmailSeconds: e.SESAME_VERIFY_EMAIL_TTL_SECONDS,
+      resetPasswordSeconds: e.SESAME_RESET_PASSWORD_TTL_SECONDS,
+      changeEmailSeconds: e.SESAME_CHANGE_EMAIL_TTL_SECONDS,
+      requireEmailVerification: e.SESAME_REQUIRE_EMAIL_VERIFICATION,
+    },
   })
 }
 

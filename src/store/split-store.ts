@@ -1,9 +1,10 @@
 /**
- * Two stores as one: users (with their federated identities), signing keys and secrets in a durable store
- * (typically PostgreSQL), and session state (cookie sessions, refresh families, revocations, epochs, rate
- * limits, single-use claims, the change feed) in a fast central one (typically Redis) that every instance
- * shares. Records in the session store refer to users by id only, so
- * the two need no cross-store constraint; a deleted user's sessions end at their next check.
+ * Two stores as one: users (with their federated identities and one-time tokens), signing keys and secrets in a
+ * durable store (typically PostgreSQL), and session state (cookie sessions, refresh families, revocations,
+ * epochs, rate limits, single-use claims, the change feed) in a fast central one (typically Redis) that every
+ * instance shares. Records in the session store refer to users by id only, so the two need no cross-store
+ * constraint; a deleted user's sessions end at their next check. `deleteUser` therefore deletes on the users'
+ * side only: one store, so one atomic change; the engine ends the user's devices before it deletes the user.
  */
 import type { Store } from './types.js'
 
@@ -17,6 +18,14 @@ export function createSplitStore(stores: { users: Store; sessions: Store }): Sto
     findUserById: (id) => users.findUserById(id),
     updatePasswordHash: (userId, hash) => users.updatePasswordHash(userId, hash),
     setUserDisabled: (userId, at) => users.setUserDisabled(userId, at),
+    setEmailVerified: (userId, email, at) => users.setEmailVerified(userId, email, at),
+    changeUserEmail: (userId, email, at) => users.changeUserEmail(userId, email, at),
+    deleteUser: (userId) => users.deleteUser(userId),
+    // Durable: a link in a mail outlives a restart of the session store.
+    putOneTimeToken: (token) => users.putOneTimeToken(token),
+    takeOneTimeToken: (purpose, hash, now) => users.takeOneTimeToken(purpose, hash, now),
+    findOneTimeToken: (purpose, hash, now) => users.findOneTimeToken(purpose, hash, now),
+    deleteExpiredOneTimeTokens: (now) => users.deleteExpiredOneTimeTokens(now),
     // A user and its identities live in one store, so each check stays atomic with its write there.
     createUserWithIdentity: (user, identity) => users.createUserWithIdentity(user, identity),
     linkIdentity: (identity) => users.linkIdentity(identity),

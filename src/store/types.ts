@@ -159,6 +159,24 @@ export interface ChangeFeed {
   subscribe(onEvent: (event: ChangeEvent) => void, onResync: () => void): Promise<() => Promise<void>>
 }
 
+/** What a one-time token (a link in a mail) is for. */
+export type OneTimeTokenPurpose = 'verify-email' | 'reset-password' | 'change-email'
+
+/**
+ * A one-time token, as stored: only its hash. A user has at most one per purpose (a new one replaces the
+ * previous, so only the newest link works); taking it deletes it (single use).
+ */
+export interface OneTimeTokenRecord {
+  /** SHA-256 (base64url) of the token the mail carries. The lookup key. */
+  tokenHash: string
+  userId: string
+  purpose: OneTimeTokenPurpose
+  createdAt: number
+  expiresAt: number
+  /** The email the token was sent to: a verification proves that address only; an email change moves to it. */
+  email: string
+}
+
 /** Result of {@link Store.createUser} when the email is taken. */
 export const EMAIL_TAKEN = Symbol('email_taken')
 
@@ -218,6 +236,48 @@ export interface Store {
   updatePasswordHash(userId: string, passwordHash: string): Promise<boolean>
   /** Sets or clears (`null`) a user's `disabledAt`. False if the user does not exist. */
   setUserDisabled(userId: string, disabledAt: number | null): Promise<boolean>
+
+  /**
+   * Marks the user's email verified at `verifiedAt`, if the user's email is still `email` (a verification
+   * mailed before an email change proves nothing about the new address). False otherwise or if no such user.
+   */
+  setEmailVerified(userId: string, email: string, verifiedAt: number): Promise<boolean>
+  /**
+   * Moves a user to a new email (and its email key), verified at `verifiedAt` (it was proven by the mail), unless
+   * another user has that email or key ({@link EMAIL_TAKEN}); atomic with that check. False if no such user.
+   */
+  changeUserEmail(userId: string, email: string, verifiedAt: number): Promise<boolean | typeof EMAIL_TAKEN>
+  /**
+   * Deletes a user and everything of it this store keeps on the users' side: identities, one-time tokens, and,
+   * where they live here too, its sessions and refresh families (deleted, with their tokens: the engine has
+   * already ended them, with the user's epoch, through {@link Store.endUserDevices}). Revocations and epochs
+   * stay until they expire. One atomic change. False if no such user.
+   */
+  deleteUser(userId: string): Promise<boolean>
+
+  /**
+   * Stores a one-time token, replacing the user's previous token of the same purpose (only the newest is valid);
+   * atomic.
+   */
+  putOneTimeToken(token: OneTimeTokenRecord): Promise<void>
+  /**
+   * Takes (deletes and returns) the token with this hash and purpose if it has not expired at `now`; null
+   * otherwise (unknown, expired, already taken, superseded, or another purpose, which stays untouched).
+   * Atomic: of concurrent takes of one token exactly one gets it.
+   */
+  takeOneTimeToken(
+    purpose: OneTimeTokenPurpose,
+    tokenHash: string,
+    now: number,
+  ): Promise<OneTimeTokenRecord | null>
+  /** The token with this hash and purpose if it has not expired at `now`, without taking it; else null. */
+  findOneTimeToken(
+    purpose: OneTimeTokenPurpose,
+    tokenHash: string,
+    now: number,
+  ): Promise<OneTimeTokenRecord | null>
+  /** Deletes one-time tokens whose `expiresAt` is at or before `now`; returns how many. */
+  deleteExpiredOneTimeTokens(now: number): Promise<number>
 
   /**
    * Creates a user together with its first identity (a sign-up through a provider), as one atomic step:

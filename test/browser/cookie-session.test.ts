@@ -91,7 +91,7 @@ describe('cookie session in Chromium', () => {
     await page.locator('input[name="email"]').fill(email)
     await page.locator('input[name="password"]').fill(password)
     await page.getByRole('button', { name: 'Sign up' }).click()
-    await page.waitForURL(`${base}/account`)
+    await page.waitForURL(`${base}/account?notice=welcome`)
     return { page, context: tab.context, email }
   }
 
@@ -103,8 +103,9 @@ describe('cookie session in Chromium', () => {
   }
 
   async function logOut(page: Page): Promise<void> {
-    await page.getByRole('button', { name: 'Log out' }).click()
-    await page.waitForURL(`${base}/login`)
+    // Exact: the account page also has "Log out everywhere".
+    await page.getByRole('button', { name: 'Log out', exact: true }).click()
+    await page.waitForURL(`${base}/login?notice=signed_out`)
   }
 
   it('signs up through the /signup form and lands on the account page showing the email', async () => {
@@ -145,8 +146,8 @@ describe('cookie session in Chromium', () => {
 
   it('loads the account page with its stylesheet and no console or CSP errors, and looks right', async () => {
     const { page } = await signUpInNewTab()
-    // The stylesheet really applied (it would not if the CSP blocked it): the card is 26rem wide at most.
-    expect((await page.locator('main.card').boundingBox())?.width).toBe(416)
+    // The stylesheet really applied (it would not if the CSP blocked it): the account page is 40rem wide at most.
+    expect((await page.locator('main.page').boundingBox())?.width).toBe(640)
     expect(tab!.consoleErrors).toEqual([])
 
     const png = await page.screenshot({ path: SCREENSHOT, fullPage: true })

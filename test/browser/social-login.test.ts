@@ -102,7 +102,7 @@ describe.each(EVERY_STORE)('social sign-in in Chromium on $name', (target) => {
     await page.locator('input[name="email"]').fill('kim@example.test')
     await page.locator('input[name="password"]').fill('correct horse battery staple')
     await page.getByRole('button', { name: 'Sign up' }).click()
-    await page.waitForURL(`${base}/account`)
+    await page.waitForURL(`${base}/account?notice=welcome`)
 
     await page.locator('#identities').getByRole('button', { name: 'Link' }).click()
     await signInAtProvider(page, 'kim-at-corp')

@@ -49,3 +49,30 @@ export async function expectMigratedKeys(store: Store, users: LegacyUsers, notes
   expect(await store.createUser(fresh)).toEqual(fresh)
   expect(await store.findUserByEmail('\uff46resh@example.com')).toEqual(fresh)
 }
+
+/**
+ * Moves and deletes accounts the migration left without a key, and the key's holders, on `store` (after
+ * {@link expectMigratedKeys}): an account without a key never takes the holder's key entry with it, and a
+ * holder that moves or goes frees its key.
+ */
+export async function expectKeylessAccountsMoveAndGo(store: Store, users: LegacyUsers) {
+  expect(await store.changeUserEmail(users.lookalike.id, 'moved@example.com', 5000)).toBe(true)
+  const moved = { ...users.lookalike, email: 'moved@example.com', emailVerifiedAt: 5000 }
+  expect(await store.findUserByEmail('moved@example.com')).toEqual(moved)
+  expect(await store.findUserByEmail(users.lookalike.email)).toEqual(users.victim)
+  expect(await store.findUserByEmail(users.victim.email)).toEqual(users.victim)
+
+  expect(await store.deleteUser(users.plainOffice.id)).toBe(true)
+  expect(await store.findUserById(users.plainOffice.id)).toBeNull()
+  expect(await store.findUserByEmail(users.plainOffice.email)).toEqual(users.ligature)
+  expect(await store.findUserByEmail(users.ligature.email)).toEqual(users.ligature)
+
+  // The holders move or go, and their keys with them: look-alikes of their emails may sign up now.
+  expect(await store.deleteUser(users.victim.id)).toBe(true)
+  expect(await store.changeUserEmail(users.ligature.id, 'elsewhere@example.com', 5000)).toBe(true)
+  for (const email of ['\uff56ictim@example.com', 'of\ufb01ce@example.com']) {
+    const user = makeUser({ email })
+    expect(await store.createUser(user), email).toEqual(user)
+    expect(await store.findUserByEmail(email), email).toEqual(user)
+  }
+}

@@ -20,7 +20,7 @@ import {
   makeTokenHash,
   makeUser,
 } from './store-contract.js'
-import { expectMigratedKeys, legacyUsers } from './email-key-migration.js'
+import { expectKeylessAccountsMoveAndGo, expectMigratedKeys, legacyUsers } from './email-key-migration.js'
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const admin = postgres(DATABASE_URL, { max: 2, onnotice: () => {} })
@@ -209,11 +209,13 @@ describe('postgres store specifics', () => {
     const v6 = POSTGRES_MIGRATIONS.filter((migration) => migration.version <= 6)
     const report = await migratePostgres(admin, schema, v6)
     expect(report).toMatchObject({ from: 5, to: 6, applied: [{ version: 6 }] })
-    await expectMigratedKeys(await open(schema), users, report.notes)
+    const store = await open(schema)
+    await expectMigratedKeys(store, users, report.notes)
     const keyless = await admin.unsafe<Array<{ id: string }>>(
       `SELECT id FROM "${schema}".users WHERE email_key IS NULL ORDER BY id`,
     )
     expect(keyless.map((row) => row.id)).toEqual([users.lookalike.id, users.plainOffice.id].sort())
+    await expectKeylessAccountsMoveAndGo(store, users)
     // Opening the store applied the rest; nothing is left to do or to report.
     expect(await migratePostgres(admin, schema)).toMatchObject({ applied: [], notes: [] })
   })

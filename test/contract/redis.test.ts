@@ -15,13 +15,14 @@ import {
   describeStoreContract,
   makeFamily,
   makeIdentity,
+  makeOneTimeToken,
   makeSession,
   makeSigningKey,
   makeSocialUser,
   makeTokenHash,
   makeUser,
 } from './store-contract.js'
-import { expectMigratedKeys, legacyUsers } from './email-key-migration.js'
+import { expectKeylessAccountsMoveAndGo, expectMigratedKeys, legacyUsers } from './email-key-migration.js'
 import { startPrivateRedis } from '../helpers/private-servers.js'
 import { freshPrefix as freshTestPrefix } from '../helpers/shared-stores.js'
 
@@ -534,6 +535,7 @@ return {session_fields('not a session') and 1 or 0, valid_session({id = 'a|b'}) 
     expect(await admin.get(`${prefix}user-email-key:{early@example.com}`)).toBe(early.id)
     await expectMigratedKeys(store, users, report.notes)
     expect(await store.findUserByEmail('\uff45arly@example.com')).toEqual(early)
+    await expectKeylessAccountsMoveAndGo(store, users)
 
     expect(await migrateRedis({ url: REDIS_URL, keyPrefix: prefix })).toEqual({
       from: 2,
@@ -701,6 +703,93 @@ return {session_fields('not a session') and 1 or 0, valid_session({id = 'a|b'}) 
       interval: 100,
     })
     expect(await store.deleteExpiredClaims(now + 2)).toBe(0)
+  })
+
+  it('keeps a one-time token at ott:{hash}, in user:{id}:ott and otts-by-expiry, expiring at its expiresAt', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const user = makeUser()
+    await store.createUser(user)
+    // A minute ahead: never in the past by Redis's clock however long the test takes.
+    const now = nowSeconds() + 60
+    const first = makeOneTimeToken(user.id, { createdAt: now, expiresAt: now + 600 })
+    await store.putOneTimeToken(first)
+    expect(await admin.hgetall(`${prefix}ott:{${first.tokenHash}}`)).toEqual({
+      tokenHash: first.tokenHash,
+      userId: user.id,
+      purpose: 'verify-email',
+      createdAt: String(now),
+      expiresAt: String(now + 600),
+      email: first.email,
+    })
+    expect(await expiryOf(`${prefix}ott:{${first.tokenHash}}`)).toEqual(expiringAt(now + 600))
+    expect(await admin.hgetall(`${prefix}user:{${user.id}}:ott`)).toEqual({ 'verify-email': first.tokenHash })
+    expect(await expiryOf(`${prefix}user:{${user.id}}:ott`)).toEqual(expiringAt(now + 600))
+    expect(await admin.zrange(`${prefix}otts-by-expiry`, 0, -1, 'WITHSCORES')).toEqual([
+      first.tokenHash,
+      String(now + 600),
+    ])
+    // A second token of the purpose replaces the first in every key. The user's index held only the first, so it
+    // went with it and now expires with the second; a reset-password token lengthens it, and leaves it when taken.
+    const second = makeOneTimeToken(user.id, { createdAt: now, expiresAt: now + 300 })
+    await store.putOneTimeToken(second)
+    expect(await admin.exists(`${prefix}ott:{${first.tokenHash}}`)).toBe(0)
+    expect(await expiryOf(`${prefix}ott:{${second.tokenHash}}`)).toEqual(expiringAt(now + 300))
+    const index = `${prefix}user:{${user.id}}:ott`
+    expect(await admin.hgetall(index)).toEqual({ 'verify-email': second.tokenHash })
+    expect(await expiryOf(index)).toEqual(expiringAt(now + 300))
+    const reset = makeOneTimeToken(user.id, {
+      purpose: 'reset-password',
+      createdAt: now,
+      expiresAt: now + 900,
+    })
+    await store.putOneTimeToken(reset)
+    expect(await expiryOf(index)).toEqual(expiringAt(now + 900))
+    expect(await store.takeOneTimeToken('reset-password', reset.tokenHash, now)).toEqual(reset)
+    expect(await admin.hgetall(index)).toEqual({ 'verify-email': second.tokenHash })
+    expect(await admin.zrange(`${prefix}otts-by-expiry`, 0, -1, 'WITHSCORES')).toEqual([
+      second.tokenHash,
+      String(now + 300),
+    ])
+    // Taken, it leaves nothing behind but the user's own keys.
+    expect(await store.takeOneTimeToken('verify-email', second.tokenHash, now)).toEqual(second)
+    expect((await keysUnder(prefix)).sort()).toEqual(
+      [
+        `${prefix}user:{${user.id}}`,
+        `${prefix}user-email:{${user.email}}`,
+        `${prefix}user-email-key:{${user.email}}`, // a plain ASCII address is its own key
+      ].sort(),
+    )
+  })
+
+  it('leaves nothing of a deleted user but its epoch, the revocations and the shared User-Agent texts', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const now = nowSeconds() + 60
+    // Its email is not its key, so both entries are there to delete.
+    const user = makeUser({ email: 'stra\u00dfe.gone@example.com' })
+    await store.createUser(user)
+    expect(await store.linkIdentity(makeIdentity(user.id))).toBe(true)
+    await store.putOneTimeToken(makeOneTimeToken(user.id, { createdAt: now, expiresAt: now + 600 }))
+    const times = { createdAt: now, expiresAt: now + 600, absoluteExpiresAt: now + 3600 }
+    const session = makeSession(user.id, times)
+    await store.createSession(session)
+    const family = makeFamily(user.id, times)
+    await store.createRefreshFamily(family, makeTokenHash())
+    expect(await store.rotateRefreshFamily(family.id, 0, makeTokenHash(), now, now + 600, 'seal')).toBe(true)
+    await store.setUserEpoch({ userId: user.id, epoch: now, expiresAt: now + 900 })
+    await store.addAccessRevocation({ kind: 'sid', value: family.id, expiresAt: now + 900 })
+    expect(await admin.exists(`${prefix}user-email-key:{strasse.gone@example.com}`)).toBe(1)
+
+    expect(await store.deleteUser(user.id)).toBe(true)
+    expect((await keysUnder(prefix)).sort()).toEqual(
+      [
+        `${prefix}user:{${user.id}}:epoch`,
+        `${prefix}epochs`,
+        `${prefix}revocations`,
+        `${prefix}agent:{${agentRef(session.userAgent!)}}`,
+      ].sort(),
+    )
   })
 
   it('keeps identities at identity:{provider:subject} and user:{id}:identities with no TTL, a null password absent', async () => {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createSqliteStore } from '../../src/store/sqlite/index.js'
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js'
 import { makeTempDir } from '../helpers/server.js'
-import { expectMigratedKeys, legacyUsers } from './email-key-migration.js'
+import { expectKeylessAccountsMoveAndGo, expectMigratedKeys, legacyUsers } from './email-key-migration.js'
 import { describeStoreContract, makeSession, makeUser } from './store-contract.js'
 
 describeStoreContract('sqlite', async () => {
@@ -98,7 +98,6 @@ describe('sqlite store specifics', () => {
       .map(([message]) => String(message))
     warn.mockRestore()
     await expectMigratedKeys(store, users, notes)
-    await store.close()
 
     const check = new Database(path, { readonly: true })
     const keyless = check.prepare('SELECT id FROM users WHERE email_key IS NULL ORDER BY id').all()
@@ -106,6 +105,8 @@ describe('sqlite store specifics', () => {
     expect(keyless).toEqual(
       [{ id: users.lookalike.id }, { id: users.plainOffice.id }].sort((a, b) => (a.id < b.id ? -1 : 1)),
     )
+    await expectKeylessAccountsMoveAndGo(store, users)
+    await store.close()
   })
 
   it('turns driver failures into store_unavailable', async () => {

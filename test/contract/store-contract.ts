@@ -15,6 +15,7 @@ import {
   type FederatedIdentityRecord,
   IDENTITY_TAKEN,
   LAST_SIGN_IN_METHOD,
+  type OneTimeTokenRecord,
   PROVIDER_LINKED,
   type RefreshFamilyRecord,
   type SessionRecord,
@@ -30,6 +31,11 @@ export interface OpenedStore {
   cleanup?: () => Promise<void> | void
   /** The store refuses a session of an unknown user (a SQL foreign key); others accept it. */
   userForeignKey?: boolean
+  /**
+   * Sessions and refresh families live in another store than users (the split store), so `deleteUser` leaves
+   * them: the engine ends a user's devices before it deletes the user.
+   */
+  devicesApart?: boolean
 }
 
 /**
@@ -120,6 +126,21 @@ export function makeFamily(
     revokedAt: null,
     userAgent: 'Mozilla/5.0 (contract test)',
     ip: '203.0.113.7',
+    ...overrides,
+  }
+}
+
+export function makeOneTimeToken(
+  userId: string,
+  overrides: Partial<OneTimeTokenRecord> = {},
+): OneTimeTokenRecord {
+  return {
+    tokenHash: hashSecret(generateSecretToken()),
+    userId,
+    purpose: 'verify-email',
+    createdAt: NOW,
+    expiresAt: NOW + 3600,
+    email: `${generatePublicId().toLowerCase()}@example.com`,
     ...overrides,
   }
 }
@@ -1978,6 +1999,470 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.claimOnce(live, NOW + 60, NOW)).toBe(false)
         expect(await store.deleteExpiredClaims(NOW + 1)).toBe(1)
         expect(await store.claimOnce(live, NOW + 60, NOW)).toBe(true)
+      })
+    })
+
+    describe('email verification and email changes', () => {
+      async function create(...users: UserRecord[]): Promise<void> {
+        for (const user of users) expect(await store.createUser(user)).toEqual(user)
+      }
+      /** What the store holds of `user` by id and by its email, to compare before and after a call. */
+      async function lookups(user: UserRecord) {
+        return { byId: await store.findUserById(user.id), byEmail: await store.findUserByEmail(user.email) }
+      }
+
+      describe('setEmailVerified', () => {
+        it("marks the user's email verified, and only for the email the user has", async () => {
+          const user = makeUser({ email: 'stra\u00dfe.verify@example.com' })
+          const other = makeUser()
+          await create(user, other)
+          // Another address, and a look-alike of its own (its key, not its email), prove nothing about it.
+          for (const email of ['someone.else@example.com', 'strasse.verify@example.com', other.email]) {
+            expect(await store.setEmailVerified(user.id, email, NOW + 5), email).toBe(false)
+          }
+          expect(await lookups(user)).toEqual({ byId: user, byEmail: user })
+          expect(await store.setEmailVerified(user.id, user.email, NOW + 5)).toBe(true)
+          const verified = { ...user, emailVerifiedAt: NOW + 5 }
+          expect(await lookups(verified)).toEqual({ byId: verified, byEmail: verified })
+          expect(await lookups(other)).toEqual({ byId: other, byEmail: other })
+        })
+
+        it('returns false for an unknown user and creates nothing', async () => {
+          const ghost = makeUser()
+          expect(await store.setEmailVerified(ghost.id, ghost.email, NOW)).toBe(false)
+          expect(await lookups(ghost)).toEqual({ byId: null, byEmail: null })
+        })
+      })
+
+      describe('changeUserEmail', () => {
+        it('moves the user to the new email and its key, verified; the old email and its key find nothing', async () => {
+          const user = makeUser({ email: 'stra\u00dfe.old@example.com', roles: ['ops'] })
+          await create(user)
+          const session = makeSession(user.id)
+          await store.createSession(session)
+          expect(await store.changeUserEmail(user.id, 'new.name@example.com', NOW + 7)).toBe(true)
+          const moved = { ...user, email: 'new.name@example.com', emailVerifiedAt: NOW + 7 }
+          expect(await store.findUserById(user.id)).toEqual(moved)
+          for (const spelling of [
+            'new.name@example.com',
+            'NEW.NAME@example.com',
+            '\uff4eew.name@example.com',
+          ]) {
+            expect(await store.findUserByEmail(spelling), spelling).toEqual(moved)
+          }
+          expect((await store.findSessionWithUser(session.tokenHash))?.user).toEqual(moved)
+          for (const spelling of ['stra\u00dfe.old@example.com', 'strasse.old@example.com']) {
+            expect(await store.findUserByEmail(spelling), spelling).toBeNull()
+          }
+          // A verification mailed to the old address proves nothing any more.
+          expect(await store.setEmailVerified(user.id, user.email, NOW + 8)).toBe(false)
+          // The old key is free for a sign-up; the new one is taken.
+          const next = makeUser({ email: 'strasse.old@example.com' })
+          expect(await store.createUser(next)).toEqual(next)
+          expect(await store.findUserByEmail('stra\u00dfe.old@example.com')).toEqual(next)
+          expect(await store.createUser(makeUser({ email: '\uff4eew.name@example.com' }))).toBe(EMAIL_TAKEN)
+          expect(await store.findUserById(user.id)).toEqual(moved)
+        })
+
+        it('lets a user move to a look-alike of its own email (its own key), or to the same email again', async () => {
+          const user = makeUser({ email: 'stra\u00dfe.own@example.com' })
+          await create(user)
+          expect(await store.changeUserEmail(user.id, 'strasse.own@example.com', NOW + 1)).toBe(true)
+          const moved = { ...user, email: 'strasse.own@example.com', emailVerifiedAt: NOW + 1 }
+          // Every spelling with its key still leads to it, the old one included, and no one else may take one.
+          for (const spelling of [
+            'strasse.own@example.com',
+            'stra\u00dfe.own@example.com',
+            '\uff53trasse.own@example.com',
+          ]) {
+            expect(await store.findUserByEmail(spelling), spelling).toEqual(moved)
+            expect(await store.createUser(makeUser({ email: spelling })), spelling).toBe(EMAIL_TAKEN)
+          }
+          expect(await store.changeUserEmail(user.id, moved.email, NOW + 2)).toBe(true)
+          expect(await store.findUserById(user.id)).toEqual({ ...moved, emailVerifiedAt: NOW + 2 })
+        })
+
+        it.each([
+          ["another user's email", 'taken@example.com', 'taken@example.com'],
+          [
+            "a look-alike of another user's email (fullwidth letters)",
+            'victim@example.com',
+            '\uff56ictim@example.com',
+          ],
+          [
+            "a look-alike of another user's email (ß against ss)",
+            'strasse@example.com',
+            'stra\u00dfe@example.com',
+          ],
+        ])('refuses %s with EMAIL_TAKEN, changing nothing', async (_label, existing, attempted) => {
+          const owner = makeUser({ email: existing })
+          const user = makeUser({ email: 'stra\u00dfe.mover@example.com' })
+          await create(owner, user)
+          expect(await store.changeUserEmail(user.id, attempted, NOW + 1)).toBe(EMAIL_TAKEN)
+          expect(await lookups(user)).toEqual({ byId: user, byEmail: user })
+          expect(await lookups(owner)).toEqual({ byId: owner, byEmail: owner })
+          expect(await store.findUserByEmail(attempted)).toEqual(owner)
+          // The user keeps its own key too: a look-alike of its email still leads to it, and is still taken.
+          expect(await store.findUserByEmail('strasse.mover@example.com')).toEqual(user)
+          expect(await store.createUser(makeUser({ email: 'strasse.mover@example.com' }))).toBe(EMAIL_TAKEN)
+        })
+
+        it('lets exactly one of concurrent changes and sign-ups to one email key win', async () => {
+          const spellings = [
+            'contested@example.com',
+            '\uff43ontested@example.com',
+            'contest\uff45d@example.com',
+          ]
+          const users = Array.from({ length: 6 }, () => makeUser())
+          await create(...users)
+          const signUps = spellings.map((email) => makeUser({ email }))
+          const results = await Promise.all([
+            ...users.map((user, i) => store.changeUserEmail(user.id, spellings[i % 3]!, NOW + 1)),
+            ...signUps.map((user) => store.createUser(user)),
+          ])
+          expect(results.filter((result) => result !== EMAIL_TAKEN)).toHaveLength(1)
+          const changed = users.findIndex((_, i) => results[i] === true)
+          const signedUp = signUps.findIndex((_, i) => results[users.length + i] !== EMAIL_TAKEN)
+          const winner =
+            changed === -1
+              ? signUps[signedUp]!
+              : { ...users[changed]!, email: spellings[changed % 3]!, emailVerifiedAt: NOW + 1 }
+          expect(await store.findUserByEmail('contested@example.com')).toEqual(winner)
+          for (const [i, user] of users.entries()) {
+            if (i !== changed) expect(await lookups(user)).toEqual({ byId: user, byEmail: user })
+          }
+          for (const [i, user] of signUps.entries()) {
+            if (i !== signedUp) expect(await store.findUserById(user.id)).toBeNull()
+          }
+        })
+
+        it('lets exactly one of two users changing to one email at once win, round after round', async () => {
+          for (let round = 0; round < 5; round++) {
+            const pair = [makeUser(), makeUser()]
+            await create(...pair)
+            const email = `round-${round}@example.com`
+            const results = await Promise.all(pair.map((user) => store.changeUserEmail(user.id, email, NOW)))
+            expect(results).toContain(true)
+            expect(results).toContain(EMAIL_TAKEN)
+            const winner = pair[results.indexOf(true)]!
+            const loser = pair[results.indexOf(EMAIL_TAKEN)]!
+            expect(await store.findUserByEmail(email)).toEqual({ ...winner, email, emailVerifiedAt: NOW })
+            expect(await lookups(loser)).toEqual({ byId: loser, byEmail: loser })
+          }
+        })
+
+        it('leaves a user changed to two emails at once at one of them, with nothing left of the others', async () => {
+          for (let round = 0; round < 3; round++) {
+            const user = makeUser({ email: `stra\u00dfe.${round}@example.com` })
+            await create(user)
+            const emails = [`first.${round}@example.com`, `second.${round}@example.com`]
+            const results = await Promise.all(
+              emails.map((email) => store.changeUserEmail(user.id, email, NOW)),
+            )
+            expect(results).toEqual([true, true])
+            const stored = (await store.findUserById(user.id))!
+            expect(emails).toContain(stored.email)
+            expect(await store.findUserByEmail(stored.email)).toEqual(stored)
+            const other = emails.find((email) => email !== stored.email)!
+            const oldKey = `strasse.${round}@example.com`
+            for (const email of [other, user.email, oldKey]) {
+              expect(await store.findUserByEmail(email), email).toBeNull()
+            }
+            // Free, keys included: no entry of the other email or the old one was left behind.
+            for (const email of [other, oldKey]) {
+              const next = makeUser({ email })
+              expect(await store.createUser(next), email).toEqual(next)
+            }
+          }
+        })
+
+        it('returns false for an unknown user, whether or not the email is taken, and stores nothing', async () => {
+          const owner = makeUser()
+          await create(owner)
+          const ghost = generatePublicId()
+          expect(await store.changeUserEmail(ghost, 'free@example.com', NOW)).toBe(false)
+          expect(await store.changeUserEmail(ghost, owner.email, NOW)).toBe(false)
+          expect(await store.findUserById(ghost)).toBeNull()
+          expect(await store.findUserByEmail('free@example.com')).toBeNull()
+          expect(await lookups(owner)).toEqual({ byId: owner, byEmail: owner })
+          const free = makeUser({ email: 'free@example.com' })
+          expect(await store.createUser(free)).toEqual(free)
+        })
+      })
+    })
+
+    describe('deleting a user (deleteUser)', () => {
+      /** Creates `user` with some of everything a store keeps of a user; returns those records. */
+      async function populate(user: UserRecord) {
+        expect(await store.createUser(user)).toEqual(user)
+        const identities = [makeIdentity(user.id), makeIdentity(user.id, { provider: 'github' })]
+        for (const identity of identities) expect(await store.linkIdentity(identity)).toBe(true)
+        const tokens = [
+          makeOneTimeToken(user.id, { purpose: 'verify-email', email: user.email }),
+          makeOneTimeToken(user.id, { purpose: 'reset-password', email: user.email }),
+        ]
+        for (const token of tokens) await store.putOneTimeToken(token)
+        const sessions = [makeSession(user.id), makeSession(user.id, { createdAt: NOW + 1, userAgent: null })]
+        for (const session of sessions) await store.createSession(session)
+        const family = makeFamily(user.id)
+        const revoked = makeFamily(user.id, { createdAt: NOW + 1, revokedAt: NOW + 2 })
+        const refreshTokens = [makeTokenHash(), makeTokenHash(), makeTokenHash()]
+        await store.createRefreshFamily(family, refreshTokens[0]!)
+        await store.createRefreshFamily(revoked, refreshTokens[1]!)
+        expect(
+          await store.rotateRefreshFamily(family.id, 0, refreshTokens[2]!, NOW + 5, NOW + 3600, 'seal'),
+        ).toBe(true)
+        const epoch = { userId: user.id, epoch: NOW, expiresAt: NOW + 900 }
+        await store.setUserEpoch(epoch)
+        const revocation: AccessRevocationRecord = { kind: 'sid', value: family.id, expiresAt: NOW + 900 }
+        await store.addAccessRevocation(revocation)
+        return {
+          user,
+          identities,
+          tokens,
+          sessions,
+          families: [family, revoked],
+          refreshTokens,
+          epoch,
+          revocation,
+        }
+      }
+      type Populated = Awaited<ReturnType<typeof populate>>
+
+      /** Every lookup of the users' side that could return something of the user. */
+      async function accountOf({ user, identities, tokens }: Populated) {
+        return {
+          byId: await store.findUserById(user.id),
+          byEmail: await store.findUserByEmail(user.email),
+          // Another spelling with the same key (upper case folds back, ß to ss): the key entry is gone too.
+          byKey: await store.findUserByEmail(user.email.toUpperCase()),
+          identities: await store.listUserIdentities(user.id),
+          eachIdentity: await Promise.all(identities.map((i) => store.findIdentity(i.provider, i.subject))),
+          eachToken: await Promise.all(
+            tokens.map((t) => store.findOneTimeToken(t.purpose, t.tokenHash, NOW)),
+          ),
+        }
+      }
+      /** Every lookup of the user's devices. */
+      async function devicesOf({ user, sessions, families, refreshTokens }: Populated) {
+        const tokenFamilies = await Promise.all(refreshTokens.map((hash) => store.findRefreshToken(hash)))
+        return {
+          sessions: await store.listUserSessions(user.id),
+          eachSession: await Promise.all(sessions.map((s) => store.findSessionByTokenHash(s.tokenHash))),
+          families: await store.listUserRefreshFamilies(user.id),
+          eachFamily: await Promise.all(families.map((f) => store.findRefreshFamily(f.id))),
+          eachRefreshToken: tokenFamilies.map((found) => found?.family.id ?? null),
+        }
+      }
+
+      it('deletes the user with its identities, one-time tokens, sessions and families, and nothing of others', async () => {
+        const mine = await populate(makeUser({ email: 'stra\u00dfe.gone@example.com' }))
+        const theirs = await populate(makeUser())
+        const devicesBefore = await devicesOf(mine)
+        const theirsBefore = { account: await accountOf(theirs), devices: await devicesOf(theirs) }
+        expect(await store.deleteUser(mine.user.id)).toBe(true)
+
+        expect(await accountOf(mine)).toEqual({
+          byId: null,
+          byEmail: null,
+          byKey: null,
+          identities: [],
+          eachIdentity: [null, null],
+          eachToken: [null, null],
+        })
+        for (const token of mine.tokens) {
+          expect(await store.takeOneTimeToken(token.purpose, token.tokenHash, NOW)).toBeNull()
+        }
+        const withUser = await Promise.all(mine.sessions.map((s) => store.findSessionWithUser(s.tokenHash)))
+        if (opened.devicesApart) {
+          // Left to the engine, which ends them first; a session left over finds its user gone.
+          expect(await devicesOf(mine)).toEqual(devicesBefore)
+          expect(withUser).toEqual(mine.sessions.map((session) => ({ session, user: null })))
+        } else {
+          expect(await devicesOf(mine)).toEqual({
+            sessions: [],
+            eachSession: [null, null],
+            families: [],
+            eachFamily: [null, null],
+            eachRefreshToken: [null, null, null],
+          })
+          expect(withUser).toEqual([null, null])
+        }
+        // Its epoch and its access-token revocations stay: until they expire, they refuse tokens issued before.
+        expect(await store.listUserEpochs(NOW)).toContainEqual(mine.epoch)
+        expect(await store.listAccessRevocations(NOW)).toContainEqual(mine.revocation)
+        expect({ account: await accountOf(theirs), devices: await devicesOf(theirs) }).toEqual(theirsBefore)
+      })
+
+      it('frees what the user held: its email, its key and its identities may be taken anew', async () => {
+        const mine = await populate(makeUser({ email: 'stra\u00dfe.reuse@example.com' }))
+        expect(await store.deleteUser(mine.user.id)).toBe(true)
+        const next = makeUser({ email: 'strasse.reuse@example.com' })
+        expect(await store.createUser(next)).toEqual(next)
+        expect(await store.findUserByEmail(mine.user.email)).toEqual(next)
+        for (const identity of mine.identities) {
+          expect(await store.linkIdentity({ ...identity, userId: next.id })).toBe(true)
+        }
+        // The deleted user's tokens did not pass to anyone: the new user has only what it gets itself.
+        for (const token of mine.tokens) {
+          expect(await store.findOneTimeToken(token.purpose, token.tokenHash, NOW)).toBeNull()
+        }
+        expect(await store.deleteExpiredOneTimeTokens(NOW + 7200)).toBe(0)
+      })
+
+      it('leaves nothing of a user whose email changes while it is deleted', async () => {
+        for (let round = 0; round < 3; round++) {
+          const user = makeUser({ email: `stra\u00dfe.${round}@example.com` })
+          await store.createUser(user)
+          const moved = `moved.${round}@example.com`
+          const [changed, deleted] = await Promise.all([
+            store.changeUserEmail(user.id, moved, NOW),
+            store.deleteUser(user.id),
+          ])
+          expect(deleted).toBe(true)
+          // Changed before the delete, or found gone.
+          expect([true, false]).toContain(changed)
+          expect(await store.findUserById(user.id)).toBeNull()
+          const oldKey = `strasse.${round}@example.com`
+          for (const email of [user.email, oldKey, moved]) {
+            expect(await store.findUserByEmail(email), email).toBeNull()
+          }
+          // Free, keys included: no entry of either email was left behind.
+          for (const email of [oldKey, moved]) {
+            const next = makeUser({ email })
+            expect(await store.createUser(next), email).toEqual(next)
+          }
+        }
+      })
+
+      it('returns false for an unknown user, and for one deleted already, changing nothing', async () => {
+        const theirs = await populate(makeUser())
+        const before = { account: await accountOf(theirs), devices: await devicesOf(theirs) }
+        expect(await store.deleteUser(generatePublicId())).toBe(false)
+        const user = makeUser()
+        await store.createUser(user)
+        expect(await store.deleteUser(user.id)).toBe(true)
+        expect(await store.deleteUser(user.id)).toBe(false)
+        expect(await store.findUserById(user.id)).toBeNull()
+        expect({ account: await accountOf(theirs), devices: await devicesOf(theirs) }).toEqual(before)
+      })
+    })
+
+    describe('one-time tokens', () => {
+      let user: UserRecord
+      let other: UserRecord
+      beforeEach(async () => {
+        user = makeUser()
+        other = makeUser()
+        await store.createUser(user)
+        await store.createUser(other)
+      })
+
+      it('stores a token and finds it by purpose and hash, every field intact, until it is taken once', async () => {
+        const token = makeOneTimeToken(user.id, {
+          purpose: 'change-email',
+          email: 'n\u00e9w.address@example.com',
+        })
+        await store.putOneTimeToken(token)
+        expect(await store.findOneTimeToken('change-email', token.tokenHash, NOW)).toEqual(token)
+        expect(await store.findOneTimeToken('change-email', token.tokenHash, NOW)).toEqual(token)
+        expect(await store.takeOneTimeToken('change-email', token.tokenHash, NOW)).toEqual(token)
+        expect(await store.takeOneTimeToken('change-email', token.tokenHash, NOW)).toBeNull()
+        expect(await store.findOneTimeToken('change-email', token.tokenHash, NOW)).toBeNull()
+        // Deleted, not merely hidden: nothing is left for the purge either.
+        expect(await store.deleteExpiredOneTimeTokens(token.expiresAt)).toBe(0)
+      })
+
+      it('returns null for an unknown hash', async () => {
+        expect(await store.findOneTimeToken('verify-email', makeTokenHash(), NOW)).toBeNull()
+        expect(await store.takeOneTimeToken('verify-email', makeTokenHash(), NOW)).toBeNull()
+      })
+
+      it('neither finds nor takes a token under another purpose, and leaves it as it was', async () => {
+        const token = makeOneTimeToken(user.id, { purpose: 'verify-email' })
+        await store.putOneTimeToken(token)
+        for (const purpose of ['reset-password', 'change-email'] as const) {
+          expect(await store.findOneTimeToken(purpose, token.tokenHash, NOW), purpose).toBeNull()
+          expect(await store.takeOneTimeToken(purpose, token.tokenHash, NOW), purpose).toBeNull()
+        }
+        expect(await store.takeOneTimeToken('verify-email', token.tokenHash, NOW)).toEqual(token)
+      })
+
+      it('treats a token as expired from its expiresAt: null to find and take, and left for the purge', async () => {
+        const token = makeOneTimeToken(user.id, { expiresAt: NOW + 60 })
+        const live = makeOneTimeToken(other.id, { expiresAt: NOW + 61 })
+        for (const t of [token, live]) await store.putOneTimeToken(t)
+        expect(await store.findOneTimeToken('verify-email', token.tokenHash, NOW + 59)).toEqual(token)
+        expect(await store.findOneTimeToken('verify-email', token.tokenHash, NOW + 60)).toBeNull()
+        expect(await store.takeOneTimeToken('verify-email', token.tokenHash, NOW + 60)).toBeNull()
+        expect(await store.takeOneTimeToken('verify-email', token.tokenHash, NOW + 600)).toBeNull()
+        // The refused takes deleted nothing: the token is still there at an earlier `now`, and for the purge.
+        expect(await store.findOneTimeToken('verify-email', token.tokenHash, NOW + 59)).toEqual(token)
+        expect(await store.deleteExpiredOneTimeTokens(NOW + 59)).toBe(0)
+        expect(await store.deleteExpiredOneTimeTokens(NOW + 60)).toBe(1)
+        expect(await store.deleteExpiredOneTimeTokens(NOW + 60)).toBe(0)
+        expect(await store.findOneTimeToken('verify-email', token.tokenHash, NOW)).toBeNull()
+        expect(await store.findOneTimeToken('verify-email', live.tokenHash, NOW + 60)).toEqual(live)
+        expect(await store.deleteExpiredOneTimeTokens(NOW + 61)).toBe(1)
+        expect(await store.findOneTimeToken('verify-email', live.tokenHash, NOW)).toBeNull()
+      })
+
+      it("keeps only a user's newest token of a purpose; its other purposes and others' tokens stay", async () => {
+        const first = makeOneTimeToken(user.id, { purpose: 'verify-email' })
+        const reset = makeOneTimeToken(user.id, { purpose: 'reset-password' })
+        const theirs = makeOneTimeToken(other.id, { purpose: 'verify-email' })
+        const newest = makeOneTimeToken(user.id, { purpose: 'verify-email', createdAt: NOW + 1 })
+        for (const token of [first, reset, theirs, newest]) await store.putOneTimeToken(token)
+        expect(await store.findOneTimeToken('verify-email', first.tokenHash, NOW)).toBeNull()
+        expect(await store.takeOneTimeToken('verify-email', first.tokenHash, NOW)).toBeNull()
+        expect(await store.findOneTimeToken('verify-email', newest.tokenHash, NOW)).toEqual(newest)
+        expect(await store.findOneTimeToken('reset-password', reset.tokenHash, NOW)).toEqual(reset)
+        expect(await store.findOneTimeToken('verify-email', theirs.tokenHash, NOW)).toEqual(theirs)
+        // The replaced token was deleted, not merely hidden: the purge finds exactly the other three.
+        expect(await store.deleteExpiredOneTimeTokens(NOW + 7200)).toBe(3)
+      })
+
+      it('lets a user get a new token of a purpose once the last was taken', async () => {
+        const first = makeOneTimeToken(user.id, { purpose: 'reset-password' })
+        await store.putOneTimeToken(first)
+        expect(await store.takeOneTimeToken('reset-password', first.tokenHash, NOW)).toEqual(first)
+        const second = makeOneTimeToken(user.id, { purpose: 'reset-password', createdAt: NOW + 1 })
+        await store.putOneTimeToken(second)
+        expect(await store.takeOneTimeToken('reset-password', first.tokenHash, NOW)).toBeNull()
+        expect(await store.takeOneTimeToken('reset-password', second.tokenHash, NOW)).toEqual(second)
+      })
+
+      it('gives exactly one of many concurrent takes of a token the token, round after round', async () => {
+        // Several rounds: a pooled store opens its connections during the first, and races on all of them after.
+        for (let round = 0; round < 5; round++) {
+          const token = makeOneTimeToken(user.id, { purpose: 'reset-password', createdAt: NOW + round })
+          await store.putOneTimeToken(token)
+          const results = await Promise.all(
+            Array.from({ length: 10 }, () => store.takeOneTimeToken('reset-password', token.tokenHash, NOW)),
+          )
+          expect(results.filter((result) => result !== null)).toEqual([token])
+          expect(await store.findOneTimeToken('reset-password', token.tokenHash, NOW)).toBeNull()
+        }
+      })
+
+      it("leaves exactly one working token of a purpose when a user's puts run at once", async () => {
+        const tokens = Array.from({ length: 6 }, (_, i) => makeOneTimeToken(user.id, { createdAt: NOW + i }))
+        await Promise.all(tokens.map((token) => store.putOneTimeToken(token)))
+        const found = await Promise.all(
+          tokens.map((token) => store.findOneTimeToken(token.purpose, token.tokenHash, NOW)),
+        )
+        expect(found.filter((token) => token !== null)).toHaveLength(1)
+        expect(await store.deleteExpiredOneTimeTokens(NOW + 7200)).toBe(1)
+      })
+
+      it('returns copies: mutating a put or returned token does not change the stored one', async () => {
+        const token = makeOneTimeToken(user.id)
+        const put = { ...token }
+        await store.putOneTimeToken(put)
+        put.email = 'changed@example.com'
+        const found = (await store.findOneTimeToken(token.purpose, token.tokenHash, NOW))!
+        found.userId = 'changed'
+        expect(await store.takeOneTimeToken(token.purpose, token.tokenHash, NOW)).toEqual(token)
       })
     })
 

@@ -192,8 +192,21 @@ describe.each(STALLS)('atomic revocation: $name', (row) => {
     return { userId, bearer: `Bearer ${access}`, familyId: devices.find((d) => d.current)!.id }
   }
 
-  /** What the store holds for the user, the caller's own family aside when it is kept. */
+  /**
+   * What the store holds for the user, the caller's own family aside when it is kept. The three lists are
+   * three reads, not one snapshot: a change the freeze held back may commit between them, and the reads would
+   * then mix before and after. So the state counts only once two readings in a row agree.
+   */
   async function state(userId: string, keptFamilyId: string | null) {
+    let previous = await readState(userId, keptFamilyId)
+    for (;;) {
+      const current = await readState(userId, keptFamilyId)
+      if (JSON.stringify(current) === JSON.stringify(previous)) return current
+      previous = current
+    }
+  }
+
+  async function readState(userId: string, keptFamilyId: string | null) {
     const now = Math.floor(Date.now() / 1000)
     const sessions = await store!.listUserSessions(userId)
     const families = (await store!.listUserRefreshFamilies(userId)).filter(

@@ -166,12 +166,14 @@ beforeAll(async () => {
   // always the metadata), so they are in place before the install, linked from this repository, and it runs
   // --offline: npm checks each link against its range and fetches nothing. The tarball itself is installed
   // as a user's would be: unpacked (not linked) into node_modules, its bin linked, its manifest as shipped.
-  // @node-rs/argon2's platform binary resolves beside its real path in this repository.
+  // @node-rs/argon2's platform binary resolves beside its real path in this repository. --ignore-scripts:
+  // npm runs a linked package's `prepare` as if it were a checkout (nodemailer's needs its unpublished build
+  // scripts), which a registry install never does; these copies were installed, scripts and all, already.
   link(DEPENDENCIES)
   install = succeeded(
     await run(
       'npm',
-      ['install', join(root, packed.filename), '--offline', '--no-audit', '--no-fund'],
+      ['install', join(root, packed.filename), '--offline', '--no-audit', '--no-fund', '--ignore-scripts'],
       project,
       150_000,
     ),

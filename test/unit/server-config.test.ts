@@ -31,6 +31,15 @@ describe('loadConfig', () => {
         loginAttemptsPerAccount: 100,
         loginFailuresPerIp: 100,
         signupsPerIp: 20,
+        mailsPerAccount: 5,
+        mailsPerIp: 30,
+      },
+      mail: { smtpUrl: null, from: 'Sesame <no-reply@localhost>' },
+      accounts: {
+        verifyEmailSeconds: 86_400,
+        resetPasswordSeconds: 1800,
+        changeEmailSeconds: 86_400,
+        requireEmailVerification: false,
       },
       sessionLimit: { max: 0, policy: 'evict-oldest' },
       tokens: {
@@ -62,9 +71,15 @@ describe('loadConfig', () => {
       SESAME_BODY_LIMIT_BYTES: '4096',
       SESAME_TRUST_PROXY: 'true',
       SESAME_LOG_LEVEL: 'warn',
+      SESAME_SMTP_URL: 'smtps://user:secret@smtp.example.com',
+      SESAME_MAIL_FROM: 'Accounts <accounts@example.com>',
+      SESAME_REQUIRE_EMAIL_VERIFICATION: 'true',
+      SESAME_RESET_PASSWORD_TTL_SECONDS: '900',
       UNRELATED_VARIABLE: 'ignored',
     })
     expect(config).toMatchObject({
+      mail: { smtpUrl: 'smtps://user:secret@smtp.example.com', from: 'Accounts <accounts@example.com>' },
+      accounts: { requireEmailVerification: true, resetPasswordSeconds: 900, verifyEmailSeconds: 86_400 },
       port: 8080,
       host: '0.0.0.0',
       production: true,
@@ -81,6 +96,11 @@ describe('loadConfig', () => {
 
   it.each([
     [{ PORT: 'eighty' }, 'Invalid PORT: must be a number.'],
+    [
+      { NODE_ENV: 'production' },
+      'Missing SESAME_SMTP_URL: required with NODE_ENV=production (without it mail only goes to the outbox folder).',
+    ],
+    [{ SESAME_SMTP_URL: 'http://smtp.example.com' }, 'Invalid SESAME_SMTP_URL: has an invalid format.'],
     [{ PORT: '70000' }, 'Invalid PORT: must be at most 65535.'],
     [{ SESAME_STORE: 'mongo' }, 'Invalid SESAME_STORE: must be one of sqlite, memory, postgres, redis.'],
     [{ SESAME_SESSION_IDLE_SECONDS: '1.5' }, 'Invalid SESAME_SESSION_IDLE_SECONDS: must be a whole number.'],

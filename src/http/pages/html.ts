@@ -1,6 +1,7 @@
 /**
  * A tiny HTML builder: tagged templates that escape every interpolated value unless it is already `Html`.
- * Pages are server-rendered with no script at all, so the CSP can forbid scripts outright.
+ * Pages are server-rendered; their one script is the file `/assets/app.js`, so the CSP allows no inline
+ * script.
  */
 
 /** Markup that is already safe to emit. */

@@ -1,73 +1,85 @@
 /**
  * The one-line notices a page shows after a redirect (`?notice=<key>`): a fixed catalogue, so a link cannot
- * make a page say anything else. Keys name outcomes of the flows that end on a page (sign-in through a
- * provider, linking, unlinking, setting a password).
+ * make a page say anything else. Keys name outcomes of the flows that end on a page (sign-up, sign-out, the
+ * account page's forms, sign-in through a provider); their texts are in every language's catalogue
+ * (`messages/*.ts`, `notices`), and each has a kind here.
  */
 import { isAuthError } from '../../core/errors.js'
+import type { Messages } from '../messages/index.js'
 
-interface Notice {
-  kind: 'error' | 'success'
+export type NoticeKey = keyof Messages['notices']
+
+export type NoticeKind = 'error' | 'success'
+
+/** A notice as a page shows it. */
+export interface Notice {
+  kind: NoticeKind
   text: string
 }
 
-const NOTICES = {
-  linked: { kind: 'success', text: 'The provider is linked: you can now sign in with it.' },
-  unlinked: { kind: 'success', text: 'The provider is unlinked.' },
-  password_set: { kind: 'success', text: 'Your password is set.' },
-  social_cancelled: { kind: 'error', text: 'The sign-in was cancelled at the provider.' },
-  social_sign_in_failed: {
-    kind: 'error',
-    text: 'The sign-in with the provider could not be completed. Please try again.',
-  },
-  unknown_provider: { kind: 'error', text: 'That sign-in provider is not available here.' },
-  provider_unavailable: {
-    kind: 'error',
-    text: 'The provider could not be reached. Please try again in a moment.',
-  },
-  social_email_missing: {
-    kind: 'error',
-    text: 'The provider did not share your email address, which a new account needs. Allow it there, or sign up with a password.',
-  },
-  email_exists_unlinked: {
-    kind: 'error',
-    text: 'An account with this email already exists. Log in with your password, then link the provider from your account page.',
-  },
-  identity_taken: { kind: 'error', text: 'That provider account is already linked to another account.' },
-  provider_already_linked: {
-    kind: 'error',
-    text: 'Your account is already linked to an account at this provider. Unlink it first.',
-  },
-  last_sign_in_method: {
-    kind: 'error',
-    text: 'This is your only way to sign in. Set a password or link another provider first.',
-  },
-  not_found: { kind: 'error', text: 'That provider is not linked to your account.' },
-  invalid_credentials: { kind: 'error', text: 'This account cannot sign in.' },
-  invalid_session: {
-    kind: 'error',
-    text: 'Your session ended before the provider answered. Please sign in again.',
-  },
-  rate_limited: { kind: 'error', text: 'Too many attempts. Please wait a while and try again.' },
-  session_limit_reached: {
-    kind: 'error',
-    text: 'You are signed in on too many devices. Sign out on another device first.',
-  },
-  store_unavailable: { kind: 'error', text: 'Sesame is briefly unavailable. Please try again.' },
-  unexpected: { kind: 'error', text: 'Something went wrong. Please try again.' },
-} as const satisfies Record<string, Notice>
-
-export type NoticeKey = keyof typeof NOTICES
+/** The kind of every notice: exactly the catalogue's keys (a key missing or extra here does not compile). */
+const KINDS = {
+  welcome: 'success',
+  signed_out: 'success',
+  signed_out_everywhere: 'success',
+  device_ended: 'success',
+  device_not_found: 'error',
+  others_ended: 'success',
+  password_changed: 'success',
+  linked: 'success',
+  unlinked: 'success',
+  password_set: 'success',
+  verification_sent: 'success',
+  already_verified: 'success',
+  email_verified: 'success',
+  verify_to_continue: 'success',
+  password_reset: 'success',
+  email_change_sent: 'success',
+  email_changed: 'success',
+  account_deleted: 'success',
+  invalid_link: 'error',
+  email_taken: 'error',
+  mail_unavailable: 'error',
+  wrong_password: 'error',
+  email_invalid: 'error',
+  social_cancelled: 'error',
+  social_sign_in_failed: 'error',
+  unknown_provider: 'error',
+  provider_unavailable: 'error',
+  social_email_missing: 'error',
+  email_exists_unlinked: 'error',
+  identity_taken: 'error',
+  provider_already_linked: 'error',
+  last_sign_in_method: 'error',
+  not_found: 'error',
+  invalid_credentials: 'error',
+  email_not_verified: 'error',
+  invalid_session: 'error',
+  rate_limited: 'error',
+  session_limit_reached: 'error',
+  store_unavailable: 'error',
+  unexpected: 'error',
+} as const satisfies Record<NoticeKey, NoticeKind>
 
 /** The notice for an error that ended a flow. */
 export function noticeOf(error: unknown): NoticeKey {
   if (!isAuthError(error)) return 'unexpected'
   if (error.code === 'social_sign_in_failed' && error.reason === 'access_denied') return 'social_cancelled'
-  return Object.hasOwn(NOTICES, error.code) ? (error.code as NoticeKey) : 'unexpected'
+  return isNoticeKey(error.code) ? error.code : 'unexpected'
+}
+
+export function isNoticeKey(value: unknown): value is NoticeKey {
+  return typeof value === 'string' && Object.hasOwn(KINDS, value)
+}
+
+/** The notice `key` in the language of `messages`. */
+export function noticeText(key: NoticeKey, messages: Messages): Notice {
+  return { kind: KINDS[key], text: messages.notices[key] }
 }
 
 /** The notice a page's `?notice=` names, or null for none or an unknown key. */
-export function readNotice(query: unknown): Notice | null {
+export function readNotice(query: unknown, messages: Messages): Notice | null {
   const key =
     typeof query === 'object' && query !== null ? (query as Record<string, unknown>)['notice'] : undefined
-  return typeof key === 'string' && Object.hasOwn(NOTICES, key) ? NOTICES[key as NoticeKey] : null
+  return isNoticeKey(key) ? noticeText(key, messages) : null
 }

@@ -14,6 +14,8 @@ import {
   type FederatedIdentityRecord,
   IDENTITY_TAKEN,
   LAST_SIGN_IN_METHOD,
+  type OneTimeTokenPurpose,
+  type OneTimeTokenRecord,
   PROVIDER_LINKED,
   type RefreshFamilyRecord,
   type SessionRecord,
@@ -26,6 +28,7 @@ import { emailKey } from '../../core/email.js'
 import { planDeviceLimit } from '../device-limit.js'
 import { byLinkTime, checkIdentity, isLastSignInMethod } from '../identities.js'
 import { createLocalChangeFeed } from '../local-change-feed.js'
+import { isUsable } from '../one-time-tokens.js'
 import { rateLimitSlot } from '../rate-window.js'
 import { StringPool } from './string-pool.js'
 import { type StoredSession, toSessionRecord, toStoredSession } from './stored-session.js'
@@ -52,6 +55,9 @@ export function createMemoryStore(): Store {
   const subjectsByUser = new Map<string, Map<string, string>>()
   // Single-use claims: key -> the second the claim ends.
   const claims = new Map<string, number>()
+  // One-time tokens by hash; and each user's, purpose -> token hash (at most one each: a new one replaces it).
+  const oneTimeTokens = new Map<string, OneTimeTokenRecord>()
+  const tokenHashesByPurpose = new Map<string, Map<OneTimeTokenPurpose, string>>()
 
   const familyIdsByUser = new Map<string, Set<string>>()
   // Sessions share one copy of each User-Agent string (see string-pool.ts).
@@ -132,6 +138,46 @@ export function createMemoryStore(): Store {
     if (linked.size === 0) subjectsByUser.delete(userId)
   }
 
+  /** Deletes a family with every token issued in it and its index entry. */
+  function removeFamily(id: string): void {
+    const family = families.get(id)
+    if (!family) return
+    families.delete(id)
+    const owned = familyIdsByUser.get(family.userId)
+    owned?.delete(id)
+    if (owned?.size === 0) familyIdsByUser.delete(family.userId)
+    for (const tokenHash of refreshTokenHashesByFamily.get(id) ?? []) refreshTokens.delete(tokenHash)
+    refreshTokenHashesByFamily.delete(id)
+  }
+
+  /** Deletes a one-time token and its index entry; false if there was none. */
+  function removeOneTimeToken(tokenHash: string): boolean {
+    const token = oneTimeTokens.get(tokenHash)
+    if (!token) return false
+    oneTimeTokens.delete(tokenHash)
+    const owned = tokenHashesByPurpose.get(token.userId)
+    if (owned?.get(token.purpose) === tokenHash) owned.delete(token.purpose)
+    if (owned?.size === 0) tokenHashesByPurpose.delete(token.userId)
+    return true
+  }
+
+  /**
+   * Deletes a user and everything this store keeps of it but its epoch and revocations, which must go on refusing
+   * the user's access tokens until they expire.
+   */
+  function removeUser(user: UserRecord): void {
+    usersById.delete(user.id)
+    userIdsByEmailKey.delete(emailKey(user.email))
+    for (const [provider, subject] of [...(subjectsByUser.get(user.id) ?? [])]) {
+      removeIdentity(user.id, provider, subject)
+    }
+    for (const tokenHash of [...(tokenHashesByPurpose.get(user.id)?.values() ?? [])]) {
+      removeOneTimeToken(tokenHash)
+    }
+    removeUserSessions(user.id, null)
+    for (const id of [...(familyIdsByUser.get(user.id) ?? [])]) removeFamily(id)
+  }
+
   function storeEpoch(epoch: UserEpochRecord): void {
     const existing = userEpochs.get(epoch.userId)
     userEpochs.set(epoch.userId, {
@@ -168,6 +214,60 @@ export function createMemoryStore(): Store {
       if (!user) return false
       user.disabledAt = disabledAt
       return true
+    },
+
+    // As for identities below, each check and its write are one synchronous step: no other call runs between.
+    async setEmailVerified(userId, email, verifiedAt) {
+      const user = usersById.get(userId)
+      if (!user || user.email !== email) return false
+      user.emailVerifiedAt = verifiedAt
+      return true
+    },
+    async changeUserEmail(userId, email, verifiedAt) {
+      const user = usersById.get(userId)
+      if (!user) return false
+      const key = emailKey(email)
+      const holder = userIdsByEmailKey.get(key)
+      if (holder !== undefined && holder !== userId) return EMAIL_TAKEN
+      // A user changing to a look-alike of its own email keeps its key: removed, then set again.
+      userIdsByEmailKey.delete(emailKey(user.email))
+      userIdsByEmailKey.set(key, userId)
+      user.email = email
+      user.emailVerifiedAt = verifiedAt
+      return true
+    },
+    async deleteUser(userId) {
+      const user = usersById.get(userId)
+      if (!user) return false
+      removeUser(user)
+      return true
+    },
+
+    async putOneTimeToken(token) {
+      const previous = tokenHashesByPurpose.get(token.userId)?.get(token.purpose)
+      if (previous !== undefined) removeOneTimeToken(previous)
+      removeOneTimeToken(token.tokenHash) // never expected; keeps the index right if it happens
+      oneTimeTokens.set(token.tokenHash, { ...token })
+      let owned = tokenHashesByPurpose.get(token.userId)
+      if (!owned) tokenHashesByPurpose.set(token.userId, (owned = new Map<OneTimeTokenPurpose, string>()))
+      owned.set(token.purpose, token.tokenHash)
+    },
+    async takeOneTimeToken(purpose, tokenHash, now) {
+      const token = oneTimeTokens.get(tokenHash)
+      if (!token || !isUsable(token, purpose, now)) return null
+      removeOneTimeToken(tokenHash)
+      return { ...token }
+    },
+    async findOneTimeToken(purpose, tokenHash, now) {
+      const token = oneTimeTokens.get(tokenHash)
+      return token && isUsable(token, purpose, now) ? { ...token } : null
+    },
+    async deleteExpiredOneTimeTokens(now) {
+      let deleted = 0
+      for (const [tokenHash, token] of oneTimeTokens) {
+        if (token.expiresAt <= now && removeOneTimeToken(tokenHash)) deleted++
+      }
+      return deleted
     },
 
     // Each check and its write are one synchronous step (no await between), so no other call runs in between.
@@ -349,12 +449,7 @@ export function createMemoryStore(): Store {
       let deleted = 0
       for (const [id, family] of families) {
         if (family.expiresAt > now) continue
-        families.delete(id)
-        const owned = familyIdsByUser.get(family.userId)
-        owned?.delete(id)
-        if (owned?.size === 0) familyIdsByUser.delete(family.userId)
-        for (const tokenHash of refreshTokenHashesByFamily.get(id) ?? []) refreshTokens.delete(tokenHash)
-        refreshTokenHashesByFamily.delete(id)
+        removeFamily(id)
         deleted++
       }
       return deleted
@@ -438,6 +533,8 @@ export function createMemoryStore(): Store {
       identities.clear()
       subjectsByUser.clear()
       claims.clear()
+      oneTimeTokens.clear()
+      tokenHashesByPurpose.clear()
     },
   }
 }

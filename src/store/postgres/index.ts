@@ -39,6 +39,7 @@ import {
   type EpochRow,
   type FamilyRow,
   type IdentityRow,
+  type OneTimeTokenRow,
   type RevocationRow,
   type PrefixedUserRow,
   type SessionRow,
@@ -47,6 +48,7 @@ import {
   toEpoch,
   toFamily,
   toIdentity,
+  toOneTimeToken,
   toRevocation,
   toSession,
   toSigningKey,
@@ -129,6 +131,15 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     }
   }
   return buildStore(sql, config.schema, config.timeoutMs)
+}
+
+/**
+ * Whether `error`, as {@link bounded} rejects, is PostgreSQL's unique_violation: a UNIQUE index refused the
+ * write, after waiting for any concurrent writer of the same value to commit.
+ */
+function isUniqueViolation(error: unknown): boolean {
+  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined
+  return cause?.code === '23505'
 }
 
 /** Thrown inside a {@link buildStore} transaction to roll it back; the transaction then answers `result`. */
@@ -244,6 +255,60 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
     async setUserDisabled(userId, disabledAt) {
       const result = await run(sql`UPDATE users SET disabled_at = ${disabledAt} WHERE id = ${userId}`)
       return result.count === 1
+    },
+    async setEmailVerified(userId, email, verifiedAt) {
+      const result = await run(sql`
+        UPDATE users SET email_verified_at = ${verifiedAt} WHERE id = ${userId} AND email = ${email}`)
+      return result.count === 1
+    },
+    async changeUserEmail(userId, email, verifiedAt) {
+      // One statement, and the UNIQUE indexes on email and email_key are the check: an update to a value another
+      // user holds, or one a concurrent change or sign-up has just written, waits for that writer and then fails
+      // whole. A user moving to a look-alike of its own email keeps its own key, which no index refuses.
+      try {
+        const result = await run(sql`
+          UPDATE users SET email = ${email}, email_key = ${emailKey(email)}, email_verified_at = ${verifiedAt}
+          WHERE id = ${userId}`)
+        return result.count === 1
+      } catch (error) {
+        if (isUniqueViolation(error)) return EMAIL_TAKEN
+        throw error
+      }
+    },
+    async deleteUser(userId) {
+      // One statement: its identities, one-time tokens, sessions and families (with their tokens) go with it,
+      // every one of those tables naming the user by a foreign key ON DELETE CASCADE. Epochs name none, and stay.
+      const result = await run(sql`DELETE FROM users WHERE id = ${userId}`)
+      return result.count === 1
+    },
+
+    async putOneTimeToken(t) {
+      // One statement: the user's token of that purpose, if any, is replaced whole. Concurrent puts for one user
+      // and purpose queue on its row, and the last to commit is the token that stays.
+      await run(sql`
+        INSERT INTO one_time_tokens (token_hash, user_id, purpose, email, created_at, expires_at)
+        VALUES (${t.tokenHash}, ${t.userId}, ${t.purpose}, ${t.email}, ${t.createdAt}, ${t.expiresAt})
+        ON CONFLICT (user_id, purpose) DO UPDATE
+        SET token_hash = EXCLUDED.token_hash, email = EXCLUDED.email, created_at = EXCLUDED.created_at,
+            expires_at = EXCLUDED.expires_at`)
+    },
+    async takeOneTimeToken(purpose, tokenHash, now) {
+      // Concurrent takes queue on the row; once the first commits, the others find it gone and delete nothing.
+      const [row] = await run(sql<OneTimeTokenRow[]>`
+        DELETE FROM one_time_tokens
+        WHERE token_hash = ${tokenHash} AND purpose = ${purpose} AND expires_at > ${now}
+        RETURNING *`)
+      return row ? toOneTimeToken(row) : null
+    },
+    async findOneTimeToken(purpose, tokenHash, now) {
+      const [row] = await run(sql<OneTimeTokenRow[]>`
+        SELECT * FROM one_time_tokens
+        WHERE token_hash = ${tokenHash} AND purpose = ${purpose} AND expires_at > ${now}`)
+      return row ? toOneTimeToken(row) : null
+    },
+    async deleteExpiredOneTimeTokens(now) {
+      const result = await run(sql`DELETE FROM one_time_tokens WHERE expires_at <= ${now}`)
+      return result.count
     },
 
     async createUserWithIdentity(user, identity) {

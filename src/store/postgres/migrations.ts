@@ -203,6 +203,24 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX claims_by_expiry ON claims (expires_at);
     `,
   },
+  {
+    version: 10,
+    name: 'one-time tokens (email verification, password reset, email change)',
+    // A new, empty table: no existing row changes. One token per user and purpose (the UNIQUE, also the
+    // per-user lookup), so a new one replaces the last; a user's tokens go with the user (the cascade).
+    sql: `
+      CREATE TABLE one_time_tokens (
+        token_hash TEXT COLLATE "C" PRIMARY KEY,
+        user_id    TEXT COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        purpose    TEXT COLLATE "C" NOT NULL,
+        email      TEXT COLLATE "C" NOT NULL,
+        created_at BIGINT           NOT NULL,
+        expires_at BIGINT           NOT NULL,
+        UNIQUE (user_id, purpose)
+      );
+      CREATE INDEX one_time_tokens_by_expiry ON one_time_tokens (expires_at);
+    `,
+  },
 ]
 
 /** Rows per UPDATE when filling email keys: bounded statements, few round trips. */

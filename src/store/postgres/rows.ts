@@ -6,6 +6,8 @@
 import type {
   AccessRevocationRecord,
   FederatedIdentityRecord,
+  OneTimeTokenPurpose,
+  OneTimeTokenRecord,
   RefreshFamilyRecord,
   SessionRecord,
   SigningKeyRecord,
@@ -86,6 +88,15 @@ export interface IdentityRow {
   created_at: Int8
 }
 
+export interface OneTimeTokenRow {
+  token_hash: string
+  user_id: string
+  purpose: OneTimeTokenPurpose
+  email: string
+  created_at: Int8
+  expires_at: Int8
+}
+
 export interface RevocationRow {
   kind: 'jti' | 'sid'
   value: string
@@ -125,6 +136,17 @@ export function toIdentity(r: IdentityRow): FederatedIdentityRecord {
     userId: r.user_id,
     email: r.email,
     createdAt: seconds(r.created_at),
+  }
+}
+
+export function toOneTimeToken(r: OneTimeTokenRow): OneTimeTokenRecord {
+  return {
+    tokenHash: r.token_hash,
+    userId: r.user_id,
+    purpose: r.purpose,
+    createdAt: seconds(r.created_at),
+    expiresAt: seconds(r.expires_at),
+    email: r.email,
   }
 }
 

@@ -32,6 +32,9 @@
  * | P rate:<slot>              | string | a rate-limit count (slot: see rate-window.ts)| its window's end (endsAt)       |
  * | P claim:{key}              | string | a single-use claim: its expiresAt            | expiresAt                       |
  * | P claims-by-expiry         | zset   | claim keys, scored by expiresAt              | its longest-lived member        |
+ * | P ott:{tokenHash}          | hash   | a one-time token                             | expiresAt                       |
+ * | P user:{id}:ott            | hash   | purpose -> token hash, the user's tokens     | its longest-lived member        |
+ * | P otts-by-expiry           | zset   | token hashes, scored by expiresAt            | its longest-lived member        |
  * Change feed: channel `P changes`.
  *
  * Records are hashes with one field per record field, except sessions, which are packed strings sharing their
@@ -53,12 +56,14 @@
  *   only; INCR and EXPIREAT run in one script, so a counter never exists without one.
  * - Redis TTLs do most of the purging: every session-state key expires on its own, and every write trims index
  *   entries whose records Redis has already expired. `deleteExpiredSessions`, `deleteExpiredRefreshFamilies`,
- *   `deleteExpiredAccessRevocations` and `deleteExpiredClaims` still delete what is due by the caller's clock,
- *   but their counts cover only what was left for them, not what Redis expired first.
+ *   `deleteExpiredAccessRevocations`, `deleteExpiredClaims` and `deleteExpiredOneTimeTokens` still delete what is
+ *   due by the caller's clock, but their counts cover only what was left for them, not what Redis expired first.
  * - TTLs run on Redis's clock, expiry decisions on the engine's: a Redis clock ahead of the servers' removes
  *   records that much early. Keep both on NTP.
  * - Every write is one Lua script (`scripts.ts`), or one command (`resetRateLimit`'s DEL): atomic, one round
- *   trip, no WATCH retry loops.
+ *   trip, no WATCH retry loops. `changeUserEmail` and `deleteUser` read the user's email first, because Lua cannot
+ *   compute the email key whose entry they remove; their script compares the email with the one read and
+ *   changes nothing if it moved in between, and only then is the pair repeated (see `withStoredEmail`).
  * - Failures never hang and never queue without bound: see `connection.ts` for the offline queue and timeouts.
  * - Use `maxmemory-policy noeviction` (or a `volatile-*` policy): under `allkeys-*` Redis may evict users,
  *   signing keys and secrets, which have no TTL on purpose.
@@ -89,6 +94,7 @@ import {
 } from '../types.js'
 import { emailKey } from '../../core/email.js'
 import { byLinkTime, checkIdentity, PROVIDER_ID_PATTERN } from '../identities.js'
+import { isUsable } from '../one-time-tokens.js'
 import { rateLimitSlot } from '../rate-window.js'
 import { createRedisChangeFeed } from './change-feed.js'
 import {
@@ -101,6 +107,7 @@ import { createRedisKeys } from './keys.js'
 import {
   decodeFamily,
   decodeIdentity,
+  decodeOneTimeToken,
   decodeSigningKey,
   decodeUser,
   encodeSigningKey,
@@ -142,6 +149,14 @@ export interface RedisStoreOptions {
 /** Session and family purges delete at most this many records per script, so no call blocks Redis for long. */
 const PURGE_BATCH = 500
 
+/** What the email-keyed scripts answer when the user's email is no longer the one the caller read. */
+const EMAIL_MOVED = -2
+/**
+ * Reads and scripts `withStoredEmail` tries before it gives up: each miss means another change of that user's
+ * email committed in between, so a run of misses this long is not a race but a fault.
+ */
+const EMAIL_ATTEMPTS = 5
+
 /**
  * Opens a Redis {@link Store}. Returns at once; connecting happens in the background, and a command issued
  * before Redis answers waits for it up to `timeoutMs`.
@@ -177,8 +192,27 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     return null
   }
 
+  /**
+   * Runs `attempt` (an email-keyed script) with the user's email as read just before; 0 (the scripts' "no such
+   * user") when there is none. Lua cannot compute an email key, so the script gets the key of the email read
+   * here and answers {@link EMAIL_MOVED}, changing nothing, if the user's email changed in between: then both
+   * steps are repeated.
+   */
+  async function withStoredEmail(
+    userId: string,
+    attempt: (email: string) => Promise<unknown>,
+  ): Promise<unknown> {
+    for (let tries = 0; tries < EMAIL_ATTEMPTS; tries++) {
+      const email = await client.hget(keys.user(userId), 'email')
+      if (email === null) return 0
+      const answer = await attempt(email)
+      if (answer !== EMAIL_MOVED) return answer
+    }
+    throw new Error(`The email of user ${userId} kept changing while it was being read.`)
+  }
+
   async function purgeInBatches(
-    name: 'purgeSessions' | 'purgeFamilies' | 'purgeClaims',
+    name: 'purgeSessions' | 'purgeFamilies' | 'purgeClaims' | 'purgeOneTimeTokens',
     indexes: readonly string[],
     now: number,
   ): Promise<number> {
@@ -226,6 +260,71 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         const change = disabledAt === null ? [0, 'disabledAt'] : [1, 'disabledAt', disabledAt]
         return (await script('updateIfExists', [keys.user(userId)], change)) === 1
       }),
+    setEmailVerified: (userId, email, verifiedAt) =>
+      run(async () => (await script('setEmailVerified', [keys.user(userId)], [email, verifiedAt])) === 1),
+    changeUserEmail: (userId, email, verifiedAt) =>
+      run(async () => {
+        const changed = await withStoredEmail(userId, (current) =>
+          script(
+            'changeUserEmail',
+            [
+              keys.user(userId),
+              keys.userEmail(current),
+              keys.userEmailKey(emailKey(current)),
+              keys.userEmail(email),
+              keys.userEmailKey(emailKey(email)),
+            ],
+            [userId, current, email, verifiedAt],
+          ),
+        )
+        return changed === -1 ? EMAIL_TAKEN : changed === 1
+      }),
+    deleteUser: (userId) =>
+      run(async () => {
+        const deleted = await withStoredEmail(userId, (current) =>
+          script(
+            'deleteUser',
+            [
+              keys.user(userId),
+              keys.userEmail(current),
+              keys.userEmailKey(emailKey(current)),
+              keys.userIdentities(userId),
+              keys.userOneTimeTokens(userId),
+              keys.userSessions(userId),
+              keys.userFamilies(userId),
+            ],
+            [userId, current],
+          ),
+        )
+        return deleted === 1
+      }),
+
+    putOneTimeToken: (token) =>
+      run(async () => {
+        await script(
+          'putOneTimeToken',
+          [keys.oneTimeToken(token.tokenHash), keys.userOneTimeTokens(token.userId), keys.oneTimeTokenExpiry],
+          [token.purpose, token.tokenHash, token.expiresAt, ...toFieldList(token)],
+        )
+      }),
+    takeOneTimeToken: (purpose, tokenHash, now) =>
+      run(async () => {
+        const list = (await script(
+          'takeOneTimeToken',
+          [keys.oneTimeToken(tokenHash)],
+          [tokenHash, purpose, now],
+        )) as string[]
+        return list.length === 0 ? null : decodeOneTimeToken(fieldsFromList(list))
+      }),
+    findOneTimeToken: (purpose, tokenHash, now) =>
+      run(async () => {
+        const fields = await client.hgetall(keys.oneTimeToken(tokenHash))
+        if (isEmpty(fields)) return null
+        const token = decodeOneTimeToken(fields)
+        return isUsable(token, purpose, now) ? token : null
+      }),
+    deleteExpiredOneTimeTokens: (now) =>
+      run(() => purgeInBatches('purgeOneTimeTokens', [keys.oneTimeTokenExpiry], now)),
 
     // Checked before `run`, so a caller's mistake stays a TypeError rather than store_unavailable.
     async createUserWithIdentity(user, identity) {

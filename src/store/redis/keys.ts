@@ -57,6 +57,13 @@ const RECORD_KEYS = {
   rateLimit: ['rate:', ''],
   /** String: a single-use claim, by its key: the second the claim ends, which is also its expiry (EXAT). */
   claim: ['claim:{', '}'],
+  /** Hash: a one-time token, by token hash, expiring at its `expiresAt` (EXAT). */
+  oneTimeToken: ['ott:{', '}'],
+  /**
+   * Hash: the user's one-time tokens, purpose -> token hash (one per purpose: a put replaces the last), expiring
+   * with the longest-lived of them.
+   */
+  userOneTimeTokens: ['user:{', '}:ott'],
 } as const satisfies Record<string, readonly [string, string]>
 
 /** Singleton keys (and the change-feed channel): `${prefix}${name}`. */
@@ -79,6 +86,8 @@ const SHARED_KEYS = {
   epochs: 'epochs',
   /** Sorted set: claim keys, scored by the claim's `expiresAt`; what `deleteExpiredClaims` walks. */
   claimExpiry: 'claims-by-expiry',
+  /** Sorted set: one-time token hashes, scored by `expiresAt`; what `deleteExpiredOneTimeTokens` walks. */
+  oneTimeTokenExpiry: 'otts-by-expiry',
   /** Hash: kid -> JSON of the key's fixed fields. No TTL. */
   signingKeys: '{keys}',
   /** Hash: kid -> retiredAt, for retired keys only. No TTL. Shares the `{keys}` tag with the hash above. */

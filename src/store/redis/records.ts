@@ -1,5 +1,5 @@
 /**
- * How records sit in Redis. Users, federated identities and refresh families are hashes with one field per
+ * How records sit in Redis. Users, federated identities, one-time tokens and refresh families are hashes with one field per
  * record field, numbers as decimal strings, `roles` as JSON, and a null field simply absent (so `HEXISTS
  * revokedAt` is the "is revoked" test inside the scripts, and `HEXISTS passwordHash` the "has a password" one).
  * A field a record gained later (a user's `emailVerifiedAt`) is absent from records written before it, which
@@ -28,6 +28,8 @@
 import { createHash } from 'node:crypto'
 import type {
   FederatedIdentityRecord,
+  OneTimeTokenPurpose,
+  OneTimeTokenRecord,
   RefreshFamilyRecord,
   SessionRecord,
   SigningKeyRecord,
@@ -41,7 +43,9 @@ export type HashFields = Record<string, string>
 type FieldValue = string | number | readonly string[] | null
 
 /** A record as the flat field/value list HSET takes; null fields are left out. */
-export function toFieldList(record: UserRecord | FederatedIdentityRecord | RefreshFamilyRecord): string[] {
+export function toFieldList(
+  record: UserRecord | FederatedIdentityRecord | OneTimeTokenRecord | RefreshFamilyRecord,
+): string[] {
   const list: string[] = []
   for (const [field, value] of Object.entries(record) as Array<[string, FieldValue]>) {
     if (value === null) continue
@@ -210,6 +214,17 @@ export function decodeIdentity(fields: HashFields): FederatedIdentityRecord {
     userId: text(fields, 'userId'),
     email: fields.email ?? null,
     createdAt: integer(fields, 'createdAt'),
+  }
+}
+
+export function decodeOneTimeToken(fields: HashFields): OneTimeTokenRecord {
+  return {
+    tokenHash: text(fields, 'tokenHash'),
+    userId: text(fields, 'userId'),
+    purpose: text(fields, 'purpose') as OneTimeTokenPurpose,
+    createdAt: integer(fields, 'createdAt'),
+    expiresAt: integer(fields, 'expiresAt'),
+    email: text(fields, 'email'),
   }
 }
 

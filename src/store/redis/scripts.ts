@@ -194,6 +194,24 @@ local function make_room(uid, max, now, policy)
   return evicted
 end
 
+-- Deletes a one-time token, its entry in its user's index and its expiry entry; 1 if the token was still there.
+local function drop_one_time_token(th)
+  redis.call('ZREM', ONE_TIME_TOKEN_EXPIRY, th)
+  local key = one_time_token(th)
+  local owner = redis.call('HMGET', key, 'userId', 'purpose')
+  if not owner[1] then return 0 end
+  redis.call('DEL', key)
+  local index = user_one_time_tokens(owner[1])
+  if redis.call('HGET', index, owner[2]) == th then redis.call('HDEL', index, owner[2]) end
+  return 1
+end
+
+-- Deletes the email entry \`key\` if it leads to user \`uid\`: an account the key migration left keyless has no
+-- key entry of its own, and the one its email's key names belongs to an older account.
+local function drop_email_entry(key, uid)
+  if redis.call('GET', key) == uid then redis.call('DEL', key) end
+end
+
 -- Stores a user's epoch: the later epoch and the later expiry are kept, each on its own.
 local function set_epoch(key, index, uid, epoch, expires_at)
   redis.call('ZADD', index, 'GT', expires_at, uid)
@@ -289,6 +307,67 @@ return 1`,
 local id = redis.call('GET', KEYS[1]) or redis.call('GET', KEYS[2])
 if not id then return {} end
 return redis.call('HGETALL', user(id))`,
+  },
+
+  // KEYS: user. ARGV: P, email, verifiedAt. 1 if set; 0 when the user is gone or has another email now.
+  setEmailVerified: {
+    keys: 1,
+    lua: `
+if redis.call('HGET', KEYS[1], 'email') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'emailVerifiedAt', ARGV[3])
+return 1`,
+  },
+
+  // KEYS: user, its email, its email key (as read by the caller), the new email, its key. ARGV: P, user id, the
+  // email the caller read, the new email, verifiedAt. 1 moved; 0 no such user; -1 another user holds the new
+  // email or its key, and nothing changes; -2 the user's email is no longer the one read, so the old entries
+  // named are not its own (the caller reads again and retries). Lua has no Unicode normalisation, hence the
+  // caller computes the keys. The script is the check: of racing changes and sign-ups to one key, exactly one
+  // finds it free.
+  changeUserEmail: {
+    keys: 5,
+    lua: `
+local uid = ARGV[2]
+local current = redis.call('HGET', KEYS[1], 'email')
+if not current then return 0 end
+if current ~= ARGV[3] then return -2 end
+for _, key in ipairs({KEYS[4], KEYS[5]}) do
+  local holder = redis.call('GET', key)
+  if holder and holder ~= uid then return -1 end
+end
+drop_email_entry(KEYS[2], uid)
+drop_email_entry(KEYS[3], uid)
+redis.call('SET', KEYS[4], uid)
+redis.call('SET', KEYS[5], uid)
+redis.call('HSET', KEYS[1], 'email', ARGV[4], 'emailVerifiedAt', ARGV[5])
+return 1`,
+  },
+
+  // KEYS: user, its email, its email key (as read by the caller), user identities, user one-time tokens, user
+  // sessions, user families. ARGV: P, user id, the email the caller read. Deletes the user and, in this one
+  // script, its email entries, identities, one-time tokens, sessions and families with their tokens and every
+  // index entry of them; its epoch stays (it must keep refusing access tokens until it expires). 1 deleted; 0 no
+  // such user; -2 as for changeUserEmail.
+  deleteUser: {
+    keys: 7,
+    lua: `
+local uid = ARGV[2]
+local current = redis.call('HGET', KEYS[1], 'email')
+if not current then return 0 end
+if current ~= ARGV[3] then return -2 end
+drop_email_entry(KEYS[2], uid)
+drop_email_entry(KEYS[3], uid)
+local linked = redis.call('HGETALL', KEYS[4])
+for i = 1, #linked, 2 do redis.call('DEL', identity(linked[i] .. ':' .. linked[i + 1])) end
+local tokens = redis.call('HGETALL', KEYS[5])
+for i = 2, #tokens, 2 do
+  if redis.call('HGET', one_time_token(tokens[i]), 'userId') == uid then drop_one_time_token(tokens[i]) end
+end
+for _, th in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do drop_session(th, uid) end
+for _, fid in ipairs(redis.call('ZRANGE', KEYS[7], 0, -1)) do drop_family(fid) end
+redis.call('DEL', KEYS[1], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+redis.call('ZREM', SESSION_OWNERS, uid)
+return 1`,
   },
 
   // KEYS: a record hash. ARGV: P, n, n field/value pairs to set, then fields to delete. Never creates the hash.
@@ -671,6 +750,54 @@ for _, key in ipairs(due) do
   deleted = deleted + redis.call('DEL', claim(key))
   redis.call('ZREM', KEYS[1], key)
 end
+return {deleted, #due}`,
+  },
+
+  // KEYS: one-time token, user one-time tokens, token expiry index. ARGV: P, purpose, token hash, expiresAt, the
+  // token's field/value pairs. The user's previous token of that purpose goes in the same script, so at no moment
+  // do two of them work. The TTL (EXAT) runs on Redis's clock, as for claims.
+  putOneTimeToken: {
+    keys: 3,
+    lua: `
+local purpose, th, exp = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local previous = redis.call('HGET', KEYS[2], purpose)
+if previous then drop_one_time_token(previous) end
+-- Token hashes are random and never repeat; if one ever did, the earlier token goes with its index entries.
+drop_one_time_token(th)
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('EXPIREAT', KEYS[1], exp)
+redis.call('HSET', KEYS[2], purpose, th)
+extend(KEYS[2], exp)
+redis.call('ZADD', KEYS[3], exp, th)
+trim(KEYS[3])
+extend(KEYS[3], exp)
+return 1`,
+  },
+
+  // KEYS: one-time token. ARGV: P, token hash, purpose, now. The token's field/value list, deleted with its
+  // index entries, if it has that purpose and has not expired at `now`; else an empty list, and nothing changes
+  // (an expired token is left for the purge). One script, so of concurrent takes exactly one gets it.
+  takeOneTimeToken: {
+    keys: 1,
+    lua: `
+local fields = redis.call('HGETALL', KEYS[1])
+if #fields == 0 then return {} end
+local h = {}
+for i = 1, #fields, 2 do h[fields[i]] = fields[i + 1] end
+if h.purpose ~= ARGV[3] or tonumber(h.expiresAt) <= tonumber(ARGV[4]) then return {} end
+drop_one_time_token(ARGV[2])
+return fields`,
+  },
+
+  // KEYS: token expiry index. ARGV: P, now, batch size. {deleted, examined}, as for sessions. An index entry's
+  // score is its token's `expiresAt` (both are written by one script, and a token is never rewritten), so a due
+  // entry names a due token.
+  purgeOneTimeTokens: {
+    keys: 1,
+    lua: `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])
+local deleted = 0
+for _, th in ipairs(due) do deleted = deleted + drop_one_time_token(th) end
 return {deleted, #due}`,
   },
 

@@ -25,6 +25,8 @@ import {
   type FederatedIdentityRecord,
   IDENTITY_TAKEN,
   LAST_SIGN_IN_METHOD,
+  type OneTimeTokenPurpose,
+  type OneTimeTokenRecord,
   PROVIDER_LINKED,
   type RefreshFamilyRecord,
   type SessionRecord,
@@ -88,6 +90,31 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     userById: db.prepare('SELECT * FROM users WHERE id = ?'),
     updatePasswordHash: db.prepare('UPDATE users SET password_hash = ? WHERE id = ?'),
     setUserDisabled: db.prepare('UPDATE users SET disabled_at = ? WHERE id = ?'),
+    setEmailVerified: db.prepare('UPDATE users SET email_verified_at = ? WHERE id = ? AND email = ?'),
+    // OR IGNORE: an email or email key another user holds (both UNIQUE) skips the row instead of failing.
+    changeEmail: db.prepare(
+      `UPDATE OR IGNORE users SET email = @email, email_key = @emailKey, email_verified_at = @verifiedAt
+       WHERE id = @userId`,
+    ),
+    // Its identities, sessions, families (with their tokens) and one-time tokens go with it: every table that
+    // names a user does so by a foreign key ON DELETE CASCADE. Epochs name none, and stay.
+    deleteUser: db.prepare('DELETE FROM users WHERE id = ?'),
+    // One statement: the user's token of that purpose, if any, is replaced whole.
+    putOneTimeToken: db.prepare(
+      `INSERT INTO one_time_tokens (token_hash, user_id, purpose, email, created_at, expires_at)
+       VALUES (@tokenHash, @userId, @purpose, @email, @createdAt, @expiresAt)
+       ON CONFLICT (user_id, purpose) DO UPDATE
+       SET token_hash = excluded.token_hash, email = excluded.email, created_at = excluded.created_at,
+           expires_at = excluded.expires_at`,
+    ),
+    takeOneTimeToken: db.prepare(
+      `DELETE FROM one_time_tokens WHERE token_hash = @tokenHash AND purpose = @purpose AND expires_at > @now
+       RETURNING *`,
+    ),
+    findOneTimeToken: db.prepare(
+      'SELECT * FROM one_time_tokens WHERE token_hash = @tokenHash AND purpose = @purpose AND expires_at > @now',
+    ),
+    deleteExpiredOneTimeTokens: db.prepare('DELETE FROM one_time_tokens WHERE expires_at <= ?'),
     identity: db.prepare('SELECT * FROM federated_identities WHERE provider = ? AND subject = ?'),
     identitiesByUser: db.prepare(
       'SELECT * FROM federated_identities WHERE user_id = ? ORDER BY created_at, provider',
@@ -269,6 +296,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
   )
 
+  // Run IMMEDIATE, as the identity transactions below: the update skips a taken email, and the user's row is
+  // read under the same write lock to tell that apart from a user that is not there.
+  const changeUserEmail = db.transaction(
+    (userId: string, email: string, verifiedAt: number): boolean | typeof EMAIL_TAKEN => {
+      if (!statements.userById.get(userId)) return false
+      const params = { userId, email, emailKey: emailKey(email), verifiedAt }
+      return statements.changeEmail.run(params).changes === 1 ? true : EMAIL_TAKEN
+    },
+  )
+
   // The identity transactions run IMMEDIATE: the write lock is taken before the checks, so another process
   // writing the same file waits (busy_timeout) and then sees this one's change.
   const createUserWithIdentity = db.transaction(
@@ -315,6 +352,21 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       run(() => statements.updatePasswordHash.run(passwordHash, userId).changes === 1),
     setUserDisabled: (userId, disabledAt) =>
       run(() => statements.setUserDisabled.run(disabledAt, userId).changes === 1),
+    setEmailVerified: (userId, email, verifiedAt) =>
+      run(() => statements.setEmailVerified.run(verifiedAt, userId, email).changes === 1),
+    changeUserEmail: (userId, email, verifiedAt) =>
+      run(() => changeUserEmail.immediate(userId, email, verifiedAt)),
+    deleteUser: (userId) => run(() => statements.deleteUser.run(userId).changes === 1),
+
+    putOneTimeToken: (token) =>
+      run(() => {
+        statements.putOneTimeToken.run(token)
+      }),
+    takeOneTimeToken: (purpose, tokenHash, now) =>
+      run(() => toOneTimeToken(statements.takeOneTimeToken.get({ tokenHash, purpose, now }))),
+    findOneTimeToken: (purpose, tokenHash, now) =>
+      run(() => toOneTimeToken(statements.findOneTimeToken.get({ tokenHash, purpose, now }))),
+    deleteExpiredOneTimeTokens: (now) => run(() => statements.deleteExpiredOneTimeTokens.run(now).changes),
 
     // Checked before `run`, so a caller's mistake stays a TypeError rather than store_unavailable.
     async createUserWithIdentity(user, identity) {
@@ -626,6 +678,28 @@ function toIdentity(r: IdentityRow): FederatedIdentityRecord {
     userId: r.user_id,
     email: r.email,
     createdAt: r.created_at,
+  }
+}
+
+interface OneTimeTokenRow {
+  token_hash: string
+  user_id: string
+  purpose: OneTimeTokenPurpose
+  email: string
+  created_at: number
+  expires_at: number
+}
+
+function toOneTimeToken(row: unknown): OneTimeTokenRecord | null {
+  if (row === undefined) return null
+  const r = row as OneTimeTokenRow
+  return {
+    tokenHash: r.token_hash,
+    userId: r.user_id,
+    purpose: r.purpose,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    email: r.email,
   }
 }
 

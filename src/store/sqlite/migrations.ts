@@ -180,6 +180,25 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX claims_by_expiry ON claims (expires_at);
     `,
   },
+  {
+    version: 10,
+    name: 'one-time tokens (email verification, password reset, email change)',
+    // A new, empty table: no existing row changes. One token per user and purpose (the UNIQUE, also the
+    // per-user lookup), so a new one replaces the last; a user's tokens go with the user (the cascade). The
+    // purpose is not CHECKed: a later purpose would otherwise take a table rebuild.
+    sql: `
+      CREATE TABLE one_time_tokens (
+        token_hash TEXT    PRIMARY KEY,
+        user_id    TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        purpose    TEXT    NOT NULL,
+        email      TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        UNIQUE (user_id, purpose)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX one_time_tokens_by_expiry ON one_time_tokens (expires_at);
+    `,
+  },
 ]
 
 /** Gives every existing user its email key, the oldest of look-alikes first; returns who got none. */

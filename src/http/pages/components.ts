@@ -1,0 +1,165 @@
+/** The pieces the page forms are made of: fields with their errors, buttons, notices, provider buttons. */
+import type { Messages } from '../messages/index.js'
+import type { FormErrors, FormField } from './form-errors.js'
+import { type Html, html } from './html.js'
+import { ICONS } from './icons.js'
+import type { Notice } from './notices.js'
+
+/** A sign-in provider as the pages offer it. */
+export interface ProviderButton {
+  id: string
+  displayName: string
+  /** Where its sign-in page is: a link form posts here through a redirect, which the CSP must allow. */
+  authorizationOrigin: string
+}
+
+/** A notice box: `.error` (an alert) or `.success` (a status). */
+export function noticeBox(notice: Notice | null): Html | null {
+  if (!notice) return null
+  return notice.kind === 'error'
+    ? html`<div class="error" role="alert">
+        ${ICONS.alert}
+        <p>${notice.text}</p>
+      </div>`
+    : html`<div class="success" role="status">
+        ${ICONS.check}
+        <p>${notice.text}</p>
+      </div>`
+}
+
+/** The whole-form error of `errors`, if any. */
+export function formErrorBox(errors: FormErrors): Html | null {
+  return errors.form ? noticeBox({ kind: 'error', text: errors.form }) : null
+}
+
+interface FieldOptions {
+  /** Unique on the page; also the id of the input. */
+  id: string
+  name: FormField
+  label: string
+  errors: FormErrors
+  autocomplete: string
+  /** A link beside the label (the login page's "Forgot password?"). */
+  aside?: Html | null
+  hint?: string | null
+  /** Focus this field when the page opens (the first one with an error). */
+  autofocus?: boolean
+}
+
+function describedBy(id: string, error: string | undefined, hint: string | null | undefined): string | null {
+  const ids = [error ? `${id}-error` : null, hint ? `${id}-hint` : null].filter(Boolean)
+  return ids.length > 0 ? ids.join(' ') : null
+}
+
+function labelRow(id: string, label: string, aside: Html | null | undefined): Html {
+  const labelElement = html`<label for="${id}">${label}</label>`
+  return aside ? html`<div class="label-row">${labelElement}${aside}</div>` : labelElement
+}
+
+function fieldFooter(id: string, error: string | undefined, hint: string | null | undefined): Html {
+  return html`${error ? html`<p class="field-error" id="${id}-error">${ICONS.alert}<span>${error}</span></p>` : null}${
+    hint ? html`<p class="hint" id="${id}-hint">${hint}</p>` : null
+  }`
+}
+
+/** An email field, keeping what was typed. */
+export function emailField(options: FieldOptions & { value: string; placeholder: string }): Html {
+  const { id, name, errors } = options
+  const error = errors[name]
+  const described = describedBy(id, error, options.hint)
+  return html`<div class="field">
+    ${labelRow(id, options.label, options.aside)}
+    <input
+      id="${id}"
+      type="email"
+      name="${name}"
+      value="${options.value}"
+      placeholder="${options.placeholder}"
+      autocomplete="${options.autocomplete}"
+      autocapitalize="none"
+      spellcheck="false"
+      required
+      ${error ? html`aria-invalid="true"` : null}
+      ${described ? html`aria-describedby="${described}"` : null}
+      ${options.autofocus ? html`autofocus` : null}
+    />
+    ${fieldFooter(id, error, options.hint)}
+  </div>`
+}
+
+/**
+ * A password field with its show/hide button (shown by `/assets/app.js`; without script the button stays
+ * hidden). A password is never written back into the page.
+ */
+export function passwordField(
+  options: FieldOptions & { messages: Messages; minLength?: number | null; maxLength?: number | null },
+): Html {
+  const { id, name, errors, messages } = options
+  const error = errors[name]
+  const described = describedBy(id, error, options.hint)
+  return html`<div class="field">
+    ${labelRow(id, options.label, options.aside)}
+    <div class="password">
+      <input
+        id="${id}"
+        type="password"
+        name="${name}"
+        autocomplete="${options.autocomplete}"
+        required
+        ${options.minLength ? html`minlength="${options.minLength}"` : null}
+        ${options.maxLength ? html`maxlength="${options.maxLength}"` : null}
+        ${error ? html`aria-invalid="true"` : null}
+        ${described ? html`aria-describedby="${described}"` : null}
+        ${options.autofocus ? html`autofocus` : null}
+      />
+      <button
+        type="button"
+        class="toggle"
+        data-password-toggle
+        aria-controls="${id}"
+        aria-pressed="false"
+        aria-label="${messages.form.showPassword}"
+        data-show="${messages.form.show}"
+        data-hide="${messages.form.hide}"
+        hidden
+      >
+        <span class="toggle-text">${messages.form.show}</span>
+      </button>
+    </div>
+    ${fieldFooter(id, error, options.hint)}
+  </div>`
+}
+
+/** A submit button that shows a spinner and `busy` while its form (`data-busy`) posts. */
+export function submitButton(
+  label: string,
+  busy: string,
+  variant: 'primary' | 'secondary' | 'danger' = 'primary',
+  extraClass = '',
+): Html {
+  const classes = ['button', variant === 'primary' ? null : variant, extraClass || null]
+    .filter(Boolean)
+    .join(' ')
+  return html`<button type="submit" class="${classes}" data-busy-label="${busy}">
+    <span class="spinner" aria-hidden="true"></span><span class="label">${label}</span>
+  </button>`
+}
+
+/** The first field of `order` that has an error, to focus. */
+export function firstInvalid(errors: FormErrors, order: readonly FormField[]): FormField | null {
+  return order.find((field) => errors[field] !== undefined) ?? null
+}
+
+/** The "Continue with …" links and the "or" rule under them; nothing without providers. */
+export function providerButtons(providers: readonly ProviderButton[], messages: Messages): Html | null {
+  if (providers.length === 0) return null
+  return html`<div class="providers">
+      ${providers.map(
+        (provider) =>
+          html`<a class="button secondary" href="/auth/social/${provider.id}"
+            >${messages.form.continueWith(provider.displayName)}</a
+          >`,
+      )}
+    </div>
+    <p class="or">${messages.form.or}</p>`
+}

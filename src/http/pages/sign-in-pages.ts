@@ -1,0 +1,209 @@
+/**
+ * Sign up, log in and log out: plain forms posting to the same origin. A refusal the person can act on (a
+ * weak password, a taken email, a wrong password) shows the form again, with the words next to the field;
+ * success goes on to the account page, with a welcome after a sign-up, and a sign-out ends on the login page
+ * saying so.
+ */
+import type { FastifyInstance } from 'fastify'
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../core/password-policy.js'
+import type { Messages } from '../messages/index.js'
+import { appendSetCookies, setCookie } from '../reply-cookies.js'
+import { readStringFields } from '../request-fields.js'
+import { clientContextOf, signInFromRequest } from '../sign-in.js'
+import {
+  type ProviderButton,
+  emailField,
+  firstInvalid,
+  formErrorBox,
+  noticeBox,
+  passwordField,
+  providerButtons,
+  submitButton,
+} from './components.js'
+import { PAGE, type PageContext } from './context.js'
+import { type FormErrors, formErrorsOf, isFormError } from './form-errors.js'
+import { type Html, html } from './html.js'
+import { type Notice, readNotice } from './notices.js'
+
+export function signInPages(app: FastifyInstance, pages: PageContext): void {
+  const { auth, providers } = pages
+
+  app.get('/signup', PAGE, async (request, reply) => {
+    if (pages.session(request)) return reply.redirect('/account', 303)
+    const { messages } = pages.speak(request)
+    const problem = pages.cookieProblem(request, messages)
+    return pages.render(request, reply, {
+      title: messages.signUp.title,
+      signedInAs: null,
+      body: signUpView(messages, providers, '', problem ? { form: problem } : {}),
+    })
+  })
+
+  app.post('/signup', async (request, reply) => {
+    const { language, messages } = pages.speak(request)
+    const { email = '', password = '' } = readStringFields(request.body, ['email', 'password'])
+    const refuse = (status: number, errors: FormErrors) =>
+      pages.render(request, reply, {
+        status,
+        title: messages.signUp.title,
+        signedInAs: null,
+        body: signUpView(messages, providers, email, errors),
+      })
+    // Refused before the account exists: no sign-in could stick.
+    const problem = pages.cookieProblem(request, messages)
+    if (problem) return refuse(400, { form: problem })
+    const missing = missingFields(email, password, messages)
+    if (missing) return refuse(400, missing)
+    try {
+      const user = await auth.signUp({ email, password, ip: request.ip, language })
+      await auth.signOut(request.headers.cookie) // a session this browser already had is replaced, not kept
+      // Sign-in waits for the verification link, so the new account is not signed in yet either.
+      if (auth.config.accounts.requireEmailVerification) {
+        setCookie(reply, auth.blankSessionCookie())
+        return reply.redirect('/login?notice=verify_to_continue', 303)
+      }
+      const { cookie } = await auth.createSession(user, clientContextOf(request))
+      setCookie(reply, cookie)
+      return reply.redirect('/account?notice=welcome', 303)
+    } catch (error) {
+      if (!isFormError(error)) throw error
+      return refuse(error.status, formErrorsOf(error, messages))
+    }
+  })
+
+  app.get('/login', PAGE, async (request, reply) => {
+    if (pages.session(request)) return reply.redirect('/account', 303)
+    const { messages } = pages.speak(request)
+    const problem = pages.cookieProblem(request, messages)
+    return pages.render(request, reply, {
+      title: messages.logIn.title,
+      signedInAs: null,
+      body: logInView(
+        messages,
+        providers,
+        '',
+        problem ? { form: problem } : {},
+        readNotice(request.query, messages),
+      ),
+    })
+  })
+
+  app.post('/login', async (request, reply) => {
+    const { messages } = pages.speak(request)
+    const { email = '', password = '' } = readStringFields(request.body, ['email', 'password'])
+    const refuse = (status: number, errors: FormErrors) =>
+      pages.render(request, reply, {
+        status,
+        title: messages.logIn.title,
+        signedInAs: null,
+        body: logInView(messages, providers, email, errors, null),
+      })
+    const problem = pages.cookieProblem(request, messages)
+    if (problem) return refuse(400, { form: problem })
+    const missing = missingFields(email, password, messages)
+    if (missing) return refuse(400, missing)
+    try {
+      const result = await signInFromRequest(auth, request, { email, password })
+      appendSetCookies(reply, [result.setCookie])
+      return reply.redirect('/account', 303)
+    } catch (error) {
+      if (!isFormError(error)) throw error
+      return refuse(error.status, formErrorsOf(error, messages))
+    }
+  })
+
+  app.post('/logout', async (request, reply) => {
+    const { cookie } = await auth.signOut(request.headers.cookie)
+    setCookie(reply, cookie)
+    return reply.redirect('/login?notice=signed_out', 303)
+  })
+}
+
+/** The errors for fields left empty (the browser's `required` normally stops that first), or null. */
+function missingFields(email: string, password: string, messages: Messages): FormErrors | null {
+  const errors: FormErrors = {}
+  if (email.trim() === '') errors.email = messages.errors.emailRequired
+  if (password === '') errors.password = messages.errors.passwordRequired
+  return errors.email || errors.password ? errors : null
+}
+
+function signUpView(
+  messages: Messages,
+  providers: readonly ProviderButton[],
+  email: string,
+  errors: FormErrors,
+): Html {
+  const t = messages.signUp
+  const focus = firstInvalid(errors, ['email', 'password'])
+  return html`<main class="card">
+    <h1>${t.heading}</h1>
+    <p class="lead">${t.lead}</p>
+    ${formErrorBox(errors)} ${providerButtons(providers, messages)}
+    <form method="post" action="/signup" data-busy>
+      ${emailField({
+        id: 'email',
+        name: 'email',
+        label: messages.form.email,
+        placeholder: messages.form.emailPlaceholder,
+        value: email,
+        autocomplete: 'username',
+        errors,
+        autofocus: focus === 'email',
+      })}
+      ${passwordField({
+        id: 'password',
+        name: 'password',
+        label: messages.form.password,
+        autocomplete: 'new-password',
+        minLength: MIN_PASSWORD_LENGTH,
+        maxLength: MAX_PASSWORD_LENGTH,
+        hint: t.passwordHint(MIN_PASSWORD_LENGTH),
+        errors,
+        messages,
+        autofocus: focus === 'password',
+      })}
+      ${submitButton(t.submit, t.busy)}
+    </form>
+    <p class="switch">${t.haveAccount} <a href="/login">${t.logIn}</a></p>
+  </main>`
+}
+
+function logInView(
+  messages: Messages,
+  providers: readonly ProviderButton[],
+  email: string,
+  errors: FormErrors,
+  notice: Notice | null,
+): Html {
+  const t = messages.logIn
+  const focus = firstInvalid(errors, ['email', 'password'])
+  return html`<main class="card">
+    <h1>${t.heading}</h1>
+    <p class="lead">${t.lead}</p>
+    ${noticeBox(notice)} ${formErrorBox(errors)} ${providerButtons(providers, messages)}
+    <form method="post" action="/login" data-busy>
+      ${emailField({
+        id: 'email',
+        name: 'email',
+        label: messages.form.email,
+        placeholder: messages.form.emailPlaceholder,
+        value: email,
+        autocomplete: 'username',
+        errors,
+        autofocus: focus === 'email',
+      })}
+      ${passwordField({
+        id: 'password',
+        name: 'password',
+        label: messages.form.password,
+        autocomplete: 'current-password',
+        aside: html`<a href="/forgot-password">${t.forgot}</a>`,
+        errors,
+        messages,
+        autofocus: focus === 'password',
+      })}
+      ${submitButton(t.submit, t.busy)}
+    </form>
+    <p class="switch">${t.newHere} <a href="/signup">${t.signUp}</a></p>
+  </main>`
+}
