@@ -69,7 +69,11 @@ export function safeReturnTo(value: unknown, fallback: string): string {
   } catch {
     return fallback
   }
-  return url.origin === base ? url.pathname + url.search + url.hash : fallback
+  if (url.origin !== base) return fallback
+  // Dot segments are resolved only now: `/.//evil.example` becomes `//evil.example`, which a browser would
+  // read as another host. The result is checked again, not just the input.
+  const path = url.pathname + url.search + url.hash
+  return path.startsWith('//') || path.startsWith('/\\') ? fallback : path
 }
 
 /** What a validated provider answer leads to when no user is signed in. */
@@ -89,14 +93,18 @@ export function decideSignIn(input: {
   profile: ProviderProfile
   /** The user the identity is linked to, if any. */
   linkedUserId: string | null
-  /** The local account with the profile's email, if any. */
-  emailAccount: { id: string; emailVerified: boolean } | null
+  /**
+   * The local account found by the profile's email (by email key: look-alikes match), if any; `sameEmail`
+   * when its address is exactly the profile's.
+   */
+  emailAccount: { id: string; emailVerified: boolean; sameEmail: boolean } | null
 }): SignInDecision {
   const { profile, linkedUserId, emailAccount } = input
   if (linkedUserId !== null) return { action: 'sign-in', userId: linkedUserId }
   if (profile.email === null) return { action: 'refuse', code: 'social_email_missing' }
   if (emailAccount === null) return { action: 'create' }
-  if (profile.emailVerified && emailAccount.emailVerified) {
+  // Exactly the same address: `straße@…` and `strasse@…` share a key but may be two mailboxes.
+  if (profile.emailVerified && emailAccount.emailVerified && emailAccount.sameEmail) {
     return { action: 'link-and-sign-in', userId: emailAccount.id }
   }
   return { action: 'refuse', code: 'email_exists_unlinked' }

@@ -263,11 +263,23 @@ export function createAccounts(options: AccountsOptions): Accounts {
       const password = checkNewPassword(newPassword, { email: peeked.email })
       const passwordHash = await options.hasher.hash(password)
       const taken = await takeChecked('reset-password', token, context)
+      const user = await store.findUserById(taken.userId)
+      // A link mailed before an email change speaks for the old address only.
+      if (!user || user.email !== taken.email) throw await refuseLink(context)
       // Devices end before the password changes (see `changePassword` in auth.ts): a failure in between leaves
       // everyone signed out and the old password, never the new password with an intruder still signed in.
-      await options.devices.endAllForUser(taken.userId)
-      if (!(await store.updatePasswordHash(taken.userId, passwordHash))) throw await refuseLink(context)
-      await store.setEmailVerified(taken.userId, taken.email, clock.nowSeconds())
+      await options.devices.endAllForUser(user.id)
+      if (!(await store.updatePasswordHash(user.id, passwordHash))) throw await refuseLink(context)
+      // Again: a sign-in whose old-password check was still running in between would otherwise survive.
+      await options.devices.endAllForUser(user.id)
+      if (user.emailVerifiedAt === null) {
+        // Nobody had proven the address until now: providers linked before were linked by whoever held the
+        // account then, maybe someone who signed up with the owner's address (account pre-hijacking).
+        for (const identity of await store.listUserIdentities(user.id)) {
+          await store.unlinkIdentity(user.id, identity.provider)
+        }
+      }
+      await store.setEmailVerified(user.id, taken.email, clock.nowSeconds())
     },
 
     async requestEmailChange(principal, input, context) {
@@ -277,11 +289,12 @@ export function createAccounts(options: AccountsOptions): Accounts {
       if (newEmail === user.email) {
         throw new AuthError('invalid_request', 'The new email is the one the account already has.')
       }
+      // Counted against the account asking, before the answer can say whether an address is taken.
+      await throttle.checkMail(user.email, context.ip)
       const holder = await store.findUserByEmail(newEmail)
       if (holder && holder.id !== user.id) {
         throw new AuthError('email_taken', 'An account with this email already exists.')
       }
-      await throttle.checkMail(newEmail, context.ip)
       const { link, record } = newToken('change-email', user.id, newEmail)
       await sendWithin({ kind: 'change-email-confirm', to: newEmail, language: context.language, link })
       await store.putOneTimeToken(record)

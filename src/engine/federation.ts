@@ -41,8 +41,8 @@ export interface Federation {
   ): Promise<SignInResult & { created: boolean }>
   /**
    * Links a provider account to the user of a cookie session, which must still be live (the link was asked
-   * for minutes ago, before the trip to the provider). Throws `invalid_session`, `identity_taken` or
-   * `provider_already_linked`.
+   * for minutes ago, before the trip to the provider), of an account whose email is verified. Throws
+   * `invalid_session`, `email_not_verified`, `identity_taken` or `provider_already_linked`.
    */
   link(owner: { userId: string; sessionId: string }, profile: ProviderProfile): Promise<void>
   /** Unlinks `userId`'s identity at `provider`. Throws `not_found` or `last_sign_in_method`. */
@@ -102,7 +102,11 @@ export function createFederation({ store, clock, sessions, throttle, admit }: Fe
       const decision = decideSignIn({
         profile,
         linkedUserId: linkedUser?.id ?? null,
-        emailAccount: emailUser && { id: emailUser.id, emailVerified: emailUser.emailVerifiedAt !== null },
+        emailAccount: emailUser && {
+          id: emailUser.id,
+          emailVerified: emailUser.emailVerifiedAt !== null,
+          sameEmail: emailUser.email === profile.email,
+        },
       })
       switch (decision.action) {
         case 'sign-in':
@@ -150,6 +154,14 @@ export function createFederation({ store, clock, sessions, throttle, admit }: Fe
       const sessions = await store.listUserSessions(userId)
       if (!sessions.some((session) => session.id === sessionId && session.expiresAt > now)) {
         throw new AuthError('invalid_session', 'The session that asked to link has ended; sign in again.')
+      }
+      // Whoever signed up with someone else's address must not tie a provider account of theirs to it: that
+      // identity would outlive the owner's password reset (account pre-hijacking).
+      const user = await store.findUserById(userId)
+      if (!user || user.emailVerifiedAt === null) {
+        throw new AuthError('email_not_verified', 'Confirm your email address before linking a provider.', {
+          reason: 'link_unverified',
+        })
       }
       const linked = await store.linkIdentity(identityOf(profile, userId))
       if (linked === IDENTITY_TAKEN) {

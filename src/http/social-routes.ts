@@ -81,6 +81,8 @@ export async function socialRoutes(
     async (request: ProviderRequest, reply) => {
       const found = authenticationOf<RequestAuthentication>(request)
       if (found?.principal.method !== 'cookie') return reply.redirect('/login', 303)
+      // Refused again at the callback (the engine's rule); said here before a needless trip to the provider.
+      if (!found.user?.emailVerified) return reply.redirect('/account?notice=verify_before_link', 303)
       try {
         const { location, cookie } = await social.start(request.params.provider, {
           returnTo: DEFAULT_RETURN_TO,

@@ -3,7 +3,7 @@
  * health routes, over one engine and one store. `inject()` drives it in tests with no port.
  */
 import { join } from 'node:path'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { type Auth, createAuth } from '../auth.js'
 import { authOptionsFromConfig } from './auth-options.js'
 import { type Clock, systemClock } from '../core/clock.js'
@@ -76,6 +76,16 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
             level: config.logLevel,
             // Defence in depth: the default serializers log no headers, but never let a credential through.
             redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
+            // The path without its query: links in mails carry one-time tokens there (`/reset-password?token=`),
+            // and a provider's callback its code and state.
+            serializers: {
+              req: (request: FastifyRequest) => ({
+                method: request.method,
+                url: request.url.split('?')[0],
+                host: request.host,
+                remoteAddress: request.ip,
+              }),
+            },
             ...(options.logStream && { stream: options.logStream }),
           },
     bodyLimit: config.bodyLimitBytes,

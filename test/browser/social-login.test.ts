@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../helpers/browser.js'
 import { EVERY_STORE, useEveryStore } from '../helpers/every-store.js'
 import { type TestOidcProvider, freePort, startOidcProvider } from '../helpers/oidc-provider.js'
+import type { TestServer } from '../helpers/server.js'
 
 /** One Sesame port per store, known before the provider starts: it registers their redirect URIs. */
 const ports = new Map<string, number>()
@@ -50,10 +51,12 @@ describe.each(EVERY_STORE)('social sign-in in Chromium on $name', (target) => {
     context = undefined
   })
 
+  let server: TestServer | undefined
+
   async function startSesame(): Promise<void> {
     const port = ports.get(target.name)!
     base = `http://localhost:${port}`
-    const server = await stores.start({
+    server = await stores.start({
       env: {
         SESAME_ISSUER: base,
         SESAME_SOCIAL_PROVIDERS: 'corp',
@@ -103,6 +106,9 @@ describe.each(EVERY_STORE)('social sign-in in Chromium on $name', (target) => {
     await page.locator('input[name="password"]').fill('correct horse battery staple')
     await page.getByRole('button', { name: 'Sign up' }).click()
     await page.waitForURL(`${base}/account?notice=welcome`)
+    // Linking waits for a verified email; the verification link itself is tested in account-lifecycle.
+    const userId = (await page.locator('#account-id').textContent())!
+    await server!.store.setEmailVerified(userId, 'kim@example.test', Math.floor(Date.now() / 1000))
 
     await page.locator('#identities').getByRole('button', { name: 'Link' }).click()
     await signInAtProvider(page, 'kim-at-corp')

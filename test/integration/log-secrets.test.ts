@@ -82,3 +82,24 @@ describe('logs', () => {
     expect(log).not.toContain(hashSecret(cookie.split('=')[1]!))
   })
 })
+
+describe('logs of requests with a secret in the query', () => {
+  it('keep the path and drop the query: a mailed link carries its one-time token there', async () => {
+    const lines: string[] = []
+    const server = await buildServer({
+      config: loadConfig({ SESAME_STORE: 'memory', SESAME_LOG_LEVEL: 'info' }),
+      logStream: { write: (line) => void lines.push(line) },
+    })
+    try {
+      const token = 'Q'.repeat(42) + 'A'
+      const response = await server.app.inject({ method: 'GET', url: `/reset-password?token=${token}` })
+      expect(response.statusCode).toBe(200)
+      await server.app.inject({ method: 'GET', url: `/auth/social/corp/callback?code=${token}&state=s` })
+      const logged = lines.join('\n')
+      expect(logged).toContain('"url":"/reset-password"')
+      expect(logged).not.toContain(token)
+    } finally {
+      await server.app.close()
+    }
+  })
+})

@@ -14,6 +14,7 @@ import {
   startOidcProvider,
 } from '../helpers/oidc-provider.js'
 import { type TestServer, startTestServer } from '../helpers/server.js'
+import { linkToken, startMailCapture } from '../helpers/mail-capture.js'
 
 /** Sesame's issuer: inject() needs no listening port, but the provider must know the redirect URI. */
 const ISSUER = 'http://localhost:3999'
@@ -241,7 +242,7 @@ describe.each(EVERY_STORE)('sign-in through an OpenID provider on $name', (targe
     expect((await signInAs(server, clean, 'erin')).headers.location).toBe('/account')
   })
 
-  it('never links an existing account implicitly: the password account must link from its page', async () => {
+  it('links an existing account only once both sides verified the address; before, it links from its page', async () => {
     const server = await stores.start({ env: socialEnv() })
     const signup = await server.app.inject({
       method: 'POST',
@@ -263,6 +264,14 @@ describe.each(EVERY_STORE)('sign-in through an OpenID provider on $name', (targe
     })
     browser.keep(signIn.headers['set-cookie'])
     const userId = signIn.json<Me>().user.id
+    // Linking waits for a verified email (the mailed link, tested in account-lifecycle.test.ts).
+    const early = await server.app.inject({
+      method: 'POST',
+      url: '/auth/social/corp/link',
+      headers: { ...SAME_ORIGIN, cookie: browser.header() },
+    })
+    expect(early.headers.location).toBe('/account?notice=verify_before_link')
+    await server.store.setEmailVerified(userId, 'frank@example.test', Math.floor(Date.now() / 1000))
     const link = await server.app.inject({
       method: 'POST',
       url: '/auth/social/corp/link',
@@ -288,8 +297,10 @@ describe.each(EVERY_STORE)('sign-in through an OpenID provider on $name', (targe
       headers: { ...SAME_ORIGIN, cookie: browser.header() },
     })
     expect(unlink.statusCode).toBe(204)
+    // Now both sides have verified the address: the provider links again at sign-in, to the same account.
     const afterUnlink = new Browser()
-    expectRefused(await signInAs(server, afterUnlink, 'frank'), afterUnlink, 'email_exists_unlinked')
+    expect((await signInAs(server, afterUnlink, 'frank')).headers.location).toBe('/account')
+    expect((await me(server, afterUnlink)).json<Me>().user.id).toBe(userId)
   })
 
   it('refuses to start a link from another site', async () => {
@@ -392,6 +403,65 @@ describe('provider configuration at start', () => {
       }
     } finally {
       await server.close()
+    }
+  })
+})
+
+describe('landing after a sign-in with SameSite=Strict cookies', () => {
+  it('answers with a page that navigates on, since a Strict cookie set on a redirect from the provider is withheld', async () => {
+    const server = await startTestServer({
+      env: { ...socialEnv(), SESAME_STORE: 'memory', SESAME_COOKIE_SAMESITE: 'strict' },
+    })
+    try {
+      const browser = new Browser()
+      const landed = await signInAs(server, browser, 'lena', '?return_to=%2Fdocs%3Fa%3D1%26b%3D2')
+      expect(landed.statusCode).toBe(200)
+      expect(landed.headers['content-type']).toMatch(/^text\/html/)
+      expect(landed.body).toContain('<meta http-equiv="refresh" content="0;url=/docs?a=1&amp;b=2">')
+      expect(String(landed.headers['set-cookie'])).toMatch(/sesame=[^;]+;.*SameSite=Strict/i)
+      expect(browser.cookies.has(SESSION_COOKIE)).toBe(true)
+      expect((await me(server, browser)).statusCode).toBe(200)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe('account pre-hijacking through a provider that does not vouch for the email', () => {
+  it("drops the provider identities of an unverified account when the address's owner resets the password", async () => {
+    const capture = await startMailCapture()
+    const server = await startTestServer({
+      env: { ...socialEnv(), SESAME_STORE: 'memory', SESAME_SMTP_URL: capture.url },
+    })
+    try {
+      // The attacker's provider account claims the victim's address, unverified: an account is created.
+      provider.accounts.set('mallory-sub', { email: 'victim@example.test', email_verified: false })
+      const attacker = new Browser()
+      expect((await signInAs(server, attacker, 'mallory-sub')).headers.location).toBe('/account')
+
+      // The owner of the address recovers it with a reset link from their mailbox.
+      await server.app.inject({
+        method: 'POST',
+        url: '/auth/password-reset',
+        headers: SAME_ORIGIN,
+        payload: { email: 'victim@example.test' },
+      })
+      const { token } = linkToken(await capture.next('victim@example.test', /reset/i))
+      const reset = await server.app.inject({
+        method: 'POST',
+        url: '/auth/password-reset/confirm',
+        headers: SAME_ORIGIN,
+        payload: { token, new_password: 'the owner chose this one' },
+      })
+      expect(reset.statusCode).toBe(204)
+
+      // The attacker's session ended with the reset, and the identity no longer signs in.
+      expect((await me(server, attacker)).statusCode).toBe(401)
+      const again = new Browser()
+      expectRefused(await signInAs(server, again, 'mallory-sub'), again, 'email_exists_unlinked')
+    } finally {
+      await server.close()
+      await capture.close()
     }
   })
 })

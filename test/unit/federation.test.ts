@@ -18,6 +18,9 @@ describe('safeReturnTo', () => {
     ['relative path', 'account'],
     ['tab inside (browsers drop it: /\t/evil.example is //evil.example)', '/\t/evil.example'],
     ['newline', '/a\nb'],
+    ['dot segment before a second slash', '/.//evil.example/login'],
+    ['dot-dot segment before a second slash', '/..//evil.example'],
+    ['encoded dot segment', '/%2e//evil.example'],
     ['empty', ''],
     ['too long', `/${'a'.repeat(2048)}`],
   ])('falls back for %s', (_name, value) => {
@@ -76,7 +79,11 @@ describe('decideSignIn: the linking rule', () => {
 
   it('signs in the user an identity is linked to, whatever the email says', () => {
     expect(
-      decideSignIn({ profile, linkedUserId: 'u1', emailAccount: { id: 'u2', emailVerified: true } }),
+      decideSignIn({
+        profile,
+        linkedUserId: 'u1',
+        emailAccount: { id: 'u2', emailVerified: true, sameEmail: true },
+      }),
     ).toEqual({ action: 'sign-in', userId: 'u1' })
   })
 
@@ -86,7 +93,11 @@ describe('decideSignIn: the linking rule', () => {
 
   it('links an existing account only when both the provider and the account verified the email', () => {
     expect(
-      decideSignIn({ profile, linkedUserId: null, emailAccount: { id: 'u2', emailVerified: true } }),
+      decideSignIn({
+        profile,
+        linkedUserId: null,
+        emailAccount: { id: 'u2', emailVerified: true, sameEmail: true },
+      }),
     ).toEqual({ action: 'link-and-sign-in', userId: 'u2' })
     for (const [providerVerified, localVerified] of [
       [false, true],
@@ -97,10 +108,20 @@ describe('decideSignIn: the linking rule', () => {
         decideSignIn({
           profile: { ...profile, emailVerified: providerVerified },
           linkedUserId: null,
-          emailAccount: { id: 'u2', emailVerified: localVerified },
+          emailAccount: { id: 'u2', emailVerified: localVerified, sameEmail: true },
         }),
       ).toEqual({ action: 'refuse', code: 'email_exists_unlinked' })
     }
+  })
+
+  it('never links a look-alike address implicitly (one email key, two spellings, maybe two mailboxes)', () => {
+    expect(
+      decideSignIn({
+        profile,
+        linkedUserId: null,
+        emailAccount: { id: 'u2', emailVerified: true, sameEmail: false },
+      }),
+    ).toEqual({ action: 'refuse', code: 'email_exists_unlinked' })
   })
 
   it('refuses to create an account without an email', () => {

@@ -224,6 +224,8 @@ export const en = {
     email_taken: 'An account with this email already exists.',
     mail_unavailable: 'We could not send the mail. Please try again in a moment.',
     wrong_password: 'That is not your current password.',
+    verify_before_link:
+      'Confirm your email address first (Send the link again, above), then link the provider.',
     email_invalid: 'Enter a valid email address that is not already yours.',
     social_cancelled: 'The sign-in was cancelled at the provider.',
     social_sign_in_failed: 'The sign-in with the provider could not be completed. Please try again.',

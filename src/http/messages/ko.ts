@@ -208,6 +208,8 @@ export const ko: Messages = {
     email_taken: '이미 이 이메일로 가입된 계정이 있습니다.',
     mail_unavailable: '메일을 보내지 못했습니다. 잠시 후 다시 시도해 주세요.',
     wrong_password: '현재 비밀번호가 맞지 않습니다.',
+    verify_before_link:
+      '먼저 이메일 주소를 확인해 주세요(위의 링크 다시 보내기). 그다음 서비스를 연결할 수 있습니다.',
     email_invalid: '지금 쓰는 주소가 아닌 올바른 이메일 주소를 입력해 주세요.',
     social_cancelled: '연결된 서비스에서 로그인이 취소되었습니다.',
     social_sign_in_failed: '연결된 서비스로 로그인하지 못했습니다. 다시 시도해 주세요.',

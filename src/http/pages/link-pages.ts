@@ -5,7 +5,6 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestContext } from '../../auth.js'
-import { ACCOUNT_POLICY_DEFAULTS } from '../../core/account-policy.js'
 import { isAuthError } from '../../core/errors.js'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../core/password-policy.js'
 import type { Messages } from '../messages/index.js'
@@ -60,7 +59,12 @@ export function linkPages(app: FastifyInstance, pages: PageContext): void {
 
   app.get('/forgot-password', PAGE, async (request, reply) => {
     const { messages } = pages.speak(request)
-    return show(request, reply, messages.links.forgotTitle, forgotView(messages, '', {}, false))
+    return show(
+      request,
+      reply,
+      messages.links.forgotTitle,
+      forgotView(messages, '', {}, false, auth.config.accounts.resetPasswordSeconds),
+    )
   })
 
   app.post('/forgot-password', async (request, reply) => {
@@ -74,12 +78,23 @@ export function linkPages(app: FastifyInstance, pages: PageContext): void {
         request,
         reply,
         messages.links.forgotTitle,
-        forgotView(messages, email, formErrorsOf(error, messages), false),
+        forgotView(
+          messages,
+          email,
+          formErrorsOf(error, messages),
+          false,
+          auth.config.accounts.resetPasswordSeconds,
+        ),
         error.status,
       )
     }
     // The same page whether or not the address has an account.
-    return show(request, reply, messages.links.forgotTitle, forgotView(messages, email, {}, true))
+    return show(
+      request,
+      reply,
+      messages.links.forgotTitle,
+      forgotView(messages, email, {}, true, auth.config.accounts.resetPasswordSeconds),
+    )
   })
 
   app.get('/reset-password', PAGE, async (request, reply) => {
@@ -133,9 +148,15 @@ export function linkPages(app: FastifyInstance, pages: PageContext): void {
   }
 }
 
-function forgotView(messages: Messages, email: string, errors: FormErrors, sent: boolean): Html {
+function forgotView(
+  messages: Messages,
+  email: string,
+  errors: FormErrors,
+  sent: boolean,
+  resetSeconds: number,
+): Html {
   const t = messages.links
-  const minutes = Math.round(ACCOUNT_POLICY_DEFAULTS.resetPasswordSeconds / 60)
+  const minutes = Math.round(resetSeconds / 60)
   return html`<main class="card">
     <h1>${t.forgotHeading}</h1>
     ${sent ? noticeBox({ kind: 'success', text: t.forgotSent(minutes) }) : html`<p class="lead">${t.forgotLead}</p>`}

@@ -41,6 +41,7 @@ const KINDS = {
   email_taken: 'error',
   mail_unavailable: 'error',
   wrong_password: 'error',
+  verify_before_link: 'error',
   email_invalid: 'error',
   social_cancelled: 'error',
   social_sign_in_failed: 'error',
@@ -65,6 +66,7 @@ const KINDS = {
 export function noticeOf(error: unknown): NoticeKey {
   if (!isAuthError(error)) return 'unexpected'
   if (error.code === 'social_sign_in_failed' && error.reason === 'access_denied') return 'social_cancelled'
+  if (error.code === 'email_not_verified' && error.reason === 'link_unverified') return 'verify_before_link'
   return isNoticeKey(error.code) ? error.code : 'unexpected'
 }
 
