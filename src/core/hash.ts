@@ -3,9 +3,18 @@
  * leaked database or store dump grants no sessions (Lucia v3, the Copenhagen Book). A lookup by hash needs no
  * constant-time compare: finding a matching key requires a SHA-256 preimage, not a timing oracle.
  */
-import { createHash } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
 
 /** SHA-256 of `secret` as unpadded base64url (43 characters). */
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('base64url')
+}
+
+/**
+ * Whether two secrets are equal, in time that does not depend on where they differ: compared as SHA-256
+ * digests, which have equal lengths whatever the inputs (so no length leaks either).
+ */
+export function sameSecret(a: string, b: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest()
+  return timingSafeEqual(digest(a), digest(b))
 }

@@ -12,7 +12,8 @@
 import type { AccountPolicy } from '../core/account-policy.js'
 import type { Clock } from '../core/clock.js'
 import { canonicalizeEmail, normalizeEmail } from '../core/email.js'
-import { AuthError } from '../core/errors.js'
+import { AuthError, isAuthError } from '../core/errors.js'
+import { Semaphore } from '../core/semaphore.js'
 import { hashSecret } from '../core/hash.js'
 import type { PasswordHasher } from '../core/password-hasher.js'
 import { checkNewPassword } from '../core/password-policy.js'
@@ -351,22 +352,24 @@ interface MailQueue {
  * {@link MAX_QUEUED_MAILS} waiting; every failure, and every mail refused for a full queue, is reported.
  */
 function createMailQueue(onError: (error: unknown) => void): MailQueue {
-  let tail: Promise<void> = Promise.resolve()
-  let waiting = 0
+  const slot = new Semaphore({ maxConcurrent: 1, maxQueued: MAX_QUEUED_MAILS })
+  const pending = new Set<Promise<void>>()
   return {
     add(job) {
-      if (waiting >= MAX_QUEUED_MAILS) {
-        onError(new AuthError('mail_unavailable', 'A mail was not sent: too many mails are waiting.'))
-        return
-      }
-      waiting++
-      tail = tail
-        .then(job)
-        .catch(onError)
-        .finally(() => {
-          waiting--
-        })
+      const done: Promise<void> = slot
+        .run(job)
+        .catch((error: unknown) =>
+          onError(
+            isAuthError(error, 'server_busy')
+              ? new AuthError('mail_unavailable', 'A mail was not sent: too many mails are waiting.')
+              : error,
+          ),
+        )
+        .finally(() => pending.delete(done))
+      pending.add(done)
     },
-    drain: () => tail,
+    drain: async () => {
+      await Promise.all(pending)
+    },
   }
 }

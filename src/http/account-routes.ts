@@ -4,12 +4,12 @@
  * apps, confirm with the POSTs here. A confirmation carries its proof in the token, not in a cookie, so it
  * is refused only when it proves another origin; a signed-in change by cookie must prove its own origin.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Auth, PublicUser, RequestContext } from '../auth.js'
+import type { FastifyInstance } from 'fastify'
+import type { Auth, PublicUser } from '../auth.js'
 import { principalOf } from './guard.js'
 import { setCookie } from './reply-cookies.js'
 import { readRequiredStringFields, readStringFields } from './request-fields.js'
-import { languageOf } from './pages/language.js'
+import { requestContext } from './pages/language.js'
 
 export interface AccountRoutesOptions {
   auth: Auth
@@ -17,11 +17,6 @@ export interface AccountRoutesOptions {
 
 const SIGNED_IN = { auth: 'required', csrf: 'by-credential' } as const
 const BY_TOKEN = { csrf: 'refuse-cross-origin' } as const
-
-/** The client details the engine records and throttles by, and the language its mails are written in. */
-export function requestContext(request: FastifyRequest): RequestContext {
-  return { ip: request.ip, language: languageOf(request) }
-}
 
 export async function accountRoutes(app: FastifyInstance, { auth }: AccountRoutesOptions): Promise<void> {
   app.post('/auth/email-verification', { config: SIGNED_IN }, async (request, reply) => {

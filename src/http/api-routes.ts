@@ -12,7 +12,7 @@ import { authenticationOf } from './pipeline.js'
 import { appendSetCookies, setCookie } from './reply-cookies.js'
 import { readRequiredStringFields } from './request-fields.js'
 import { signInFromRequest } from './sign-in.js'
-import { requestContext } from './account-routes.js'
+import { requestContext } from './pages/language.js'
 
 export interface ApiRoutesOptions {
   auth: Auth

@@ -9,12 +9,11 @@
  * The entries are not credentials, but they say which users signed out when, so the feed needs its own
  * bearer secret (`SESAME_REVOCATION_FEED_TOKEN`); without one configured the route does not exist.
  */
-import { timingSafeEqual } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import type { Auth } from '../auth.js'
 import { AuthError } from '../core/errors.js'
-import { hashSecret } from '../core/hash.js'
+import { sameSecret } from '../core/hash.js'
 
 export interface RevocationFeedRoutesOptions {
   auth: Auth
@@ -30,14 +29,12 @@ export async function revocationFeedRoutes(
   { auth, feedToken }: RevocationFeedRoutesOptions,
 ): Promise<void> {
   if (feedToken === null) return // unregistered: the route answers 404 like any unknown path
-  // Compared as hashes: equal lengths for timingSafeEqual, and no early exit on the first differing byte.
-  const expected = Buffer.from(hashSecret(feedToken))
   const streams = new Set<ServerResponse>()
 
   // For resource servers, never for pages: no browser gets CORS headers for it.
   app.get('/auth/revocations', { config: { cors: 'none' } }, async (request, reply) => {
     const presented = /^Bearer +(\S+) *$/i.exec(request.headers.authorization ?? '')?.[1]
-    if (!presented || !timingSafeEqual(Buffer.from(hashSecret(presented)), expected)) {
+    if (!presented || !sameSecret(presented, feedToken)) {
       throw new AuthError('invalid_token', 'The access token is invalid.', { reason: 'bad_feed_token' })
     }
     reply.hijack()

@@ -3,12 +3,11 @@
  * state in a cookie) and complete (the callback checked against that cookie, claimed once, and handed to the
  * provider's validation). What the answer then does to accounts is the engine's (`engine/federation.ts`).
  */
-import { timingSafeEqual } from 'node:crypto'
 import type { Clock } from '../core/clock.js'
 import { type CookieDescription, readCookie } from '../core/cookie.js'
 import { AuthError } from '../core/errors.js'
 import type { ProviderProfile } from '../core/federation.js'
-import { hashSecret } from '../core/hash.js'
+import { hashSecret, sameSecret } from '../core/hash.js'
 import { generateSecretToken } from '../core/random.js'
 import type { Store } from '../store/types.js'
 import * as client from 'openid-client'
@@ -123,7 +122,7 @@ export async function createSocialLogin(options: SocialLoginOptions): Promise<So
       const now = clock.nowSeconds()
       const flow = await sealer.open(lookup.value, now)
       const state = new URLSearchParams(query).get('state') ?? ''
-      if (flow.provider !== chosen.id || !sameText(state, flow.state)) {
+      if (flow.provider !== chosen.id || !sameSecret(state, flow.state)) {
         throw new AuthError('social_sign_in_failed', 'The sign-in could not be verified; start again.', {
           reason: flow.provider !== chosen.id ? 'other_provider_state' : 'state_mismatch',
         })
@@ -149,10 +148,4 @@ export async function createSocialLogin(options: SocialLoginOptions): Promise<So
       })
     },
   }
-}
-
-function sameText(a: string, b: string): boolean {
-  const left = Buffer.from(a)
-  const right = Buffer.from(b)
-  return left.length === right.length && timingSafeEqual(left, right)
 }

@@ -4,13 +4,13 @@
  * a first) password, unlink a provider. Linking starts at `/auth/social/:provider/link` (`social-routes.ts`).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { RequestContext, SessionAuthentication } from '../../auth.js'
+import type { SessionAuthentication } from '../../auth.js'
 import { isAuthError } from '../../core/errors.js'
 import type { Messages } from '../messages/index.js'
 import { setCookie } from '../reply-cookies.js'
 import { readStringFields } from '../request-fields.js'
 import { accountView } from './account-view.js'
-import { languageOf } from './language.js'
+import { requestContext } from './language.js'
 import { PAGE, type PageContext } from './context.js'
 import { type FormErrors, formErrorsOf, isFormError } from './form-errors.js'
 import { type Notice, type NoticeKey, noticeOf, readNotice } from './notices.js'
@@ -152,7 +152,7 @@ export function accountPages(app: FastifyInstance, pages: PageContext): void {
 
   app.post('/account/verify-email', PAGE, async (request, reply) =>
     accountAction(request, reply, async ({ principal }) => {
-      const { sent } = await auth.accounts.requestEmailVerification(principal, contextOf(request))
+      const { sent } = await auth.accounts.requestEmailVerification(principal, requestContext(request))
       return sent ? 'verification_sent' : 'already_verified'
     }),
   )
@@ -164,7 +164,11 @@ export function accountPages(app: FastifyInstance, pages: PageContext): void {
         'current_password',
       ])
       try {
-        await auth.accounts.requestEmailChange(principal, { newEmail, currentPassword }, contextOf(request))
+        await auth.accounts.requestEmailChange(
+          principal,
+          { newEmail, currentPassword },
+          requestContext(request),
+        )
       } catch (error) {
         // The notices speak of the form's fields in words; the engine's codes are shared with other forms.
         if (isAuthError(error, 'invalid_credentials')) return 'wrong_password'
@@ -180,7 +184,7 @@ export function accountPages(app: FastifyInstance, pages: PageContext): void {
     if (!session) return reply.redirect('/login', 303)
     const { current_password: currentPassword } = readStringFields(request.body, ['current_password'])
     try {
-      await auth.accounts.deleteAccount(session.principal, { currentPassword }, contextOf(request))
+      await auth.accounts.deleteAccount(session.principal, { currentPassword }, requestContext(request))
     } catch (error) {
       if (!isAuthError(error) || error.status >= 500) throw error
       const notice = isAuthError(error, 'invalid_credentials') || isAuthError(error, 'invalid_request')
@@ -189,9 +193,4 @@ export function accountPages(app: FastifyInstance, pages: PageContext): void {
     setCookie(reply, auth.blankSessionCookie())
     return reply.redirect('/?notice=account_deleted', 303)
   })
-}
-
-/** The client details and language the account flows record and write their mails in. */
-function contextOf(request: FastifyRequest): RequestContext {
-  return { ip: request.ip, language: languageOf(request) }
 }

@@ -3,14 +3,14 @@
  * device first), the password, the linked sign-in providers, and logging out.
  */
 import type { Device, LinkedIdentity, SessionAuthentication } from '../../auth.js'
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../core/password-policy.js'
 import type { Messages } from '../messages/index.js'
 import {
   type ProviderButton,
   firstInvalid,
   formErrorBox,
   noticeBox,
-  passwordField,
+  currentPasswordField,
+  newPasswordField,
   submitButton,
 } from './components.js'
 import type { FormErrors } from './form-errors.js'
@@ -103,16 +103,7 @@ function emailPanel(messages: Messages, { session: { user } }: AccountViewData):
         />
       </div>
       ${
-        user.hasPassword
-          ? passwordField({
-              id: 'email-current-password',
-              name: 'current_password',
-              label: t.currentPassword,
-              autocomplete: 'current-password',
-              errors: {},
-              messages,
-            })
-          : null
+        user.hasPassword ? currentPasswordField(messages, { id: 'email-current-password', errors: {} }) : null
       }
       <div class="actions">${submitButton(t.changeEmailSubmit, t.changeEmailBusy, 'primary', 'inline')}</div>
     </form>
@@ -128,14 +119,7 @@ function deletePanel(messages: Messages, { session: { user } }: AccountViewData)
     <form class="stack" method="post" action="/account/delete" data-busy>
       ${
         user.hasPassword
-          ? passwordField({
-              id: 'delete-current-password',
-              name: 'current_password',
-              label: t.currentPassword,
-              autocomplete: 'current-password',
-              errors: {},
-              messages,
-            })
+          ? currentPasswordField(messages, { id: 'delete-current-password', errors: {} })
           : null
       }
       <div class="actions">${submitButton(t.deleteSubmit, t.deleteBusy, 'danger', 'inline')}</div>
@@ -225,16 +209,9 @@ function passwordPanel(
 ): Html {
   const t = messages.account
   const focus = firstInvalid(errors, ['current_password', 'new_password'])
-  const newPassword = passwordField({
+  const newPassword = newPasswordField(messages, {
     id: 'new-password',
-    name: 'new_password',
-    label: t.newPassword,
-    autocomplete: 'new-password',
-    minLength: MIN_PASSWORD_LENGTH,
-    maxLength: MAX_PASSWORD_LENGTH,
-    hint: messages.signUp.passwordHint(MIN_PASSWORD_LENGTH),
     errors,
-    messages,
     autofocus: focus === 'new_password',
   })
   // The hidden username lets password managers file the new password under the right account.
@@ -264,15 +241,7 @@ function passwordPanel(
     ${formErrorBox(errors)}
     <form class="stack" method="post" action="/account/password" data-busy>
       ${username}
-      ${passwordField({
-        id: 'current-password',
-        name: 'current_password',
-        label: t.currentPassword,
-        autocomplete: 'current-password',
-        errors,
-        messages,
-        autofocus: focus === 'current_password',
-      })}
+      ${currentPasswordField(messages, { id: 'current-password', errors, autofocus: focus === 'current_password' })}
       ${newPassword}
       <div class="actions">
         ${submitButton(t.changePasswordSubmit, t.changePasswordBusy, 'primary', 'inline')}

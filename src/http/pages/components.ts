@@ -1,4 +1,5 @@
 /** The pieces the page forms are made of: fields with their errors, buttons, notices, provider buttons. */
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../core/password-policy.js'
 import type { Messages } from '../messages/index.js'
 import type { FormErrors, FormField } from './form-errors.js'
 import { type Html, html } from './html.js'
@@ -162,4 +163,58 @@ export function providerButtons(providers: readonly ProviderButton[], messages: 
       )}
     </div>
     <p class="or">${messages.form.or}</p>`
+}
+
+/** The account's email field of the sign-up, log-in and forgot-password forms. */
+export function usernameField(
+  messages: Messages,
+  value: string,
+  errors: FormErrors,
+  autofocus: boolean,
+): Html {
+  return emailField({
+    id: 'email',
+    name: 'email',
+    label: messages.form.email,
+    placeholder: messages.form.emailPlaceholder,
+    value,
+    autocomplete: 'username',
+    errors,
+    autofocus,
+  })
+}
+
+/** A new password, with the sign-up rules as its hint (sign-up aside, whose field is named `password`). */
+export function newPasswordField(
+  messages: Messages,
+  options: { id: string; errors: FormErrors; autofocus: boolean },
+): Html {
+  return passwordField({
+    id: options.id,
+    name: 'new_password',
+    label: messages.account.newPassword,
+    autocomplete: 'new-password',
+    minLength: MIN_PASSWORD_LENGTH,
+    maxLength: MAX_PASSWORD_LENGTH,
+    hint: messages.signUp.passwordHint(MIN_PASSWORD_LENGTH),
+    errors: options.errors,
+    messages,
+    autofocus: options.autofocus,
+  })
+}
+
+/** The current password that a change on the account page asks for. */
+export function currentPasswordField(
+  messages: Messages,
+  options: { id: string; errors: FormErrors; autofocus?: boolean },
+): Html {
+  return passwordField({
+    id: options.id,
+    name: 'current_password',
+    label: messages.account.currentPassword,
+    autocomplete: 'current-password',
+    errors: options.errors,
+    messages,
+    autofocus: options.autofocus ?? false,
+  })
 }

@@ -4,6 +4,7 @@
  * in a cookie that is no credential: HttpOnly, SameSite=Lax, a year.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { RequestContext } from '../../auth.js'
 import { readCookie } from '../../core/cookie.js'
 import { safeReturnTo } from '../../core/federation.js'
 import { type Language, isLanguage, negotiateLanguage } from '../messages/index.js'
@@ -18,6 +19,11 @@ export function languageOf(request: FastifyRequest): Language {
   const chosen = readCookie(request.headers.cookie, LANGUAGE_COOKIE)
   if (chosen.status === 'present' && isLanguage(chosen.value)) return chosen.value
   return negotiateLanguage(request.headers['accept-language'])
+}
+
+/** The client address the engine throttles by, and the language its mails are written in. */
+export function requestContext(request: FastifyRequest): RequestContext {
+  return { ip: request.ip, language: languageOf(request) }
 }
 
 /** Registers `POST /language` (fields `language` and `return_to`, a same-origin path). */

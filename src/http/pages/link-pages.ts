@@ -4,16 +4,14 @@
  * the link into a hidden field (the page sends no Referer to other sites and loads nothing from them).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { RequestContext } from '../../auth.js'
 import { isAuthError } from '../../core/errors.js'
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../core/password-policy.js'
 import type { Messages } from '../messages/index.js'
 import { readStringFields } from '../request-fields.js'
-import { emailField, formErrorBox, noticeBox, passwordField, submitButton } from './components.js'
+import { usernameField, formErrorBox, noticeBox, newPasswordField, submitButton } from './components.js'
 import { PAGE, type PageContext } from './context.js'
 import { type FormErrors, formErrorsOf, isFormError } from './form-errors.js'
 import { type Html, html } from './html.js'
-import { languageOf } from './language.js'
+import { requestContext } from './language.js'
 
 /** The link pages that confirm with one button; the reset page has its own form. */
 const CONFIRMATIONS = {
@@ -23,15 +21,6 @@ const CONFIRMATIONS = {
 
 export function linkPages(app: FastifyInstance, pages: PageContext): void {
   const { auth } = pages
-  const contextOf = (request: FastifyRequest): RequestContext => ({
-    ip: request.ip,
-    language: languageOf(request),
-  })
-  const tokenOf = (source: unknown): string => {
-    const value =
-      typeof source === 'object' && source !== null ? (source as Record<string, unknown>)['token'] : ''
-    return typeof value === 'string' ? value : ''
-  }
 
   function show(request: FastifyRequest, reply: FastifyReply, title: string, body: Html, status = 200) {
     return pages.render(request, reply, {
@@ -71,7 +60,7 @@ export function linkPages(app: FastifyInstance, pages: PageContext): void {
     const { messages } = pages.speak(request)
     const { email = '' } = readStringFields(request.body, ['email'])
     try {
-      await auth.accounts.requestPasswordReset(email, contextOf(request))
+      await auth.accounts.requestPasswordReset(email, requestContext(request))
     } catch (error) {
       if (!isFormError(error)) throw error
       return show(
@@ -99,7 +88,12 @@ export function linkPages(app: FastifyInstance, pages: PageContext): void {
 
   app.get('/reset-password', PAGE, async (request, reply) => {
     const { messages } = pages.speak(request)
-    return show(request, reply, messages.links.resetTitle, resetView(messages, tokenOf(request.query), {}))
+    return show(
+      request,
+      reply,
+      messages.links.resetTitle,
+      resetView(messages, readStringFields(request.query, ['token']).token ?? '', {}),
+    )
   })
 
   app.post('/reset-password', async (request, reply) => {
@@ -109,7 +103,7 @@ export function linkPages(app: FastifyInstance, pages: PageContext): void {
       'new_password',
     ])
     try {
-      await auth.accounts.confirmPasswordReset(token, newPassword, contextOf(request))
+      await auth.accounts.confirmPasswordReset(token, newPassword, requestContext(request))
     } catch (error) {
       if (isAuthError(error, 'invalid_link')) return invalidLink(request, reply, messages, '/forgot-password')
       if (!isFormError(error)) throw error
@@ -125,17 +119,22 @@ export function linkPages(app: FastifyInstance, pages: PageContext): void {
       const { messages } = pages.speak(request)
       const t = messages.links
       const title = purpose === 'verify' ? t.verifyTitle : t.changeTitle
-      return show(request, reply, title, confirmView(messages, path, purpose, tokenOf(request.query)))
+      return show(
+        request,
+        reply,
+        title,
+        confirmView(messages, path, purpose, readStringFields(request.query, ['token']).token ?? ''),
+      )
     })
 
     app.post(path, PAGE, async (request, reply) => {
       const { messages } = pages.speak(request)
-      const token = tokenOf(request.body)
+      const { token = '' } = readStringFields(request.body, ['token'])
       const signedIn = pages.session(request) !== null
       const askAgain = signedIn ? '/account' : '/login'
       try {
-        if (purpose === 'verify') await auth.accounts.confirmEmailVerification(token, contextOf(request))
-        else await auth.accounts.confirmEmailChange(token, contextOf(request))
+        if (purpose === 'verify') await auth.accounts.confirmEmailVerification(token, requestContext(request))
+        else await auth.accounts.confirmEmailChange(token, requestContext(request))
       } catch (error) {
         if (isAuthError(error, 'invalid_link')) return invalidLink(request, reply, messages, askAgain)
         if (isAuthError(error, 'email_taken') || isAuthError(error, 'rate_limited')) {
@@ -162,17 +161,7 @@ function forgotView(
     ${sent ? noticeBox({ kind: 'success', text: t.forgotSent(minutes) }) : html`<p class="lead">${t.forgotLead}</p>`}
     ${formErrorBox(errors)}
     <form method="post" action="/forgot-password" data-busy>
-      ${emailField({
-        id: 'email',
-        name: 'email',
-        label: messages.form.email,
-        placeholder: messages.form.emailPlaceholder,
-        value: email,
-        autocomplete: 'username',
-        errors,
-        autofocus: !sent,
-      })}
-      ${submitButton(t.forgotSubmit, t.forgotBusy)}
+      ${usernameField(messages, email, errors, !sent)} ${submitButton(t.forgotSubmit, t.forgotBusy)}
     </form>
     <p class="switch"><a href="/login">${t.backToLogIn}</a></p>
   </main>`
@@ -186,18 +175,7 @@ function resetView(messages: Messages, token: string, errors: FormErrors): Html 
     ${formErrorBox(errors)}
     <form method="post" action="/reset-password" data-busy>
       <input type="hidden" name="token" value="${token}" />
-      ${passwordField({
-        id: 'new-password',
-        name: 'new_password',
-        label: messages.account.newPassword,
-        autocomplete: 'new-password',
-        minLength: MIN_PASSWORD_LENGTH,
-        maxLength: MAX_PASSWORD_LENGTH,
-        hint: messages.signUp.passwordHint(MIN_PASSWORD_LENGTH),
-        errors,
-        messages,
-        autofocus: true,
-      })}
+      ${newPasswordField(messages, { id: 'new-password', errors, autofocus: true })}
       ${submitButton(t.resetSubmit, t.resetBusy)}
     </form>
   </main>`

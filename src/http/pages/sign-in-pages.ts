@@ -12,7 +12,7 @@ import { readStringFields } from '../request-fields.js'
 import { clientContextOf, signInFromRequest } from '../sign-in.js'
 import {
   type ProviderButton,
-  emailField,
+  usernameField,
   firstInvalid,
   formErrorBox,
   noticeBox,
@@ -140,16 +140,7 @@ function signUpView(
     <p class="lead">${t.lead}</p>
     ${formErrorBox(errors)} ${providerButtons(providers, messages)}
     <form method="post" action="/signup" data-busy>
-      ${emailField({
-        id: 'email',
-        name: 'email',
-        label: messages.form.email,
-        placeholder: messages.form.emailPlaceholder,
-        value: email,
-        autocomplete: 'username',
-        errors,
-        autofocus: focus === 'email',
-      })}
+      ${usernameField(messages, email, errors, focus === 'email')}
       ${passwordField({
         id: 'password',
         name: 'password',
@@ -182,16 +173,7 @@ function logInView(
     <p class="lead">${t.lead}</p>
     ${noticeBox(notice)} ${formErrorBox(errors)} ${providerButtons(providers, messages)}
     <form method="post" action="/login" data-busy>
-      ${emailField({
-        id: 'email',
-        name: 'email',
-        label: messages.form.email,
-        placeholder: messages.form.emailPlaceholder,
-        value: email,
-        autocomplete: 'username',
-        errors,
-        autofocus: focus === 'email',
-      })}
+      ${usernameField(messages, email, errors, focus === 'email')}
       ${passwordField({
         id: 'password',
         name: 'password',
