@@ -37,19 +37,22 @@ import {
 } from './core/option-checks.js'
 import { SESSION_LIMIT_POLICIES, SESSION_LIMIT_RANGE } from './core/session-policy.js'
 import { TOKEN_POLICY_DEFAULTS } from './core/token-policy.js'
+import { type Authorization, createAuthorization } from './engine/authorization.js'
+import { type ClientRegistry, createClientRegistry } from './engine/clients.js'
 import { type SigningOptions, type TokenEngine, createTokenEngine } from './engine/tokens.js'
 import { type PublicUser, toPublicUser } from './engine/types.js'
 import { EMAIL_TAKEN, type Store, type UserRecord } from './store/types.js'
 
 export type { ClientContext, PublicUser, SessionAuthentication, SignInResult } from './engine/types.js'
-export type { RotationOptions, TokenEngine, TokenGrant } from './engine/tokens.js'
+export type { RefreshingGrant, RotationOptions, TokenEngine, TokenGrant } from './engine/tokens.js'
+export { BUILT_IN_CLIENT_ID, type ClientRegistration, type ClientRegistry } from './engine/clients.js'
 export type { Device, Devices, SessionLimit } from './engine/devices.js'
 export type { Federation, LinkedIdentity } from './engine/federation.js'
 export type { Accounts, Mailer, MailRequest, RequestContext } from './engine/accounts.js'
 export type { AccountPolicy } from './core/account-policy.js'
 export type { ProviderProfile } from './core/federation.js'
 export type { Principal } from './core/principal.js'
-export type { Store, UserRecord } from './store/types.js'
+export type { OAuthClientRecord, Store, UserRecord } from './store/types.js'
 // Apps that seed accounts themselves (an operator's first admin, say) hash passwords the engine's way.
 export { createArgon2Hasher, type PasswordHasher } from './core/password-hasher.js'
 export { AuthError, type ErrorCode, SesameOptionError, type OptionErrorCode } from './core/errors.js'
@@ -62,8 +65,11 @@ export interface AuthOptions {
   passwordHasher?: PasswordHasher
   session?: Partial<SessionPolicy>
   cookie?: Partial<SessionCookieOptions>
-  /** Access and refresh tokens; omit for a cookie-only engine. `issuer` and `audience` are required. */
-  tokens?: TokenPolicyInput & { signing?: Partial<SigningOptions> }
+  /**
+   * Access and refresh tokens; omit for a cookie-only engine. `issuer` and `audience` are required.
+   * `passwordGrant: false` turns the password grant off (first-party clients only in any case; default on).
+   */
+  tokens?: TokenPolicyInput & { signing?: Partial<SigningOptions>; passwordGrant?: boolean }
   /** Throttling of sign-ins and sign-ups; a rule given in part keeps the rest of its default. */
   rateLimits?: Partial<RateLimitPolicy>
   /** Waits for the soft delay of repeated failed sign-ins; tests pass one that does not wait. */
@@ -99,9 +105,15 @@ export interface Auth extends CookieSessions {
     cookie: Readonly<SessionCookieOptions>
     tokens: Readonly<TokenPolicy> | null
     accounts: Readonly<AccountPolicy>
+    /** Whether first-party clients may use the password grant (`tokens.passwordGrant`). */
+    passwordGrant: boolean
   }>
   /** Access and refresh tokens; throws `TypeError` on use when the engine was built without `tokens`. */
   readonly tokens: TokenEngine
+  /** The OAuth clients that may ask for tokens: register, list, remove, authenticate. */
+  readonly clients: ClientRegistry
+  /** The OAuth authorization endpoint's decisions; null without `tokens`. */
+  readonly authorization: Authorization | null
   /** A user's cookie sessions and token families: list, end one, end others, end all. */
   readonly devices: Devices
   /** Accounts through external sign-in providers: sign in or sign up, link, unlink. */
@@ -214,9 +226,23 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
         limit: sessionLimit,
         throttle,
         ...(options.onBackgroundError && { onBackgroundError: options.onBackgroundError }),
+        passwordGrant: options.tokens?.passwordGrant ?? true,
       })
     : null
   const tokens = tokenEngine ?? tokensNotConfigured()
+  const clients = createClientRegistry({ store, clock })
+  const authorization =
+    tokenEngine && tokenPolicy
+      ? createAuthorization({
+          store,
+          clock,
+          clients,
+          tokens: tokenEngine,
+          issuer: tokenPolicy.issuer,
+          // Clients verify ID tokens with the public JWKS: a shared HMAC key cannot be published.
+          openIdAvailable: (options.tokens?.signing?.algorithm ?? 'ES256') !== 'HS256',
+        })
+      : null
   const devices: Devices = createDevices({ store, clock, tokens: tokenEngine, limit })
   const accounts: Accounts | null = options.mail
     ? createAccounts({
@@ -271,8 +297,16 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
 
   return {
     ...cookieSessions,
-    config: Object.freeze({ session, cookie, tokens: tokenPolicy, accounts: accountPolicy }),
+    config: Object.freeze({
+      session,
+      cookie,
+      tokens: tokenPolicy,
+      accounts: accountPolicy,
+      passwordGrant: tokenPolicy !== null && (options.tokens?.passwordGrant ?? true),
+    }),
     tokens,
+    clients,
+    authorization,
     devices,
     federation,
     accounts: accounts ?? accountsNotConfigured(),
@@ -380,6 +414,10 @@ function tokensNotConfigured(): TokenEngine {
   return {
     grantPassword: fail,
     grantRefresh: fail,
+    grantAuthorizationCode: fail,
+    issueAuthorizationCode: fail,
+    introspect: fail,
+    readIdTokenHint: () => null,
     revoke: fail,
     authenticateBearer: () => {
       throw new AuthError('invalid_token', 'The access token is invalid.', {
@@ -441,7 +479,14 @@ function checkAuthOptions(options: AuthOptions): SessionLimit {
     'audience',
     ...Object.keys(TOKEN_POLICY_DEFAULTS),
     'signing',
+    'passwordGrant',
   ])
+  if (tokens?.['passwordGrant'] !== undefined && typeof tokens['passwordGrant'] !== 'boolean') {
+    throw new SesameOptionError(
+      'tokens.passwordGrant',
+      'Option "tokens.passwordGrant" must be true or false.',
+    )
+  }
   const signing = checkOptionObject('tokens.signing', tokens?.['signing'], ['algorithm', 'hmacSecret'])
   if (signing) {
     const algorithm = checkOneOf(

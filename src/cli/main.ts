@@ -24,7 +24,7 @@ import { type Config, ConfigError, loadConfig } from '../server/config.js'
 import { migrateStores } from '../server/migrate.js'
 import { openStore, SQLITE_FILE_NAME } from '../server/open-store.js'
 import { PERIODIC_RESYNC_SECONDS } from '../engine/token-sync.js'
-import type { SigningKeyRecord, Store } from '../store/types.js'
+import type { OAuthClientRecord, SigningKeyRecord, Store } from '../store/types.js'
 import { openHiddenPrompt } from './password-prompt.js'
 import { revocationStatus, revocationSubject } from './revocation-status.js'
 import { checkSignature, decodeToken, formatDecoded } from './token-decode.js'
@@ -308,6 +308,89 @@ sessions
       out(`ended every session and token of ${email} (${propagationNote(config())})`)
     }),
   )
+
+const clients = program
+  .command('clients')
+  .description('the OAuth clients (apps) that may sign people in through Sesame')
+clients
+  .command('add')
+  .description(
+    'register a client; a confidential one is given a secret, shown once (store it in the app, not in a repository)',
+  )
+  .requiredOption('--id <id>', 'the client id, e.g. my-spa (letters, digits, . _ ~ -)')
+  .requiredOption(
+    '--redirect-uri <uri...>',
+    'where Sesame may send the browser back, exactly; repeat for more',
+  )
+  .option('--name <name>', 'what the consent screen calls it (default: the id)')
+  .option('--origin <origin...>', 'web origins whose pages may call the token endpoint (CORS)')
+  .option('--post-logout-redirect-uri <uri...>', 'where RP-initiated logout may send the browser')
+  .option('--scope <scope...>', 'the scopes it may ask for (default: openid profile email offline_access)')
+  .option('--confidential', 'a server-side app that can keep a secret')
+  .option('--first-party', 'your own app: no consent screen, and the password grant allowed')
+  .action(
+    (options: {
+      id: string
+      redirectUri: string[]
+      name?: string
+      origin?: string[]
+      postLogoutRedirectUri?: string[]
+      scope?: string[]
+      confidential?: boolean
+      firstParty?: boolean
+    }) =>
+      withEngine(async (auth) => {
+        const { client, secret } = await auth.clients.register({
+          id: options.id,
+          name: options.name,
+          confidential: options.confidential,
+          firstParty: options.firstParty,
+          redirectUris: options.redirectUri,
+          postLogoutRedirectUris: options.postLogoutRedirectUri,
+          origins: options.origin,
+          scopes: options.scope,
+        })
+        out(`registered ${describeClient(client)}`)
+        if (secret !== null) {
+          out(`client secret (shown once, only its hash is stored): ${secret}`)
+        }
+      }),
+  )
+clients
+  .command('list')
+  .description('list the registered clients')
+  .action(() =>
+    withEngine(async (auth) => {
+      const registered = await auth.clients.list()
+      if (registered.length === 0)
+        return out('no clients registered (apps use the built-in first-party client)')
+      for (const client of registered) {
+        out(describeClient(client))
+        out(`  redirect URIs: ${client.redirectUris.join(' ')}`)
+        if (client.origins.length > 0) out(`  origins: ${client.origins.join(' ')}`)
+        if (client.postLogoutRedirectUris.length > 0) {
+          out(`  post-logout redirect URIs: ${client.postLogoutRedirectUris.join(' ')}`)
+        }
+        out(`  scopes: ${client.scopes.join(' ')}`)
+      }
+    }),
+  )
+clients
+  .command('remove <id>')
+  .description('remove a client: its consents go, and its refresh tokens stop working')
+  .action((id: string) =>
+    withEngine(async (auth) => {
+      if (!(await auth.clients.remove(id))) throw new CliError(`no client with the id ${id}`)
+      out(
+        `removed ${id}; its refresh tokens can no longer be used, and its access tokens expire within minutes`,
+      )
+    }),
+  )
+
+function describeClient(client: OAuthClientRecord): string {
+  const kind = [client.type, client.firstParty ? 'first-party' : 'third-party'].join(', ')
+  return `${client.id} "${client.name}" (${kind}, since ${iso(client.createdAt)})`
+}
 
 /**
  * Why the configured store cannot be asked about a token without changing anything, or null when it can. A

@@ -1,5 +1,6 @@
 /**
- * Access tokens: JWTs typed `at+jwt` (RFC 9068) with `iss sub aud exp iat jti sid` and `roles`. No secrets in
+ * Access tokens: JWTs typed `at+jwt` (RFC 9068) with `iss sub aud exp iat jti client_id sid`, `scope` when
+ * one was granted, and `roles`. No secrets in
  * the payload: it is only base64url, readable by anyone holding the token.
  *
  * Verification order (jose's, RFC 8725): the JWS layer checks structure, header, algorithm-to-key binding and
@@ -22,6 +23,13 @@ export interface AccessTokenClaims {
   jti: string
   /** The refresh family (session) the token belongs to. */
   sid: string
+  /**
+   * The OAuth client it was issued to (RFC 9068 §2.2). Always issued; optional when verifying, since tokens
+   * signed before clients existed lack it (they live minutes).
+   */
+  client_id?: string
+  /** The granted scopes, space-separated (RFC 9068 §2.2.3); absent when none were. */
+  scope?: string
   roles: readonly string[]
 }
 
@@ -72,11 +80,15 @@ export function verifyAccessToken(
 
   const claims = parseStrictJsonObject(payload.toString('utf8'))
   if (!claims) throw invalid('payload_not_json_object')
-  const { iss, sub, aud, exp, iat, nbf, jti, sid, roles } = claims
+  const { iss, sub, aud, exp, iat, nbf, jti, sid, roles, client_id: clientId, scope } = claims
   if (typeof iss !== 'string') throw invalid('iss_missing')
   if (typeof sub !== 'string' || sub === '') throw invalid('sub_missing')
   if (typeof jti !== 'string' || jti === '') throw invalid('jti_missing')
   if (typeof sid !== 'string' || sid === '') throw invalid('sid_missing')
+  if (clientId !== undefined && (typeof clientId !== 'string' || clientId === '')) {
+    throw invalid('client_id_not_string')
+  }
+  if (scope !== undefined && typeof scope !== 'string') throw invalid('scope_not_string')
   if (!isFiniteNumber(exp)) throw invalid('exp_missing')
   if (!isFiniteNumber(iat)) throw invalid('iat_missing')
   if (nbf !== undefined && !isFiniteNumber(nbf)) throw invalid('nbf_not_number')
@@ -90,7 +102,19 @@ export function verifyAccessToken(
   if (exp <= now - rules.leewaySeconds) throw invalid('token_expired')
   if (exp - iat > rules.maxLifetimeSeconds + rules.leewaySeconds) throw invalid('lifetime_too_long')
   // Frozen: the claims may be cached and handed to many requests, and no handler may change what the next sees.
-  return { iss, sub, aud: rules.audience, exp, iat, jti, sid, roles: Object.freeze(roles ?? []) }
+  const verified: AccessTokenClaims = {
+    iss,
+    sub,
+    aud: rules.audience,
+    exp,
+    iat,
+    jti,
+    sid,
+    roles: Object.freeze(roles ?? []),
+  }
+  if (clientId !== undefined) verified.client_id = clientId
+  if (scope !== undefined) verified.scope = scope
+  return verified
 }
 
 /** Largest time a JavaScript Date can hold, in seconds: later "times" are not times (and would break callers). */

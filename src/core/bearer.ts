@@ -51,14 +51,19 @@ export function authenticateBearer(
   return { claims, principal: principalOfClaims(claims) }
 }
 
+const NO_SCOPES: readonly string[] = Object.freeze([])
+
 /** The principal an access token stands for. */
 export function principalOfClaims(claims: AccessTokenClaims): Principal {
-  return {
+  const principal: Principal = {
     userId: claims.sub,
     sessionId: claims.sid,
     roles: claims.roles,
     method: 'token',
     issuedAt: claims.iat,
     expiresAt: claims.exp,
+    scopes: claims.scope === undefined ? NO_SCOPES : claims.scope.split(' '),
   }
+  if (claims.client_id !== undefined) principal.clientId = claims.client_id
+  return principal
 }

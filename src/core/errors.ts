@@ -186,7 +186,32 @@ export const ERROR_REGISTRY = {
   unsupported_grant_type: {
     status: 400,
     description: 'The token endpoint does not support this `grant_type`.',
-    fix: 'Use `password` or `refresh_token`.',
+    fix: 'Use `authorization_code`, `refresh_token` or (first-party clients) `password`.',
+  },
+
+  // OAuth clients (RFC 6749 §5.2)
+  invalid_client: {
+    status: 401,
+    description:
+      'Client authentication failed: an unknown client, a wrong secret, or a confidential client that did not authenticate.',
+    fix: 'Send the registered `client_id` and, for a confidential client, its secret (HTTP Basic or the body).',
+  },
+  unauthorized_client: {
+    status: 400,
+    description:
+      'This client may not use this grant (the password grant is for first-party clients, and can be turned off).',
+    fix: 'Use the authorization code flow with PKCE (docs/guides/oauth-clients.md).',
+  },
+  invalid_scope: {
+    status: 400,
+    description:
+      'A scope asked for is malformed, unknown, not allowed for this client, or wider than the grant.',
+    fix: 'Ask only for scopes the client is registered for (`sesame clients list`).',
+  },
+  client_exists: {
+    status: 409,
+    description: 'A client with this id is registered already.',
+    fix: 'Choose another id, or remove the existing client first.',
   },
 
   // Operations

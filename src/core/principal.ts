@@ -15,4 +15,8 @@ export interface Principal {
   issuedAt: number
   /** When it ends unless renewed, Unix seconds. */
   expiresAt: number
+  /** For tokens: the OAuth client it was issued to. */
+  clientId?: string
+  /** For tokens: the scopes it grants (none when it was issued without a scope). */
+  scopes?: readonly string[]
 }

@@ -11,6 +11,7 @@ import type { ChangeEvent, RevocationKind } from '../core/change-event.js'
 import { AuthError } from '../core/errors.js'
 import { hashSecret } from '../core/hash.js'
 import { isSecretTokenShape } from '../core/random.js'
+import { BUILT_IN_CLIENT_ID } from './clients.js'
 import type { TokenContext } from './token-context.js'
 
 type RevocationContext = Pick<TokenContext, 'store' | 'clock' | 'policy' | 'revocations'>
@@ -55,11 +56,16 @@ function revokeFamilyAccess(ctx: RevocationContext, familyId: string, now: numbe
 }
 
 /**
- * RFC 7009: revokes a refresh token's family or an access token, always. Anything unknown needs no action and
- * gets the same silence, but counts as a failure against `ip`, so the endpoint is no free oracle or store load
- * generator.
+ * RFC 7009: revokes a refresh token's family or an access token, always, when it was issued to `clientId`.
+ * Anything unknown, or another client's (§2.1), needs no action and gets the same silence, but counts as a
+ * failure against `ip`, so the endpoint is no free oracle or store load generator.
  */
-export async function revokeToken(ctx: TokenContext, token: string, ip: string | undefined): Promise<void> {
+export async function revokeToken(
+  ctx: TokenContext,
+  token: string,
+  ip: string | undefined,
+  clientId: string = BUILT_IN_CLIENT_ID,
+): Promise<void> {
   const now = ctx.clock.nowSeconds()
   // A real token is always revoked, whatever the address's record: a logout must never be refused.
   const unknown = async (): Promise<void> => {
@@ -68,7 +74,7 @@ export async function revokeToken(ctx: TokenContext, token: string, ip: string |
   }
   if (isSecretTokenShape(token)) {
     const found = await ctx.store.findRefreshToken(hashSecret(token))
-    if (found)
+    if (found && (found.family.clientId ?? BUILT_IN_CLIENT_ID) === clientId)
       await revokeFamily(ctx, found.family.id, now) // idempotent: also finishes a half-done revocation
     else await unknown()
     return
@@ -82,6 +88,7 @@ export async function revokeToken(ctx: TokenContext, token: string, ip: string |
     if (!(error instanceof AuthError && error.reason === 'token_expired')) await unknown()
     return
   }
+  if ((claims.client_id ?? BUILT_IN_CLIENT_ID) !== clientId) return unknown()
   await revokeAccess(ctx, 'jti', claims.jti, claims.exp + ctx.policy.leewaySeconds)
 }
 

@@ -10,11 +10,12 @@
 import type { AccessTokenClaims } from '../core/access-token.js'
 import { type BearerContext, authenticateBearer } from '../core/bearer.js'
 import type { Clock } from '../core/clock.js'
+import { readIdTokenHint } from '../core/id-token.js'
 import type { Principal } from '../core/principal.js'
 import { type RevocationEntry, RevocationList, type RevocationSnapshot } from '../core/revocation-list.js'
 import { type TokenPolicy, accessTokenRules } from '../core/token-policy.js'
 import { VerifiedTokenCache } from '../core/verified-token-cache.js'
-import type { Store } from '../store/types.js'
+import type { OAuthClientRecord, Store } from '../store/types.js'
 import type { CredentialChecker } from './credentials.js'
 import type { DeviceLimitGate } from './types.js'
 import {
@@ -25,7 +26,16 @@ import {
   sweepSigningKeys,
 } from './signing-keys.js'
 import type { TokenContext } from './token-context.js'
-import { type GrantContext, type TokenGrant, grantPassword, grantRefresh } from './token-grants.js'
+import { type AuthorizationCodes, openAuthorizationCodes } from './authorization-codes.js'
+import { BUILT_IN_CLIENT } from './clients.js'
+import {
+  type GrantContext,
+  type RefreshingGrant,
+  type TokenGrant,
+  grantAuthorizationCode,
+  grantPassword,
+  grantRefresh,
+} from './token-grants.js'
 import {
   endFamily,
   endUserDevices,
@@ -37,25 +47,54 @@ import {
 } from './token-revocation.js'
 import { followChanges, resync } from './token-sync.js'
 import type { Throttle } from './throttle.js'
+import { type Introspection, introspectToken } from './token-introspection.js'
 
 export type { RotationOptions, SigningOptions } from './signing-keys.js'
-export type { TokenGrant } from './token-grants.js'
+export type { RefreshingGrant, TokenGrant } from './token-grants.js'
+export type { Introspection } from './token-introspection.js'
 
 export interface TokenEngine {
-  /** `grant_type=password`: checks credentials and starts a refresh family. */
+  /**
+   * `grant_type=password`: checks credentials and starts a refresh family. `client` defaults to the built-in
+   * first-party client. Throws `invalid_grant`, `unauthorized_client`, `invalid_scope`.
+   */
   grantPassword(input: {
     username: unknown
     password: unknown
     userAgent?: string | undefined
     ip?: string | undefined
-  }): Promise<TokenGrant>
-  /** `grant_type=refresh_token`: rotates the family and returns a new pair. Throws `invalid_grant`. */
-  grantRefresh(refreshToken: string, ip?: string): Promise<TokenGrant>
+    client?: OAuthClientRecord | undefined
+    scope?: string | undefined
+  }): Promise<RefreshingGrant>
   /**
-   * RFC 7009: revokes a refresh token's family or an access token, always. Silent for anything unknown, which
+   * `grant_type=refresh_token`: rotates the family and returns a new pair, to the client it was issued to
+   * (default: the built-in one); `scope` may narrow the access token's. Throws `invalid_grant`, `invalid_scope`.
+   */
+  grantRefresh(
+    refreshToken: string,
+    options?: { ip?: string | undefined; client?: OAuthClientRecord | undefined; scope?: string | undefined },
+  ): Promise<RefreshingGrant>
+  /** `grant_type=authorization_code` with PKCE. Throws `invalid_grant`. */
+  grantAuthorizationCode(input: {
+    client: OAuthClientRecord
+    code: string
+    redirectUri: string | undefined
+    codeVerifier: string | undefined
+    userAgent?: string | undefined
+    ip?: string | undefined
+  }): Promise<TokenGrant>
+  /** An authorization code for an approved request (the authorization endpoint's answer). */
+  issueAuthorizationCode(grant: Parameters<AuthorizationCodes['issue']>[0]): Promise<string>
+  /**
+   * RFC 7009: revokes a refresh token's family or an access token issued to `client` (default: the built-in
+   * one), always. Silent for anything unknown or another client's, which
    * counts as a failure against `ip` like a failed refresh grant (and throws `rate_limited` past the limit).
    */
-  revoke(token: string, ip?: string): Promise<void>
+  revoke(token: string, ip?: string, client?: OAuthClientRecord): Promise<void>
+  /** RFC 7662: whether `token` is active for `client`, and what it grants; other clients' tokens are inactive. */
+  introspect(token: string, client: OAuthClientRecord): Promise<Introspection>
+  /** The subject, client and session of an ID token this server signed (expired or not), else null. */
+  readIdTokenHint(token: string): { sub: string; aud: string; sid: string | undefined } | null
   /** Authenticates an `Authorization` header value. Synchronous, no I/O. Throws `invalid_token`. */
   authenticateBearer(authorization: string): { claims: AccessTokenClaims; principal: Principal }
   /** The published public keys. */
@@ -111,6 +150,8 @@ export interface TokenEngineOptions {
   throttle?: Pick<Throttle, 'checkAddress' | 'recordAddressFailure'>
   /** Told about background failures (feed resyncs), which must not crash the process. */
   onBackgroundError?: (error: unknown) => void
+  /** Whether first-party clients may use the password grant; default true. */
+  passwordGrant?: boolean
 }
 
 /** Creates the token engine, loading (or, on a first start, creating) its keys and the revocations from the store. */
@@ -140,15 +181,22 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
     reportBackgroundError,
     checkCredentials: options.checkCredentials,
     limit: options.limit,
+    codes: await openAuthorizationCodes({ store, clock }),
+    passwordGrant: options.passwordGrant ?? true,
   }
   await loadRevocations(ctx)
   const stopFollowing = await followChanges(ctx)
   const bearer = bearerContext(ctx) // built once, not per request
 
   return {
-    grantPassword: (input) => grantPassword(ctx, input),
-    grantRefresh: (refreshToken, ip) => grantRefresh(ctx, refreshToken, ip),
-    revoke: (token, ip) => revokeToken(ctx, token, ip),
+    grantPassword: ({ client = BUILT_IN_CLIENT, ...input }) => grantPassword(ctx, { client, ...input }),
+    grantRefresh: (refreshToken, { client = BUILT_IN_CLIENT, ...options } = {}) =>
+      grantRefresh(ctx, { refreshToken, client, ...options }),
+    grantAuthorizationCode: (input) => grantAuthorizationCode(ctx, input),
+    issueAuthorizationCode: (grant) => ctx.codes.issue(grant),
+    revoke: (token, ip, client) => revokeToken(ctx, token, ip, client?.id),
+    introspect: (token, client) => introspectToken(ctx, bearer, token, client.id),
+    readIdTokenHint: (token) => readIdTokenHint(token, keys.source.resolveKey, policy.issuer),
     authenticateBearer: (authorization) => authenticateBearer(authorization, bearer, clock.nowSeconds()),
     jwks: () => keys.source.current.jwks,
     rotateSigningKey: (rotation) => rotateSigningKey(keys, rotation),

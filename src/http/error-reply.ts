@@ -62,6 +62,8 @@ export function describeError(authError: AuthError): ErrorResponse {
   if (authError.code === 'insufficient_scope')
     headers['www-authenticate'] = 'Bearer error="insufficient_scope"'
   if (authError.code === 'unauthenticated') headers['www-authenticate'] = 'Bearer'
+  // RFC 6749 §5.2: a failed client authentication answers 401 with the challenge of the scheme it offers.
+  if (authError.code === 'invalid_client') headers['www-authenticate'] = 'Basic realm="sesame"'
   return {
     status: ERROR_REGISTRY[authError.code].status,
     headers,

@@ -15,6 +15,7 @@ import { JWKS_MAX_AGE_SECONDS, jwksMaxAgeSeconds } from '../core/token-policy.js
 import type { CsrfGuard } from './csrf.js'
 import { setCookie } from './reply-cookies.js'
 import { readRequiredStringFields, readStringFields } from './request-fields.js'
+import { readClientCredentials } from './client-credentials.js'
 import { clientContextOf } from './sign-in.js'
 
 export interface TokenRoutesOptions {
@@ -26,7 +27,6 @@ export interface TokenRoutesOptions {
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
 export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRoutesOptions): Promise<void> {
-  const issuer = auth.config.tokens?.issuer ?? ''
   // A verifier may keep the JWKS this long, so a rotated key must be published this long before it signs.
   const jwksCacheControl = `public, max-age=${auth.config.tokens ? jwksMaxAgeSeconds(auth.config.tokens) : JWKS_MAX_AGE_SECONDS}`
 
@@ -56,21 +56,34 @@ export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRou
       'password',
       'refresh_token',
       'refresh_token_delivery',
+      'scope',
+      'code',
+      'redirect_uri',
+      'code_verifier',
     ])
     const delivery = fields.refresh_token_delivery
     if (delivery !== undefined && delivery !== 'body' && delivery !== 'cookie') {
       throw new AuthError('invalid_request', 'The "refresh_token_delivery" must be "body" or "cookie".')
     }
+    if (fields.grant_type === undefined) {
+      throw new AuthError('invalid_request', 'The "grant_type" field is required.')
+    }
+    const client = await auth.clients.authenticate(readClientCredentials(request))
+    const from = { client, ...clientContextOf(request) }
     let grant: TokenGrant
     let inCookie = delivery === 'cookie'
     switch (fields.grant_type) {
-      case undefined:
-        throw new AuthError('invalid_request', 'The "grant_type" field is required.')
+      case 'authorization_code': {
+        const { code } = readRequiredStringFields(request.body, ['code'])
+        const { redirect_uri: redirectUri, code_verifier: codeVerifier } = fields
+        grant = await auth.tokens.grantAuthorizationCode({ ...from, code, redirectUri, codeVerifier })
+        break
+      }
       case 'password': {
         // A refresh token in a cookie is a browser credential: asking for one is a sign-in, so login CSRF applies.
         if (inCookie) csrf.requireSameOrigin(request)
         const { username, password } = readRequiredStringFields(request.body, ['username', 'password'])
-        grant = await auth.tokens.grantPassword({ username, password, ...clientContextOf(request) })
+        grant = await auth.tokens.grantPassword({ ...from, username, password, scope: fields.scope })
         break
       }
       case 'refresh_token': {
@@ -89,7 +102,11 @@ export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRou
         }
         inCookie = delivery === 'cookie' || fromCookie !== undefined
         try {
-          grant = await auth.tokens.grantRefresh(refreshToken, request.ip)
+          grant = await auth.tokens.grantRefresh(refreshToken, {
+            client,
+            ip: request.ip,
+            scope: fields.scope,
+          })
         } catch (error) {
           if (fromCookie !== undefined && isAuthError(error, 'invalid_grant')) clearRefreshCookie(reply)
           throw error
@@ -99,43 +116,34 @@ export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRou
       default:
         throw new AuthError(
           'unsupported_grant_type',
-          'The "grant_type" must be "password" or "refresh_token".',
+          'The "grant_type" must be "authorization_code", "refresh_token" or "password".',
         )
     }
-    if (inCookie)
-      setCookie(reply, createRefreshTokenCookie(cookieOptions, grant.refreshToken, refreshCookieMaxAge))
+    const { refreshToken } = grant
+    if (inCookie && refreshToken !== null)
+      setCookie(reply, createRefreshTokenCookie(cookieOptions, refreshToken, refreshCookieMaxAge))
     return reply.headers(NO_STORE).send({
       access_token: grant.accessToken,
       token_type: grant.tokenType,
       expires_in: grant.expiresIn,
-      ...(!inCookie && { refresh_token: grant.refreshToken }),
+      ...(grant.scope !== '' && { scope: grant.scope }),
+      ...(refreshToken !== null && !inCookie && { refresh_token: refreshToken }),
+      ...(grant.idToken !== undefined && { id_token: grant.idToken }),
     })
   })
 
   app.post('/auth/revoke', NO_AMBIENT_CREDENTIAL, async (request, reply) => {
     const { token } = readStringFields(request.body ?? {}, ['token']) // with the cookie, no body is needed
+    const client = await auth.clients.authenticate(readClientCredentials(request))
     const fromCookie = token === undefined ? refreshTokenFromCookie(request) : undefined
     const revoked = token ?? fromCookie
     if (revoked === undefined) throw new AuthError('invalid_request', 'The "token" field is required.')
-    await auth.tokens.revoke(revoked, request.ip)
+    await auth.tokens.revoke(revoked, request.ip, client)
     if (fromCookie !== undefined) clearRefreshCookie(reply)
     return reply.headers(NO_STORE).code(200).send()
   })
 
   app.get('/.well-known/jwks.json', async (_request, reply) =>
     reply.header('cache-control', jwksCacheControl).send(auth.tokens.jwks()),
-  )
-
-  app.get('/.well-known/oauth-authorization-server', async (_request, reply) =>
-    reply.header('cache-control', 'public, max-age=3600').send({
-      issuer,
-      token_endpoint: `${issuer}/auth/token`,
-      revocation_endpoint: `${issuer}/auth/revoke`,
-      jwks_uri: `${issuer}/.well-known/jwks.json`,
-      grant_types_supported: ['password', 'refresh_token'],
-      response_types_supported: [],
-      token_endpoint_auth_methods_supported: ['none'],
-      revocation_endpoint_auth_methods_supported: ['none'],
-    }),
   )
 }

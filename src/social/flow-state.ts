@@ -1,12 +1,11 @@
 /**
  * The state of a sign-in through a provider, between the redirect there and the callback here: kept in the
- * browser that started it, in a short-lived HttpOnly cookie, encrypted and authenticated (JWE, `dir` +
- * A256GCM, with jose) under a server secret, so nothing of it is stored and nothing in it can be read or
- * changed. It binds the callback to that browser (login CSRF): a callback without the cookie, or with another
+ * browser that started it, in a short-lived HttpOnly cookie, sealed under a server secret
+ * (`core/sealed-box.ts`), so nothing of it is stored and nothing in it can be read or changed. It binds the callback to that browser (login CSRF): a callback without the cookie, or with another
  * browser's, fails. Single use is enforced at the callback by claiming the state in the store.
  */
-import { CompactEncrypt, compactDecrypt } from 'jose'
 import { AuthError } from '../core/errors.js'
+import { createSealedBox } from '../core/sealed-box.js'
 
 /** What the cookie carries. */
 export interface FlowState {
@@ -25,8 +24,6 @@ export interface FlowState {
 /** Minutes are enough to sign in at a provider; the state is useless, and refused, afterwards. */
 export const FLOW_LIFETIME_SECONDS = 600
 
-const ENCRYPTION = { alg: 'dir', enc: 'A256GCM' } as const
-
 export interface FlowSealer {
   seal(state: FlowState): Promise<string>
   /** The state in `sealed`, or throws `social_sign_in_failed` (forged, damaged, expired). */
@@ -35,25 +32,15 @@ export interface FlowSealer {
 
 /** `key` must be 32 random bytes, the same on every instance (a store secret). */
 export function createFlowSealer(key: Uint8Array): FlowSealer {
-  if (key.length !== 32) throw new TypeError('The flow-state key must be 32 bytes.')
+  const box = createSealedBox<FlowState>(key)
   return {
-    async seal(state) {
-      const plaintext = new TextEncoder().encode(JSON.stringify(state))
-      return new CompactEncrypt(plaintext).setProtectedHeader(ENCRYPTION).encrypt(key)
-    },
+    seal: (state) => box.seal(state),
 
     async open(sealed, now) {
-      let state: FlowState
-      try {
-        const { plaintext } = await compactDecrypt(sealed, key, {
-          keyManagementAlgorithms: [ENCRYPTION.alg],
-          contentEncryptionAlgorithms: [ENCRYPTION.enc],
-        })
-        state = JSON.parse(new TextDecoder().decode(plaintext)) as FlowState
-      } catch (error) {
+      const state = await box.open(sealed)
+      if (state === null) {
         throw new AuthError('social_sign_in_failed', 'The sign-in could not be verified; start again.', {
           reason: 'unreadable_state_cookie',
-          cause: error,
         })
       }
       if (!(typeof state.expiresAt === 'number' && state.expiresAt > now)) {

@@ -1,10 +1,11 @@
 /**
- * Two stores as one: users (with their federated identities and one-time tokens), signing keys and secrets in a
- * durable store (typically PostgreSQL), and session state (cookie sessions, refresh families, revocations,
- * epochs, rate limits, single-use claims, the change feed) in a fast central one (typically Redis) that every
- * instance shares. Records in the session store refer to users by id only, so the two need no cross-store
- * constraint; a deleted user's sessions end at their next check. `deleteUser` therefore deletes on the users'
- * side only: one store, so one atomic change; the engine ends the user's devices before it deletes the user.
+ * Two stores as one: users (with their federated identities, one-time tokens and consents), OAuth clients,
+ * signing keys and secrets in a durable store (typically PostgreSQL), and session state (cookie sessions,
+ * refresh families, revocations, epochs, rate limits, single-use claims, the change feed) in a fast central one
+ * (typically Redis) that every instance shares. Records in the session store refer to users by id only, so the
+ * two need no cross-store constraint; a deleted user's sessions end at their next check. `deleteUser` therefore
+ * deletes on the users' side only: one store, so one atomic change; the engine ends the user's devices before it
+ * deletes the user.
  */
 import type { Store } from './types.js'
 
@@ -38,6 +39,16 @@ export function createSplitStore(stores: { users: Store; sessions: Store }): Sto
     retireSigningKeysExcept: (kid, at) => users.retireSigningKeysExcept(kid, at),
     deleteSigningKey: (kid) => users.deleteSigningKey(kid),
     getOrCreateSecret: (name, value) => users.getOrCreateSecret(name, value),
+    // Durable, beside the users: a registration outlives the session store, and a consent goes with its user (or
+    // its client) in one atomic change there.
+    createClient: (client) => users.createClient(client),
+    findClient: (clientId) => users.findClient(clientId),
+    listClients: () => users.listClients(),
+    deleteClient: (clientId) => users.deleteClient(clientId),
+    putConsent: (consent) => users.putConsent(consent),
+    findConsent: (userId, clientId) => users.findConsent(userId, clientId),
+    listUserConsents: (userId) => users.listUserConsents(userId),
+    deleteConsent: (userId, clientId) => users.deleteConsent(userId, clientId),
 
     createSession: (session, limit) => sessions.createSession(session, limit),
     findSessionByTokenHash: (hash) => sessions.findSessionByTokenHash(hash),

@@ -130,6 +130,13 @@ export interface RefreshFamilyRecord {
   successorSeal: string | null
   userAgent: string | null
   ip: string | null
+  /**
+   * The OAuth client the family was issued to (`clients.ts` in the engine); null for families from before
+   * clients existed and for the built-in first-party client. A refresh grant must come from this client.
+   */
+  clientId: string | null
+  /** The scope granted to the family (space-separated, RFC 6749 §3.3); null when none was asked for. */
+  scope: string | null
 }
 
 /**
@@ -175,6 +182,44 @@ export interface OneTimeTokenRecord {
   expiresAt: number
   /** The email the token was sent to: a verification proves that address only; an email change moves to it. */
   email: string
+}
+
+/** Whether an OAuth client can keep a secret (a server) or not (a browser app, a native app): RFC 6749 §2.1. */
+export type ClientType = 'public' | 'confidential'
+
+/**
+ * A registered OAuth client (RFC 6749 §2). Redirect URIs are compared exactly, character for character
+ * (RFC 9700 §4.1.3); the secret is kept only as a hash.
+ */
+export interface OAuthClientRecord {
+  /** `[A-Za-z0-9._~-]`, 1 to 64 characters. */
+  id: string
+  /** What the consent screen calls it; up to 100 characters. */
+  name: string
+  type: ClientType
+  redirectUris: readonly string[]
+  /** Where RP-initiated logout may send the browser afterwards. */
+  postLogoutRedirectUris: readonly string[]
+  /** Web origins whose pages may call the token, userinfo and revocation endpoints (CORS). */
+  origins: readonly string[]
+  /** First-party clients (the operator's own apps) are not asked for consent and may use the password grant. */
+  firstParty: boolean
+  /** The scopes the client may ask for. */
+  scopes: readonly string[]
+  /** SHA-256 (base64url) of a confidential client's secret; null for a public client. */
+  secretHash: string | null
+  createdAt: number
+}
+
+/** Result of {@link Store.createClient} when the id is taken. */
+export const CLIENT_TAKEN = Symbol('client_taken')
+
+/** What a person allowed a third-party client: the scopes, remembered so the consent screen is shown once. */
+export interface ConsentRecord {
+  userId: string
+  clientId: string
+  scopes: readonly string[]
+  grantedAt: number
 }
 
 /** Result of {@link Store.createUser} when the email is taken. */
@@ -248,7 +293,8 @@ export interface Store {
    */
   changeUserEmail(userId: string, email: string, verifiedAt: number): Promise<boolean | typeof EMAIL_TAKEN>
   /**
-   * Deletes a user and everything of it this store keeps on the users' side: identities, one-time tokens, and,
+   * Deletes a user and everything of it this store keeps on the users' side: identities, one-time tokens,
+   * consents, and,
    * where they live here too, its sessions and refresh families (deleted, with their tokens: the engine has
    * already ended them, with the user's epoch, through {@link Store.endUserDevices}). Revocations and epochs
    * stay until they expire. One atomic change. False if no such user.
@@ -441,8 +487,29 @@ export interface Store {
   /** Clears `key`'s counter in the current window (e.g. after a successful sign-in). */
   resetRateLimit(key: string, windowSeconds: number, now: number): Promise<void>
 
+  /** Registers a client, unless one has its id: then {@link CLIENT_TAKEN} and nothing changes. Atomic. */
+  createClient(client: OAuthClientRecord): Promise<OAuthClientRecord | typeof CLIENT_TAKEN>
+  /** The client with this id, or null. */
+  findClient(clientId: string): Promise<OAuthClientRecord | null>
+  /** Every registered client, ordered by id. */
+  listClients(): Promise<OAuthClientRecord[]>
+  /** Removes a client and every consent given to it. False if there was none. */
+  deleteClient(clientId: string): Promise<boolean>
+
   /**
-   * Single-use claims (a sign-in flow's `state`, later one-time codes): records `key` as used until
+   * Records (replacing any earlier one) what `userId` allowed `clientId`. Stores nothing when the user or the
+   * client does not exist (a delete that raced the consent).
+   */
+  putConsent(consent: ConsentRecord): Promise<void>
+  /** What `userId` allowed `clientId`, or null. */
+  findConsent(userId: string, clientId: string): Promise<ConsentRecord | null>
+  /** A user's consents, ordered by client id. */
+  listUserConsents(userId: string): Promise<ConsentRecord[]>
+  /** Withdraws `userId`'s consent to `clientId`. False if there was none. */
+  deleteConsent(userId: string, clientId: string): Promise<boolean>
+
+  /**
+   * Single-use claims (a sign-in flow's `state`, an authorization code): records `key` as used until
    * `expiresAt` and returns true, unless it is recorded already with an `expiresAt` after `now`: then false
    * and nothing changes. Atomic: of concurrent claims of one key, across instances, exactly one gets true.
    * `key` is opaque (the engine passes a hash, never the secret itself).

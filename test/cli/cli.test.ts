@@ -457,6 +457,71 @@ describe('sesame command', () => {
     expect(signIn.statusCode).toBe(401)
   })
 
+  it('registers, lists and removes OAuth clients; the running server sees each change at once', async () => {
+    const added = await sesame([
+      'clients',
+      'add',
+      '--id',
+      'reports',
+      '--name',
+      'Reports',
+      '--confidential',
+      '--redirect-uri',
+      'https://reports.example.com/callback',
+      '--origin',
+      'https://reports.example.com',
+    ])
+    expect(added.stderr).toBe('')
+    expect(added.status).toBe(0)
+    const secret = /client secret \(shown once, only its hash is stored\): ([A-Za-z0-9_-]{43})\n/.exec(
+      added.stdout,
+    )?.[1]
+    expect(secret).toBeDefined()
+    // The server reads the registry from the store: the secret works there with no restart.
+    const introspect = (credentials: string) =>
+      server.app.inject({
+        method: 'POST',
+        url: '/auth/introspect',
+        headers: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}` },
+        payload: { token: 'not-a-token' },
+      })
+    expect((await introspect(`reports:${secret}`)).json()).toEqual({ active: false })
+    expect((await introspect('reports:wrong')).statusCode).toBe(401)
+
+    const listed = await sesame(['clients', 'list'])
+    expect(listed.stdout).toMatch(
+      new RegExp(`^reports "Reports" \\(confidential, third-party, since ${ISO}\\)\n`),
+    )
+    expect(listed.stdout).toContain('  redirect URIs: https://reports.example.com/callback\n')
+    expect(listed.stdout).not.toContain(secret)
+
+    const taken = await sesame([
+      'clients',
+      'add',
+      '--id',
+      'reports',
+      '--redirect-uri',
+      'https://x.example/cb',
+    ])
+    expect(taken).toMatchObject({ status: 1, stdout: '' })
+    expect(taken.stderr).toBe('sesame: A client with the id "reports" is registered already.\n')
+    const insecure = await sesame([
+      'clients',
+      'add',
+      '--id',
+      'plain',
+      '--redirect-uri',
+      'http://app.example/cb',
+    ])
+    expect(insecure.status).toBe(1)
+    expect(insecure.stderr).toContain('must use https')
+
+    expect((await sesame(['clients', 'remove', 'reports'])).status).toBe(0)
+    expect((await introspect(`reports:${secret}`)).statusCode).toBe(401)
+    const again = await sesame(['clients', 'remove', 'reports'])
+    expect(again).toMatchObject({ status: 1, stderr: 'sesame: no client with the id reports\n' })
+  })
+
   it('migrates the configured store', async () => {
     const migrated = await sesame(['migrate'])
     expect(migrated.status).toBe(0)

@@ -13,6 +13,8 @@ import type { ChangeEvent, SessionRecord, Store } from '../../src/store/types.js
 import {
   CONTRACT_TIMEOUT_MS,
   describeStoreContract,
+  makeClient,
+  makeConsent,
   makeFamily,
   makeIdentity,
   makeOneTimeToken,
@@ -848,6 +850,68 @@ return {session_fields('not a session') and 1 or 0, valid_session({id = 'a|b'}) 
       expiresAt: now + 3610,
       successorSeal: seal,
     })
+  })
+
+  it('keeps a family’s client and scope as hash fields, absent when null', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const now = nowSeconds()
+    const user = makeUser()
+    await store.createUser(user)
+    const times = { createdAt: now, lastUsedAt: now, expiresAt: now + 3600, absoluteExpiresAt: now + 86_400 }
+    const scoped = makeFamily(user.id, { ...times, clientId: 'app', scope: 'openid offline_access' })
+    const plain = makeFamily(user.id, times)
+    for (const family of [scoped, plain]) await store.createRefreshFamily(family, makeTokenHash())
+    expect(await admin.hmget(`${prefix}family:{${scoped.id}}`, 'clientId', 'scope')).toEqual([
+      'app',
+      'openid offline_access',
+    ])
+    expect(await admin.hexists(`${prefix}family:{${plain.id}}`, 'clientId')).toBe(0)
+    expect(await admin.hexists(`${prefix}family:{${plain.id}}`, 'scope')).toBe(0)
+    expect(await store.findRefreshFamily(plain.id)).toEqual(plain)
+  })
+
+  it('keeps clients at client:{id} and in clients, consents in user:{id}:consents and client:{id}:consenters, with no TTL', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const user = makeUser()
+    await store.createUser(user)
+    const client = makeClient({ id: 'app', secretHash: null })
+    await store.createClient(client)
+    await store.createClient(makeClient({ id: 'other' }))
+    expect(await admin.hgetall(`${prefix}client:{app}`)).toEqual({
+      id: 'app',
+      name: client.name,
+      type: 'confidential',
+      redirectUris: JSON.stringify(client.redirectUris),
+      postLogoutRedirectUris: JSON.stringify(client.postLogoutRedirectUris),
+      origins: JSON.stringify(client.origins),
+      firstParty: 'false',
+      scopes: JSON.stringify(client.scopes),
+      createdAt: String(client.createdAt),
+    })
+    expect(await admin.zrange(`${prefix}clients`, 0, -1, 'WITHSCORES')).toEqual(['app', '0', 'other', '0'])
+    const consent = makeConsent(user.id, 'app', { scopes: ['openid'] })
+    await store.putConsent(consent)
+    await store.putConsent(makeConsent(user.id, 'other'))
+    expect(await admin.hget(`${prefix}user:{${user.id}}:consents`, 'app')).toBe(
+      JSON.stringify({ scopes: ['openid'], grantedAt: consent.grantedAt }),
+    )
+    expect(await admin.smembers(`${prefix}client:{app}:consenters`)).toEqual([user.id])
+    for (const name of await keysUnder(prefix)) expect(await admin.pttl(name), name).toBe(-1)
+
+    // Withdrawn, a consent leaves no index entry; a deleted client takes its consents and its keys along.
+    expect(await store.deleteConsent(user.id, 'other')).toBe(true)
+    expect(await admin.exists(`${prefix}client:{other}:consenters`)).toBe(0)
+    expect(await store.deleteClient('app')).toBe(true)
+    expect(await admin.exists(`${prefix}client:{app}`, `${prefix}client:{app}:consenters`)).toBe(0)
+    expect(await admin.exists(`${prefix}user:{${user.id}}:consents`)).toBe(0)
+    expect(await admin.zrange(`${prefix}clients`, 0, -1)).toEqual(['other'])
+
+    // A deleted user leaves no consent behind, nor an entry in the client's consenters.
+    await store.putConsent(makeConsent(user.id, 'other'))
+    expect(await store.deleteUser(user.id)).toBe(true)
+    expect((await keysUnder(prefix)).sort()).toEqual([`${prefix}client:{other}`, `${prefix}clients`].sort())
   })
 
   it('lets Redis expire a session on its own; the purge then has nothing left to count', async () => {

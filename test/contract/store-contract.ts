@@ -8,6 +8,8 @@ import { hashSecret } from '../../src/core/hash.js'
 import {
   type AccessRevocationRecord,
   type ChangeEvent,
+  CLIENT_TAKEN,
+  type ConsentRecord,
   DEVICE_LIMIT_REACHED,
   type DeviceCreation,
   type DeviceLimit,
@@ -15,6 +17,7 @@ import {
   type FederatedIdentityRecord,
   IDENTITY_TAKEN,
   LAST_SIGN_IN_METHOD,
+  type OAuthClientRecord,
   type OneTimeTokenRecord,
   PROVIDER_LINKED,
   type RefreshFamilyRecord,
@@ -126,8 +129,40 @@ export function makeFamily(
     revokedAt: null,
     userAgent: 'Mozilla/5.0 (contract test)',
     ip: '203.0.113.7',
+    clientId: null,
+    scope: null,
     ...overrides,
   }
+}
+
+/** A confidential third-party client with every list filled; ids are random unless given. */
+export function makeClient(overrides: Partial<OAuthClientRecord> = {}): OAuthClientRecord {
+  return {
+    id: `app-${generatePublicId()}`,
+    name: 'Exämple App',
+    type: 'confidential',
+    // Compared character for character: the order, a query and a non-ASCII path must all come back as given.
+    redirectUris: [
+      'https://app.example.com/callback',
+      'http://127.0.0.1:8080/cb?a=1&b=%C3%BC',
+      'com.example:/ü',
+    ],
+    postLogoutRedirectUris: ['https://app.example.com/signed-out'],
+    origins: ['https://app.example.com'],
+    firstParty: false,
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    secretHash: hashSecret(generateSecretToken()),
+    createdAt: NOW,
+    ...overrides,
+  }
+}
+
+export function makeConsent(
+  userId: string,
+  clientId: string,
+  overrides: Partial<ConsentRecord> = {},
+): ConsentRecord {
+  return { userId, clientId, scopes: ['openid', 'profile'], grantedAt: NOW, ...overrides }
 }
 
 export function makeOneTimeToken(
@@ -647,6 +682,38 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const { family, tokenHash } = await createFamily({ rotatedAt: NOW - 5, revokedAt: NOW - 1 })
         expect(await store.findRefreshFamily(family.id)).toEqual(family)
         expect(await store.findRefreshToken(tokenHash)).toEqual({ family, generation: 0 })
+      })
+
+      it('keeps the client and scope a family was issued with through every read, rotation and revocation', async () => {
+        const { family, tokenHash } = await createFamily({ clientId: 'app', scope: 'openid offline_access' })
+        expect(await store.findRefreshFamily(family.id)).toEqual(family)
+        expect(await store.findRefreshToken(tokenHash)).toEqual({ family, generation: 0 })
+        expect(await store.listUserRefreshFamilies(user.id)).toEqual([family])
+
+        const next = makeTokenHash()
+        expect(await store.rotateRefreshFamily(family.id, 0, next, NOW + 60, NOW + 3600, 'seal')).toBe(true)
+        expect(await store.revokeRefreshFamily(family.id, NOW + 90)).toBe(true)
+        const after: RefreshFamilyRecord = {
+          ...family,
+          generation: 1,
+          rotatedAt: NOW + 60,
+          lastUsedAt: NOW + 60,
+          expiresAt: NOW + 3600,
+          successorSeal: 'seal',
+          revokedAt: NOW + 90,
+        }
+        expect(after).toMatchObject({ clientId: 'app', scope: 'openid offline_access' })
+        expect(await store.findRefreshFamily(family.id)).toEqual(after)
+        expect(await store.findRefreshToken(next)).toEqual({ family: after, generation: 1 })
+        expect(await store.listUserRefreshFamilies(user.id)).toEqual([after])
+      })
+
+      it('reads a family issued to no client, with no scope, back with a null clientId and scope', async () => {
+        const { family, tokenHash } = await createFamily({ clientId: null, scope: null })
+        const scoped = await createFamily({ createdAt: NOW + 1, clientId: 'other', scope: 'openid' })
+        expect(await store.findRefreshFamily(family.id)).toMatchObject({ clientId: null, scope: null })
+        expect(await store.findRefreshToken(tokenHash)).toEqual({ family, generation: 0 })
+        expect(await store.listUserRefreshFamilies(user.id)).toEqual([family, scoped.family])
       })
 
       it('returns null for an unknown token hash or family id', async () => {
@@ -2202,6 +2269,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           makeOneTimeToken(user.id, { purpose: 'reset-password', email: user.email }),
         ]
         for (const token of tokens) await store.putOneTimeToken(token)
+        const client = makeClient()
+        expect(await store.createClient(client)).toEqual(client)
+        const consent = makeConsent(user.id, client.id)
+        await store.putConsent(consent)
         const sessions = [makeSession(user.id), makeSession(user.id, { createdAt: NOW + 1, userAgent: null })]
         for (const session of sessions) await store.createSession(session)
         const family = makeFamily(user.id)
@@ -2220,6 +2291,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           user,
           identities,
           tokens,
+          client,
+          consent,
           sessions,
           families: [family, revoked],
           refreshTokens,
@@ -2230,7 +2303,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       type Populated = Awaited<ReturnType<typeof populate>>
 
       /** Every lookup of the users' side that could return something of the user. */
-      async function accountOf({ user, identities, tokens }: Populated) {
+      async function accountOf({ user, identities, tokens, consent }: Populated) {
         return {
           byId: await store.findUserById(user.id),
           byEmail: await store.findUserByEmail(user.email),
@@ -2241,6 +2314,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           eachToken: await Promise.all(
             tokens.map((t) => store.findOneTimeToken(t.purpose, t.tokenHash, NOW)),
           ),
+          consents: await store.listUserConsents(user.id),
+          consent: await store.findConsent(user.id, consent.clientId),
         }
       }
       /** Every lookup of the user's devices. */
@@ -2255,7 +2330,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         }
       }
 
-      it('deletes the user with its identities, one-time tokens, sessions and families, and nothing of others', async () => {
+      it('deletes the user with its identities, one-time tokens, consents, sessions and families, and nothing of others', async () => {
         const mine = await populate(makeUser({ email: 'stra\u00dfe.gone@example.com' }))
         const theirs = await populate(makeUser())
         const devicesBefore = await devicesOf(mine)
@@ -2269,7 +2344,11 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           identities: [],
           eachIdentity: [null, null],
           eachToken: [null, null],
+          consents: [],
+          consent: null,
         })
+        // The client it consented to is not the user's: it stays, with no consent.
+        expect(await store.findClient(mine.client.id)).toEqual(mine.client)
         for (const token of mine.tokens) {
           expect(await store.takeOneTimeToken(token.purpose, token.tokenHash, NOW)).toBeNull()
         }
@@ -2463,6 +2542,217 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const found = (await store.findOneTimeToken(token.purpose, token.tokenHash, NOW))!
         found.userId = 'changed'
         expect(await store.takeOneTimeToken(token.purpose, token.tokenHash, NOW)).toEqual(token)
+      })
+    })
+
+    describe('OAuth clients', () => {
+      it('registers a client and finds it by id, every field intact', async () => {
+        const client = makeClient()
+        expect(await store.createClient(client)).toEqual(client)
+        expect(await store.findClient(client.id)).toEqual(client)
+        expect(await store.listClients()).toEqual([client])
+      })
+
+      it('keeps a public first-party client with no secret and empty lists as it is', async () => {
+        const client = makeClient({
+          type: 'public',
+          firstParty: true,
+          secretHash: null,
+          postLogoutRedirectUris: [],
+          origins: [],
+          scopes: [],
+        })
+        expect(await store.createClient(client)).toEqual(client)
+        expect(await store.findClient(client.id)).toEqual(client)
+      })
+
+      it('returns null for an unknown client, and lists nothing before any is registered', async () => {
+        expect(await store.listClients()).toEqual([])
+        await store.createClient(makeClient())
+        expect(await store.findClient('unknown')).toBeNull()
+      })
+
+      it('lists every client ordered by id, code unit by code unit (not by locale)', async () => {
+        const ids = ['b-app', 'a_app', 'Z~app', '0.app', 'A.app', 'a']
+        for (const id of ids) await store.createClient(makeClient({ id, createdAt: NOW - ids.indexOf(id) }))
+        expect((await store.listClients()).map((client) => client.id)).toEqual([
+          '0.app',
+          'A.app',
+          'Z~app',
+          'a',
+          'a_app',
+          'b-app',
+        ])
+      })
+
+      it('refuses a second client with a taken id and changes nothing, its consents included', async () => {
+        const user = makeUser()
+        await store.createUser(user)
+        const first = makeClient({ id: 'app' })
+        await store.createClient(first)
+        const consent = makeConsent(user.id, 'app')
+        await store.putConsent(consent)
+        const second = makeClient({ id: 'app', name: 'Impostor', redirectUris: ['https://evil.example/cb'] })
+        expect(await store.createClient(second)).toBe(CLIENT_TAKEN)
+        expect(await store.findClient('app')).toEqual(first)
+        expect(await store.listClients()).toEqual([first])
+        expect(await store.findConsent(user.id, 'app')).toEqual(consent)
+      })
+
+      it('lets exactly one of many concurrent registrations of one id win', async () => {
+        const attempts = Array.from({ length: 10 }, (_, i) => makeClient({ id: 'raced', name: `App ${i}` }))
+        const results = await Promise.all(attempts.map((client) => store.createClient(client)))
+        const winners = results.filter((result) => result !== CLIENT_TAKEN)
+        expect(winners).toHaveLength(1)
+        expect(await store.findClient('raced')).toEqual(winners[0])
+        expect(await store.listClients()).toEqual(winners)
+      })
+
+      it('deletes a client with every consent given to it, and nothing of other clients', async () => {
+        const [alice, bob] = [makeUser(), makeUser()]
+        for (const user of [alice, bob]) await store.createUser(user)
+        const [doomed, kept] = [makeClient({ id: 'doomed' }), makeClient({ id: 'kept' })]
+        for (const client of [doomed, kept]) await store.createClient(client)
+        for (const user of [alice, bob]) {
+          for (const client of [doomed, kept]) await store.putConsent(makeConsent(user.id, client.id))
+        }
+
+        expect(await store.deleteClient('doomed')).toBe(true)
+        expect(await store.findClient('doomed')).toBeNull()
+        expect(await store.listClients()).toEqual([kept])
+        for (const user of [alice, bob]) {
+          expect(await store.findConsent(user.id, 'doomed')).toBeNull()
+          expect(await store.listUserConsents(user.id)).toEqual([makeConsent(user.id, 'kept')])
+        }
+        expect(await store.deleteClient('doomed')).toBe(false)
+        expect(await store.deleteClient('unknown')).toBe(false)
+        expect(await store.listClients()).toEqual([kept])
+      })
+
+      it('gives a client registered again under a deleted id none of the consents given to the old one', async () => {
+        const user = makeUser()
+        await store.createUser(user)
+        await store.createClient(makeClient({ id: 'reused' }))
+        await store.putConsent(makeConsent(user.id, 'reused'))
+        expect(await store.deleteClient('reused')).toBe(true)
+        const again = makeClient({ id: 'reused', name: 'Someone else' })
+        expect(await store.createClient(again)).toEqual(again)
+        expect(await store.findConsent(user.id, 'reused')).toBeNull()
+        expect(await store.listUserConsents(user.id)).toEqual([])
+      })
+
+      it('returns copies: mutating a created or returned client does not change the stored one', async () => {
+        const client = makeClient()
+        const original = structuredClone(client)
+        const created = (await store.createClient(client)) as OAuthClientRecord
+        ;(client.redirectUris as string[]).push('https://evil.example/cb')
+        ;(created.scopes as string[]).push('admin')
+        const found = (await store.findClient(client.id))!
+        ;(found.origins as string[]).push('https://evil.example')
+        const [listed] = await store.listClients()
+        ;(listed!.postLogoutRedirectUris as string[]).length = 0
+        expect(await store.findClient(client.id)).toEqual(original)
+      })
+    })
+
+    describe('consents', () => {
+      let user: UserRecord
+      let other: UserRecord
+      beforeEach(async () => {
+        user = makeUser()
+        other = makeUser()
+        for (const owner of [user, other]) await store.createUser(owner)
+        for (const id of ['app', 'b-app', 'A.app', 'a_app']) await store.createClient(makeClient({ id }))
+      })
+
+      it('records a consent and finds it; null for a pair with none', async () => {
+        const consent = makeConsent(user.id, 'app', { scopes: ['openid', 'email', 'offline_access'] })
+        await store.putConsent(consent)
+        expect(await store.findConsent(user.id, 'app')).toEqual(consent)
+        expect(await store.findConsent(user.id, 'b-app')).toBeNull()
+        expect(await store.findConsent(other.id, 'app')).toBeNull()
+        expect(await store.findConsent(generatePublicId(), 'app')).toBeNull()
+      })
+
+      it('replaces the scopes and grant time of an earlier consent to the same client', async () => {
+        await store.putConsent(makeConsent(user.id, 'app', { scopes: ['openid', 'profile', 'email'] }))
+        const narrower = makeConsent(user.id, 'app', { scopes: ['openid'], grantedAt: NOW + 60 })
+        await store.putConsent(narrower)
+        expect(await store.findConsent(user.id, 'app')).toEqual(narrower)
+        expect(await store.listUserConsents(user.id)).toEqual([narrower])
+        const none = makeConsent(user.id, 'app', { scopes: [], grantedAt: NOW + 120 })
+        await store.putConsent(none)
+        expect(await store.findConsent(user.id, 'app')).toEqual(none)
+      })
+
+      it("lists a user's consents ordered by client id (code units), and only that user's", async () => {
+        for (const clientId of ['b-app', 'app', 'a_app', 'A.app']) {
+          await store.putConsent(makeConsent(user.id, clientId, { grantedAt: NOW + clientId.length }))
+        }
+        await store.putConsent(makeConsent(other.id, 'app'))
+        expect((await store.listUserConsents(user.id)).map((consent) => consent.clientId)).toEqual([
+          'A.app',
+          'a_app',
+          'app',
+          'b-app',
+        ])
+        expect(await store.listUserConsents(other.id)).toEqual([makeConsent(other.id, 'app')])
+        expect(await store.listUserConsents(generatePublicId())).toEqual([])
+      })
+
+      it('withdraws a consent, and only that one; false when there is none', async () => {
+        for (const clientId of ['app', 'b-app']) await store.putConsent(makeConsent(user.id, clientId))
+        await store.putConsent(makeConsent(other.id, 'app'))
+        expect(await store.deleteConsent(user.id, 'app')).toBe(true)
+        expect(await store.findConsent(user.id, 'app')).toBeNull()
+        expect(await store.deleteConsent(user.id, 'app')).toBe(false)
+        expect(await store.deleteConsent(user.id, 'unknown')).toBe(false)
+        expect(await store.deleteConsent(generatePublicId(), 'b-app')).toBe(false)
+        expect(await store.listUserConsents(user.id)).toEqual([makeConsent(user.id, 'b-app')])
+        expect(await store.listUserConsents(other.id)).toEqual([makeConsent(other.id, 'app')])
+        // Withdrawn, it can be given again.
+        await store.putConsent(makeConsent(user.id, 'app'))
+        expect(await store.findConsent(user.id, 'app')).toEqual(makeConsent(user.id, 'app'))
+      })
+
+      it("deletes a user's consents with the user and leaves other users' consents to the same clients", async () => {
+        for (const owner of [user, other]) {
+          for (const clientId of ['app', 'b-app']) await store.putConsent(makeConsent(owner.id, clientId))
+        }
+        expect(await store.deleteUser(user.id)).toBe(true)
+        expect(await store.listUserConsents(user.id)).toEqual([])
+        expect(await store.findConsent(user.id, 'app')).toBeNull()
+        expect(await store.deleteConsent(user.id, 'b-app')).toBe(false)
+        expect(await store.listUserConsents(other.id)).toEqual([
+          makeConsent(other.id, 'app'),
+          makeConsent(other.id, 'b-app'),
+        ])
+        // The clients stay, and deleting one now finds only the other user's consent to remove.
+        expect(await store.deleteClient('app')).toBe(true)
+        expect(await store.listUserConsents(other.id)).toEqual([makeConsent(other.id, 'b-app')])
+      })
+
+      it('stores no consent of an unknown user or to an unknown client', async () => {
+        const ghost = generatePublicId()
+        await store.putConsent(makeConsent(ghost, 'app'))
+        await store.putConsent(makeConsent(user.id, 'unregistered'))
+        expect(await store.findConsent(ghost, 'app')).toBeNull()
+        expect(await store.listUserConsents(ghost)).toEqual([])
+        expect(await store.findConsent(user.id, 'unregistered')).toBeNull()
+        // Registered later, the client does not find one waiting.
+        await store.createClient(makeClient({ id: 'unregistered' }))
+        expect(await store.listUserConsents(user.id)).toEqual([])
+      })
+
+      it('returns copies: mutating a given or returned consent does not change the stored one', async () => {
+        const consent = makeConsent(user.id, 'app')
+        await store.putConsent(consent)
+        ;(consent.scopes as string[]).push('admin')
+        const found = (await store.findConsent(user.id, 'app'))!
+        ;(found.scopes as string[]).push('admin')
+        const [listed] = await store.listUserConsents(user.id)
+        ;(listed!.scopes as string[]).push('admin')
+        expect(await store.findConsent(user.id, 'app')).toEqual(makeConsent(user.id, 'app'))
       })
     })
 

@@ -72,6 +72,8 @@ describe('tokens', () => {
       exp: now + 900,
       iat: now,
       jti: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+      // RFC 9068 §2.2: requests that name no client are Sesame's built-in one.
+      client_id: 'sesame',
       sid: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
       roles: [],
     })
@@ -104,7 +106,7 @@ describe('tokens', () => {
       { grant_type: 'client_credentials' },
       400,
       'unsupported_grant_type',
-      'The "grant_type" must be "password" or "refresh_token".',
+      'The "grant_type" must be "authorization_code", "refresh_token" or "password".',
     ],
     [{ username: EMAIL, password: PASSWORD }, 400, 'invalid_request', 'The "grant_type" field is required.'],
     [
@@ -345,7 +347,9 @@ describe('tokens', () => {
       token_endpoint: 'http://localhost:3000/auth/token',
       revocation_endpoint: 'http://localhost:3000/auth/revoke',
       jwks_uri: 'http://localhost:3000/.well-known/jwks.json',
-      grant_types_supported: ['password', 'refresh_token'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'password'],
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
     })
   })
 

@@ -169,6 +169,49 @@ export const en = {
     backToLogIn: 'Back to log in',
   },
 
+  /** The OAuth authorization endpoint: its consent screen, and its page for a request it cannot trust. */
+  authorize: {
+    consentTitle: 'Allow access',
+    consentHeading: (app: string) => `${app} wants to use your Sesame account`,
+    consentLead: 'If you allow it, it will be able to:',
+    scopes: {
+      openid: 'Know who you are (your account id)',
+      profile: 'See your basic profile',
+      email: 'See your email address and whether it is confirmed',
+      offline_access: 'Stay connected when you are not using it',
+    } as Record<string, string>,
+    otherScope: (scope: string) => `Use “${scope}”`,
+    returnsTo: (host: string) => `You will go back to ${host}.`,
+    allow: 'Allow',
+    deny: 'Cancel',
+    busy: 'Continuing…',
+    errorTitle: 'Cannot continue',
+    errorHeading: 'This sign-in link cannot be used',
+    problems: {
+      no_client: 'The link does not say which application sent you.',
+      no_redirect_uri: 'The link does not say where to send you back.',
+      unknown_client: 'The application that sent you is not registered here.',
+      redirect_uri_mismatch:
+        'The application asked to send you to an address it has not registered, so you are not sent there.',
+      signed_out: 'You were signed out before you answered. Start again from the application.',
+      invalid_hint: 'The application sent a sign-out request this server did not issue.',
+      logout_redirect_mismatch:
+        'The application asked to send you to an address it has not registered, so you are not sent there.',
+    },
+    errorHelp: 'Go back to the application and try again. If it keeps happening, tell its makers.',
+    logoutTitle: 'Log out',
+    logoutHeading: 'Log out of Sesame?',
+    logoutLead: 'An application asked to log you out. You will be logged out on this device.',
+    logoutConfirm: 'Log out',
+    logoutBusy: 'Logging out…',
+    appsTitle: 'Apps with access',
+    appsLead: 'Applications you allowed to use your account.',
+    appsNone: 'No application has access to your account.',
+    appsRevoke: 'Remove access',
+    appsRevokeBusy: 'Removing…',
+    appsAllowed: (date: string) => `Allowed ${date}`,
+  },
+
   /** What a page says about a field or a form that could not be accepted: plain words, no field names. */
   errors: {
     emailRequired: 'Enter your email address.',

@@ -156,6 +156,48 @@ export const ko: Messages = {
     backToLogIn: '로그인으로 돌아가기',
   },
 
+  authorize: {
+    consentTitle: '접근 허용',
+    consentHeading: (app: string) => `${app}에서 Sesame 계정을 사용하려고 합니다`,
+    consentLead: '허용하면 다음을 할 수 있게 됩니다:',
+    scopes: {
+      openid: '회원님이 누구인지 확인 (계정 ID)',
+      profile: '기본 프로필 보기',
+      email: '이메일 주소와 확인 여부 보기',
+      offline_access: '사용하지 않을 때도 연결 유지',
+    },
+    otherScope: (scope: string) => `“${scope}” 사용`,
+    returnsTo: (host: string) => `${host}(으)로 돌아갑니다.`,
+    allow: '허용',
+    deny: '취소',
+    busy: '진행하는 중…',
+    errorTitle: '계속할 수 없음',
+    errorHeading: '이 로그인 링크는 사용할 수 없습니다',
+    problems: {
+      no_client: '링크에 어떤 애플리케이션에서 왔는지가 없습니다.',
+      no_redirect_uri: '링크에 돌아갈 주소가 없습니다.',
+      unknown_client: '회원님을 보낸 애플리케이션이 여기에 등록되어 있지 않습니다.',
+      redirect_uri_mismatch:
+        '애플리케이션이 등록하지 않은 주소로 보내 달라고 했기 때문에 그곳으로 보내지 않습니다.',
+      signed_out: '응답하기 전에 로그아웃되었습니다. 애플리케이션에서 다시 시작해 주세요.',
+      invalid_hint: '애플리케이션이 이 서버가 발급하지 않은 로그아웃 요청을 보냈습니다.',
+      logout_redirect_mismatch:
+        '애플리케이션이 등록하지 않은 주소로 보내 달라고 했기 때문에 그곳으로 보내지 않습니다.',
+    },
+    errorHelp: '애플리케이션으로 돌아가 다시 시도해 주세요. 계속 이런 일이 생기면 제작자에게 알려 주세요.',
+    logoutTitle: '로그아웃',
+    logoutHeading: 'Sesame에서 로그아웃할까요?',
+    logoutLead: '애플리케이션이 로그아웃을 요청했습니다. 이 기기에서 로그아웃됩니다.',
+    logoutConfirm: '로그아웃',
+    logoutBusy: '로그아웃하는 중…',
+    appsTitle: '접근 권한이 있는 앱',
+    appsLead: '계정 사용을 허용한 애플리케이션입니다.',
+    appsNone: '계정에 접근할 수 있는 애플리케이션이 없습니다.',
+    appsRevoke: '접근 권한 삭제',
+    appsRevokeBusy: '삭제하는 중…',
+    appsAllowed: (date: string) => `${date}에 허용함`,
+  },
+
   errors: {
     emailRequired: '이메일 주소를 입력해 주세요.',
     emailInvalid: '올바른 이메일 주소를 입력해 주세요. (예: name@example.com)',

@@ -2,6 +2,7 @@
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../core/password-policy.js'
 import type { Messages } from '../messages/index.js'
 import type { FormErrors, FormField } from './form-errors.js'
+import { withContinuation } from './continuation.js'
 import { type Html, html } from './html.js'
 import { ICONS } from './icons.js'
 import type { Notice } from './notices.js'
@@ -152,12 +153,16 @@ export function firstInvalid(errors: FormErrors, order: readonly FormField[]): F
 }
 
 /** The "Continue with …" links and the "or" rule under them; nothing without providers. */
-export function providerButtons(providers: readonly ProviderButton[], messages: Messages): Html | null {
+export function providerButtons(
+  providers: readonly ProviderButton[],
+  messages: Messages,
+  returnTo: string | null = null,
+): Html | null {
   if (providers.length === 0) return null
   return html`<div class="providers">
       ${providers.map(
         (provider) =>
-          html`<a class="button secondary" href="/auth/social/${provider.id}"
+          html`<a class="button secondary" href="${withContinuation(`/auth/social/${provider.id}`, returnTo)}"
             >${messages.form.continueWith(provider.displayName)}</a
           >`,
       )}

@@ -36,14 +36,25 @@ export interface PageView {
   body: Html
   /** The page's own path, where the language switch comes back to; default: the request's. */
   path?: string
+  /**
+   * Where this page's forms may end up besides this origin (CSP `form-action` sources): a sign-in that
+   * continues an authorization request ends, after redirects, at the client's redirect URI.
+   */
+  formTargets?: readonly string[]
 }
 
 /**
  * The headers of every page. `form-action` applies to a form's redirects too, so it names the providers'
  * sign-in origins, where the account page's "Link" forms end up.
  */
-function pageHeaders(providers: readonly ProviderButton[]): Record<string, string> {
-  const formTargets = ["'self'", ...new Set(providers.map((provider) => provider.authorizationOrigin))]
+function pageHeaders(
+  providers: readonly ProviderButton[],
+  extraFormTargets: readonly string[] = [],
+): Record<string, string> {
+  const formTargets = [
+    "'self'",
+    ...new Set([...providers.map((provider) => provider.authorizationOrigin), ...extraFormTargets]),
+  ]
   return {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
@@ -103,11 +114,12 @@ export function createPageContext(auth: Auth, providers: readonly ProviderButton
       return messages.errors.insecureCookie(new URL(origin).hostname)
     },
 
-    render(request, reply, { status = 200, title, signedInAs, body, path = request.url.split('?')[0]! }) {
+    render(request, reply, page) {
+      const { status = 200, title, signedInAs, body, path = request.url.split('?')[0]!, formTargets } = page
       const { language, messages } = speak(request)
       return reply
         .code(status)
-        .headers(headers)
+        .headers(formTargets?.length ? pageHeaders(providers, formTargets) : headers)
         .header('content-language', language)
         .send(layout({ title, signedInAs, language, messages, path, body }))
     },

@@ -9,6 +9,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Auth } from '../../auth.js'
 import { accountPages } from './account-pages.js'
+import { authorizePages } from './authorize-pages.js'
 import { linkPages } from './link-pages.js'
 import type { ProviderButton } from './components.js'
 import { createPageContext } from './context.js'
@@ -28,7 +29,8 @@ export interface PageRoutesOptions {
 
 /**
  * Registers `/`, `/signup`, `/login`, `/logout`, `/account` and its forms, the pages links in mails open
- * (`/verify-email`, `/reset-password`, `/confirm-email`) and `/forgot-password`, `/language`, and the `/assets/`.
+ * (`/verify-email`, `/reset-password`, `/confirm-email`) and `/forgot-password`, `/language`, the `/assets/`,
+ * and with tokens the OAuth authorization endpoint `/auth/authorize` (its consent screen).
  */
 export async function pageRoutes(
   app: FastifyInstance,
@@ -53,5 +55,6 @@ export async function pageRoutes(
   signInPages(app, pages)
   accountPages(app, pages)
   linkPages(app, pages)
+  if (auth.authorization) authorizePages(app, pages, auth.authorization)
   languageRoute(app, { secureCookies: auth.config.cookie.secure })
 }

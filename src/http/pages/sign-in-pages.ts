@@ -4,7 +4,7 @@
  * success goes on to the account page, with a welcome after a sign-up, and a sign-out ends on the login page
  * saying so.
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../core/password-policy.js'
 import type { Messages } from '../messages/index.js'
 import { appendSetCookies, setCookie } from '../reply-cookies.js'
@@ -24,30 +24,36 @@ import { PAGE, type PageContext } from './context.js'
 import { type FormErrors, formErrorsOf, isFormError } from './form-errors.js'
 import { type Html, html } from './html.js'
 import { type Notice, readNotice } from './notices.js'
+import { continuationFormTargets, continuationOf, withContinuation } from './continuation.js'
 
 export function signInPages(app: FastifyInstance, pages: PageContext): void {
   const { auth, providers } = pages
 
   app.get('/signup', PAGE, async (request, reply) => {
-    if (pages.session(request)) return reply.redirect('/account', 303)
+    const returnTo = continuationOf(queryOf(request)['return_to'])
+    if (pages.session(request)) return reply.redirect(returnTo ?? '/account', 303)
     const { messages } = pages.speak(request)
     const problem = pages.cookieProblem(request, messages)
     return pages.render(request, reply, {
       title: messages.signUp.title,
       signedInAs: null,
-      body: signUpView(messages, providers, '', problem ? { form: problem } : {}),
+      body: signUpView(messages, providers, '', problem ? { form: problem } : {}, returnTo),
+      formTargets: continuationFormTargets(returnTo),
     })
   })
 
   app.post('/signup', async (request, reply) => {
     const { language, messages } = pages.speak(request)
-    const { email = '', password = '' } = readStringFields(request.body, ['email', 'password'])
+    const fields = readStringFields(request.body, ['email', 'password', 'return_to'])
+    const { email = '', password = '' } = fields
+    const returnTo = continuationOf(fields.return_to)
     const refuse = (status: number, errors: FormErrors) =>
       pages.render(request, reply, {
         status,
         title: messages.signUp.title,
         signedInAs: null,
-        body: signUpView(messages, providers, email, errors),
+        body: signUpView(messages, providers, email, errors, returnTo),
+        formTargets: continuationFormTargets(returnTo),
       })
     // Refused before the account exists: no sign-in could stick.
     const problem = pages.cookieProblem(request, messages)
@@ -64,7 +70,7 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
       }
       const { cookie } = await auth.createSession(user, clientContextOf(request))
       setCookie(reply, cookie)
-      return reply.redirect('/account?notice=welcome', 303)
+      return reply.redirect(returnTo ?? '/account?notice=welcome', 303)
     } catch (error) {
       if (!isFormError(error)) throw error
       return refuse(error.status, formErrorsOf(error, messages))
@@ -72,7 +78,10 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
   })
 
   app.get('/login', PAGE, async (request, reply) => {
-    if (pages.session(request)) return reply.redirect('/account', 303)
+    const query = queryOf(request)
+    const returnTo = continuationOf(query['return_to'])
+    // `reauth`: the person must sign in again although signed in (an app asked for a fresh sign-in).
+    if (pages.session(request) && query['reauth'] !== '1') return reply.redirect(returnTo ?? '/account', 303)
     const { messages } = pages.speak(request)
     const problem = pages.cookieProblem(request, messages)
     return pages.render(request, reply, {
@@ -84,19 +93,24 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
         '',
         problem ? { form: problem } : {},
         readNotice(request.query, messages),
+        returnTo,
       ),
+      formTargets: continuationFormTargets(returnTo),
     })
   })
 
   app.post('/login', async (request, reply) => {
     const { messages } = pages.speak(request)
-    const { email = '', password = '' } = readStringFields(request.body, ['email', 'password'])
+    const fields = readStringFields(request.body, ['email', 'password', 'return_to'])
+    const { email = '', password = '' } = fields
+    const returnTo = continuationOf(fields.return_to)
     const refuse = (status: number, errors: FormErrors) =>
       pages.render(request, reply, {
         status,
         title: messages.logIn.title,
         signedInAs: null,
-        body: logInView(messages, providers, email, errors, null),
+        body: logInView(messages, providers, email, errors, null, returnTo),
+        formTargets: continuationFormTargets(returnTo),
       })
     const problem = pages.cookieProblem(request, messages)
     if (problem) return refuse(400, { form: problem })
@@ -105,7 +119,7 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
     try {
       const result = await signInFromRequest(auth, request, { email, password })
       appendSetCookies(reply, [result.setCookie])
-      return reply.redirect('/account', 303)
+      return reply.redirect(returnTo ?? '/account', 303)
     } catch (error) {
       if (!isFormError(error)) throw error
       return refuse(error.status, formErrorsOf(error, messages))
@@ -132,15 +146,16 @@ function signUpView(
   providers: readonly ProviderButton[],
   email: string,
   errors: FormErrors,
+  returnTo: string | null,
 ): Html {
   const t = messages.signUp
   const focus = firstInvalid(errors, ['email', 'password'])
   return html`<main class="card">
     <h1>${t.heading}</h1>
     <p class="lead">${t.lead}</p>
-    ${formErrorBox(errors)} ${providerButtons(providers, messages)}
+    ${formErrorBox(errors)} ${providerButtons(providers, messages, returnTo)}
     <form method="post" action="/signup" data-busy>
-      ${usernameField(messages, email, errors, focus === 'email')}
+      ${continuationField(returnTo)} ${usernameField(messages, email, errors, focus === 'email')}
       ${passwordField({
         id: 'password',
         name: 'password',
@@ -155,7 +170,7 @@ function signUpView(
       })}
       ${submitButton(t.submit, t.busy)}
     </form>
-    <p class="switch">${t.haveAccount} <a href="/login">${t.logIn}</a></p>
+    <p class="switch">${t.haveAccount} <a href="${withContinuation('/login', returnTo)}">${t.logIn}</a></p>
   </main>`
 }
 
@@ -165,15 +180,16 @@ function logInView(
   email: string,
   errors: FormErrors,
   notice: Notice | null,
+  returnTo: string | null,
 ): Html {
   const t = messages.logIn
   const focus = firstInvalid(errors, ['email', 'password'])
   return html`<main class="card">
     <h1>${t.heading}</h1>
     <p class="lead">${t.lead}</p>
-    ${noticeBox(notice)} ${formErrorBox(errors)} ${providerButtons(providers, messages)}
+    ${noticeBox(notice)} ${formErrorBox(errors)} ${providerButtons(providers, messages, returnTo)}
     <form method="post" action="/login" data-busy>
-      ${usernameField(messages, email, errors, focus === 'email')}
+      ${continuationField(returnTo)} ${usernameField(messages, email, errors, focus === 'email')}
       ${passwordField({
         id: 'password',
         name: 'password',
@@ -186,6 +202,15 @@ function logInView(
       })}
       ${submitButton(t.submit, t.busy)}
     </form>
-    <p class="switch">${t.newHere} <a href="/signup">${t.signUp}</a></p>
+    <p class="switch">${t.newHere} <a href="${withContinuation('/signup', returnTo)}">${t.signUp}</a></p>
   </main>`
+}
+
+/** The hidden field that carries the continuation through a form post. */
+function continuationField(returnTo: string | null): Html | null {
+  return returnTo === null ? null : html`<input type="hidden" name="return_to" value="${returnTo}" />`
+}
+
+function queryOf(request: FastifyRequest): Record<string, unknown> {
+  return (request.query ?? {}) as Record<string, unknown>
 }

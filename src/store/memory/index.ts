@@ -7,6 +7,8 @@
  */
 import {
   type AccessRevocationRecord,
+  CLIENT_TAKEN,
+  type ConsentRecord,
   DEVICE_LIMIT_REACHED,
   type DeviceCreation,
   type DeviceLimit,
@@ -14,6 +16,7 @@ import {
   type FederatedIdentityRecord,
   IDENTITY_TAKEN,
   LAST_SIGN_IN_METHOD,
+  type OAuthClientRecord,
   type OneTimeTokenPurpose,
   type OneTimeTokenRecord,
   PROVIDER_LINKED,
@@ -26,6 +29,7 @@ import {
 } from '../types.js'
 import { emailKey } from '../../core/email.js'
 import { planDeviceLimit } from '../device-limit.js'
+import { byCodeUnits, copyClient, copyConsent } from '../clients.js'
 import { byLinkTime, checkIdentity, isLastSignInMethod } from '../identities.js'
 import { createLocalChangeFeed } from '../local-change-feed.js'
 import { isUsable } from '../one-time-tokens.js'
@@ -58,6 +62,11 @@ export function createMemoryStore(): Store {
   // One-time tokens by hash; and each user's, purpose -> token hash (at most one each: a new one replaces it).
   const oneTimeTokens = new Map<string, OneTimeTokenRecord>()
   const tokenHashesByPurpose = new Map<string, Map<OneTimeTokenPurpose, string>>()
+  // OAuth clients by id; consents by user, then client id; and each client's consenting users, so deleting a
+  // client finds its consents without a scan.
+  const clients = new Map<string, OAuthClientRecord>()
+  const consentsByUser = new Map<string, Map<string, ConsentRecord>>()
+  const consentingUsersByClient = new Map<string, Set<string>>()
 
   const familyIdsByUser = new Map<string, Set<string>>()
   // Sessions share one copy of each User-Agent string (see string-pool.ts).
@@ -161,6 +170,17 @@ export function createMemoryStore(): Store {
     return true
   }
 
+  /** Deletes a consent and its index entries; false if there was none. */
+  function removeConsent(userId: string, clientId: string): boolean {
+    const given = consentsByUser.get(userId)
+    if (!given?.delete(clientId)) return false
+    if (given.size === 0) consentsByUser.delete(userId)
+    const users = consentingUsersByClient.get(clientId)!
+    users.delete(userId)
+    if (users.size === 0) consentingUsersByClient.delete(clientId)
+    return true
+  }
+
   /**
    * Deletes a user and everything this store keeps of it but its epoch and revocations, which must go on refusing
    * the user's access tokens until they expire.
@@ -174,6 +194,7 @@ export function createMemoryStore(): Store {
     for (const tokenHash of [...(tokenHashesByPurpose.get(user.id)?.values() ?? [])]) {
       removeOneTimeToken(tokenHash)
     }
+    for (const clientId of [...(consentsByUser.get(user.id)?.keys() ?? [])]) removeConsent(user.id, clientId)
     removeUserSessions(user.id, null)
     for (const id of [...(familyIdsByUser.get(user.id) ?? [])]) removeFamily(id)
   }
@@ -498,6 +519,47 @@ export function createMemoryStore(): Store {
       rateCounters.delete(rateLimitSlot(key, windowSeconds, now).id)
     },
 
+    async createClient(client) {
+      if (clients.has(client.id)) return CLIENT_TAKEN
+      clients.set(client.id, copyClient(client))
+      return copyClient(client)
+    },
+    async findClient(clientId) {
+      const client = clients.get(clientId)
+      return client ? copyClient(client) : null
+    },
+    async listClients() {
+      return [...clients.values()].map(copyClient).sort((a, b) => byCodeUnits(a.id, b.id))
+    },
+    async deleteClient(clientId) {
+      if (!clients.delete(clientId)) return false
+      for (const userId of [...(consentingUsersByClient.get(clientId) ?? [])]) removeConsent(userId, clientId)
+      return true
+    },
+
+    // A consent of a user or to a client that is gone is not stored, here as in every store: it would otherwise
+    // outlive the delete that ended it, and pass to a client registered again under that id.
+    async putConsent(consent) {
+      if (!usersById.has(consent.userId) || !clients.has(consent.clientId)) return
+      let given = consentsByUser.get(consent.userId)
+      if (!given) consentsByUser.set(consent.userId, (given = new Map<string, ConsentRecord>()))
+      given.set(consent.clientId, copyConsent(consent))
+      let users = consentingUsersByClient.get(consent.clientId)
+      if (!users) consentingUsersByClient.set(consent.clientId, (users = new Set()))
+      users.add(consent.userId)
+    },
+    async findConsent(userId, clientId) {
+      const consent = consentsByUser.get(userId)?.get(clientId)
+      return consent ? copyConsent(consent) : null
+    },
+    async listUserConsents(userId) {
+      const given = [...(consentsByUser.get(userId)?.values() ?? [])].map(copyConsent)
+      return given.sort((a, b) => byCodeUnits(a.clientId, b.clientId))
+    },
+    async deleteConsent(userId, clientId) {
+      return removeConsent(userId, clientId)
+    },
+
     async claimOnce(key, expiresAt, now) {
       const endsAt = claims.get(key)
       if (endsAt !== undefined && endsAt > now) return false
@@ -535,6 +597,9 @@ export function createMemoryStore(): Store {
       claims.clear()
       oneTimeTokens.clear()
       tokenHashesByPurpose.clear()
+      clients.clear()
+      consentsByUser.clear()
+      consentingUsersByClient.clear()
     },
   }
 }

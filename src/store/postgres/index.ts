@@ -20,6 +20,7 @@ import { warnKeylessUsers } from '../email-keys.js'
 import { rateLimitSlot } from '../rate-window.js'
 import { planDeviceLimit } from '../device-limit.js'
 import {
+  CLIENT_TAKEN,
   DEVICE_LIMIT_REACHED,
   type DeviceCreation,
   type DeviceLimit,
@@ -31,11 +32,14 @@ import {
   type Store,
   type UserRecord,
 } from '../types.js'
+import { copyClient } from '../clients.js'
 import { checkIdentity, isLastSignInMethod } from '../identities.js'
 import { createPostgresChangeFeed } from './change-feed.js'
 import { assertSchemaName, bounded, openPool, type Sql, unavailable } from './connection.js'
 import { migratePostgres } from './migrations.js'
 import {
+  type ClientRow,
+  type ConsentRow,
   type EpochRow,
   type FamilyRow,
   type IdentityRow,
@@ -45,6 +49,8 @@ import {
   type SessionRow,
   type SigningKeyRow,
   type UserRow,
+  toClient,
+  toConsent,
   toEpoch,
   toFamily,
   toIdentity,
@@ -133,13 +139,26 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   return buildStore(sql, config.schema, config.timeoutMs)
 }
 
+/** The SQLSTATE of `error` as {@link bounded} rejects it (PostgreSQL's error is its cause); undefined if none. */
+function sqlState(error: unknown): unknown {
+  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined
+  return cause?.code
+}
+
 /**
- * Whether `error`, as {@link bounded} rejects, is PostgreSQL's unique_violation: a UNIQUE index refused the
- * write, after waiting for any concurrent writer of the same value to commit.
+ * Whether `error` is PostgreSQL's unique_violation: a UNIQUE index refused the write, after waiting for any
+ * concurrent writer of the same value to commit.
  */
 function isUniqueViolation(error: unknown): boolean {
-  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined
-  return cause?.code === '23505'
+  return sqlState(error) === '23505'
+}
+
+/**
+ * Whether `error` is PostgreSQL's foreign_key_violation: a row the write names is gone, or was deleted by a
+ * concurrent transaction the write waited for.
+ */
+function isForeignKeyViolation(error: unknown): boolean {
+  return sqlState(error) === '23503'
 }
 
 /** Thrown inside a {@link buildStore} transaction to roll it back; the transaction then answers `result`. */
@@ -276,8 +295,9 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
       }
     },
     async deleteUser(userId) {
-      // One statement: its identities, one-time tokens, sessions and families (with their tokens) go with it,
-      // every one of those tables naming the user by a foreign key ON DELETE CASCADE. Epochs name none, and stay.
+      // One statement: its identities, one-time tokens, consents, sessions and families (with their tokens) go with
+      // it, every one of those tables naming the user by a foreign key ON DELETE CASCADE. Epochs name none, and
+      // stay.
       const result = await run(sql`DELETE FROM users WHERE id = ${userId}`)
       return result.count === 1
     },
@@ -490,10 +510,11 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
         (q) => q`
         WITH family AS (
           INSERT INTO refresh_families (id, user_id, created_at, last_used_at, expires_at, absolute_expires_at,
-                                        generation, rotated_at, revoked_at, successor_seal, user_agent, ip)
+                                        generation, rotated_at, revoked_at, successor_seal, user_agent, ip,
+                                        client_id, scope)
           VALUES (${f.id}, ${f.userId}, ${f.createdAt}, ${f.lastUsedAt}, ${f.expiresAt}, ${f.absoluteExpiresAt},
                   ${f.generation}, ${f.rotatedAt}, ${f.revokedAt}, ${f.successorSeal}, ${f.userAgent},
-                  ${f.ip})
+                  ${f.ip}, ${f.clientId}, ${f.scope})
           RETURNING id, generation
         )
         INSERT INTO refresh_tokens (token_hash, family_id, generation)
@@ -640,6 +661,62 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
     },
     async resetRateLimit(key, windowSeconds, now) {
       await run(sql`DELETE FROM rate_limits WHERE slot = ${rateLimitSlot(key, windowSeconds, now).id}`)
+    },
+
+    async createClient(c) {
+      // One statement: of concurrent creates with one id, the later ones wait for the first and then skip.
+      const rows = await run(sql`
+        INSERT INTO oauth_clients (id, name, type, redirect_uris, post_logout_redirect_uris, origins, first_party,
+                                   scopes, secret_hash, created_at)
+        VALUES (${c.id}, ${c.name}, ${c.type}, ${sql.json([...c.redirectUris])},
+                ${sql.json([...c.postLogoutRedirectUris])}, ${sql.json([...c.origins])}, ${c.firstParty},
+                ${sql.json([...c.scopes])}, ${c.secretHash}, ${c.createdAt})
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id`)
+      return rows.length === 1 ? copyClient(c) : CLIENT_TAKEN
+    },
+    async findClient(clientId) {
+      const [row] = await run(sql<ClientRow[]>`SELECT * FROM oauth_clients WHERE id = ${clientId}`)
+      return row ? toClient(row) : null
+    },
+    async listClients() {
+      const rows = await run(sql<ClientRow[]>`SELECT * FROM oauth_clients ORDER BY id`)
+      return rows.map(toClient)
+    },
+    async deleteClient(clientId) {
+      // One statement: its consents go with it (oauth_consents.client_id is ON DELETE CASCADE).
+      const result = await run(sql`DELETE FROM oauth_clients WHERE id = ${clientId}`)
+      return result.count === 1
+    },
+
+    async putConsent(c) {
+      // One statement, and the foreign keys are the check: a consent of a user or to a client that is gone (or
+      // being deleted, which the insert waits for) is not stored, as no store keeps one; it would otherwise pass
+      // to a client registered again under that id.
+      try {
+        await run(sql`
+          INSERT INTO oauth_consents (user_id, client_id, scopes, granted_at)
+          VALUES (${c.userId}, ${c.clientId}, ${sql.json([...c.scopes])}, ${c.grantedAt})
+          ON CONFLICT (user_id, client_id) DO UPDATE
+          SET scopes = EXCLUDED.scopes, granted_at = EXCLUDED.granted_at`)
+      } catch (error) {
+        if (!isForeignKeyViolation(error)) throw error
+      }
+    },
+    async findConsent(userId, clientId) {
+      const [row] = await run(sql<ConsentRow[]>`
+        SELECT * FROM oauth_consents WHERE user_id = ${userId} AND client_id = ${clientId}`)
+      return row ? toConsent(row) : null
+    },
+    async listUserConsents(userId) {
+      const rows = await run(sql<ConsentRow[]>`
+        SELECT * FROM oauth_consents WHERE user_id = ${userId} ORDER BY client_id`)
+      return rows.map(toConsent)
+    },
+    async deleteConsent(userId, clientId) {
+      const result = await run(sql`
+        DELETE FROM oauth_consents WHERE user_id = ${userId} AND client_id = ${clientId}`)
+      return result.count === 1
     },
 
     async claimOnce(key, expiresAt, now) {

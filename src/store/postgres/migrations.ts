@@ -221,6 +221,42 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX one_time_tokens_by_expiry ON one_time_tokens (expires_at);
     `,
   },
+  {
+    version: 11,
+    name: 'OAuth clients, consents, and the client and scope of refresh families',
+    // Nullable columns with no default change only the catalog (no rewrite); families stored before, and those an
+    // older Sesame still running during the upgrade inserts, read as issued to no client with no scope. `client_id`
+    // names no foreign key, since the built-in first-party client has no row. A consent goes with its user and
+    // with its client (the cascades; the index serves the client's). Lists are JSONB arrays, as `roles` is; the
+    // client type is not CHECKed, so a later type needs no constraint change.
+    sql: `
+      ALTER TABLE refresh_families ADD COLUMN client_id TEXT COLLATE "C";
+      ALTER TABLE refresh_families ADD COLUMN scope TEXT COLLATE "C";
+
+      CREATE TABLE oauth_clients (
+        id                        TEXT COLLATE "C" PRIMARY KEY,
+        name                      TEXT             NOT NULL,
+        type                      TEXT COLLATE "C" NOT NULL,
+        redirect_uris             JSONB            NOT NULL CHECK (jsonb_typeof(redirect_uris) = 'array'),
+        post_logout_redirect_uris JSONB            NOT NULL
+                                  CHECK (jsonb_typeof(post_logout_redirect_uris) = 'array'),
+        origins                   JSONB            NOT NULL CHECK (jsonb_typeof(origins) = 'array'),
+        first_party               BOOLEAN          NOT NULL,
+        scopes                    JSONB            NOT NULL CHECK (jsonb_typeof(scopes) = 'array'),
+        secret_hash               TEXT COLLATE "C",
+        created_at                BIGINT           NOT NULL
+      );
+
+      CREATE TABLE oauth_consents (
+        user_id    TEXT COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        client_id  TEXT COLLATE "C" NOT NULL REFERENCES oauth_clients (id) ON DELETE CASCADE,
+        scopes     JSONB            NOT NULL CHECK (jsonb_typeof(scopes) = 'array'),
+        granted_at BIGINT           NOT NULL,
+        PRIMARY KEY (user_id, client_id)
+      );
+      CREATE INDEX oauth_consents_by_client ON oauth_consents (client_id);
+    `,
+  },
 ]
 
 /** Rows per UPDATE when filling email keys: bounded statements, few round trips. */

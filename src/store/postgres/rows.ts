@@ -5,7 +5,10 @@
  */
 import type {
   AccessRevocationRecord,
+  ClientType,
+  ConsentRecord,
   FederatedIdentityRecord,
+  OAuthClientRecord,
   OneTimeTokenPurpose,
   OneTimeTokenRecord,
   RefreshFamilyRecord,
@@ -78,6 +81,30 @@ export interface FamilyRow {
   successor_seal: string | null
   user_agent: string | null
   ip: string | null
+  client_id: string | null
+  scope: string | null
+}
+
+export interface ClientRow {
+  id: string
+  name: string
+  type: ClientType
+  /** JSONB, parsed by postgres.js, as every list below. */
+  redirect_uris: string[]
+  post_logout_redirect_uris: string[]
+  origins: string[]
+  first_party: boolean
+  scopes: string[]
+  secret_hash: string | null
+  created_at: Int8
+}
+
+export interface ConsentRow {
+  user_id: string
+  client_id: string
+  /** JSONB, parsed by postgres.js. */
+  scopes: string[]
+  granted_at: Int8
 }
 
 export interface IdentityRow {
@@ -189,6 +216,32 @@ export function toFamily(r: FamilyRow): RefreshFamilyRecord {
     successorSeal: r.successor_seal,
     userAgent: r.user_agent,
     ip: r.ip,
+    clientId: r.client_id,
+    scope: r.scope,
+  }
+}
+
+export function toClient(r: ClientRow): OAuthClientRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    type: r.type,
+    redirectUris: [...r.redirect_uris],
+    postLogoutRedirectUris: [...r.post_logout_redirect_uris],
+    origins: [...r.origins],
+    firstParty: r.first_party,
+    scopes: [...r.scopes],
+    secretHash: r.secret_hash,
+    createdAt: seconds(r.created_at),
+  }
+}
+
+export function toConsent(r: ConsentRow): ConsentRecord {
+  return {
+    userId: r.user_id,
+    clientId: r.client_id,
+    scopes: [...r.scopes],
+    grantedAt: seconds(r.granted_at),
   }
 }
 

@@ -35,6 +35,10 @@
  * | P ott:{tokenHash}          | hash   | a one-time token                             | expiresAt                       |
  * | P user:{id}:ott            | hash   | purpose -> token hash, the user's tokens     | its longest-lived member        |
  * | P otts-by-expiry           | zset   | token hashes, scored by expiresAt            | its longest-lived member        |
+ * | P client:{id}              | hash   | an OAuth client                              | none: a registration            |
+ * | P clients                  | zset   | client ids, all scored 0 (listed by id)      | none                            |
+ * | P client:{id}:consenters   | set    | ids of users with a consent to the client    | none                            |
+ * | P user:{id}:consents       | hash   | client id -> the consent (scopes, grantedAt) | none                            |
  * Change feed: channel `P changes`.
  *
  * Records are hashes with one field per record field, except sessions, which are packed strings sharing their
@@ -66,7 +70,7 @@
  *   changes nothing if it moved in between, and only then is the pair repeated (see `withStoredEmail`).
  * - Failures never hang and never queue without bound: see `connection.ts` for the offline queue and timeouts.
  * - Use `maxmemory-policy noeviction` (or a `volatile-*` policy): under `allkeys-*` Redis may evict users,
- *   signing keys and secrets, which have no TTL on purpose.
+ *   clients, consents, signing keys and secrets, which have no TTL on purpose.
  *
  * Redis Cluster: an owner's keys share its hash tag (`user:{id}` with its `:sessions`, `:families` and `:epoch`;
  * `family:{id}` with its `:tokens`; `{keys}` with `{keys}:retired`). That is not enough for the scripts, which
@@ -82,6 +86,7 @@ import { type Cluster, Redis } from 'ioredis'
 import {
   type AccessRevocationKind,
   type AccessRevocationRecord,
+  CLIENT_TAKEN,
   DEVICE_LIMIT_REACHED,
   type DeviceCreation,
   type DeviceLimit,
@@ -93,6 +98,7 @@ import {
   type UserEpochRecord,
 } from '../types.js'
 import { emailKey } from '../../core/email.js'
+import { byCodeUnits, copyClient } from '../clients.js'
 import { byLinkTime, checkIdentity, PROVIDER_ID_PATTERN } from '../identities.js'
 import { isUsable } from '../one-time-tokens.js'
 import { rateLimitSlot } from '../rate-window.js'
@@ -105,11 +111,14 @@ import {
 } from './connection.js'
 import { createRedisKeys } from './keys.js'
 import {
+  decodeClient,
+  decodeConsent,
   decodeFamily,
   decodeIdentity,
   decodeOneTimeToken,
   decodeSigningKey,
   decodeUser,
+  encodeConsent,
   encodeSigningKey,
   fieldsFromList,
   type HashFields,
@@ -292,6 +301,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
               keys.userOneTimeTokens(userId),
               keys.userSessions(userId),
               keys.userFamilies(userId),
+              keys.userConsents(userId),
             ],
             [userId, current],
           ),
@@ -663,6 +673,71 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       run(async () => {
         await client.del(keys.rateLimit(rateLimitSlot(key, windowSeconds, now).id))
       }),
+
+    createClient: (c) =>
+      run(async () => {
+        const created = await script(
+          'createClient',
+          [keys.client(c.id), keys.clients],
+          [c.id, ...toFieldList(c)],
+        )
+        return created === 1 ? copyClient(c) : CLIENT_TAKEN
+      }),
+    findClient: (clientId) =>
+      run(async () => {
+        const fields = await client.hgetall(keys.client(clientId))
+        return isEmpty(fields) ? null : decodeClient(fields)
+      }),
+    listClients: () =>
+      run(async () => {
+        const lists = (await script('listClients', [keys.clients], [])) as string[][]
+        return lists.map((list) => decodeClient(fieldsFromList(list)))
+      }),
+    deleteClient: (clientId) =>
+      run(
+        async () =>
+          (await script(
+            'deleteClient',
+            [keys.client(clientId), keys.clientConsenters(clientId), keys.clients],
+            [clientId],
+          )) === 1,
+      ),
+
+    putConsent: (consent) =>
+      run(async () => {
+        const { userId, clientId } = consent
+        await script(
+          'putConsent',
+          [
+            keys.user(userId),
+            keys.client(clientId),
+            keys.userConsents(userId),
+            keys.clientConsenters(clientId),
+          ],
+          [userId, clientId, encodeConsent(consent)],
+        )
+      }),
+    findConsent: (userId, clientId) =>
+      run(async () => {
+        const json = await client.hget(keys.userConsents(userId), clientId)
+        return json === null ? null : decodeConsent(userId, clientId, json)
+      }),
+    listUserConsents: (userId) =>
+      run(async () => {
+        const given = await client.hgetall(keys.userConsents(userId))
+        return Object.entries(given)
+          .map(([clientId, json]) => decodeConsent(userId, clientId, json))
+          .sort((a, b) => byCodeUnits(a.clientId, b.clientId))
+      }),
+    deleteConsent: (userId, clientId) =>
+      run(
+        async () =>
+          (await script(
+            'deleteConsent',
+            [keys.userConsents(userId), keys.clientConsenters(clientId)],
+            [userId, clientId],
+          )) === 1,
+      ),
 
     claimOnce: (key, expiresAt, now) =>
       run(

@@ -64,6 +64,15 @@ const RECORD_KEYS = {
    * with the longest-lived of them.
    */
   userOneTimeTokens: ['user:{', '}:ott'],
+  /** Hash: an OAuth client, by id. No TTL: a registration is not session state. */
+  client: ['client:{', '}'],
+  /**
+   * Set: the ids of the users with a consent to the client, so deleting the client finds their consents without
+   * a scan. No TTL.
+   */
+  clientConsenters: ['client:{', '}:consenters'],
+  /** Hash: the user's consents, client id -> JSON of the scopes and `grantedAt` (`records.ts`). No TTL. */
+  userConsents: ['user:{', '}:consents'],
 } as const satisfies Record<string, readonly [string, string]>
 
 /** Singleton keys (and the change-feed channel): `${prefix}${name}`. */
@@ -88,6 +97,8 @@ const SHARED_KEYS = {
   claimExpiry: 'claims-by-expiry',
   /** Sorted set: one-time token hashes, scored by `expiresAt`; what `deleteExpiredOneTimeTokens` walks. */
   oneTimeTokenExpiry: 'otts-by-expiry',
+  /** Sorted set: every client id, all scored 0, so that ZRANGE lists them by id (byte order). No TTL. */
+  clients: 'clients',
   /** Hash: kid -> JSON of the key's fixed fields. No TTL. */
   signingKeys: '{keys}',
   /** Hash: kid -> retiredAt, for retired keys only. No TTL. Shares the `{keys}` tag with the hash above. */

@@ -1,9 +1,12 @@
 /**
- * How records sit in Redis. Users, federated identities, one-time tokens and refresh families are hashes with one field per
- * record field, numbers as decimal strings, `roles` as JSON, and a null field simply absent (so `HEXISTS
- * revokedAt` is the "is revoked" test inside the scripts, and `HEXISTS passwordHash` the "has a password" one).
- * A field a record gained later (a user's `emailVerifiedAt`) is absent from records written before it, which
- * therefore read as null, with no layout migration. Decoding builds fresh objects, so callers always get copies.
+ * How records sit in Redis. Users, federated identities, one-time tokens, refresh families and OAuth clients are
+ * hashes with one field per record field, numbers as decimal strings, lists (`roles`, a client's URIs and scopes)
+ * as JSON, flags as `true` or `false`, and a null field simply absent (so `HEXISTS revokedAt` is the "is revoked"
+ * test inside the scripts, and `HEXISTS passwordHash` the "has a password" one). A field a record gained later (a
+ * user's `emailVerifiedAt`, a family's `clientId` and `scope`) is absent from records written before it, which
+ * therefore read as null, with no layout migration. A consent is one field of its user's consents hash, its scopes
+ * and `grantedAt` as JSON (the ids are the key's and the field's). Decoding builds fresh objects, so callers
+ * always get copies.
  *
  * Sessions, the records Redis holds by the million, are packed (bench/RESULTS.md, bytes per session): one
  * string per session, its fields in a fixed order and separated by `|`,
@@ -27,7 +30,10 @@
  */
 import { createHash } from 'node:crypto'
 import type {
+  ClientType,
+  ConsentRecord,
   FederatedIdentityRecord,
+  OAuthClientRecord,
   OneTimeTokenPurpose,
   OneTimeTokenRecord,
   RefreshFamilyRecord,
@@ -40,11 +46,11 @@ import { luaName } from './keys.js'
 /** Field values of one hash, as HGETALL returns them. */
 export type HashFields = Record<string, string>
 
-type FieldValue = string | number | readonly string[] | null
+type FieldValue = string | number | boolean | readonly string[] | null
 
 /** A record as the flat field/value list HSET takes; null fields are left out. */
 export function toFieldList(
-  record: UserRecord | FederatedIdentityRecord | OneTimeTokenRecord | RefreshFamilyRecord,
+  record: UserRecord | FederatedIdentityRecord | OneTimeTokenRecord | RefreshFamilyRecord | OAuthClientRecord,
 ): string[] {
   const list: string[] = []
   for (const [field, value] of Object.entries(record) as Array<[string, FieldValue]>) {
@@ -242,7 +248,34 @@ export function decodeFamily(fields: HashFields): RefreshFamilyRecord {
     successorSeal: fields.successorSeal ?? null,
     userAgent: fields.userAgent ?? null,
     ip: fields.ip ?? null,
+    clientId: fields.clientId ?? null,
+    scope: fields.scope ?? null,
   }
+}
+
+export function decodeClient(fields: HashFields): OAuthClientRecord {
+  return {
+    id: text(fields, 'id'),
+    name: text(fields, 'name'),
+    type: text(fields, 'type') as ClientType,
+    redirectUris: list(fields, 'redirectUris'),
+    postLogoutRedirectUris: list(fields, 'postLogoutRedirectUris'),
+    origins: list(fields, 'origins'),
+    firstParty: text(fields, 'firstParty') === 'true',
+    scopes: list(fields, 'scopes'),
+    secretHash: fields.secretHash ?? null,
+    createdAt: integer(fields, 'createdAt'),
+  }
+}
+
+/** A consent as the value of its field in the user's consents hash: what the key and the field do not say. */
+export function encodeConsent(consent: ConsentRecord): string {
+  return JSON.stringify({ scopes: consent.scopes, grantedAt: consent.grantedAt })
+}
+
+export function decodeConsent(userId: string, clientId: string, json: string): ConsentRecord {
+  const fields = JSON.parse(json) as Pick<ConsentRecord, 'scopes' | 'grantedAt'>
+  return { userId, clientId, scopes: [...fields.scopes], grantedAt: fields.grantedAt }
 }
 
 /** A signing key's fixed fields as the JSON kept in the keys hash (`retiredAt` lives in its own hash). */
@@ -275,6 +308,10 @@ function text(fields: HashFields, name: string): string {
   const value = fields[name]
   if (value === undefined) throw new Error(`A stored Redis record lacks its "${name}" field.`)
   return value
+}
+
+function list(fields: HashFields, name: string): string[] {
+  return JSON.parse(text(fields, name)) as string[]
 }
 
 function integer(fields: HashFields, name: string): number {

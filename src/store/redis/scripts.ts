@@ -344,12 +344,12 @@ return 1`,
   },
 
   // KEYS: user, its email, its email key (as read by the caller), user identities, user one-time tokens, user
-  // sessions, user families. ARGV: P, user id, the email the caller read. Deletes the user and, in this one
-  // script, its email entries, identities, one-time tokens, sessions and families with their tokens and every
-  // index entry of them; its epoch stays (it must keep refusing access tokens until it expires). 1 deleted; 0 no
-  // such user; -2 as for changeUserEmail.
+  // sessions, user families, user consents. ARGV: P, user id, the email the caller read. Deletes the user and, in
+  // this one script, its email entries, identities, one-time tokens, consents, sessions and families with their
+  // tokens and every index entry of them; its epoch stays (it must keep refusing access tokens until it expires).
+  // 1 deleted; 0 no such user; -2 as for changeUserEmail.
   deleteUser: {
-    keys: 7,
+    keys: 8,
     lua: `
 local uid = ARGV[2]
 local current = redis.call('HGET', KEYS[1], 'email')
@@ -365,7 +365,8 @@ for i = 2, #tokens, 2 do
 end
 for _, th in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do drop_session(th, uid) end
 for _, fid in ipairs(redis.call('ZRANGE', KEYS[7], 0, -1)) do drop_family(fid) end
-redis.call('DEL', KEYS[1], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+for _, cid in ipairs(redis.call('HKEYS', KEYS[8])) do redis.call('SREM', client_consenters(cid), uid) end
+redis.call('DEL', KEYS[1], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
 redis.call('ZREM', SESSION_OWNERS, uid)
 return 1`,
   },
@@ -799,6 +800,63 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, AR
 local deleted = 0
 for _, th in ipairs(due) do deleted = deleted + drop_one_time_token(th) end
 return {deleted, #due}`,
+  },
+
+  // KEYS: client, clients index. ARGV: P, client id, the client's field/value pairs. 1 created; 0 the id is taken,
+  // and nothing changes. The script is the check: of racing creates with one id, exactly one finds it free.
+  createClient: {
+    keys: 2,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], 0, ARGV[2])
+return 1`,
+  },
+
+  // KEYS: clients index. ARGV: P. Every client as a flat field/value list, by id (the index's members all score
+  // 0, so ZRANGE orders them byte by byte).
+  listClients: {
+    keys: 1,
+    lua: `
+local found = {}
+for _, cid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local fields = redis.call('HGETALL', client(cid))
+  if #fields > 0 then found[#found + 1] = fields end
+end
+return found`,
+  },
+
+  // KEYS: client, client consenters, clients index. ARGV: P, client id. 1 deleted, with every consent given to
+  // it (found through its consenters, one user at a time); 0 no such client.
+  deleteClient: {
+    keys: 3,
+    lua: `
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+for _, uid in ipairs(redis.call('SMEMBERS', KEYS[2])) do redis.call('HDEL', user_consents(uid), ARGV[2]) end
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
+return 1`,
+  },
+
+  // KEYS: user, client, user consents, client consenters. ARGV: P, user id, client id, the consent's JSON. 1
+  // stored (replacing the user's earlier consent to the client); 0 the user or the client is gone, and nothing is
+  // stored: a consent outliving the delete that ended it would pass to a client registered again under that id.
+  putConsent: {
+    keys: 4,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+redis.call('SADD', KEYS[4], ARGV[2])
+return 1`,
+  },
+
+  // KEYS: user consents, client consenters. ARGV: P, user id, client id. 1 deleted; 0 there was none.
+  deleteConsent: {
+    keys: 2,
+    lua: `
+local deleted = redis.call('HDEL', KEYS[1], ARGV[3])
+redis.call('SREM', KEYS[2], ARGV[2])
+return deleted`,
   },
 
   // KEYS: secret. ARGV: P, value. SET NX then GET: every concurrent first caller reads the one value stored.

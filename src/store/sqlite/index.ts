@@ -18,6 +18,9 @@ import Database from 'better-sqlite3'
 import { AuthError } from '../../core/errors.js'
 import {
   type AccessRevocationRecord,
+  CLIENT_TAKEN,
+  type ClientType,
+  type ConsentRecord,
   DEVICE_LIMIT_REACHED,
   type DeviceCreation,
   type DeviceLimit,
@@ -25,6 +28,7 @@ import {
   type FederatedIdentityRecord,
   IDENTITY_TAKEN,
   LAST_SIGN_IN_METHOD,
+  type OAuthClientRecord,
   type OneTimeTokenPurpose,
   type OneTimeTokenRecord,
   PROVIDER_LINKED,
@@ -38,6 +42,7 @@ import {
 import { emailKey } from '../../core/email.js'
 import { warnKeylessUsers } from '../email-keys.js'
 import { planDeviceLimit } from '../device-limit.js'
+import { copyClient } from '../clients.js'
 import { checkIdentity, isLastSignInMethod } from '../identities.js'
 import { createLocalChangeFeed } from '../local-change-feed.js'
 import { rateLimitSlot } from '../rate-window.js'
@@ -96,8 +101,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       `UPDATE OR IGNORE users SET email = @email, email_key = @emailKey, email_verified_at = @verifiedAt
        WHERE id = @userId`,
     ),
-    // Its identities, sessions, families (with their tokens) and one-time tokens go with it: every table that
-    // names a user does so by a foreign key ON DELETE CASCADE. Epochs name none, and stay.
+    // Its identities, sessions, families (with their tokens), one-time tokens and consents go with it: every table
+    // that names a user does so by a foreign key ON DELETE CASCADE. Epochs name none, and stay.
     deleteUser: db.prepare('DELETE FROM users WHERE id = ?'),
     // One statement: the user's token of that purpose, if any, is replaced whole.
     putOneTimeToken: db.prepare(
@@ -162,9 +167,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     secret: db.prepare('SELECT value FROM secrets WHERE name = ?'),
     insertFamily: db.prepare(
       `INSERT INTO refresh_families (id, user_id, created_at, last_used_at, expires_at, absolute_expires_at,
-                                     generation, rotated_at, revoked_at, user_agent, ip, successor_seal)
+                                     generation, rotated_at, revoked_at, user_agent, ip, successor_seal,
+                                     client_id, scope)
        VALUES (@id, @userId, @createdAt, @lastUsedAt, @expiresAt, @absoluteExpiresAt, @generation, @rotatedAt,
-               @revokedAt, @userAgent, @ip, @successorSeal)`,
+               @revokedAt, @userAgent, @ip, @successorSeal, @clientId, @scope)`,
     ),
     insertRefreshToken: db.prepare(
       'INSERT INTO refresh_tokens (token_hash, family_id, generation) VALUES (?, ?, ?)',
@@ -216,6 +222,30 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
        ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE claims.expires_at <= @now`,
     ),
     deleteExpiredClaims: db.prepare('DELETE FROM claims WHERE expires_at <= ?'),
+    insertClient: db.prepare(
+      `INSERT INTO oauth_clients (id, name, type, redirect_uris, post_logout_redirect_uris, origins, first_party,
+                                  scopes, secret_hash, created_at)
+       VALUES (@id, @name, @type, @redirectUris, @postLogoutRedirectUris, @origins, @firstParty, @scopes,
+               @secretHash, @createdAt)
+       ON CONFLICT (id) DO NOTHING`,
+    ),
+    client: db.prepare('SELECT * FROM oauth_clients WHERE id = ?'),
+    clients: db.prepare('SELECT * FROM oauth_clients ORDER BY id'),
+    // Its consents go with it (ON DELETE CASCADE).
+    deleteClient: db.prepare('DELETE FROM oauth_clients WHERE id = ?'),
+    // One statement, so the checks and the write are one step under the write lock: a consent of a user or to a
+    // client that is gone is skipped (the foreign keys would fail it), as no store keeps one; it would otherwise
+    // pass to a client registered again under that id.
+    putConsent: db.prepare(
+      `INSERT INTO oauth_consents (user_id, client_id, scopes, granted_at)
+       SELECT @userId, @clientId, @scopes, @grantedAt
+       WHERE EXISTS (SELECT 1 FROM users WHERE id = @userId)
+         AND EXISTS (SELECT 1 FROM oauth_clients WHERE id = @clientId)
+       ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at`,
+    ),
+    consent: db.prepare('SELECT * FROM oauth_consents WHERE user_id = ? AND client_id = ?'),
+    consentsByUser: db.prepare('SELECT * FROM oauth_consents WHERE user_id = ? ORDER BY client_id'),
+    deleteConsent: db.prepare('DELETE FROM oauth_consents WHERE user_id = ? AND client_id = ?'),
     ping: db.prepare('SELECT 1'),
   }
 
@@ -498,6 +528,24 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         statements.resetRate.run(rateLimitSlot(key, windowSeconds, now).id)
       }),
 
+    createClient: (client) =>
+      run(() =>
+        statements.insertClient.run(toClientParams(client)).changes === 1 ? copyClient(client) : CLIENT_TAKEN,
+      ),
+    findClient: (clientId) => run(() => toClient(statements.client.get(clientId))),
+    listClients: () => run(() => statements.clients.all().map((row) => toClient(row)!)),
+    deleteClient: (clientId) => run(() => statements.deleteClient.run(clientId).changes === 1),
+
+    putConsent: (consent) =>
+      run(() => {
+        statements.putConsent.run({ ...consent, scopes: JSON.stringify(consent.scopes) })
+      }),
+    findConsent: (userId, clientId) => run(() => toConsent(statements.consent.get(userId, clientId))),
+    listUserConsents: (userId) =>
+      run(() => statements.consentsByUser.all(userId).map((row) => toConsent(row)!)),
+    deleteConsent: (userId, clientId) =>
+      run(() => statements.deleteConsent.run(userId, clientId).changes === 1),
+
     claimOnce: (key, expiresAt, now) =>
       run(() => statements.claim.run({ key, expiresAt, now }).changes === 1),
     deleteExpiredClaims: (now) => run(() => statements.deleteExpiredClaims.run(now).changes),
@@ -732,6 +780,8 @@ interface FamilyRow {
   user_agent: string | null
   ip: string | null
   successor_seal: string | null
+  client_id: string | null
+  scope: string | null
 }
 
 function toFamily(r: FamilyRow): RefreshFamilyRecord {
@@ -748,6 +798,68 @@ function toFamily(r: FamilyRow): RefreshFamilyRecord {
     userAgent: r.user_agent,
     ip: r.ip,
     successorSeal: r.successor_seal,
+    clientId: r.client_id,
+    scope: r.scope,
+  }
+}
+
+interface ClientRow {
+  id: string
+  name: string
+  type: ClientType
+  redirect_uris: string
+  post_logout_redirect_uris: string
+  origins: string
+  first_party: 0 | 1
+  scopes: string
+  secret_hash: string | null
+  created_at: number
+}
+
+/** A client as the insert statement names its parameters: lists as JSON, the flag as 0 or 1. */
+function toClientParams(client: OAuthClientRecord) {
+  return {
+    ...client,
+    redirectUris: JSON.stringify(client.redirectUris),
+    postLogoutRedirectUris: JSON.stringify(client.postLogoutRedirectUris),
+    origins: JSON.stringify(client.origins),
+    firstParty: client.firstParty ? 1 : 0,
+    scopes: JSON.stringify(client.scopes),
+  }
+}
+
+function toClient(row: unknown): OAuthClientRecord | null {
+  if (row === undefined) return null
+  const r = row as ClientRow
+  return {
+    id: r.id,
+    name: r.name,
+    type: r.type,
+    redirectUris: JSON.parse(r.redirect_uris) as string[],
+    postLogoutRedirectUris: JSON.parse(r.post_logout_redirect_uris) as string[],
+    origins: JSON.parse(r.origins) as string[],
+    firstParty: r.first_party === 1,
+    scopes: JSON.parse(r.scopes) as string[],
+    secretHash: r.secret_hash,
+    createdAt: r.created_at,
+  }
+}
+
+interface ConsentRow {
+  user_id: string
+  client_id: string
+  scopes: string
+  granted_at: number
+}
+
+function toConsent(row: unknown): ConsentRecord | null {
+  if (row === undefined) return null
+  const r = row as ConsentRow
+  return {
+    userId: r.user_id,
+    clientId: r.client_id,
+    scopes: JSON.parse(r.scopes) as string[],
+    grantedAt: r.granted_at,
   }
 }
 

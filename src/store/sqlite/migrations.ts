@@ -199,6 +199,40 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX one_time_tokens_by_expiry ON one_time_tokens (expires_at);
     `,
   },
+  {
+    version: 11,
+    name: 'OAuth clients, consents, and the client and scope of refresh families',
+    // Families stored before read as issued to no client with no scope (null); `client_id` names no foreign key,
+    // since the built-in first-party client has no row. A consent goes with its user and with its client (the
+    // cascades; the index serves the client's). Lists are JSON arrays of strings, as `roles` is; the client type
+    // is not CHECKed, for the reason the token purpose is not.
+    sql: `
+      ALTER TABLE refresh_families ADD COLUMN client_id TEXT;
+      ALTER TABLE refresh_families ADD COLUMN scope TEXT;
+
+      CREATE TABLE oauth_clients (
+        id                        TEXT    PRIMARY KEY,
+        name                      TEXT    NOT NULL,
+        type                      TEXT    NOT NULL,
+        redirect_uris             TEXT    NOT NULL, -- JSON array of strings, as registered
+        post_logout_redirect_uris TEXT    NOT NULL, -- JSON array of strings
+        origins                   TEXT    NOT NULL, -- JSON array of strings
+        first_party               INTEGER NOT NULL CHECK (first_party IN (0, 1)),
+        scopes                    TEXT    NOT NULL, -- JSON array of strings
+        secret_hash               TEXT,
+        created_at                INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE oauth_consents (
+        user_id    TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        client_id  TEXT    NOT NULL REFERENCES oauth_clients (id) ON DELETE CASCADE,
+        scopes     TEXT    NOT NULL, -- JSON array of strings
+        granted_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, client_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX oauth_consents_by_client ON oauth_consents (client_id);
+    `,
+  },
 ]
 
 /** Gives every existing user its email key, the oldest of look-alikes first; returns who got none. */

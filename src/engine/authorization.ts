@@ -1,0 +1,196 @@
+/**
+ * The authorization endpoint's decisions (RFC 6749 §4.1, OpenID Connect Core §3.1.2): check a request against
+ * the client registry, decide whether the person must sign in or consent first, and answer with a code or an
+ * error on the client's redirect URI. Pages and routes (`http/pages/authorize-pages.ts`) only render what it
+ * decides.
+ */
+import {
+  type AuthorizationError,
+  type AuthorizationRequest,
+  type AuthorizationStep,
+  type UntrustedRequest,
+  decideAuthorization,
+  readAuthorizationParameters,
+  readAuthorizationTarget,
+} from '../core/authorization-request.js'
+import { redirectUriMatches } from '../core/client-rules.js'
+import type { Clock } from '../core/clock.js'
+import type { OAuthClientRecord, Store } from '../store/types.js'
+import type { ClientRegistry } from './clients.js'
+import type { TokenEngine } from './tokens.js'
+
+export type { AuthorizationRequest } from '../core/authorization-request.js'
+
+/** A checked request: the client, and the request or the error to send to its redirect URI. */
+export type AuthorizationCheck =
+  | { status: 'valid'; client: OAuthClientRecord; request: AuthorizationRequest }
+  | { status: 'redirect-error'; redirectUri: string; state: string | undefined; error: AuthorizationError }
+  /** Shown to the person, never redirected: the client or redirect URI could not be trusted. */
+  | { status: 'page-error'; problem: UntrustedRequest }
+
+/** A checked RP-initiated logout request (OpenID Connect RP-Initiated Logout 1.0 §2). */
+export type LogoutCheck =
+  | { status: 'page-error'; problem: 'invalid_hint' | 'logout_redirect_mismatch' }
+  | {
+      status: 'valid'
+      /** Whom the client believes is signed in (`id_token_hint`'s subject); null without a hint. */
+      subject: string | null
+      /** Where to send the browser afterwards (with `state`); null: Sesame's own signed-out page. */
+      redirect: string | null
+    }
+
+/** The browser's cookie session, as the authorization endpoint needs it. */
+export interface AuthorizingSession {
+  userId: string
+  /** The session's public id (the ID token's `sid`). */
+  sessionId: string
+  /** When the person signed in (the session's start). */
+  authTime: number
+}
+
+export interface Authorization {
+  /** False when ID tokens cannot be offered (an HS256 key ring): the `openid` scope is refused. */
+  readonly openIdAvailable: boolean
+  check(query: Record<string, unknown>): Promise<AuthorizationCheck>
+  /** What to do next for a valid request. */
+  decide(
+    client: OAuthClientRecord,
+    request: AuthorizationRequest,
+    session: AuthorizingSession | null,
+  ): Promise<AuthorizationStep>
+  /** Records the person's consent to the request's scopes (replacing an earlier one for this client). */
+  consent(
+    session: AuthorizingSession,
+    client: OAuthClientRecord,
+    request: AuthorizationRequest,
+  ): Promise<void>
+  /** The redirect that answers the request with a new code. */
+  approve(request: AuthorizationRequest, session: AuthorizingSession): Promise<string>
+  /** The redirect that answers with an error (RFC 6749 §4.1.2.1, with `iss`: RFC 9207). */
+  refuse(redirectUri: string, state: string | undefined, error: AuthorizationError): string
+  /**
+   * Checks a logout request: a hint must be an ID token this server signed (for the named client, if one is
+   * named), and a post-logout redirect URI must be registered by that client, exactly.
+   */
+  checkLogout(query: Record<string, unknown>): Promise<LogoutCheck>
+}
+
+export function createAuthorization(options: {
+  store: Store
+  clock: Clock
+  clients: ClientRegistry
+  tokens: TokenEngine
+  issuer: string
+  /** False when ID tokens cannot be verified by clients (an HS256 key ring): `openid` is refused. */
+  openIdAvailable: boolean
+}): Authorization {
+  const { store, clock, clients, tokens, issuer } = options
+
+  function answer(redirectUri: string, parameters: Record<string, string | undefined>): string {
+    const url = new URL(redirectUri)
+    for (const [name, value] of Object.entries({ ...parameters, iss: issuer })) {
+      if (value !== undefined) url.searchParams.append(name, value)
+    }
+    return url.href
+  }
+
+  return {
+    openIdAvailable: options.openIdAvailable,
+
+    async check(query) {
+      const target = readAuthorizationTarget(query)
+      if ('problem' in target) return { status: 'page-error', problem: target.problem }
+      const client = await clients.find(target.clientId)
+      if (!client) return { status: 'page-error', problem: 'unknown_client' }
+      if (!redirectUriMatches(client.redirectUris, target.redirectUri)) {
+        return { status: 'page-error', problem: 'redirect_uri_mismatch' }
+      }
+      const state = typeof query['state'] === 'string' ? query['state'] : undefined
+      const refused = (error: AuthorizationError): AuthorizationCheck => ({
+        status: 'redirect-error',
+        redirectUri: target.redirectUri,
+        state,
+        error,
+      })
+      const request = readAuthorizationParameters(query, target)
+      if ('error' in request) return refused(request)
+      const outside = request.scopes.find((scope) => !client.scopes.includes(scope))
+      if (outside !== undefined) {
+        return refused({ error: 'invalid_scope', description: `The client may not ask for "${outside}".` })
+      }
+      if (request.scopes.includes('openid') && !options.openIdAvailable) {
+        return refused({
+          error: 'invalid_scope',
+          description: 'OpenID Connect needs an asymmetric signing key (SESAME_JWT_ALG is HS256).',
+        })
+      }
+      return { status: 'valid', client, request }
+    },
+
+    async decide(client, request, session) {
+      const consent =
+        session && !client.firstParty ? await store.findConsent(session.userId, client.id) : null
+      return decideAuthorization({
+        request,
+        session,
+        now: clock.nowSeconds(),
+        firstParty: client.firstParty,
+        consented: consent !== null && request.scopes.every((scope) => consent.scopes.includes(scope)),
+      })
+    },
+
+    async consent(session, client, request) {
+      const earlier = await store.findConsent(session.userId, client.id)
+      await store.putConsent({
+        userId: session.userId,
+        clientId: client.id,
+        // What was allowed before stays allowed: a narrower request does not take it back.
+        scopes: [...new Set([...(earlier?.scopes ?? []), ...request.scopes])],
+        grantedAt: clock.nowSeconds(),
+      })
+    },
+
+    async approve(request, session) {
+      const code = await tokens.issueAuthorizationCode({
+        clientId: request.clientId,
+        redirectUri: request.redirectUri,
+        userId: session.userId,
+        scopes: request.scopes,
+        nonce: request.nonce,
+        codeChallenge: request.codeChallenge,
+        authTime: session.authTime,
+        sessionId: session.sessionId,
+      })
+      return answer(request.redirectUri, { code, state: request.state })
+    },
+
+    refuse: (redirectUri, state, error) =>
+      answer(redirectUri, { error: error.error, error_description: error.description, state }),
+
+    async checkLogout(query) {
+      const text = (name: string): string | undefined => {
+        const value = query[name]
+        return typeof value === 'string' && value !== '' ? value : undefined
+      }
+      const hintToken = text('id_token_hint')
+      const hint = hintToken === undefined ? null : tokens.readIdTokenHint(hintToken)
+      const clientId = text('client_id') ?? hint?.aud
+      if ((hintToken !== undefined && !hint) || (hint && clientId !== hint.aud)) {
+        return { status: 'page-error', problem: 'invalid_hint' }
+      }
+      const uri = text('post_logout_redirect_uri')
+      let redirect: string | null = null
+      if (uri !== undefined) {
+        const client = clientId === undefined ? null : await clients.find(clientId)
+        if (!client?.postLogoutRedirectUris.includes(uri)) {
+          return { status: 'page-error', problem: 'logout_redirect_mismatch' }
+        }
+        const url = new URL(uri)
+        const state = text('state')
+        if (state !== undefined) url.searchParams.append('state', state)
+        redirect = url.href
+      }
+      return { status: 'valid', subject: hint?.sub ?? null, redirect }
+    },
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Where a sign-in continues. A page that interrupts something (an authorization request waiting for the person
+ * to sign in) passes its own path as `return_to`; sign-in and sign-up carry it through their forms, links and
+ * provider buttons, and go there afterwards instead of the account page. Only same-origin paths are taken
+ * (`safeReturnTo`), so it is no open redirect.
+ */
+import { safeReturnTo } from '../../core/federation.js'
+
+/** The path in a `return_to` value, or null (go to the default). */
+export function continuationOf(value: unknown): string | null {
+  const path = safeReturnTo(value, '')
+  return path === '' ? null : path
+}
+
+/** `path` with the continuation as its `return_to`. */
+export function withContinuation(path: string, returnTo: string | null): string {
+  if (returnTo === null) return path
+  return `${path}${path.includes('?') ? '&' : '?'}return_to=${encodeURIComponent(returnTo)}`
+}
+
+/**
+ * The CSP `form-action` source a page continuing `returnTo` needs: a form posted there is answered with
+ * redirects ending at the client's redirect URI, and browsers check `form-action` on each redirect. Only this
+ * page's own forms can go there, and they post to this origin; the source merely lets the redirects finish.
+ */
+export function continuationFormTargets(returnTo: string | null): string[] {
+  if (!returnTo?.startsWith('/auth/authorize?')) return []
+  const redirectUri = new URLSearchParams(returnTo.slice(returnTo.indexOf('?') + 1)).get('redirect_uri')
+  return redirectUri === null ? [] : cspSourceOf(redirectUri)
+}
+
+/** A CSP source that admits `uri`: its origin, or for a private-use scheme (a native app), the scheme. */
+export function cspSourceOf(uri: string): string[] {
+  let url: URL
+  try {
+    url = new URL(uri)
+  } catch {
+    return []
+  }
+  if (url.protocol === 'https:' || url.protocol === 'http:') return [url.origin]
+  // Anything else is written into a header: only a plain scheme name may pass.
+  return /^[a-z][a-z0-9+.-]*:$/.test(url.protocol) ? [url.protocol] : []
+}
