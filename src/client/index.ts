@@ -89,11 +89,39 @@ export interface SesameClientOptions {
   coordinateTabs?: boolean
   /** Names the lock, channel and storage keys, so two clients on one origin keep apart. Default `sesame`. */
   name?: string
+  /**
+   * The redirect flow (OAuth 2.1 code flow with PKCE): this app's registered client id (`sesame clients add`)
+   * and redirect URI. Without them the client is Sesame's built-in first-party one (password sign-in).
+   */
+  clientId?: string
+  redirectUri?: string
+}
+
+/** What {@link SesameClient.signInWithRedirect} asks for. */
+export interface RedirectOptions {
+  /** Default `openid offline_access`. */
+  scope?: string
+  /** `login` forces a fresh sign-in; `consent` shows the consent screen again; `none` never shows a page. */
+  prompt?: 'none' | 'login' | 'consent'
+  loginHint?: string
+  /** Default: `location.assign` (browsers). Native apps open the URL in the system browser. */
+  navigate?: (url: string) => void | Promise<void>
 }
 
 export interface SesameClient {
   /** Signs in with email and password. Throws {@link SesameClientError} (e.g. `invalid_grant`, `rate_limited`). */
   signIn(email: string, password: string): Promise<void>
+  /**
+   * Sends the browser to Sesame's sign-in (the authorization endpoint), with PKCE and `state` kept in session
+   * storage for {@link handleRedirect}. Needs `clientId` and `redirectUri`.
+   */
+  signInWithRedirect(options?: RedirectOptions): Promise<void>
+  /**
+   * On the redirect URI's page: checks `state` and the issuer (RFC 9207), exchanges the code, and signs in.
+   * Resolves to false when `url` is no answer to a redirect of this client. Throws {@link SesameClientError}
+   * with the server's `error` (e.g. `access_denied`) or `invalid_state`.
+   */
+  handleRedirect(url?: string): Promise<boolean>
   /** Ends the session (revokes the refresh token, or deletes the cookie session) and forgets the tokens. */
   signOut(): Promise<void>
   /**
@@ -216,11 +244,24 @@ export function createSesameClient(options: SesameClientOptions): SesameClient {
     }
   })
 
+  const clientId = options.clientId
+  const redirectUri = options.redirectUri
+  const pendingKey = `${name}:redirect`
+  // The pending redirect outlives the page (it is read after the round trip) but not the tab.
+  const pendingStorage: TokenStorage =
+    typeof (globalThis as { sessionStorage?: unknown }).sessionStorage === 'object'
+      ? localStorageStorage(
+          (globalThis as unknown as { sessionStorage: Parameters<typeof localStorageStorage>[0] })
+            .sessionStorage,
+        )
+      : storage
+
   async function post(path: string, body: Record<string, string>): Promise<Response> {
     return doFetch(`${base}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+      // Grants are bound to the client that got them: a registered app names itself in every call.
+      body: JSON.stringify(clientId === undefined ? body : { ...body, client_id: clientId }),
       credentials: 'include',
       // A hung request must not hold the refresh lock (and so every tab) for ever.
       ...(typeof AbortSignal !== 'undefined' &&
@@ -378,6 +419,68 @@ export function createSesameClient(options: SesameClientOptions): SesameClient {
       setState({ status: 'signed-in', userId: next.userId })
     },
 
+    async signInWithRedirect(redirect = {}) {
+      if (clientId === undefined || redirectUri === undefined) {
+        throw new TypeError('signInWithRedirect needs the options "clientId" and "redirectUri".')
+      }
+      const verifier = randomText(32)
+      const state = randomText(16)
+      await pendingStorage.set(pendingKey, JSON.stringify({ verifier, state }))
+      const url = new URL(`${base}/auth/authorize`)
+      const parameters: Record<string, string | undefined> = {
+        response_type: 'code',
+        client_id: clientId,
+        redirect_uri: redirectUri,
+        scope: redirect.scope ?? 'openid offline_access',
+        state,
+        code_challenge: await sha256Base64url(verifier),
+        code_challenge_method: 'S256',
+        prompt: redirect.prompt,
+        login_hint: redirect.loginHint,
+      }
+      for (const [key, value] of Object.entries(parameters)) if (value) url.searchParams.set(key, value)
+      const navigate =
+        redirect.navigate ??
+        ((target: string) =>
+          (globalThis as unknown as { location: { assign(url: string): void } }).location.assign(target))
+      await navigate(url.href)
+    },
+
+    async handleRedirect(url = (globalThis as { location?: { href: string } }).location?.href ?? '') {
+      const answer = new URL(url)
+      const params = answer.searchParams
+      const pending = await pendingStorage.get(pendingKey)
+      if (!pending || !(params.has('code') || params.has('error'))) return false
+      await pendingStorage.remove(pendingKey) // one answer per redirect, whatever it says
+      const { verifier, state } = JSON.parse(pending) as { verifier: string; state: string }
+      // RFC 9700 §4.7 (CSRF) and RFC 9207 (mix-up): the answer must be to our request, from our server.
+      if (params.get('state') !== state) {
+        throw new SesameClientError('invalid_state', 'The sign-in answer is not for this request.', 400)
+      }
+      if (params.get('iss') !== base) {
+        throw new SesameClientError('invalid_issuer', 'The sign-in answer comes from another server.', 400)
+      }
+      const error = params.get('error')
+      if (error !== null) {
+        throw new SesameClientError(error, params.get('error_description') ?? error, 400)
+      }
+      const response = await post('/auth/token', {
+        grant_type: 'authorization_code',
+        code: params.get('code')!,
+        redirect_uri: redirectUri!,
+        code_verifier: verifier,
+        refresh_token_delivery: refreshIn === 'cookie' ? 'cookie' : 'body',
+      })
+      if (!response.ok) throw await failure(response)
+      const next = tokenSetFrom(
+        (await response.json()) as { access_token: string; expires_in: number; refresh_token?: string },
+      )
+      await keep(next)
+      channel?.postMessage({ type: 'refreshed', tokens: withoutRefreshToken(next) } satisfies TabMessage)
+      setState({ status: 'signed-in', userId: next.userId })
+      return true
+    },
+
     async signOut() {
       try {
         if (mode === 'cookie') {
@@ -454,4 +557,21 @@ async function within(promise: Promise<void>, ms: number): Promise<void> {
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** `bytes` random bytes as base64url (a PKCE verifier from 32: 43 characters, RFC 7636 §4.1). */
+function randomText(bytes: number): string {
+  return base64url(crypto.getRandomValues(new Uint8Array(bytes)))
+}
+
+/** RFC 7636 §4.2: the S256 challenge of `verifier`. */
+async function sha256Base64url(verifier: string): Promise<string> {
+  return base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))))
+}
+
+function base64url(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '')
 }

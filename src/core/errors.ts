@@ -153,7 +153,7 @@ export const ERROR_REGISTRY = {
   origin_not_allowed: {
     status: 403,
     description:
-      'A browser asked (CORS preflight) whether a page on another origin may call this route; that origin is not in `SESAME_TRUSTED_ORIGINS`.',
+      'A browser asked (CORS preflight) whether a page on another origin may call this route; that origin is not in `SESAME_TRUSTED_ORIGINS` (nor, for the token, revocation and userinfo endpoints, registered by a client).',
     fix: "Add the page's origin to `SESAME_TRUSTED_ORIGINS`, or serve the page from Sesame's origin.",
   },
 

@@ -73,6 +73,22 @@ export interface Authorization {
    * named), and a post-logout redirect URI must be registered by that client, exactly.
    */
   checkLogout(query: Record<string, unknown>): Promise<LogoutCheck>
+  /** The apps `userId` allowed (third-party clients with a consent), by client id. */
+  listApps(userId: string): Promise<AllowedApp[]>
+  /**
+   * Takes back what `userId` allowed `clientId`: its token families of the user end (with their access tokens)
+   * first, then the consent goes, so a failure part-way leaves the consent to retry with. False when there
+   * was neither.
+   */
+  removeApp(userId: string, clientId: string): Promise<boolean>
+}
+
+/** An app a person allowed, for the account page. */
+export interface AllowedApp {
+  clientId: string
+  name: string
+  scopes: readonly string[]
+  grantedAt: number
 }
 
 export function createAuthorization(options: {
@@ -166,6 +182,28 @@ export function createAuthorization(options: {
 
     refuse: (redirectUri, state, error) =>
       answer(redirectUri, { error: error.error, error_description: error.description, state }),
+
+    async listApps(userId) {
+      const consents = await store.listUserConsents(userId)
+      const apps = await Promise.all(
+        consents.map(async (consent) => ({
+          clientId: consent.clientId,
+          name: (await clients.find(consent.clientId))?.name ?? consent.clientId,
+          scopes: consent.scopes,
+          grantedAt: consent.grantedAt,
+        })),
+      )
+      return apps
+    },
+
+    async removeApp(userId, clientId) {
+      const families = (await store.listUserRefreshFamilies(userId)).filter(
+        (family) => family.clientId === clientId && family.revokedAt === null,
+      )
+      let ended = false
+      for (const family of families) ended = (await tokens.endFamily(userId, family.id)) || ended
+      return (await store.deleteConsent(userId, clientId)) || ended
+    },
 
     async checkLogout(query) {
       const text = (name: string): string | undefined => {

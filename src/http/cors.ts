@@ -12,6 +12,11 @@
  *   allowed to change state here is one of the deployment's own front ends, and one that may change state but
  *   not read the answer is the failure this module exists to end (a sign-in that creates a token family the
  *   page can never see).
+ * - `client-origins` (the token, revocation and userinfo endpoints): as `trusted-origins`, and also the origins
+ *   registered OAuth clients name (`client-origins.ts`): a browser app on its own origin signs in through the
+ *   redirect flow and then calls these. Credentials are allowed as for trusted origins (the client SDK's calls
+ *   are credentialed); the one ambient credential these routes read, the refresh-token cookie, is still
+ *   refused to any origin but Sesame's and the trusted ones (CSRF, `token-routes.ts`).
  * - `none` (pages, health checks, the revocation feed): no CORS headers at all.
  *
  * An origin not on the list gets no CORS headers, so the browser keeps the answer from it; its preflight is
@@ -26,9 +31,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { AuthError } from '../core/errors.js'
 import { sendError } from './error-reply.js'
+import type { ClientOrigins } from './client-origins.js'
 import type { RouteTable } from './route-table.js'
 
-export type CorsPolicy = 'any-origin' | 'trusted-origins' | 'none'
+export type CorsPolicy = 'any-origin' | 'trusted-origins' | 'client-origins' | 'none'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -62,8 +68,12 @@ export function installCors(
   app: FastifyInstance,
   trustedOrigins: readonly string[],
   routes: RouteTable,
+  clientOrigins: ClientOrigins,
 ): void {
   const trusted = new Set(trustedOrigins)
+  /** Whether `origin` may make credentialed calls to a route of `policy` and read the answers. */
+  const admits = async (policy: CorsPolicy, origin: string): Promise<boolean> =>
+    trusted.has(origin) || (policy === 'client-origins' && (await clientOrigins.has(origin)))
   /** Per path pattern: its policy (the methods a preflight names come from the route table). */
   const paths = new Map<string, CorsPolicy>()
 
@@ -90,9 +100,23 @@ export function installCors(
         ? anyOriginHeaders
         : policy === 'trusted-origins' && trusted.size > 0
           ? trustedOriginHeaders
-          : null
+          : policy === 'client-origins'
+            ? clientOriginHeaders
+            : null
     if (headers) route.onRequest = [headers, ...[route.onRequest ?? []].flat()]
   })
+
+  async function clientOriginHeaders(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    reply.header('vary', 'Origin')
+    const origin = request.headers.origin
+    if (origin !== undefined && (await admits('client-origins', origin))) allowCredentialed(reply, origin)
+  }
+
+  function allowCredentialed(reply: FastifyReply, origin: string): void {
+    reply.header('access-control-allow-origin', origin)
+    reply.header('access-control-allow-credentials', 'true')
+    reply.header('access-control-expose-headers', EXPOSED_HEADERS)
+  }
 
   function anyOriginHeaders(_request: FastifyRequest, reply: FastifyReply, done: () => void): void {
     reply.header('access-control-allow-origin', '*')
@@ -103,15 +127,15 @@ export function installCors(
     // The answer differs by Origin, so no cache may give one origin's answer to another.
     reply.header('vary', 'Origin')
     const origin = request.headers.origin
-    if (origin !== undefined && trusted.has(origin)) {
-      reply.header('access-control-allow-origin', origin)
-      reply.header('access-control-allow-credentials', 'true')
-      reply.header('access-control-expose-headers', EXPOSED_HEADERS)
-    }
+    if (origin !== undefined && trusted.has(origin)) allowCredentialed(reply, origin)
     done()
   }
 
-  function preflight(request: FastifyRequest, reply: FastifyReply, policy: CorsPolicy): FastifyReply {
+  async function preflight(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    policy: CorsPolicy,
+  ): Promise<FastifyReply> {
     const methods = routes.methodsFor(request.url.split('?')[0]!).join(', ')
     const origin = request.headers.origin
     const requestedMethod = request.headers['access-control-request-method']
@@ -120,16 +144,17 @@ export function installCors(
       // A plain OPTIONS (RFC 9110 §9.3.7), not a browser's preflight: say what the path allows.
       return reply.code(204).send()
     }
-    if (policy === 'trusted-origins') {
+    if (policy === 'trusted-origins' || policy === 'client-origins') {
       reply.header('vary', 'Origin')
-      if (!trusted.has(origin)) {
+      if (!(await admits(policy, origin))) {
+        const where =
+          policy === 'client-origins'
+            ? 'neither in SESAME_TRUSTED_ORIGINS nor registered by a client'
+            : 'not in SESAME_TRUSTED_ORIGINS'
         sendError(
           request,
           reply,
-          new AuthError(
-            'origin_not_allowed',
-            `The origin ${quoted(origin)} is not in SESAME_TRUSTED_ORIGINS.`,
-          ),
+          new AuthError('origin_not_allowed', `The origin ${quoted(origin)} is ${where}.`),
         )
         return reply
       }

@@ -104,24 +104,31 @@ export async function oauthRoutes(app: FastifyInstance, { auth }: { auth: Auth }
       ...(scopes.includes('email') && { email: user.email, email_verified: user.emailVerified }),
     }
   }
-  app.get('/auth/userinfo', { config: { auth: 'required' } }, async (request, reply) =>
-    reply.headers(NO_STORE).send(await userinfo(request)),
+  app.get(
+    '/auth/userinfo',
+    { config: { auth: 'required', cors: 'client-origins' } },
+    async (request, reply) => reply.headers(NO_STORE).send(await userinfo(request)),
   )
   app.post(
     '/auth/userinfo',
-    { config: { auth: 'required', csrf: 'by-credential' } },
+    { config: { auth: 'required', csrf: 'client-origins', cors: 'client-origins' } },
     async (request, reply) => reply.headers(NO_STORE).send(await userinfo(request)),
   )
 
   // RFC 7662 §2.1: only confidential clients, and each learns only about its own tokens.
-  app.post('/auth/introspect', { config: { csrf: 'refuse-cross-origin' } }, async (request, reply) => {
-    const { token } = readRequiredStringFields(request.body, ['token'])
-    const client = await auth.clients.authenticate(readClientCredentials(request))
-    if (client.type !== 'confidential') {
-      throw new AuthError('invalid_client', 'Only confidential clients may introspect tokens.', {
-        reason: 'public_client_introspection',
-      })
-    }
-    return reply.headers(NO_STORE).send(await auth.tokens.introspect(token, client))
-  })
+  // A back end's call: no browser page needs it, so no CORS.
+  app.post(
+    '/auth/introspect',
+    { config: { csrf: 'refuse-cross-origin', cors: 'none' } },
+    async (request, reply) => {
+      const { token } = readRequiredStringFields(request.body, ['token'])
+      const client = await auth.clients.authenticate(readClientCredentials(request))
+      if (client.type !== 'confidential') {
+        throw new AuthError('invalid_client', 'Only confidential clients may introspect tokens.', {
+          reason: 'public_client_introspection',
+        })
+      }
+      return reply.headers(NO_STORE).send(await auth.tokens.introspect(token, client))
+    },
+  )
 }

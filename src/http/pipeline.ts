@@ -8,6 +8,7 @@
  * `same-origin`: a route added later cannot forget CSRF, only loosen it by saying so.
  */
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify'
+import type { ClientOrigins } from './client-origins.js'
 import type { CsrfGuard } from './csrf.js'
 import { sesameFastify } from './fastify.js'
 import { type Authenticator, authenticationOf } from './guard.js'
@@ -27,9 +28,11 @@ export type RouteAuth = 'none' | 'optional' | 'required' | 'page'
  * - `by-credential`: when authenticated by a cookie, the ambient credential; otherwise (a bearer token, or no
  *   credential at all) the request is refused only when it proves another origin;
  * - `refuse-cross-origin`: refused only when another origin is proven (no ambient credential is read; a handler
- *   that then takes the refresh-token cookie asks for `same-origin` itself).
+ *   that then takes the refresh-token cookie asks for `same-origin` itself);
+ * - `client-origins`: as `refuse-cross-origin`, but pages on an origin a registered OAuth client names may call
+ *   too (`client-origins.ts`): the token, revocation and userinfo endpoints a browser app uses.
  */
-export type CsrfRule = 'same-origin' | 'by-credential' | 'refuse-cross-origin'
+export type CsrfRule = 'same-origin' | 'by-credential' | 'refuse-cross-origin' | 'client-origins'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -49,7 +52,13 @@ export function installPipeline(
     authenticator,
     csrf,
     trustedOrigins,
-  }: { authenticator: Authenticator; csrf: CsrfGuard; trustedOrigins: readonly string[] },
+    clientOrigins,
+  }: {
+    authenticator: Authenticator
+    csrf: CsrfGuard
+    trustedOrigins: readonly string[]
+    clientOrigins: ClientOrigins
+  },
 ): void {
   const guards = sesameFastify({ authenticator, trustedOrigins })
   const authHooks = {
@@ -59,6 +68,17 @@ export function installPipeline(
   }
   const sameOrigin = async (request: FastifyRequest): Promise<void> => csrf.requireSameOrigin(request)
   const notCrossOrigin = async (request: FastifyRequest): Promise<void> => csrf.refuseCrossOrigin(request)
+  const notCrossOriginButClients = async (request: FastifyRequest): Promise<void> => {
+    const origin = request.headers.origin
+    if (origin !== undefined && (await clientOrigins.has(origin))) return
+    csrf.refuseCrossOrigin(request)
+  }
+  const originChecks = {
+    'same-origin': sameOrigin,
+    'by-credential': notCrossOrigin,
+    'refuse-cross-origin': notCrossOrigin,
+    'client-origins': notCrossOriginButClients,
+  }
 
   app.addHook('onRoute', (route: RouteOptions) => {
     const methods = [route.method].flat()
@@ -70,7 +90,7 @@ export function installPipeline(
     }
     // The origin check runs first, as a hook before the body is even read: a forged request is refused before
     // its credential is looked up. Only state-changing routes have one.
-    const originCheck = rule === 'same-origin' ? sameOrigin : rule === null ? null : notCrossOrigin
+    const originCheck = rule === null ? null : originChecks[rule]
     if (originCheck) route.onRequest = [originCheck, ...[route.onRequest ?? []].flat()]
     // Authentication runs inside the handler rather than as a hook: a route with no hook at all skips Fastify's
     // hook runner, which `GET /auth/me`, the request every client makes on every page, measurably pays for.

@@ -47,7 +47,8 @@ export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRou
   }
 
   // Neither reads an ambient credential unless the refresh-token cookie is used, which then asks for same origin.
-  const NO_AMBIENT_CREDENTIAL = { config: { csrf: 'refuse-cross-origin' } } as const
+  // Browser apps of registered clients call both from their own origins.
+  const NO_AMBIENT_CREDENTIAL = { config: { csrf: 'client-origins', cors: 'client-origins' } } as const
 
   app.post('/auth/token', NO_AMBIENT_CREDENTIAL, async (request, reply) => {
     const fields = readStringFields(request.body, [

@@ -5,12 +5,12 @@ import type { Store } from '../store/types.js'
 import type { Config } from './config.js'
 
 export function authOptionsFromConfig(config: Readonly<Config>, store: Store): AuthOptions {
-  const { hmacSecret, algorithm, ...tokenPolicy } = config.tokens
+  const { hmacSecret, algorithm, passwordGrant, ...tokenPolicy } = config.tokens
   return {
     store,
     session: config.session,
     cookie: config.cookie,
-    tokens: { ...tokenPolicy, signing: { algorithm, hmacSecret } },
+    tokens: { ...tokenPolicy, signing: { algorithm, hmacSecret }, passwordGrant },
     sessionLimit: config.sessionLimit,
     accounts: config.accounts,
     // The windows are the library's; the configuration sets the limits only.

@@ -133,6 +133,7 @@ const ENV_SCHEMA = z
     SESAME_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
     SESAME_MAIL_FROM: z.string().min(3).max(256).optional(),
     SESAME_REQUIRE_EMAIL_VERIFICATION: flag.default(ACCOUNT_POLICY_DEFAULTS.requireEmailVerification),
+    SESAME_PASSWORD_GRANT: flag.default(true),
     SESAME_VERIFY_EMAIL_TTL_SECONDS: whole(
       'SESAME_VERIFY_EMAIL_TTL_SECONDS',
       ACCOUNT_POLICY_DEFAULTS.verifyEmailSeconds,
@@ -217,6 +218,8 @@ export interface Config {
     refreshIdleSeconds: number
     refreshAbsoluteSeconds: number
     refreshGraceSeconds: number
+    /** Whether first-party clients may use the password grant (`SESAME_PASSWORD_GRANT`). */
+    passwordGrant: boolean
   }
   /** The bearer secret of `GET /auth/revocations` for resource-server verifiers; null = no feed. */
   revocationFeedToken: string | null
@@ -346,6 +349,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       refreshIdleSeconds: e.SESAME_REFRESH_IDLE_SECONDS,
       refreshAbsoluteSeconds: e.SESAME_REFRESH_ABSOLUTE_SECONDS,
       refreshGraceSeconds: e.SESAME_REFRESH_GRACE_SECONDS,
+      passwordGrant: e.SESAME_PASSWORD_GRANT,
     },
     revocationFeedToken: e.SESAME_REVOCATION_FEED_TOKEN ?? null,
     // HSTS over plain HTTP is ignored by browsers and would only mislead: it follows the issuer's scheme.

@@ -496,10 +496,32 @@ describe('at 390 px', { timeout: 90_000 }, () => {
 })
 
 describe('screenshots', { timeout: 300_000 }, () => {
-  it('takes light and dark, 390 px and desktop screenshots of /, /login, /signup and /account', async () => {
+  it('takes light and dark, 390 px and desktop screenshots of /, /login, /signup, /account and the consent screen', async () => {
     mkdirSync(SCREENSHOTS, { recursive: true })
     const email = 'ada@example.com'
-    await server!.auth.signUp({ email, password: PASSWORD })
+    const user = await server!.auth.signUp({ email, password: PASSWORD })
+    // An app the person allowed in, and one asking (the consent screen).
+    await server!.auth.clients.register({
+      id: 'notes',
+      name: 'Sesame Notes',
+      redirectUris: ['https://notes.example.com/callback'],
+    })
+    await server!.store.putConsent({
+      userId: user.id,
+      clientId: 'notes',
+      scopes: ['openid', 'email', 'offline_access'],
+      grantedAt: Math.floor(Date.now() / 1000) - 86_400 * 3,
+    })
+    const consentUrl = `${base}/auth/authorize?${new URLSearchParams({
+      response_type: 'code',
+      client_id: 'notes',
+      redirect_uri: 'https://notes.example.com/callback',
+      scope: 'openid email offline_access',
+      state: 'screenshot',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+      prompt: 'consent',
+    }).toString()}`
     // Another browser and an app, so the device list shows what it can.
     const other = await openTab({ userAgent: FIREFOX_ON_WINDOWS })
     await logIn(other.page, email)
@@ -547,6 +569,10 @@ describe('screenshots', { timeout: 300_000 }, () => {
       await shot('login')
       await logIn(tab.page, email)
       await shot('account')
+      await tab.page.goto(consentUrl)
+      await tab.page.locator('ul.scopes').waitFor()
+      await shot('consent')
+      await tab.page.goto(`${base}/account`)
       // Logged out again, so that every account screenshot shows the same three devices.
       await tab.page.locator('form[action="/logout"] button[type="submit"]').click()
       await tab.page.waitForURL(`${base}/login?notice=signed_out`)

@@ -145,7 +145,8 @@ describe('CORS', () => {
       expect(response.statusCode).toBe(403)
       expect(response.json()).toEqual({
         error: 'origin_not_allowed',
-        error_description: `The origin "${STRANGER}" is not in SESAME_TRUSTED_ORIGINS.`,
+        // The token endpoint also admits origins registered by OAuth clients.
+        error_description: `The origin "${STRANGER}" is neither in SESAME_TRUSTED_ORIGINS nor registered by a client.`,
       })
       expect(corsHeaders(response.headers)).toEqual({})
     })

@@ -70,6 +70,17 @@ class Browser {
   }
 }
 
+/** The message of what `failing` rejects with, and of its cause (openid-client wraps the precise one). */
+async function causeOf(failing: Promise<unknown>): Promise<string> {
+  const error = await failing.then(
+    () => {
+      throw new Error('expected a rejection')
+    },
+    (rejection: unknown) => rejection as Error & { cause?: unknown },
+  )
+  return `${error.message}: ${error.cause instanceof Error ? error.cause.message : String(error.cause)}`
+}
+
 /** Hidden fields of the first form posting to `action` in `html`. */
 function formFields(html: string, action: string): Record<string, string> {
   const start = html.indexOf(`action="${action}"`)
@@ -278,6 +289,23 @@ describe.each(EVERY_STORE)('Sesame as an OpenID provider ($name)', (target) => {
     const tokens = await client.authorizationCodeGrant(config, new URL(callback), checks)
     expect(tokens.claims()!.aud).toBe('spa')
     expect(tokens.refresh_token).toBeTruthy()
+  })
+
+  it("gives the relying party what it needs to catch a swapped answer: the request's nonce, and iss", async () => {
+    const { secret } = await register({ id: 'backend', confidential: true })
+    const config = await discover('backend', secret)
+    const { url, checks } = await authorizationUrl(config)
+    const callback = new URL(await signInAndAllow(new Browser(issuer), url))
+    // Mix-up (RFC 9207): an answer claiming another issuer is refused before any code is sent.
+    const mixedUp = new URL(callback)
+    mixedUp.searchParams.set('iss', 'https://other-provider.example')
+    expect(await causeOf(client.authorizationCodeGrant(config, mixedUp, checks))).toMatch(/"iss"/)
+    // A code from another sign-in (another nonce) shows in the ID token.
+    const swapped = client.authorizationCodeGrant(config, callback, {
+      ...checks,
+      expectedNonce: client.randomNonce(),
+    })
+    expect(await causeOf(swapped)).toMatch(/"nonce"/)
   })
 
   it('revokes what a code issued when the code is replayed', async () => {

@@ -52,6 +52,7 @@ describe('loadConfig', () => {
         refreshIdleSeconds: 1_209_600,
         refreshAbsoluteSeconds: 2_592_000,
         refreshGraceSeconds: 10,
+        passwordGrant: true,
       },
     })
   })

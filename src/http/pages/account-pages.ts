@@ -1,7 +1,7 @@
 /**
  * `/account` and its forms, each a same-origin post to a page route under `/account/` (the pipeline's CSRF
  * rule) that redirects back with a notice: end one device, end all others, log out everywhere, change (or set
- * a first) password, unlink a provider. Linking starts at `/auth/social/:provider/link` (`social-routes.ts`).
+ * a first) password, unlink a provider, remove an app's access. Linking starts at `/auth/social/:provider/link` (`social-routes.ts`).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { SessionAuthentication } from '../../auth.js'
@@ -25,9 +25,10 @@ export function accountPages(app: FastifyInstance, pages: PageContext): void {
     messages: Messages,
     extra: { status?: number; notice: Notice | null; passwordErrors?: FormErrors },
   ): Promise<FastifyReply> {
-    const [identities, devices] = await Promise.all([
+    const [identities, devices, apps] = await Promise.all([
       auth.federation.identities(session.user.id),
       auth.devices.list(session.principal),
+      auth.authorization?.listApps(session.user.id) ?? [],
     ])
     return pages.render(request, reply, {
       ...(extra.status !== undefined && { status: extra.status }),
@@ -38,6 +39,7 @@ export function accountPages(app: FastifyInstance, pages: PageContext): void {
         session,
         devices,
         identities,
+        apps,
         providers,
         notice: extra.notice,
         passwordErrors: extra.passwordErrors ?? {},
@@ -93,6 +95,14 @@ export function accountPages(app: FastifyInstance, pages: PageContext): void {
       (await auth.devices.end(principal, request.params.id)) ? 'device_ended' : 'device_not_found',
     )
   })
+
+  app.post<{ Params: { clientId: string } }>('/account/apps/:clientId/remove', PAGE, async (request, reply) =>
+    accountAction(request, reply, async ({ user }) =>
+      (await auth.authorization?.removeApp(user.id, request.params.clientId))
+        ? 'app_removed'
+        : 'app_not_found',
+    ),
+  )
 
   app.post('/account/devices/end-others', PAGE, async (request, reply) =>
     accountAction(request, reply, async ({ principal }) => {

@@ -1,8 +1,9 @@
 /**
  * The account page: the profile, where the account is signed in (cookie sessions and token families, this
- * device first), the password, the linked sign-in providers, and logging out.
+ * device first), the password, the linked sign-in providers, the apps allowed in, and logging out.
  */
 import type { Device, LinkedIdentity, SessionAuthentication } from '../../auth.js'
+import type { AllowedApp } from '../../engine/authorization.js'
 import type { Messages } from '../messages/index.js'
 import {
   type ProviderButton,
@@ -24,6 +25,8 @@ export interface AccountViewData {
   session: SessionAuthentication
   devices: readonly Device[]
   identities: readonly LinkedIdentity[]
+  /** Third-party apps the person allowed (OAuth consents). */
+  apps: readonly AllowedApp[]
   providers: readonly ProviderButton[]
   notice: Notice | null
   /** The password form's refusal, shown in its panel. */
@@ -45,7 +48,7 @@ export function accountView(messages: Messages, data: AccountViewData): Html {
     </div>
     ${noticeBox(data.notice)} ${profilePanel(messages, data)} ${emailPanel(messages, data)}
     ${devicesPanel(messages, data)} ${passwordPanel(messages, data)} ${providersPanel(messages, data)}
-    ${deletePanel(messages, data)}
+    ${appsPanel(messages, data)} ${deletePanel(messages, data)}
   </main>`
 }
 
@@ -281,6 +284,37 @@ function providersPanel(messages: Messages, { identities, providers }: AccountVi
             </div>
             <form method="post" action="/auth/social/${provider.id}/link" data-busy>
               ${submitButton(t.link, t.link, 'secondary', 'small')}
+            </form>
+          </li>`,
+      )}
+    </ul>
+  </section>`
+}
+
+function appsPanel(messages: Messages, { apps }: AccountViewData): Html | null {
+  if (apps.length === 0) return null
+  const t = messages.authorize
+  const locale = messages.language.locale
+  return html`<section class="panel" aria-labelledby="apps-heading">
+    <h2 id="apps-heading">${t.appsTitle}</h2>
+    <p class="lead">${t.appsLead}</p>
+    <ul class="list apps" id="apps">
+      ${apps.map(
+        (app) =>
+          html`<li>
+            <div class="what">
+              <p class="name">${app.name}</p>
+              <p class="meta">
+                ${app.scopes.map((scope) => t.scopes[scope] ?? t.otherScope(scope)).join(' · ')}
+              </p>
+              <p class="meta">
+                <time datetime="${isoTime(app.grantedAt)}"
+                  >${t.appsAllowed(calendarDate(app.grantedAt, locale))}</time
+                >
+              </p>
+            </div>
+            <form method="post" action="/account/apps/${encodeURIComponent(app.clientId)}/remove" data-busy>
+              ${submitButton(t.appsRevoke, t.appsRevokeBusy, 'secondary', 'small')}
             </form>
           </li>`,
       )}

@@ -143,7 +143,7 @@ export function authorizePages(app: FastifyInstance, pages: PageContext, authori
     return pages.render(request, reply, {
       title: messages.authorize.consentTitle,
       signedInAs: pages.session(request)?.user.email ?? null,
-      body: consentView(messages, client, asked, query),
+      body: consentView(messages, client, asked, query, pages.session(request)?.user.email ?? ''),
       path: '/auth/authorize',
       // The answer is redirected to the client: the forms' redirects must be allowed to end there.
       formTargets: cspSourceOf(asked.redirectUri),
@@ -178,6 +178,7 @@ function consentView(
   client: OAuthClientRecord,
   asked: AuthorizationRequest,
   query: Record<string, unknown>,
+  email: string,
 ): Html {
   const t = messages.authorize
   // The request travels in the forms as it came (the answer is checked again from scratch).
@@ -191,6 +192,7 @@ function consentView(
     </form>`
   return html`<main class="card consent">
     <h1>${t.consentHeading(client.name)}</h1>
+    <p class="hint">${messages.layout.signedInAs} <strong>${email}</strong></p>
     <p class="lead">${t.consentLead}</p>
     <ul class="list scopes">
       ${scopes.map((scope) => html`<li>${t.scopes[scope] ?? t.otherScope(scope)}</li>`)}

@@ -24,6 +24,8 @@ const KINDS = {
   signed_out_everywhere: 'success',
   device_ended: 'success',
   device_not_found: 'error',
+  app_removed: 'success',
+  app_not_found: 'error',
   others_ended: 'success',
   password_changed: 'success',
   linked: 'success',
