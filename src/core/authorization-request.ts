@@ -39,8 +39,11 @@ export interface AuthorizationError {
 
 type Query = Record<string, unknown>
 
-/** Longest parameter value read; a URL this long is not a real request. */
-const MAX_VALUE_LENGTH = 2048
+/**
+ * Longest request read, all parameters together: real ones are a few hundred characters, and a request
+ * waiting for a sign-in travels sealed in the login page's `return_to`, which must stay under its 2048.
+ */
+const MAX_REQUEST_LENGTH = 1200
 
 /** Why a request cannot be answered on its redirect URI, for the page that says so instead. */
 export type UntrustedRequest = 'no_client' | 'no_redirect_uri' | 'unknown_client' | 'redirect_uri_mismatch'
@@ -61,13 +64,13 @@ export function readAuthorizationParameters(
   query: Query,
   target: { clientId: string; redirectUri: string },
 ): AuthorizationRequest | AuthorizationError {
+  let length = 0
   for (const [name, value] of Object.entries(query)) {
     // RFC 6749 §3.1: no parameter may be sent twice; guessing which one counts is how mix-ups start.
     if (Array.isArray(value)) return invalid(`The "${name}" parameter is sent more than once.`)
-    if (typeof value === 'string' && value.length > MAX_VALUE_LENGTH) {
-      return invalid(`The "${name}" parameter is too long.`)
-    }
+    length += name.length + (typeof value === 'string' ? value.length : 0) + 2
   }
+  if (length > MAX_REQUEST_LENGTH) return invalid('The request is too long.')
   const text = (name: string): string | undefined => {
     const value = query[name]
     return typeof value === 'string' && value !== '' ? value : undefined
@@ -120,29 +123,73 @@ export function readAuthorizationParameters(
   }
 }
 
+/**
+ * The sign-in a request asked for with `prompt=login` or `max_age`: one made from the request's time on, in
+ * a new session (a session of the same second that was already there does not count).
+ */
+export interface FreshSignIn {
+  since: number
+  /** The session that was signed in when the request came, which the new sign-in replaces; null if none. */
+  replacing: string | null
+}
+
+/** Whether `session` is the sign-in `fresh` asks for (any session, when it asks for none). */
+export function isFreshEnough(
+  session: { sessionId: string; authTime: number },
+  fresh: FreshSignIn | null,
+): boolean {
+  return fresh === null || (session.authTime >= fresh.since && session.sessionId !== fresh.replacing)
+}
+
 /** What the endpoint does for a valid request, given the browser's session and what the person allowed. */
 export type AuthorizationStep =
-  { step: 'sign-in' } | { step: 'consent' } | { step: 'issue' } | { step: 'fail'; error: AuthorizationError }
+  /** `fresh`: what the sign-in must be, to seal with the waiting request (null: any will do). */
+  | { step: 'sign-in'; fresh: FreshSignIn | null }
+  | { step: 'consent' }
+  | { step: 'issue' }
+  | { step: 'fail'; error: AuthorizationError }
 
 export function decideAuthorization(input: {
   request: AuthorizationRequest
-  /** The browser's session: when its person signed in. Null when signed out. */
-  session: { authTime: number } | null
+  /** The browser's session: which one, and when its person signed in. Null when signed out. */
+  session: { sessionId: string; authTime: number } | null
   now: number
-  /** First-party clients are the operator's own and are never asked about. */
+  /**
+   * For a request resumed after the sign-in it asked for: what that sign-in must be ({@link FreshSignIn}), or
+   * null when any will do. Undefined for a request that was not resumed.
+   */
+  fresh?: FreshSignIn | null | undefined
+  /** First-party clients are the operator's own and are not asked about. */
   firstParty: boolean
   /** Whether a stored consent covers every scope asked for. */
   consented: boolean
+  /**
+   * Ask the person every time, whatever was allowed before (RFC 8252 §8.6): a public client answered on a
+   * loopback port or a private-use scheme could be any program on the device claiming to be that app.
+   */
+  alwaysAsk: boolean
 }): AuthorizationStep {
   const { request, session, now } = input
   const silent = request.prompts.includes('none')
-  const tooOld = session !== null && request.maxAge !== undefined && now - session.authTime > request.maxAge
-  if (session === null || tooOld || request.prompts.includes('login')) {
-    return silent
-      ? { step: 'fail', error: { error: 'login_required', description: 'The person must sign in.' } }
-      : { step: 'sign-in' }
+  let stale: boolean
+  if (session === null) stale = true
+  else if (input.fresh !== undefined) stale = !isFreshEnough(session, input.fresh)
+  else {
+    stale =
+      request.prompts.includes('login') ||
+      (request.maxAge !== undefined && now - session.authTime > request.maxAge)
   }
-  if (!input.firstParty && (!input.consented || request.prompts.includes('consent'))) {
+  if (stale) {
+    if (silent) {
+      return { step: 'fail', error: { error: 'login_required', description: 'The person must sign in.' } }
+    }
+    const mustBeNew = request.prompts.includes('login') || request.maxAge !== undefined
+    const fresh = mustBeNew ? { since: now, replacing: session?.sessionId ?? null } : null
+    return { step: 'sign-in', fresh: input.fresh ?? fresh }
+  }
+  const mustAsk =
+    input.alwaysAsk || (!input.firstParty && (!input.consented || request.prompts.includes('consent')))
+  if (mustAsk) {
     return silent
       ? { step: 'fail', error: { error: 'consent_required', description: 'The person must consent.' } }
       : { step: 'consent' }

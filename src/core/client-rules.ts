@@ -63,6 +63,21 @@ export function redirectUriMatches(registered: readonly string[], asked: string)
   })
 }
 
+/**
+ * Whether `uri` hands the answer to a program on the person's own device (RFC 8252: a loopback listener or a
+ * private-use scheme), where any program could be listening, rather than to a web origin.
+ */
+export function isDeviceRedirect(uri: string): boolean {
+  let url: URL
+  try {
+    url = new URL(uri)
+  } catch {
+    return false
+  }
+  if (url.protocol === 'https:') return false
+  return url.protocol !== 'http:' || isLoopbackRedirectHost(url.hostname) || url.hostname === 'localhost'
+}
+
 /** `value` parsed when it is an http URL on a loopback IP literal (the only redirects whose port may vary). */
 function loopbackUrl(value: string): URL | null {
   let url: URL

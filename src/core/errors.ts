@@ -166,8 +166,8 @@ export const ERROR_REGISTRY = {
   insufficient_scope: {
     status: 403,
     description:
-      'The access token is valid but its user lacks the role or permission this route requires (RFC 6750 §3.1).',
-    fix: 'Use a token of a user with the required role.',
+      "The access token is valid but does not grant this route (RFC 6750 §3.1): its user lacks the role or permission, its scope lacks what the route needs, or it is a third-party app's token on Sesame's own account API.",
+    fix: 'Use a token of a user with the required role, with the needed scope, or of a first-party app.',
   },
 
   // Tokens (OAuth 2.0 wire codes: RFC 6749 §5.2, RFC 6750 §3.1)

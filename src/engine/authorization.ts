@@ -8,13 +8,16 @@ import {
   type AuthorizationError,
   type AuthorizationRequest,
   type AuthorizationStep,
+  type FreshSignIn,
   type UntrustedRequest,
   decideAuthorization,
   readAuthorizationParameters,
   readAuthorizationTarget,
 } from '../core/authorization-request.js'
-import { redirectUriMatches } from '../core/client-rules.js'
+import { isDeviceRedirect, redirectUriMatches } from '../core/client-rules.js'
 import type { Clock } from '../core/clock.js'
+import { generateSecretToken } from '../core/random.js'
+import { type SealedBox, createSealedBox } from '../core/sealed-box.js'
 import type { OAuthClientRecord, Store } from '../store/types.js'
 import type { ClientRegistry } from './clients.js'
 import type { TokenEngine } from './tokens.js'
@@ -33,8 +36,11 @@ export type LogoutCheck =
   | { status: 'page-error'; problem: 'invalid_hint' | 'logout_redirect_mismatch' }
   | {
       status: 'valid'
-      /** Whom the client believes is signed in (`id_token_hint`'s subject); null without a hint. */
-      subject: string | null
+      /**
+       * The session the client believes is signed in (`id_token_hint`'s subject and `sid`); null without a
+       * hint. Only that very session may be ended without asking the person.
+       */
+      hinted: { userId: string; sessionId: string | undefined } | null
       /** Where to send the browser afterwards (with `state`); null: Sesame's own signed-out page. */
       redirect: string | null
     }
@@ -52,12 +58,24 @@ export interface Authorization {
   /** False when ID tokens cannot be offered (an HS256 key ring): the `openid` scope is refused. */
   readonly openIdAvailable: boolean
   check(query: Record<string, unknown>): Promise<AuthorizationCheck>
-  /** What to do next for a valid request. */
+  /**
+   * What to do next for a valid request. `fresh` as {@link SuspendedRequest}'s, for a resumed request;
+   * undefined for one that was not resumed.
+   */
   decide(
     client: OAuthClientRecord,
     request: AuthorizationRequest,
     session: AuthorizingSession | null,
+    fresh?: FreshSignIn | null,
   ): Promise<AuthorizationStep>
+  /**
+   * Seals a request that waits for the person (to sign in, or to answer the consent screen), for the login
+   * page's `return_to` or the consent form: it comes back unchanged, with the sign-in it asked for (null:
+   * any), so neither `prompt=login` nor `max_age` can be dropped on the way. Lives an hour.
+   */
+  suspend(query: Record<string, unknown>, fresh: FreshSignIn | null): Promise<string>
+  /** The request in a sealed `resume` value, or null when it is not one of this server's or has expired. */
+  resume(sealed: string): Promise<SuspendedRequest | null>
   /** Records the person's consent to the request's scopes (replacing an earlier one for this client). */
   consent(
     session: AuthorizingSession,
@@ -83,6 +101,19 @@ export interface Authorization {
   removeApp(userId: string, clientId: string): Promise<boolean>
 }
 
+/** A request waiting for the person, as {@link Authorization.suspend} sealed it. */
+export interface SuspendedRequest {
+  query: Record<string, string>
+  fresh: FreshSignIn | null
+  expiresAt: number
+}
+
+/** Long enough to sign up, confirm the email and come back; the request is useless, and refused, afterwards. */
+const SUSPENDED_LIFETIME_SECONDS = 3600
+
+/** The store secret waiting requests are sealed under: its own, so nothing else sealed can pass for one. */
+const SUSPENDED_KEY_SECRET = 'authorization-request-key'
+
 /** An app a person allowed, for the account page. */
 export interface AllowedApp {
   clientId: string
@@ -101,6 +132,15 @@ export function createAuthorization(options: {
   openIdAvailable: boolean
 }): Authorization {
   const { store, clock, clients, tokens, issuer } = options
+  let box: Promise<SealedBox<SuspendedRequest>> | null = null
+  const suspended = (): Promise<SealedBox<SuspendedRequest>> =>
+    (box ??= store
+      .getOrCreateSecret(SUSPENDED_KEY_SECRET, generateSecretToken())
+      .then((key) => createSealedBox<SuspendedRequest>(Buffer.from(key, 'base64url')))
+      .catch((error: unknown) => {
+        box = null // a store outage must not stick: the next request tries again
+        throw error
+      }))
 
   function answer(redirectUri: string, parameters: Record<string, string | undefined>): string {
     const url = new URL(redirectUri)
@@ -143,16 +183,31 @@ export function createAuthorization(options: {
       return { status: 'valid', client, request }
     },
 
-    async decide(client, request, session) {
+    async decide(client, request, session, fresh) {
       const consent =
         session && !client.firstParty ? await store.findConsent(session.userId, client.id) : null
       return decideAuthorization({
         request,
         session,
         now: clock.nowSeconds(),
+        fresh,
         firstParty: client.firstParty,
         consented: consent !== null && request.scopes.every((scope) => consent.scopes.includes(scope)),
+        alwaysAsk: client.type === 'public' && isDeviceRedirect(request.redirectUri),
       })
+    },
+
+    async suspend(query, fresh) {
+      const strings = Object.fromEntries(
+        Object.entries(query).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+      )
+      const expiresAt = clock.nowSeconds() + SUSPENDED_LIFETIME_SECONDS
+      return (await suspended()).seal({ query: strings, fresh, expiresAt })
+    },
+
+    async resume(sealed) {
+      const request = sealed.length <= 4096 ? await (await suspended()).open(sealed) : null
+      return request && request.expiresAt > clock.nowSeconds() ? request : null
     },
 
     async consent(session, client, request) {
@@ -228,7 +283,7 @@ export function createAuthorization(options: {
         if (state !== undefined) url.searchParams.append('state', state)
         redirect = url.href
       }
-      return { status: 'valid', subject: hint?.sub ?? null, redirect }
+      return { status: 'valid', hinted: hint && { userId: hint.sub, sessionId: hint.sid }, redirect }
     },
   }
 }

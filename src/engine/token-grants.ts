@@ -16,7 +16,7 @@ import { generatePublicId, generateSecretToken, isSecretTokenShape } from '../co
 import { decideRefresh, startFamilyTimes } from '../core/refresh-rules.js'
 import { openSuccessor, sealSuccessor } from '../core/successor-seal.js'
 import type { OAuthClientRecord, RefreshFamilyRecord, UserRecord } from '../store/types.js'
-import type { AuthorizationCodes } from './authorization-codes.js'
+import type { AuthorizationCodes, CodeGrant } from './authorization-codes.js'
 import { BUILT_IN_CLIENT_ID } from './clients.js'
 import type { CredentialChecker } from './credentials.js'
 import type { DeviceLimitGate } from './types.js'
@@ -114,20 +114,30 @@ export async function grantAuthorizationCode(
     codeVerifier: input.codeVerifier,
   })
   const now = ctx.clock.nowSeconds()
+  await requireStillAllowed(ctx, grant, client, now)
+  const used = `authorization-code:${grant.id}`
+  const replayed = `authorization-code-replayed:${grant.id}`
   // Claimed last, once everything else holds: a request that fails a check above does not use the code up.
-  if (!(await ctx.store.claimOnce(hashSecret(`authorization-code:${grant.id}`), grant.expiresAt, now))) {
+  if (!(await ctx.store.claimOnce(hashSecret(used), grant.expiresAt, now))) {
+    // A replay: whoever redeemed the code first may be a thief. Its family is revoked, and a mark is left in
+    // case the first redemption has not stored that family yet (it looks for the mark once it has).
+    await ctx.store.claimOnce(hashSecret(replayed), grant.expiresAt, now)
     await revokeFamily(ctx, grant.familyId, now)
-    throw new AuthError('invalid_grant', 'The authorization code is invalid, expired or used.', {
-      reason: 'code_reused',
-    })
+    throw invalidCode('code_reused')
   }
   const user = await ctx.store.findUserById(grant.userId)
   if (!user || user.disabledAt !== null) throw invalidGrant('user_unavailable')
-  const family = newFamily(ctx, grant.familyId, user.id, input, grant.scopes, now)
-  const refreshToken = await startFamily(ctx, family, now)
   // Third-party clients hold a refresh token only when the person allowed offline access (OpenID Connect
-  // Core §11); the family exists either way, as the device the access token belongs to.
+  // Core §11). Without one the family is only the device the access token belongs to: it lives as long as
+  // that token, and does not count against the device limit (silent sign-ins would evict real devices).
   const offline = client.firstParty || grant.scopes.includes('offline_access')
+  const family = newFamily(ctx, grant.familyId, user.id, input, grant.scopes, now)
+  if (!offline) family.expiresAt = family.absoluteExpiresAt = now + ctx.policy.accessTtlSeconds
+  const refreshToken = await startFamily(ctx, family, now, { limited: offline })
+  if (!(await ctx.store.claimOnce(hashSecret(replayed), grant.expiresAt, now))) {
+    await revokeFamily(ctx, family.id, now)
+    throw invalidCode('code_reused')
+  }
   const issued = issueGrant(ctx, { user, family, refreshToken: offline ? refreshToken : null, now })
   if (grant.scopes.includes('openid')) {
     const signer = ctx.keys.source.current.signerAt(now)
@@ -174,12 +184,44 @@ function newFamily(
   }
 }
 
-/** Stores the family with its first refresh token (within the device limit) and returns that token. */
-async function startFamily(ctx: GrantContext, family: RefreshFamilyRecord, now: number): Promise<string> {
+/** Stores the family with its first refresh token (within the device limit, unless not `limited`) and returns that token. */
+async function startFamily(
+  ctx: GrantContext,
+  family: RefreshFamilyRecord,
+  now: number,
+  { limited = true } = {},
+): Promise<string> {
   const refreshToken = generateSecretToken()
-  const created = await ctx.store.createRefreshFamily(family, hashSecret(refreshToken), ctx.limit?.at(now))
-  await ctx.limit?.settle(family.userId, created)
+  const limit = limited ? ctx.limit : undefined
+  const created = await ctx.store.createRefreshFamily(family, hashSecret(refreshToken), limit?.at(now))
+  await limit?.settle(family.userId, created)
   return refreshToken
+}
+
+/**
+ * A code outlives nothing the person did since it was issued: the browser session that authorized it must
+ * still be live (not signed out, not ended everywhere), and a third-party app must still hold the consent
+ * (not removed on the account page). Throws `invalid_grant`.
+ */
+async function requireStillAllowed(
+  ctx: GrantContext,
+  grant: CodeGrant,
+  client: OAuthClientRecord,
+  now: number,
+): Promise<void> {
+  const sessions = await ctx.store.listUserSessions(grant.userId)
+  if (!sessions.some((session) => session.id === grant.sessionId && session.expiresAt > now)) {
+    throw invalidCode('session_ended')
+  }
+  if (client.firstParty) return
+  const consent = await ctx.store.findConsent(grant.userId, client.id)
+  if (!consent || !grant.scopes.every((scope) => consent.scopes.includes(scope))) {
+    throw invalidCode('consent_withdrawn')
+  }
+}
+
+function invalidCode(reason: string): AuthError {
+  return new AuthError('invalid_grant', 'The authorization code is invalid, expired or used.', { reason })
 }
 
 /**

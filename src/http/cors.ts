@@ -13,7 +13,7 @@
  *   not read the answer is the failure this module exists to end (a sign-in that creates a token family the
  *   page can never see).
  * - `client-origins` (the token, revocation and userinfo endpoints): as `trusted-origins`, and also the origins
- *   registered OAuth clients name (`client-origins.ts`): a browser app on its own origin signs in through the
+ *   registered OAuth clients name (`client-directory.ts`): a browser app on its own origin signs in through the
  *   redirect flow and then calls these. Credentials are allowed as for trusted origins (the client SDK's calls
  *   are credentialed); the one ambient credential these routes read, the refresh-token cookie, is still
  *   refused to any origin but Sesame's and the trusted ones (CSRF, `token-routes.ts`).
@@ -31,7 +31,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { AuthError } from '../core/errors.js'
 import { sendError } from './error-reply.js'
-import type { ClientOrigins } from './client-origins.js'
+import type { ClientDirectory } from './client-directory.js'
 import type { RouteTable } from './route-table.js'
 
 export type CorsPolicy = 'any-origin' | 'trusted-origins' | 'client-origins' | 'none'
@@ -68,12 +68,12 @@ export function installCors(
   app: FastifyInstance,
   trustedOrigins: readonly string[],
   routes: RouteTable,
-  clientOrigins: ClientOrigins,
+  clients: ClientDirectory,
 ): void {
   const trusted = new Set(trustedOrigins)
   /** Whether `origin` may make credentialed calls to a route of `policy` and read the answers. */
   const admits = async (policy: CorsPolicy, origin: string): Promise<boolean> =>
-    trusted.has(origin) || (policy === 'client-origins' && (await clientOrigins.has(origin)))
+    trusted.has(origin) || (policy === 'client-origins' && (await clients.hasOrigin(origin)))
   /** Per path pattern: its policy (the methods a preflight names come from the route table). */
   const paths = new Map<string, CorsPolicy>()
 

@@ -9,6 +9,7 @@ import type { Auth, RequestAuthentication } from '../auth.js'
 import { AuthError } from '../core/errors.js'
 import { STANDARD_SCOPES } from '../core/oauth-scope.js'
 import { readClientCredentials } from './client-credentials.js'
+import type { ClientDirectory } from './client-directory.js'
 import { authenticationOf } from './pipeline.js'
 import { readRequiredStringFields } from './request-fields.js'
 
@@ -17,27 +18,34 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 /** Discovery documents change only with a deployment or a newly registered scope. */
 const DISCOVERY_CACHE = 'public, max-age=300'
 
-export async function oauthRoutes(app: FastifyInstance, { auth }: { auth: Auth }): Promise<void> {
+export async function oauthRoutes(
+  app: FastifyInstance,
+  { auth, clients }: { auth: Auth; clients: ClientDirectory },
+): Promise<void> {
   const policy = auth.config.tokens
   if (!policy) return
   const issuer = policy.issuer
   const endpoint = (path: string): string => `${issuer}${path}`
 
+  // An HS256 key ring cannot sign ID tokens a client could verify: such a server is OAuth only.
+  const openId = auth.authorization?.openIdAvailable === true
+
   /** The server's metadata (RFC 8414 §2, OpenID Connect Discovery §3), with the scopes clients are registered for. */
   async function metadata(): Promise<Record<string, unknown>> {
     const algorithms = [...new Set(auth.tokens.jwks().keys.map((key) => (key as { alg: string }).alg))]
     const scopes = new Set<string>(STANDARD_SCOPES)
-    for (const client of await auth.clients.list()) for (const scope of client.scopes) scopes.add(scope)
+    for (const scope of await clients.scopes()) scopes.add(scope)
+    if (!openId) scopes.delete('openid')
     const clientAuth = ['none', 'client_secret_basic', 'client_secret_post']
     return {
       issuer,
       authorization_endpoint: endpoint('/auth/authorize'),
       token_endpoint: endpoint('/auth/token'),
-      userinfo_endpoint: endpoint('/auth/userinfo'),
+      ...(openId && { userinfo_endpoint: endpoint('/auth/userinfo') }),
       jwks_uri: endpoint('/.well-known/jwks.json'),
       revocation_endpoint: endpoint('/auth/revoke'),
       introspection_endpoint: endpoint('/auth/introspect'),
-      end_session_endpoint: endpoint('/auth/end-session'),
+      ...(openId && { end_session_endpoint: endpoint('/auth/end-session') }),
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
       grant_types_supported: [
@@ -48,7 +56,7 @@ export async function oauthRoutes(app: FastifyInstance, { auth }: { auth: Auth }
       code_challenge_methods_supported: ['S256'],
       scopes_supported: [...scopes],
       subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: algorithms,
+      ...(openId && { id_token_signing_alg_values_supported: algorithms }),
       token_endpoint_auth_methods_supported: clientAuth,
       revocation_endpoint_auth_methods_supported: clientAuth,
       introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
@@ -77,8 +85,7 @@ export async function oauthRoutes(app: FastifyInstance, { auth }: { auth: Auth }
     reply.header('cache-control', DISCOVERY_CACHE).send(await metadata()),
   )
 
-  // An HS256 key ring cannot sign ID tokens a client could verify: such a server is OAuth only.
-  if (auth.authorization?.openIdAvailable) {
+  if (openId) {
     app.get('/.well-known/openid-configuration', async (_request, reply) =>
       reply.header('cache-control', DISCOVERY_CACHE).send(await metadata()),
     )
@@ -106,12 +113,12 @@ export async function oauthRoutes(app: FastifyInstance, { auth }: { auth: Auth }
   }
   app.get(
     '/auth/userinfo',
-    { config: { auth: 'required', cors: 'client-origins' } },
+    { config: { auth: 'required', cors: 'client-origins', tokens: 'any-client' } },
     async (request, reply) => reply.headers(NO_STORE).send(await userinfo(request)),
   )
   app.post(
     '/auth/userinfo',
-    { config: { auth: 'required', csrf: 'client-origins', cors: 'client-origins' } },
+    { config: { auth: 'required', csrf: 'client-origins', cors: 'client-origins', tokens: 'any-client' } },
     async (request, reply) => reply.headers(NO_STORE).send(await userinfo(request)),
   )
 

@@ -8,7 +8,9 @@
  * `same-origin`: a route added later cannot forget CSRF, only loosen it by saying so.
  */
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify'
-import type { ClientOrigins } from './client-origins.js'
+import { BUILT_IN_CLIENT_ID } from '../engine/clients.js'
+import { AuthError } from '../core/errors.js'
+import type { ClientDirectory } from './client-directory.js'
 import type { CsrfGuard } from './csrf.js'
 import { sesameFastify } from './fastify.js'
 import { type Authenticator, authenticationOf } from './guard.js'
@@ -30,7 +32,7 @@ export type RouteAuth = 'none' | 'optional' | 'required' | 'page'
  * - `refuse-cross-origin`: refused only when another origin is proven (no ambient credential is read; a handler
  *   that then takes the refresh-token cookie asks for `same-origin` itself);
  * - `client-origins`: as `refuse-cross-origin`, but pages on an origin a registered OAuth client names may call
- *   too (`client-origins.ts`): the token, revocation and userinfo endpoints a browser app uses.
+ *   too (`client-directory.ts`): the token, revocation and userinfo endpoints a browser app uses.
  */
 export type CsrfRule = 'same-origin' | 'by-credential' | 'refuse-cross-origin' | 'client-origins'
 
@@ -40,6 +42,12 @@ declare module 'fastify' {
     auth?: RouteAuth
     /** How a state change proves its origin; default `same-origin` (ignored for GET, HEAD and OPTIONS). */
     csrf?: CsrfRule
+    /**
+     * Whose access tokens the route takes: `first-party` (default) the built-in client's and first-party
+     * clients' only, since Sesame's own account API acts for the person in full; `any-client` also
+     * third-party apps' (the userinfo endpoint, which answers by the token's scopes).
+     */
+    tokens?: 'first-party' | 'any-client'
   }
 }
 
@@ -52,12 +60,12 @@ export function installPipeline(
     authenticator,
     csrf,
     trustedOrigins,
-    clientOrigins,
+    clients,
   }: {
     authenticator: Authenticator
     csrf: CsrfGuard
     trustedOrigins: readonly string[]
-    clientOrigins: ClientOrigins
+    clients: ClientDirectory
   },
 ): void {
   const guards = sesameFastify({ authenticator, trustedOrigins })
@@ -70,7 +78,7 @@ export function installPipeline(
   const notCrossOrigin = async (request: FastifyRequest): Promise<void> => csrf.refuseCrossOrigin(request)
   const notCrossOriginButClients = async (request: FastifyRequest): Promise<void> => {
     const origin = request.headers.origin
-    if (origin !== undefined && (await clientOrigins.has(origin))) return
+    if (origin !== undefined && (await clients.hasOrigin(origin))) return
     csrf.refuseCrossOrigin(request)
   }
   const originChecks = {
@@ -78,6 +86,25 @@ export function installPipeline(
     'by-credential': notCrossOrigin,
     'refuse-cross-origin': notCrossOrigin,
     'client-origins': notCrossOriginButClients,
+  }
+
+  /**
+   * A third-party app's token grants what its scopes say, nothing more: not the account API that changes the
+   * password, the email or the devices (nor `/auth/me`, which would show the email without the `email` scope).
+   * The built-in client's tokens, the ones nearly every request carries, are let through with no lookup.
+   */
+  async function refuseThirdPartyToken(request: FastifyRequest): Promise<void> {
+    const clientId = authenticationOf(request)?.principal.clientId
+    if (clientId === undefined || clientId === BUILT_IN_CLIENT_ID || (await clients.isFirstParty(clientId))) {
+      return
+    }
+    throw new AuthError(
+      'insufficient_scope',
+      "A third-party app's access token cannot use Sesame's account API.",
+      {
+        reason: 'third_party_token',
+      },
+    )
   }
 
   app.addHook('onRoute', (route: RouteOptions) => {
@@ -96,6 +123,7 @@ export function installPipeline(
     // hook runner, which `GET /auth/me`, the request every client makes on every page, measurably pays for.
     // The guard itself demands same origin of a cookie-authenticated state change (`by-credential`).
     const authenticate = auth === 'none' ? null : authHooks[auth]
+    const firstPartyOnly = route.config?.tokens !== 'any-client'
     const handler = route.handler
     route.handler = async function guarded(this: FastifyInstance, request, reply) {
       // No response is to be sniffed into another type (a JSON error rendered as HTML, say).
@@ -103,6 +131,7 @@ export function installPipeline(
       if (authenticate) {
         await authenticate(request, reply)
         if (reply.sent) return reply // refused: the guard has answered
+        if (firstPartyOnly) await refuseThirdPartyToken(request)
       }
       return handler.call(this, request, reply)
     }

@@ -75,14 +75,21 @@ export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRou
     let inCookie = delivery === 'cookie'
     switch (fields.grant_type) {
       case 'authorization_code': {
-        const { code } = readRequiredStringFields(request.body, ['code'])
-        const { redirect_uri: redirectUri, code_verifier: codeVerifier } = fields
+        // A refresh token in a cookie is a browser credential: setting it is a sign-in, so login CSRF applies.
+        if (inCookie) csrf.requireSameOrigin(request)
+        const {
+          code,
+          redirect_uri: redirectUri,
+          code_verifier: codeVerifier,
+        } = readRequiredStringFields(request.body, ['code', 'redirect_uri', 'code_verifier'])
         grant = await auth.tokens.grantAuthorizationCode({ ...from, code, redirectUri, codeVerifier })
         break
       }
       case 'password': {
-        // A refresh token in a cookie is a browser credential: asking for one is a sign-in, so login CSRF applies.
         if (inCookie) csrf.requireSameOrigin(request)
+        // The origins registered apps name may call this endpoint for their code and refresh grants, but a
+        // password typed into a page of theirs is no first-party sign-in: the plain rule applies.
+        else csrf.refuseCrossOrigin(request)
         const { username, password } = readRequiredStringFields(request.body, ['username', 'password'])
         grant = await auth.tokens.grantPassword({ ...from, username, password, scope: fields.scope })
         break

@@ -14,7 +14,7 @@ import { oauthRoutes } from '../http/oauth-routes.js'
 import { tokenRoutes } from '../http/token-routes.js'
 import { deviceRoutes } from '../http/device-routes.js'
 import { installBodyParsers } from '../http/body-parsers.js'
-import { createClientOrigins } from '../http/client-origins.js'
+import { createClientDirectory } from '../http/client-directory.js'
 import { installCors } from '../http/cors.js'
 import { installPipeline } from '../http/pipeline.js'
 import { installRouteTable } from '../http/route-table.js'
@@ -146,13 +146,13 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
   const csrf = createCsrfGuard(config.trustedOrigins)
   // Both put hooks in front of each route's own; CORS, installed second, goes first, so that a refusal by the
   // pipeline still carries the CORS headers a trusted page needs to read it.
-  const clientOrigins = createClientOrigins(auth.clients)
-  installPipeline(app, { authenticator: auth, csrf, trustedOrigins: config.trustedOrigins, clientOrigins })
-  installCors(app, config.trustedOrigins, routes, clientOrigins)
+  const clients = createClientDirectory(auth.clients)
+  installPipeline(app, { authenticator: auth, csrf, trustedOrigins: config.trustedOrigins, clients })
+  installCors(app, config.trustedOrigins, routes, clients)
   await app.register(healthRoutes, { store })
   await app.register(apiRoutes, { auth })
   await app.register(tokenRoutes, { auth, csrf })
-  await app.register(oauthRoutes, { auth })
+  await app.register(oauthRoutes, { auth, clients })
   await app.register(deviceRoutes, { auth })
   await app.register(accountRoutes, { auth })
   if (providers.length > 0) {

@@ -18,6 +18,8 @@ const PASSWORD = 'correct horse battery staple'
 /** Never contacted: the test reads the redirect Sesame answers with. */
 const CALLBACK = 'http://127.0.0.1:7777/callback'
 const AFTER_LOGOUT = 'http://127.0.0.1:7777/bye'
+/** A web app's redirect (a loopback one is a native app's, which is asked for consent every time). */
+const WEB_CALLBACK = 'https://spa.example.com/callback'
 
 /** A browser: cookies kept per name, redirects seen one by one. */
 class Browser {
@@ -115,13 +117,18 @@ describe.each(EVERY_STORE)('Sesame as an OpenID provider ($name)', (target) => {
     await run.cleanup()
   })
 
-  async function register(options: { id: string; confidential?: boolean; firstParty?: boolean }) {
+  async function register(options: {
+    id: string
+    confidential?: boolean
+    firstParty?: boolean
+    redirectUri?: string
+  }) {
     return auth.clients.register({
       id: options.id,
       name: `The ${options.id} app`,
       confidential: options.confidential,
       firstParty: options.firstParty,
-      redirectUris: [CALLBACK],
+      redirectUris: [options.redirectUri ?? CALLBACK],
       postLogoutRedirectUris: [AFTER_LOGOUT],
     })
   }
@@ -142,7 +149,7 @@ describe.each(EVERY_STORE)('Sesame as an OpenID provider ($name)', (target) => {
     const state = client.randomState()
     const nonce = client.randomNonce()
     const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: CALLBACK,
+      redirect_uri: extra['redirect_uri'] ?? CALLBACK,
       scope: 'openid email offline_access',
       code_challenge: await client.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
@@ -160,7 +167,7 @@ describe.each(EVERY_STORE)('Sesame as an OpenID provider ($name)', (target) => {
   async function signInAndAllow(
     browser: Browser,
     url: string,
-    { expectConsent = true } = {},
+    { expectConsent = true, callback = CALLBACK } = {},
   ): Promise<string> {
     let answer = await browser.request(url)
     expect(answer.status).toBe(303)
@@ -181,7 +188,7 @@ describe.each(EVERY_STORE)('Sesame as an OpenID provider ($name)', (target) => {
       })
     }
     expect(answer.status).toBe(303)
-    expect(answer.location!.startsWith(`${CALLBACK}?`)).toBe(true)
+    expect(answer.location!.startsWith(`${callback}?`)).toBe(true)
     return answer.location!
   }
 
@@ -282,10 +289,13 @@ describe.each(EVERY_STORE)('Sesame as an OpenID provider ($name)', (target) => {
   })
 
   it('lets a first-party public client in without a consent screen, with PKCE and no secret', async () => {
-    await register({ id: 'spa', firstParty: true })
+    await register({ id: 'spa', firstParty: true, redirectUri: WEB_CALLBACK })
     const config = await discover('spa', null)
-    const { url, checks } = await authorizationUrl(config)
-    const callback = await signInAndAllow(new Browser(issuer), url, { expectConsent: false })
+    const { url, checks } = await authorizationUrl(config, { redirect_uri: WEB_CALLBACK })
+    const callback = await signInAndAllow(new Browser(issuer), url, {
+      expectConsent: false,
+      callback: WEB_CALLBACK,
+    })
     const tokens = await client.authorizationCodeGrant(config, new URL(callback), checks)
     expect(tokens.claims()!.aud).toBe('spa')
     expect(tokens.refresh_token).toBeTruthy()

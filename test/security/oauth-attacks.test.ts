@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import * as client from 'openid-client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createSesameClient, memoryStorage } from '../../src/client/index.js'
+import { createMemoryStore } from '../../src/store/memory/index.js'
 import type { ManualClock } from '../helpers/clock.js'
 import { EVERY_STORE, type StoreRun, openStoreRun, storeClock } from '../helpers/every-store.js'
 import { SAME_ORIGIN, type TestServer, cookiePair, startTestServer } from '../helpers/server.js'
@@ -84,11 +85,13 @@ describe.each(EVERY_STORE)('OAuth attacks ($name)', (target) => {
     const query = request(clientId, verifier)
     let answer = await authorize(query)
     if (answer.statusCode === 200) {
+      // The consent form carries the request sealed.
+      const resume = /name="resume" value="([^"]+)"/.exec(answer.body)![1]!
       answer = await server.app.inject({
         method: 'POST',
         url: '/auth/authorize',
         headers: { ...SAME_ORIGIN, cookie, 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({ ...query, decision: 'allow' }).toString(),
+        payload: new URLSearchParams({ resume, decision: 'allow' }).toString(),
       })
     }
     expect(answer.statusCode).toBe(303)
@@ -170,7 +173,7 @@ describe.each(EVERY_STORE)('OAuth attacks ($name)', (target) => {
     it('refuses a missing or wrong verifier; the code still works for its rightful holder', async () => {
       const verifier = client.randomPKCECodeVerifier()
       const code = await codeFor('app', verifier)
-      for (const wrong of [undefined, client.randomPKCECodeVerifier(), s256(verifier)]) {
+      for (const wrong of [client.randomPKCECodeVerifier(), s256(verifier), 'short']) {
         const answer = await token(
           {
             grant_type: 'authorization_code',
@@ -267,7 +270,7 @@ describe.each(EVERY_STORE)('OAuth attacks ($name)', (target) => {
       expect(own.statusCode).toBe(200)
       const api = await server.app.inject({
         method: 'GET',
-        url: '/auth/me',
+        url: '/auth/userinfo',
         headers: { authorization: `Bearer ${granted.access_token}` },
       })
       expect(api.statusCode).toBe(200)
@@ -358,9 +361,318 @@ describe.each(EVERY_STORE)('OAuth attacks ($name)', (target) => {
     })
   })
 
+  describe("what a code and a third-party app's token may do", () => {
+    const tokenFor = async (clientId: string, secret?: string) => {
+      const verifier = client.randomPKCECodeVerifier()
+      const code = await codeFor(clientId, verifier)
+      const form = { grant_type: 'authorization_code', code, redirect_uri: CALLBACK, code_verifier: verifier }
+      const answer = secret
+        ? await redeem(code, verifier, clientId, secret)
+        : await token({ ...form, client_id: clientId })
+      expect(answer.statusCode).toBe(200)
+      return answer.json<{ access_token: string; refresh_token?: string }>().access_token
+    }
+    const call = (method: 'GET' | 'POST' | 'DELETE', url: string, accessToken: string, payload?: object) =>
+      server.app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${accessToken}` },
+        ...(payload && { payload }),
+      })
+
+    it("refuses a third-party app's token on Sesame's account API, and takes a first-party one", async () => {
+      const thirdParty = await tokenFor('app', appSecret)
+      for (const [method, url, payload] of [
+        ['GET', '/auth/me'],
+        ['GET', '/auth/sessions'],
+        ['GET', '/auth/identities'],
+        ['POST', '/auth/password', { new_password: 'a new password of mine' }],
+        ['POST', '/auth/email', { new_email: 'thief@example.com', current_password: PASSWORD }],
+        ['POST', '/auth/sessions/revoke-others', {}],
+        ['POST', '/auth/logout-everywhere', {}],
+        ['DELETE', '/auth/account', { current_password: PASSWORD }],
+      ] as const) {
+        const answer = await call(method, url, thirdParty, payload)
+        expect(answer.statusCode, `${method} ${url}`).toBe(403)
+        expect(answer.json()).toMatchObject({ error: 'insufficient_scope' })
+      }
+      expect(await server.store.findUserByEmail(EMAIL)).not.toBeNull()
+      // What it was granted still works: userinfo, by its scopes.
+      expect((await call('GET', '/auth/userinfo', thirdParty)).statusCode).toBe(200)
+      expect((await call('GET', '/auth/me', await tokenFor('mine'))).statusCode).toBe(200)
+    })
+
+    it('refuses a code once the session that authorized it has ended, or the consent was removed', async () => {
+      let verifier = client.randomPKCECodeVerifier()
+      let code = await codeFor('app', verifier)
+      await server.auth.authorization!.removeApp(await userId(), 'app')
+      expect((await redeem(code, verifier)).json()).toMatchObject({ error: 'invalid_grant' })
+      verifier = client.randomPKCECodeVerifier()
+      code = await codeFor('app', verifier)
+      await server.app.inject({ method: 'DELETE', url: '/auth/session', headers: { ...SAME_ORIGIN, cookie } })
+      expect((await redeem(code, verifier)).json()).toMatchObject({ error: 'invalid_grant' })
+    })
+
+    it('names a missing verifier or redirect URI, and will not set the refresh cookie for another origin', async () => {
+      const verifier = client.randomPKCECodeVerifier()
+      const code = await codeFor('app', verifier)
+      const missing = await token(
+        { grant_type: 'authorization_code', code, redirect_uri: CALLBACK },
+        basic('app', appSecret),
+      )
+      expect(missing.json()).toEqual({
+        error: 'invalid_request',
+        error_description: 'The "code_verifier" field is required.',
+      })
+      const cookieFromElsewhere = await server.app.inject({
+        method: 'POST',
+        url: '/auth/token',
+        headers: { authorization: basic('app', appSecret), origin: 'https://evil.example' },
+        payload: {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: CALLBACK,
+          code_verifier: verifier,
+          refresh_token_delivery: 'cookie',
+        },
+      })
+      expect(cookieFromElsewhere.json()).toMatchObject({ error: 'csrf_rejected' })
+    })
+
+    it('keeps a family without a refresh token as short as its access token, outside the device limit', async () => {
+      await tokenFor('app', appSecret) // scope openid: no offline_access
+      const [family] = await server.store.listUserRefreshFamilies(await userId())
+      expect(family!.expiresAt - family!.createdAt).toBe(server.auth.config.tokens!.accessTtlSeconds)
+    })
+  })
+
+  describe('sign-in and sign-out around the apps', () => {
+    it('asks a native public client every time, also after consent, and never silently (RFC 8252 §8.6)', async () => {
+      await server.auth.clients.register({ id: 'desktop', redirectUris: ['http://127.0.0.1/callback'] })
+      const ask = (extra: Record<string, string> = {}) =>
+        authorize({
+          ...request('desktop', 'v'.repeat(43)),
+          redirect_uri: 'http://127.0.0.1:4321/callback',
+          ...extra,
+        })
+      expect((await ask()).statusCode).toBe(200) // the consent screen
+      await server.store.putConsent({
+        userId: await userId(),
+        clientId: 'desktop',
+        scopes: ['openid'],
+        grantedAt: 0,
+      })
+      expect((await ask()).statusCode).toBe(200) // still asked
+      const silent = await ask({ prompt: 'none' })
+      expect(new URL(String(silent.headers.location)).searchParams.get('error')).toBe('consent_required')
+    })
+
+    it('keeps prompt=login through the sign-in: the waiting request is sealed, not editable', async () => {
+      await server.store.putConsent({
+        userId: await userId(),
+        clientId: 'app',
+        scopes: ['openid'],
+        grantedAt: 0,
+      })
+      const answer = await authorize({ ...request('app', 'v'.repeat(43)), prompt: 'login' })
+      const login = new URL(String(answer.headers.location), 'http://x')
+      expect(login.pathname).toBe('/login')
+      expect(login.searchParams.get('reauth')).toBe('1')
+      const back = login.searchParams.get('return_to')!
+      expect(back).toMatch(/^\/auth\/authorize\?resume=[A-Za-z0-9_.-]+$/)
+      // Following it without signing in again: sent back to the login page, no code.
+      clock.advance(1)
+      const skipped = await server.app.inject({ method: 'GET', url: back, headers: { cookie } })
+      expect(String(skipped.headers.location).startsWith('/login?reauth=1&return_to=')).toBe(true)
+      // A forged or altered one is refused with a page.
+      const altered = await server.app.inject({ method: 'GET', url: `${back}x`, headers: { cookie } })
+      expect(altered.statusCode).toBe(400)
+      // After a fresh sign-in, the code.
+      const signedIn = await server.app.inject({
+        method: 'POST',
+        url: '/auth/session',
+        headers: SAME_ORIGIN,
+        payload: { email: EMAIL, password: PASSWORD },
+      })
+      const fresh = cookiePair(signedIn.headers['set-cookie'])
+      const done = await server.app.inject({ method: 'GET', url: back, headers: { cookie: fresh } })
+      expect(new URL(String(done.headers.location)).searchParams.get('code')).toBeTruthy()
+    })
+
+    it('takes no CSP source from an unchecked return_to', async () => {
+      const forged = `/auth/authorize?redirect_uri=${encodeURIComponent('https://*;sandbox')}`
+      const page = await server.app.inject({
+        method: 'GET',
+        url: `/login?return_to=${encodeURIComponent(forged)}`,
+      })
+      expect(String(page.headers['content-security-policy'])).toContain("form-action 'self';")
+    })
+
+    it('logs out without asking only the session the ID token names', async () => {
+      await server.auth.clients.register({
+        id: 'rp',
+        firstParty: true,
+        redirectUris: [CALLBACK],
+        postLogoutRedirectUris: ['https://app.example.com/bye'],
+      })
+      const verifier = client.randomPKCECodeVerifier()
+      const code = await codeFor('rp', verifier)
+      const { id_token: idToken } = (
+        await token({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: CALLBACK,
+          code_verifier: verifier,
+          client_id: 'rp',
+        })
+      ).json<{ id_token: string }>()
+      // Another session of the same person: the old ID token does not end it without asking.
+      const other = cookiePair(
+        (
+          await server.app.inject({
+            method: 'POST',
+            url: '/auth/session',
+            headers: SAME_ORIGIN,
+            payload: { email: EMAIL, password: PASSWORD },
+          })
+        ).headers['set-cookie'],
+      )
+      const logout = (sessionCookie: string) =>
+        server.app.inject({
+          method: 'GET',
+          url: `/auth/end-session?id_token_hint=${idToken}&post_logout_redirect_uri=${encodeURIComponent('https://app.example.com/bye')}`,
+          headers: { cookie: sessionCookie },
+        })
+      expect((await logout(other)).statusCode).toBe(200) // the confirmation page
+      const ended = await logout(cookie)
+      expect(ended.statusCode).toBe(303)
+      expect(ended.headers.location).toBe('https://app.example.com/bye')
+    })
+
+    it('sends a signed-out person to the login page and back, with the login hint filled in', async () => {
+      const answer = await authorize({ ...request('app', 'v'.repeat(43)), login_hint: EMAIL }, false)
+      expect(answer.statusCode).toBe(303)
+      const login = String(answer.headers.location)
+      expect(login.startsWith('/login?return_to=%2Fauth%2Fauthorize%3F')).toBe(true)
+      const page = await server.app.inject({ method: 'GET', url: login })
+      expect(page.body).toContain(`value="${EMAIL}"`)
+      // The redirects after the login form end at the client: its origin is allowed as a form target.
+      expect(String(page.headers['content-security-policy'])).toContain(
+        "form-action 'self' https://app.example.com",
+      )
+    })
+
+    it('asks before logging out on a request without a hint, and refuses an unregistered post-logout address', async () => {
+      const ask = await server.app.inject({ method: 'GET', url: '/auth/end-session', headers: { cookie } })
+      expect(ask.statusCode).toBe(200)
+      expect(ask.body).toContain('action="/auth/end-session"')
+      const me = () => server.app.inject({ method: 'GET', url: '/auth/me', headers: { cookie } })
+      expect((await me()).statusCode).toBe(200) // nothing ended yet
+      const foreign = await server.app.inject({
+        method: 'GET',
+        url: `/auth/end-session?client_id=app&post_logout_redirect_uri=${encodeURIComponent('https://evil.example/')}`,
+        headers: { cookie },
+      })
+      expect(foreign.statusCode).toBe(400)
+      expect(foreign.headers.location).toBeUndefined()
+      const forged = await server.app.inject({
+        method: 'GET',
+        url: '/auth/end-session?id_token_hint=eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.',
+        headers: { cookie },
+      })
+      expect(forged.statusCode).toBe(400)
+      const confirmed = await server.app.inject({
+        method: 'POST',
+        url: '/auth/end-session',
+        headers: { ...SAME_ORIGIN, cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: '',
+      })
+      expect(confirmed.statusCode).toBe(303)
+      expect(confirmed.headers.location).toBe('/login?notice=signed_out')
+      expect((await me()).statusCode).toBe(401)
+    })
+  })
+
   async function userId(): Promise<string> {
     return (await server.store.findUserByEmail(EMAIL))!.id
   }
+})
+
+describe('a code replayed while its first redemption is still under way', () => {
+  it('revokes what the first redemption issues, whichever finishes first', async () => {
+    // The first redemption waits inside its user lookup, after it claimed the code and before it stores the
+    // family: the replay lands in that gap, when there is no family yet to revoke.
+    let hold: Promise<void> | null = null
+    let release = (): void => {}
+    const memory = createMemoryStore()
+    const store = new Proxy(memory, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver)
+        if (property === 'findUserById' && hold) {
+          const waiting = hold
+          hold = null
+          return async (id: string) => {
+            await waiting
+            return target.findUserById(id)
+          }
+        }
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+      },
+    })
+    const server = await startTestServer({ store })
+    try {
+      await server.auth.createUser({ email: EMAIL, password: PASSWORD })
+      const { secret } = await server.auth.clients.register({
+        id: 'app',
+        confidential: true,
+        firstParty: true,
+        redirectUris: [CALLBACK],
+      })
+      const signedIn = await server.app.inject({
+        method: 'POST',
+        url: '/auth/session',
+        headers: SAME_ORIGIN,
+        payload: { email: EMAIL, password: PASSWORD },
+      })
+      const verifier = client.randomPKCECodeVerifier()
+      const authorized = await server.app.inject({
+        method: 'GET',
+        url: `/auth/authorize?${new URLSearchParams({
+          response_type: 'code',
+          client_id: 'app',
+          redirect_uri: CALLBACK,
+          code_challenge: s256(verifier),
+          code_challenge_method: 'S256',
+        }).toString()}`,
+        headers: { cookie: cookiePair(signedIn.headers['set-cookie']) },
+      })
+      const code = new URL(String(authorized.headers.location)).searchParams.get('code')!
+      const redeem = () =>
+        server.app.inject({
+          method: 'POST',
+          url: '/auth/token',
+          headers: { authorization: basic('app', secret!) },
+          payload: {
+            grant_type: 'authorization_code',
+            code,
+            redirect_uri: CALLBACK,
+            code_verifier: verifier,
+          },
+        })
+      hold = new Promise<void>((done) => (release = done))
+      const first = redeem()
+      await new Promise((done) => setTimeout(done, 50)) // the first is now waiting, the code claimed
+      const replay = await redeem()
+      expect(replay.json()).toMatchObject({ error: 'invalid_grant' })
+      release()
+      expect((await first).json()).toMatchObject({ error: 'invalid_grant' })
+      const user = await memory.findUserByEmail(EMAIL)
+      const families = await memory.listUserRefreshFamilies(user!.id)
+      expect(families.every((family) => family.revokedAt !== null)).toBe(true)
+    } finally {
+      await server.close()
+    }
+  })
 })
 
 describe('SESAME_PASSWORD_GRANT=false', () => {

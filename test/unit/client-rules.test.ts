@@ -1,7 +1,7 @@
 /** What a client may register, how redirect URIs match (RFC 9700 §4.1.3, RFC 8252 §7.3), and the origin cache. */
 import { describe, expect, it } from 'vitest'
 import { redirectUriMatches, redirectUriProblem } from '../../src/core/client-rules.js'
-import { createClientOrigins } from '../../src/http/client-origins.js'
+import { createClientDirectory } from '../../src/http/client-directory.js'
 import type { OAuthClientRecord } from '../../src/store/types.js'
 
 describe('redirect URIs a client may register', () => {
@@ -46,7 +46,7 @@ describe('redirect URI matching', () => {
   ])('does not match %s', (asked) => expect(redirectUriMatches(registered, asked)).toBe(false))
 })
 
-describe('the registered origins cache', () => {
+describe('the client directory cache', () => {
   const client = (origins: string[]): OAuthClientRecord => ({
     id: 'c',
     name: 'c',
@@ -64,7 +64,7 @@ describe('the registered origins cache', () => {
     let registered = [client(['https://a.example'])]
     let reads = 0
     let now = 0
-    const origins = createClientOrigins(
+    const directory = createClientDirectory(
       {
         list: async () => {
           reads++
@@ -73,17 +73,21 @@ describe('the registered origins cache', () => {
       },
       () => now,
     )
-    expect(await origins.has('https://a.example')).toBe(true)
+    expect(await directory.hasOrigin('https://a.example')).toBe(true)
     expect(reads).toBe(1)
     registered = [client(['https://a.example', 'https://b.example'])]
     now += 1500
-    expect(await origins.has('https://b.example')).toBe(true) // a miss re-reads
+    expect(await directory.hasOrigin('https://b.example')).toBe(true) // a miss re-reads
     expect(reads).toBe(2)
-    for (let i = 0; i < 100; i++) expect(await origins.has(`https://x${i}.example`)).toBe(false)
+    for (let i = 0; i < 100; i++) expect(await directory.hasOrigin(`https://x${i}.example`)).toBe(false)
     expect(reads).toBe(2) // within a second of the last read: no re-read
     registered = []
     now += 6000
-    expect(await origins.has('https://a.example')).toBe(false) // stale after 5 s
+    expect(await directory.hasOrigin('https://a.example')).toBe(false) // stale after 5 s
     expect(reads).toBe(3)
+    registered = [{ ...client([]), id: 'mine', firstParty: true }]
+    now += 1500
+    expect(await directory.isFirstParty('mine')).toBe(true) // a miss re-reads (over a second since)
+    expect(await directory.isFirstParty('c')).toBe(false)
   })
 })

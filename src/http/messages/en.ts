@@ -194,6 +194,8 @@ export const en = {
       redirect_uri_mismatch:
         'The application asked to send you to an address it has not registered, so you are not sent there.',
       signed_out: 'You were signed out before you answered. Start again from the application.',
+      request_expired:
+        'This sign-in request is too old or not from this server. Start again from the application.',
       invalid_hint: 'The application sent a sign-out request this server did not issue.',
       logout_redirect_mismatch:
         'The application asked to send you to an address it has not registered, so you are not sent there.',

@@ -5,11 +5,12 @@
  * or an error. The decisions are the engine's (`engine/authorization.ts`).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { UntrustedRequest } from '../../core/authorization-request.js'
+import { type FreshSignIn, type UntrustedRequest, isFreshEnough } from '../../core/authorization-request.js'
 import type { Authorization, AuthorizationRequest, AuthorizingSession } from '../../engine/authorization.js'
 import type { OAuthClientRecord } from '../../store/types.js'
 import type { Messages } from '../messages/index.js'
 import { setCookie } from '../reply-cookies.js'
+import { readStringFields } from '../request-fields.js'
 import { submitButton } from './components.js'
 import { PAGE, type PageContext } from './context.js'
 import { cspSourceOf, withContinuation } from './continuation.js'
@@ -20,7 +21,15 @@ const CONSENT = { config: { auth: 'page' } } as const
 
 export function authorizePages(app: FastifyInstance, pages: PageContext, authorization: Authorization): void {
   app.get('/auth/authorize', PAGE, async (request, reply) => {
-    const query = (request.query ?? {}) as Record<string, unknown>
+    let query = (request.query ?? {}) as Record<string, unknown>
+    // Back from the login page: the request as it was sealed before the person was sent there.
+    let fresh: FreshSignIn | null | undefined
+    if (query['resume'] !== undefined) {
+      const resumed = typeof query['resume'] === 'string' ? await authorization.resume(query['resume']) : null
+      if (!resumed) return untrusted(request, reply, 'request_expired')
+      query = resumed.query
+      fresh = resumed.fresh
+    }
     const check = await authorization.check(query)
     if (check.status === 'page-error') return untrusted(request, reply, check.problem)
     if (check.status === 'redirect-error') {
@@ -28,15 +37,16 @@ export function authorizePages(app: FastifyInstance, pages: PageContext, authori
     }
     const { client, request: asked } = check
     const session = authorizingSession(pages, request)
-    const next = await authorization.decide(client, asked, session)
+    const next = await authorization.decide(client, asked, session, fresh)
     switch (next.step) {
       case 'sign-in': {
-        // Back here after signing in, without the `prompt=login` that sent the person away (or it would loop).
+        // Sealed with the request: `prompt=login` and `max_age` cannot be dropped on the way back.
+        const resume = await authorization.suspend(query, next.fresh)
         const login = session === null ? '/login' : '/login?reauth=1'
-        return reply.redirect(withContinuation(login, continuationOf(request.url)), 303)
+        return reply.redirect(withContinuation(login, `/auth/authorize?resume=${resume}`), 303)
       }
       case 'consent':
-        return consentPage(request, reply, client, asked, query)
+        return consentPage(request, reply, client, asked, await authorization.suspend(query, fresh ?? null))
       case 'fail':
         return reply.redirect(authorization.refuse(asked.redirectUri, asked.state, next.error), 303)
       case 'issue':
@@ -45,15 +55,20 @@ export function authorizePages(app: FastifyInstance, pages: PageContext, authori
   })
 
   app.post('/auth/authorize', CONSENT, async (request, reply) => {
-    const { decision, ...query } = (request.body ?? {}) as Record<string, unknown>
-    const check = await authorization.check(query)
+    const { decision, resume } = readStringFields(request.body, ['decision', 'resume'])
+    const resumed = resume === undefined ? null : await authorization.resume(resume)
+    if (!resumed) return untrusted(request, reply, 'request_expired')
+    const check = await authorization.check(resumed.query)
     if (check.status === 'page-error') return untrusted(request, reply, check.problem)
     if (check.status === 'redirect-error') {
       return reply.redirect(authorization.refuse(check.redirectUri, check.state, check.error), 303)
     }
     const { client, request: asked } = check
     const session = authorizingSession(pages, request)
-    if (!session) return untrusted(request, reply, 'signed_out')
+    // The sign-in the request asked for must still be the one answering (not a session swapped in since).
+    if (!session || !isFreshEnough(session, resumed.fresh)) {
+      return untrusted(request, reply, 'signed_out')
+    }
     if (decision !== 'allow') {
       const denied = { error: 'access_denied', description: 'The person did not allow access.' } as const
       return reply.redirect(authorization.refuse(asked.redirectUri, asked.state, denied), 303)
@@ -69,7 +84,9 @@ export function authorizePages(app: FastifyInstance, pages: PageContext, authori
     const check = await authorization.checkLogout(query)
     if (check.status === 'page-error') return untrusted(request, reply, check.problem)
     const session = pages.session(request)
-    if (session && check.subject !== session.user.id) return logoutPage(request, reply, query, check.redirect)
+    const hinted =
+      check.hinted?.userId === session?.user.id && check.hinted?.sessionId === session?.principal.sessionId
+    if (session && !hinted) return logoutPage(request, reply, query, check.redirect)
     return signOutAndLeave(request, reply, check.redirect)
   })
 
@@ -115,7 +132,8 @@ export function authorizePages(app: FastifyInstance, pages: PageContext, authori
   function untrusted(
     request: FastifyRequest,
     reply: FastifyReply,
-    problem: UntrustedRequest | 'signed_out' | 'invalid_hint' | 'logout_redirect_mismatch',
+    problem:
+      UntrustedRequest | 'signed_out' | 'request_expired' | 'invalid_hint' | 'logout_redirect_mismatch',
   ): FastifyReply {
     const { messages } = pages.speak(request)
     const t = messages.authorize
@@ -137,13 +155,13 @@ export function authorizePages(app: FastifyInstance, pages: PageContext, authori
     reply: FastifyReply,
     client: OAuthClientRecord,
     asked: AuthorizationRequest,
-    query: Record<string, unknown>,
+    resume: string,
   ): FastifyReply {
     const { messages } = pages.speak(request)
     return pages.render(request, reply, {
       title: messages.authorize.consentTitle,
       signedInAs: pages.session(request)?.user.email ?? null,
-      body: consentView(messages, client, asked, query, pages.session(request)?.user.email ?? ''),
+      body: consentView(messages, client, asked, resume, pages.session(request)?.user.email ?? ''),
       path: '/auth/authorize',
       // The answer is redirected to the client: the forms' redirects must be allowed to end there.
       formTargets: cspSourceOf(asked.redirectUri),
@@ -162,27 +180,16 @@ function authorizingSession(pages: PageContext, request: FastifyRequest): Author
   )
 }
 
-/** This request's path and query with `login` taken out of `prompt`: where the login page sends the person back. */
-function continuationOf(url: string): string {
-  const query = new URLSearchParams(url.slice(url.indexOf('?') + 1))
-  const prompts = (query.get('prompt') ?? '')
-    .split(' ')
-    .filter((prompt) => prompt !== 'login' && prompt !== '')
-  if (prompts.length > 0) query.set('prompt', prompts.join(' '))
-  else query.delete('prompt')
-  return `/auth/authorize?${query.toString()}`
-}
-
 function consentView(
   messages: Messages,
   client: OAuthClientRecord,
   asked: AuthorizationRequest,
-  query: Record<string, unknown>,
+  resume: string,
   email: string,
 ): Html {
   const t = messages.authorize
-  // The request travels in the forms as it came (the answer is checked again from scratch).
-  const carried = hiddenFields(query)
+  // The request travels sealed (it is checked again from scratch when the answer comes).
+  const carried = html`<input type="hidden" name="resume" value="${resume}" />`
   // With no scope at all, the app still learns who the person is (the access token names them).
   const scopes = asked.scopes.length > 0 ? asked.scopes : ['openid']
   const answer = (decision: 'allow' | 'deny', label: string, variant: 'primary' | 'secondary'): Html =>

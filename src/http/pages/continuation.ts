@@ -5,6 +5,7 @@
  * (`safeReturnTo`), so it is no open redirect.
  */
 import { safeReturnTo } from '../../core/federation.js'
+import type { Authorization } from '../../engine/authorization.js'
 
 /** The path in a `return_to` value, or null (go to the default). */
 export function continuationOf(value: unknown): string | null {
@@ -19,14 +20,25 @@ export function withContinuation(path: string, returnTo: string | null): string 
 }
 
 /**
- * The CSP `form-action` source a page continuing `returnTo` needs: a form posted there is answered with
- * redirects ending at the client's redirect URI, and browsers check `form-action` on each redirect. Only this
- * page's own forms can go there, and they post to this origin; the source merely lets the redirects finish.
+ * What a sign-in page continuing `returnTo` takes from an authorization request waiting there (sealed, and
+ * checked before it was sealed: `engine/authorization.ts`): the email to fill in (`login_hint`), and the CSP
+ * `form-action` source the page needs, since a form posted there is answered with redirects ending at the
+ * client's redirect URI and browsers check `form-action` on each redirect.
  */
-export function continuationFormTargets(returnTo: string | null): string[] {
-  if (!returnTo?.startsWith('/auth/authorize?')) return []
-  const redirectUri = new URLSearchParams(returnTo.slice(returnTo.indexOf('?') + 1)).get('redirect_uri')
-  return redirectUri === null ? [] : cspSourceOf(redirectUri)
+export async function continuationDetails(
+  authorization: Pick<Authorization, 'resume'> | null,
+  returnTo: string | null,
+): Promise<{ loginHint: string; formTargets: string[] }> {
+  const none = { loginHint: '', formTargets: [] }
+  if (!authorization || !returnTo?.startsWith('/auth/authorize?')) return none
+  const resume = new URLSearchParams(returnTo.slice(returnTo.indexOf('?') + 1)).get('resume')
+  const waiting = resume === null ? null : await authorization.resume(resume)
+  if (!waiting) return none
+  const { login_hint: hint = '', redirect_uri: redirectUri } = waiting.query
+  return {
+    loginHint: hint.length <= 254 ? hint : '',
+    formTargets: redirectUri === undefined ? [] : cspSourceOf(redirectUri),
+  }
 }
 
 /** A CSP source that admits `uri`: its origin, or for a private-use scheme (a native app), the scheme. */

@@ -24,7 +24,7 @@ import { PAGE, type PageContext } from './context.js'
 import { type FormErrors, formErrorsOf, isFormError } from './form-errors.js'
 import { type Html, html } from './html.js'
 import { type Notice, readNotice } from './notices.js'
-import { continuationFormTargets, continuationOf, withContinuation } from './continuation.js'
+import { continuationDetails, continuationOf, withContinuation } from './continuation.js'
 
 export function signInPages(app: FastifyInstance, pages: PageContext): void {
   const { auth, providers } = pages
@@ -34,11 +34,12 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
     if (pages.session(request)) return reply.redirect(returnTo ?? '/account', 303)
     const { messages } = pages.speak(request)
     const problem = pages.cookieProblem(request, messages)
+    const { formTargets } = await continuationDetails(auth.authorization, returnTo)
     return pages.render(request, reply, {
       title: messages.signUp.title,
       signedInAs: null,
       body: signUpView(messages, providers, '', problem ? { form: problem } : {}, returnTo),
-      formTargets: continuationFormTargets(returnTo),
+      formTargets,
     })
   })
 
@@ -47,13 +48,13 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
     const fields = readStringFields(request.body, ['email', 'password', 'return_to'])
     const { email = '', password = '' } = fields
     const returnTo = continuationOf(fields.return_to)
-    const refuse = (status: number, errors: FormErrors) =>
+    const refuse = async (status: number, errors: FormErrors) =>
       pages.render(request, reply, {
         status,
         title: messages.signUp.title,
         signedInAs: null,
         body: signUpView(messages, providers, email, errors, returnTo),
-        formTargets: continuationFormTargets(returnTo),
+        formTargets: (await continuationDetails(auth.authorization, returnTo)).formTargets,
       })
     // Refused before the account exists: no sign-in could stick.
     const problem = pages.cookieProblem(request, messages)
@@ -84,18 +85,19 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
     if (pages.session(request) && query['reauth'] !== '1') return reply.redirect(returnTo ?? '/account', 303)
     const { messages } = pages.speak(request)
     const problem = pages.cookieProblem(request, messages)
+    const { loginHint, formTargets } = await continuationDetails(auth.authorization, returnTo)
     return pages.render(request, reply, {
       title: messages.logIn.title,
       signedInAs: null,
       body: logInView(
         messages,
         providers,
-        '',
+        loginHint,
         problem ? { form: problem } : {},
         readNotice(request.query, messages),
         returnTo,
       ),
-      formTargets: continuationFormTargets(returnTo),
+      formTargets,
     })
   })
 
@@ -104,13 +106,13 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
     const fields = readStringFields(request.body, ['email', 'password', 'return_to'])
     const { email = '', password = '' } = fields
     const returnTo = continuationOf(fields.return_to)
-    const refuse = (status: number, errors: FormErrors) =>
+    const refuse = async (status: number, errors: FormErrors) =>
       pages.render(request, reply, {
         status,
         title: messages.logIn.title,
         signedInAs: null,
         body: logInView(messages, providers, email, errors, null, returnTo),
-        formTargets: continuationFormTargets(returnTo),
+        formTargets: (await continuationDetails(auth.authorization, returnTo)).formTargets,
       })
     const problem = pages.cookieProblem(request, messages)
     if (problem) return refuse(400, { form: problem })
