@@ -372,6 +372,21 @@ export function createSesameClient(options: SesameClientOptions): SesameClient {
     }
   }
 
+  /** A grant that signs in (password, authorization code): keeps the tokens and tells the other tabs. */
+  async function signInByGrant(grant: Record<string, string>): Promise<void> {
+    const response = await post('/auth/token', {
+      ...grant,
+      refresh_token_delivery: refreshIn === 'cookie' ? 'cookie' : 'body',
+    })
+    if (!response.ok) throw await failure(response)
+    const next = tokenSetFrom(
+      (await response.json()) as { access_token: string; expires_in: number; refresh_token?: string },
+    )
+    await keep(next)
+    channel?.postMessage({ type: 'refreshed', tokens: withoutRefreshToken(next) } satisfies TabMessage)
+    setState({ status: 'signed-in', userId: next.userId })
+  }
+
   async function authorizedFetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
     if (mode === 'cookie') {
       const response = await doFetch(input, { ...init, credentials: 'include' })
@@ -404,19 +419,7 @@ export function createSesameClient(options: SesameClientOptions): SesameClient {
         setState({ status: 'signed-in', userId: user?.id ?? null })
         return
       }
-      const response = await post('/auth/token', {
-        grant_type: 'password',
-        username: email,
-        password,
-        refresh_token_delivery: refreshIn === 'cookie' ? 'cookie' : 'body',
-      })
-      if (!response.ok) throw await failure(response)
-      const next = tokenSetFrom(
-        (await response.json()) as { access_token: string; expires_in: number; refresh_token?: string },
-      )
-      await keep(next)
-      channel?.postMessage({ type: 'refreshed', tokens: withoutRefreshToken(next) } satisfies TabMessage)
-      setState({ status: 'signed-in', userId: next.userId })
+      await signInByGrant({ grant_type: 'password', username: email, password })
     },
 
     async signInWithRedirect(redirect = {}) {
@@ -464,20 +467,12 @@ export function createSesameClient(options: SesameClientOptions): SesameClient {
       if (error !== null) {
         throw new SesameClientError(error, params.get('error_description') ?? error, 400)
       }
-      const response = await post('/auth/token', {
+      await signInByGrant({
         grant_type: 'authorization_code',
         code: params.get('code')!,
         redirect_uri: redirectUri!,
         code_verifier: verifier,
-        refresh_token_delivery: refreshIn === 'cookie' ? 'cookie' : 'body',
       })
-      if (!response.ok) throw await failure(response)
-      const next = tokenSetFrom(
-        (await response.json()) as { access_token: string; expires_in: number; refresh_token?: string },
-      )
-      await keep(next)
-      channel?.postMessage({ type: 'refreshed', tokens: withoutRefreshToken(next) } satisfies TabMessage)
-      setState({ status: 'signed-in', userId: next.userId })
       return true
     },
 
