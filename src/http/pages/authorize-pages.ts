@@ -16,8 +16,8 @@ import { PAGE, type PageContext } from './context.js'
 import { cspSourceOf, withContinuation } from './continuation.js'
 import { type Html, html } from './html.js'
 
-/** The person's answer on the consent screen is a state change by cookie: same origin only (the default). */
-const CONSENT = { config: { auth: 'page' } } as const
+/** A person's answer to a page here (consent, logout) is a state change by cookie: same origin only. */
+const ANSWER = { config: { auth: 'page' } } as const
 
 export function authorizePages(app: FastifyInstance, pages: PageContext, authorization: Authorization): void {
   app.get('/auth/authorize', PAGE, async (request, reply) => {
@@ -54,7 +54,7 @@ export function authorizePages(app: FastifyInstance, pages: PageContext, authori
     }
   })
 
-  app.post('/auth/authorize', CONSENT, async (request, reply) => {
+  app.post('/auth/authorize', ANSWER, async (request, reply) => {
     const { decision, resume } = readStringFields(request.body, ['decision', 'resume'])
     const resumed = resume === undefined ? null : await authorization.resume(resume)
     if (!resumed) return untrusted(request, reply, 'request_expired')
@@ -90,7 +90,7 @@ export function authorizePages(app: FastifyInstance, pages: PageContext, authori
     return signOutAndLeave(request, reply, check.redirect)
   })
 
-  app.post('/auth/end-session', CONSENT, async (request, reply) => {
+  app.post('/auth/end-session', ANSWER, async (request, reply) => {
     const check = await authorization.checkLogout((request.body ?? {}) as Record<string, unknown>)
     if (check.status === 'page-error') return untrusted(request, reply, check.problem)
     return signOutAndLeave(request, reply, check.redirect)
