@@ -91,13 +91,9 @@ export function installPipeline(
   /**
    * A third-party app's token grants what its scopes say, nothing more: not the account API that changes the
    * password, the email or the devices (nor `/auth/me`, which would show the email without the `email` scope).
-   * The built-in client's tokens, the ones nearly every request carries, are let through with no lookup.
    */
-  async function refuseThirdPartyToken(request: FastifyRequest): Promise<void> {
-    const clientId = authenticationOf(request)?.principal.clientId
-    if (clientId === undefined || clientId === BUILT_IN_CLIENT_ID || (await clients.isFirstParty(clientId))) {
-      return
-    }
+  async function refuseThirdPartyToken(clientId: string): Promise<void> {
+    if (await clients.isFirstParty(clientId)) return
     throw new AuthError(
       'insufficient_scope',
       "A third-party app's access token cannot use Sesame's account API.",
@@ -131,7 +127,10 @@ export function installPipeline(
       if (authenticate) {
         await authenticate(request, reply)
         if (reply.sent) return reply // refused: the guard has answered
-        if (firstPartyOnly) await refuseThirdPartyToken(request)
+        // Checked only for a registered client's token: cookies and the built-in client's tokens, nearly every
+        // request, pay nothing here (not even a promise).
+        const clientId = firstPartyOnly ? authenticationOf(request)?.principal.clientId : undefined
+        if (clientId !== undefined && clientId !== BUILT_IN_CLIENT_ID) await refuseThirdPartyToken(clientId)
       }
       return handler.call(this, request, reply)
     }

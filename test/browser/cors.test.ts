@@ -8,17 +8,14 @@
  * ports of localhost (other origins on the same site, so the SDK's default refresh cookie, `SameSite=Strict`,
  * travels with credentialed requests as it would between `app.example.com` and `auth.example.com`).
  */
-import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { type AddressInfo } from 'node:net'
-import { resolve } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '../helpers/browser.js'
+import { launchChromium, startAppServer } from '../helpers/browser.js'
 import { createManualClock } from '../helpers/clock.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
-const CLIENT_SOURCE = resolve(import.meta.dirname, '../../dist/client/index.js')
 const EMAIL = 'spa-elsewhere@example.com'
 const PASSWORD = 'a page on another origin'
 
@@ -31,17 +28,6 @@ const page = (sesameBase: string): string => `<!doctype html><meta charset="utf-
 </script>`
 
 /** A tiny app server on its own port: the page and the SDK, nothing else. */
-async function startAppServer(sesameBase: string): Promise<{ server: Server; origin: string }> {
-  const server = createServer((request, response) => {
-    if (request.url === '/client.js') {
-      response.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync(CLIENT_SOURCE, 'utf8'))
-    } else {
-      response.writeHead(200, { 'content-type': 'text/html' }).end(page(sesameBase))
-    }
-  })
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  return { server, origin: `http://localhost:${(server.address() as AddressInfo).port}` }
-}
 
 /** What Sesame's HTTP server received, as method and path (it only reads). */
 interface Received {
@@ -66,8 +52,8 @@ describe('the client SDK from another origin, in Chromium', () => {
     // The apps need Sesame's URL and Sesame needs the trusted app's origin: reserve the ports first.
     const port = await freePort()
     sesameBase = `http://localhost:${port}`
-    trustedApp = await startAppServer(sesameBase)
-    strangerApp = await startAppServer(sesameBase)
+    trustedApp = await startAppServer(page(sesameBase))
+    strangerApp = await startAppServer(page(sesameBase))
     sesame = await startTestServer({
       clock,
       env: { SESAME_STORE: 'memory', SESAME_TRUSTED_ORIGINS: trustedApp.origin },

@@ -7,19 +7,16 @@
  * - a native-app style client (RFC 8252): a public client whose loopback redirect URI is registered without a
  *   port, completing the flow through a listener on whatever port it got, with `openid-client` in the app.
  */
-import { readFileSync } from 'node:fs'
 import { type Server, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { resolve } from 'node:path'
 import * as client from 'openid-client'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '../helpers/browser.js'
+import { launchChromium, startAppServer } from '../helpers/browser.js'
 import { createManualClock } from '../helpers/clock.js'
 import { freePort } from '../helpers/oidc-provider.js'
 import { type TestServer, startTestServer } from '../helpers/server.js'
 
-const CLIENT_SOURCE = resolve(import.meta.dirname, '../../dist/client/index.js')
 const EMAIL = 'redirected@example.com'
 const PASSWORD = 'signed in through the redirect'
 
@@ -39,18 +36,6 @@ const appPage = (sesameBase: string): string => `<!doctype html><meta charset="u
   window.ready = true
 </script>`
 
-async function startAppServer(sesameBase: string): Promise<{ server: Server; origin: string }> {
-  const server = createServer((request, response) => {
-    if (request.url === '/client.js') {
-      response.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync(CLIENT_SOURCE, 'utf8'))
-    } else {
-      response.writeHead(200, { 'content-type': 'text/html' }).end(appPage(sesameBase))
-    }
-  })
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  return { server, origin: `http://localhost:${(server.address() as AddressInfo).port}` }
-}
-
 describe('the code flow in Chromium', () => {
   let sesame: TestServer
   let app: { server: Server; origin: string }
@@ -62,7 +47,7 @@ describe('the code flow in Chromium', () => {
   beforeAll(async () => {
     const port = await freePort()
     sesameBase = `http://localhost:${port}`
-    app = await startAppServer(sesameBase)
+    app = await startAppServer(appPage(sesameBase))
     sesame = await startTestServer({ clock, env: { SESAME_STORE: 'memory', SESAME_ISSUER: sesameBase } })
     userId = (await sesame.auth.signUp({ email: EMAIL, password: PASSWORD })).id
     await sesame.auth.clients.register({

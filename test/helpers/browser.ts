@@ -1,5 +1,8 @@
 /** Debian's Chromium driven by playwright-core, launched the way every browser test needs it (never skipped). */
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { type Server, createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { resolve } from 'node:path'
 import { type Browser, chromium } from 'playwright-core'
 
 export const CHROMIUM = '/usr/bin/chromium'
@@ -25,4 +28,21 @@ export async function launchChromium(): Promise<Browser> {
       '--no-first-run',
     ],
   })
+}
+
+/**
+ * A browser app on its own origin (`http://localhost:<port>`): serves the client SDK (`dist/client/index.js`)
+ * at `/client.js` and `html` at every other path.
+ */
+export async function startAppServer(html: string): Promise<{ server: Server; origin: string }> {
+  const source = resolve(import.meta.dirname, '../../dist/client/index.js')
+  const server = createServer((request, response) => {
+    if (request.url === '/client.js') {
+      response.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync(source, 'utf8'))
+    } else {
+      response.writeHead(200, { 'content-type': 'text/html' }).end(html)
+    }
+  })
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+  return { server, origin: `http://localhost:${(server.address() as AddressInfo).port}` }
 }

@@ -4,7 +4,7 @@
  * success goes on to the account page, with a welcome after a sign-up, and a sign-out ends on the login page
  * saying so.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../core/password-policy.js'
 import type { Messages } from '../messages/index.js'
 import { appendSetCookies, setCookie } from '../reply-cookies.js'
@@ -34,12 +34,9 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
     if (pages.session(request)) return reply.redirect(returnTo ?? '/account', 303)
     const { messages } = pages.speak(request)
     const problem = pages.cookieProblem(request, messages)
-    const { formTargets } = await continuationDetails(auth.authorization, returnTo)
-    return pages.render(request, reply, {
+    return renderContinuing(request, reply, returnTo, {
       title: messages.signUp.title,
-      signedInAs: null,
       body: signUpView(messages, providers, '', problem ? { form: problem } : {}, returnTo),
-      formTargets,
     })
   })
 
@@ -48,19 +45,15 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
     const fields = readStringFields(request.body, ['email', 'password', 'return_to'])
     const { email = '', password = '' } = fields
     const returnTo = continuationOf(fields.return_to)
-    const refuse = async (status: number, errors: FormErrors) =>
-      pages.render(request, reply, {
+    const refuse = (status: number, errors: FormErrors) =>
+      renderContinuing(request, reply, returnTo, {
         status,
         title: messages.signUp.title,
-        signedInAs: null,
         body: signUpView(messages, providers, email, errors, returnTo),
-        formTargets: (await continuationDetails(auth.authorization, returnTo)).formTargets,
       })
     // Refused before the account exists: no sign-in could stick.
-    const problem = pages.cookieProblem(request, messages)
-    if (problem) return refuse(400, { form: problem })
-    const missing = missingFields(email, password, messages)
-    if (missing) return refuse(400, missing)
+    const unusable = unusableForm(request, messages, email, password)
+    if (unusable) return refuse(400, unusable)
     try {
       const user = await auth.signUp({ email, password, ip: request.ip, language })
       await auth.signOut(request.headers.cookie) // a session this browser already had is replaced, not kept
@@ -85,10 +78,9 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
     if (pages.session(request) && query['reauth'] !== '1') return reply.redirect(returnTo ?? '/account', 303)
     const { messages } = pages.speak(request)
     const problem = pages.cookieProblem(request, messages)
-    const { loginHint, formTargets } = await continuationDetails(auth.authorization, returnTo)
-    return pages.render(request, reply, {
+    const { loginHint } = await continuationDetails(auth.authorization, returnTo)
+    return renderContinuing(request, reply, returnTo, {
       title: messages.logIn.title,
-      signedInAs: null,
       body: logInView(
         messages,
         providers,
@@ -97,7 +89,6 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
         readNotice(request.query, messages),
         returnTo,
       ),
-      formTargets,
     })
   })
 
@@ -106,18 +97,14 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
     const fields = readStringFields(request.body, ['email', 'password', 'return_to'])
     const { email = '', password = '' } = fields
     const returnTo = continuationOf(fields.return_to)
-    const refuse = async (status: number, errors: FormErrors) =>
-      pages.render(request, reply, {
+    const refuse = (status: number, errors: FormErrors) =>
+      renderContinuing(request, reply, returnTo, {
         status,
         title: messages.logIn.title,
-        signedInAs: null,
         body: logInView(messages, providers, email, errors, null, returnTo),
-        formTargets: (await continuationDetails(auth.authorization, returnTo)).formTargets,
       })
-    const problem = pages.cookieProblem(request, messages)
-    if (problem) return refuse(400, { form: problem })
-    const missing = missingFields(email, password, messages)
-    if (missing) return refuse(400, missing)
+    const unusable = unusableForm(request, messages, email, password)
+    if (unusable) return refuse(400, unusable)
     try {
       const result = await signInFromRequest(auth, request, { email, password })
       appendSetCookies(reply, [result.setCookie])
@@ -127,6 +114,31 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
       return refuse(error.status, formErrorsOf(error, messages))
     }
   })
+
+  /**
+   * A sign-in or sign-up page, signed out; when it continues an authorization request, its forms may end at
+   * that request's client (`continuation.ts`).
+   */
+  async function renderContinuing(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    returnTo: string | null,
+    page: { status?: number; title: string; body: Html },
+  ): Promise<FastifyReply> {
+    const { formTargets } = await continuationDetails(auth.authorization, returnTo)
+    return pages.render(request, reply, { ...page, signedInAs: null, formTargets })
+  }
+
+  /** Why a posted sign-in or sign-up form cannot be used (a cookie the browser drops, an empty field), or null. */
+  function unusableForm(
+    request: FastifyRequest,
+    messages: Messages,
+    email: string,
+    password: string,
+  ): FormErrors | null {
+    const problem = pages.cookieProblem(request, messages)
+    return problem ? { form: problem } : missingFields(email, password, messages)
+  }
 
   app.post('/logout', async (request, reply) => {
     const { cookie } = await auth.signOut(request.headers.cookie)
