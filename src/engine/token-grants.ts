@@ -129,11 +129,11 @@ export async function grantAuthorizationCode(
   if (!user || user.disabledAt !== null) throw invalidGrant('user_unavailable')
   // Third-party clients hold a refresh token only when the person allowed offline access (OpenID Connect
   // Core §11). Without one the family is only the device the access token belongs to: it lives as long as
-  // that token, and does not count against the device limit (silent sign-ins would evict real devices).
+  // that token, so silent sign-ins do not pile up devices (each counts against the limit while it lives).
   const offline = client.firstParty || grant.scopes.includes('offline_access')
   const family = newFamily(ctx, grant.familyId, user.id, input, grant.scopes, now)
   if (!offline) family.expiresAt = family.absoluteExpiresAt = now + ctx.policy.accessTtlSeconds
-  const refreshToken = await startFamily(ctx, family, now, { limited: offline })
+  const refreshToken = await startFamily(ctx, family, now)
   if (!(await ctx.store.claimOnce(hashSecret(replayed), grant.expiresAt, now))) {
     await revokeFamily(ctx, family.id, now)
     throw invalidCode('code_reused')
@@ -184,17 +184,11 @@ function newFamily(
   }
 }
 
-/** Stores the family with its first refresh token (within the device limit, unless not `limited`) and returns that token. */
-async function startFamily(
-  ctx: GrantContext,
-  family: RefreshFamilyRecord,
-  now: number,
-  { limited = true } = {},
-): Promise<string> {
+/** Stores the family with its first refresh token (within the device limit) and returns that token. */
+async function startFamily(ctx: GrantContext, family: RefreshFamilyRecord, now: number): Promise<string> {
   const refreshToken = generateSecretToken()
-  const limit = limited ? ctx.limit : undefined
-  const created = await ctx.store.createRefreshFamily(family, hashSecret(refreshToken), limit?.at(now))
-  await limit?.settle(family.userId, created)
+  const created = await ctx.store.createRefreshFamily(family, hashSecret(refreshToken), ctx.limit?.at(now))
+  await ctx.limit?.settle(family.userId, created)
   return refreshToken
 }
 

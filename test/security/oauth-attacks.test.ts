@@ -11,7 +11,7 @@ import * as client from 'openid-client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createSesameClient, memoryStorage } from '../../src/client/index.js'
 import { createMemoryStore } from '../../src/store/memory/index.js'
-import type { ManualClock } from '../helpers/clock.js'
+import { type ManualClock, createManualClock } from '../helpers/clock.js'
 import { EVERY_STORE, type StoreRun, openStoreRun, storeClock } from '../helpers/every-store.js'
 import { SAME_ORIGIN, type TestServer, cookiePair, startTestServer } from '../helpers/server.js'
 
@@ -349,6 +349,29 @@ describe.each(EVERY_STORE)('OAuth attacks ($name)', (target) => {
       ).toBeNull()
     })
 
+    it('refuses a request too long to wait for a sign-in, on the redirect URI', async () => {
+      const answer = await authorize({ ...request('app', 'v'.repeat(43)), state: 's'.repeat(1200) }, false)
+      const params = new URL(String(answer.headers.location)).searchParams
+      expect(params.get('error')).toBe('invalid_request')
+      expect(params.get('error_description')).toBe('The request is too long.')
+    })
+
+    it('refuses the password grant to a page on a registered client origin', async () => {
+      await server.auth.clients.register({
+        id: 'spa',
+        redirectUris: ['https://spa.example.com/callback'],
+        origins: ['https://spa.example.com'],
+      })
+      const answer = await server.app.inject({
+        method: 'POST',
+        url: '/auth/token',
+        headers: { origin: 'https://spa.example.com' },
+        payload: { grant_type: 'password', username: EMAIL, password: PASSWORD },
+      })
+      expect(answer.statusCode).toBe(403)
+      expect(answer.json()).toMatchObject({ error: 'csrf_rejected' })
+    })
+
     it('refuses a parameter sent twice', async () => {
       const query = new URLSearchParams(request('app', 'v'.repeat(43)))
       query.append('scope', 'email')
@@ -669,6 +692,88 @@ describe('a code replayed while its first redemption is still under way', () => 
       const user = await memory.findUserByEmail(EMAIL)
       const families = await memory.listUserRefreshFamilies(user!.id)
       expect(families.every((family) => family.revokedAt !== null)).toBe(true)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe('a code grant without a refresh token', () => {
+  it('counts against the device limit only while its access token lives', async () => {
+    const clock = createManualClock()
+    const server = await startTestServer({
+      clock,
+      env: { SESAME_STORE: 'memory', SESAME_MAX_SESSIONS_PER_USER: '2', SESAME_SESSION_LIMIT_POLICY: 'deny' },
+    })
+    try {
+      const user = await server.auth.createUser({ email: EMAIL, password: PASSWORD })
+      const { secret } = await server.auth.clients.register({
+        id: 'app',
+        confidential: true,
+        redirectUris: [CALLBACK],
+      })
+      await server.store.putConsent({ userId: user.id, clientId: 'app', scopes: ['openid'], grantedAt: 0 })
+      const signedIn = await server.app.inject({
+        method: 'POST',
+        url: '/auth/session',
+        headers: SAME_ORIGIN,
+        payload: { email: EMAIL, password: PASSWORD },
+      }) // device 1
+      const verifier = client.randomPKCECodeVerifier()
+      const authorized = await server.app.inject({
+        method: 'GET',
+        url: `/auth/authorize?${new URLSearchParams({
+          response_type: 'code',
+          client_id: 'app',
+          redirect_uri: CALLBACK,
+          scope: 'openid',
+          code_challenge: s256(verifier),
+          code_challenge_method: 'S256',
+        }).toString()}`,
+        headers: { cookie: cookiePair(signedIn.headers['set-cookie']) },
+      })
+      const code = new URL(String(authorized.headers.location)).searchParams.get('code')!
+      const granted = await server.app.inject({
+        method: 'POST',
+        url: '/auth/token',
+        headers: { authorization: basic('app', secret!) },
+        payload: { grant_type: 'authorization_code', code, redirect_uri: CALLBACK, code_verifier: verifier },
+      })
+      expect(granted.json()).not.toHaveProperty('refresh_token')
+      const passwordGrant = () =>
+        server.app.inject({
+          method: 'POST',
+          url: '/auth/token',
+          payload: { grant_type: 'password', username: EMAIL, password: PASSWORD },
+        })
+      // The session and the app's grant are the two devices the limit allows.
+      expect((await passwordGrant()).json()).toMatchObject({ error: 'session_limit_reached' })
+      clock.advance(server.auth.config.tokens!.accessTtlSeconds + 1)
+      expect((await passwordGrant()).statusCode).toBe(200)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe('with an HS256 key ring', () => {
+  it('offers OAuth without OpenID Connect: no openid scope, no ID token algorithms, no userinfo', async () => {
+    const server = await startTestServer({
+      env: {
+        SESAME_STORE: 'memory',
+        SESAME_JWT_ALG: 'HS256',
+        SESAME_JWT_SECRET: randomBytes(32).toString('base64url'),
+      },
+    })
+    try {
+      const metadata = (
+        await server.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })
+      ).json<Record<string, unknown>>()
+      expect(metadata['scopes_supported']).not.toContain('openid')
+      expect(metadata).not.toHaveProperty('id_token_signing_alg_values_supported')
+      expect(metadata).not.toHaveProperty('userinfo_endpoint')
+      const openid = await server.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })
+      expect(openid.statusCode).toBe(404)
     } finally {
       await server.close()
     }
