@@ -19,6 +19,12 @@ import { generatePublicId } from './core/random.js'
 import { type SessionPolicy, resolveSessionPolicy } from './core/session-policy.js'
 import { type TokenPolicy, type TokenPolicyInput, resolveTokenPolicy } from './core/token-policy.js'
 import { type CookieSessions, createCookieSessions } from './engine/cookie-sessions.js'
+import {
+  type SessionCacheLimits,
+  type SessionCacheStats,
+  resolveSessionCacheLimits,
+  createSessionCache,
+} from './engine/session-cache.js'
 import { type AccountPolicy, resolveAccountPolicy } from './core/account-policy.js'
 import { type Accounts, type Mailer, createAccounts } from './engine/accounts.js'
 import { type CredentialChecker, createCredentialChecker } from './engine/credentials.js'
@@ -47,6 +53,7 @@ export type { ClientContext, PublicUser, SessionAuthentication, SignInResult } f
 export type { RefreshingGrant, RotationOptions, TokenEngine, TokenGrant } from './engine/tokens.js'
 export { BUILT_IN_CLIENT_ID, type ClientRegistration, type ClientRegistry } from './engine/clients.js'
 export type { Device, Devices, SessionLimit } from './engine/devices.js'
+export type { SessionCacheLimits, SessionCacheStats } from './engine/session-cache.js'
 export type { Federation, LinkedIdentity } from './engine/federation.js'
 export type { Accounts, Mailer, MailRequest, RequestContext } from './engine/accounts.js'
 export type { AccountPolicy } from './core/account-policy.js'
@@ -87,6 +94,13 @@ export interface AuthOptions {
   onBackgroundError?: (error: unknown) => void
   /** Default: the system clock. Tests pass their own to reach expiry edges exactly. */
   clock?: Clock
+  /**
+   * Holds active cookie sessions in this process, kept true by the store's change feed, so a cookie request
+   * reads no store (`engine/session-cache.ts`). Default on, for stores whose feed numbers its notices (Redis,
+   * PostgreSQL, a split of the two); `false` turns it off. Limits given in part keep the rest of their
+   * defaults (100,000 sessions, 64 MiB, a store check every 500 ms).
+   */
+  sessionCache?: boolean | Partial<SessionCacheLimits>
 }
 
 /** A request authenticated by either method. */
@@ -164,6 +178,8 @@ export interface Auth extends CookieSessions {
   }): Promise<RequestAuthentication | null>
   /** Purges everything expired (sessions, refresh families, revocations, retired keys). Run periodically. */
   sweep(): Promise<void>
+  /** The cookie-session cache's counters, or null when there is none (turned off, or a store without it). */
+  readonly sessionCache: { stats(): SessionCacheStats } | null
   /** Stops background work (the change-feed subscription). The store is the caller's to close. */
   close(): Promise<void>
 }
@@ -174,6 +190,16 @@ export interface Auth extends CookieSessions {
  */
 export async function createAuth(options: AuthOptions): Promise<Auth> {
   const limit = checkAuthOptions(options)
+  const cacheLimits = resolveSessionCacheLimits(options.sessionCache ?? true)
+  const feeds = options.store.sessionFeeds
+  const sessionCache =
+    cacheLimits && feeds
+      ? createSessionCache({
+          feeds,
+          limits: cacheLimits,
+          reportBackgroundError: options.onBackgroundError ?? (() => {}),
+        })
+      : null
   const { store } = options
   const clock = options.clock ?? systemClock
   const hasher = options.passwordHasher ?? createArgon2Hasher()
@@ -215,6 +241,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     cookie,
     checkCredentials: checkSignIn,
     limit: sessionLimit,
+    ...(sessionCache && { cache: sessionCache }),
   })
   const tokenEngine = tokenPolicy
     ? await createTokenEngine({
@@ -295,6 +322,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     return toPublicUser(created)
   }
 
+  await sessionCache?.start()
   return {
     ...cookieSessions,
     config: Object.freeze({
@@ -381,9 +409,12 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       await tokenEngine?.sweep()
     },
 
+    sessionCache,
+
     async close() {
       await accounts?.drain()
       await tokenEngine?.close()
+      await sessionCache?.close()
     },
   }
 }
@@ -450,6 +481,7 @@ const OPTION_NAMES = [
   'mail',
   'onBackgroundError',
   'clock',
+  'sessionCache',
 ] as const satisfies ReadonlyArray<keyof AuthOptions>
 
 /**

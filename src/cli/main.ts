@@ -113,7 +113,8 @@ function propagationNote(settings: Readonly<Config>): string {
 /** Runs `work` with the engine over the configured store. */
 function withEngine<T>(work: (auth: Auth, store: Store) => Promise<T>): Promise<T> {
   return withStore(async (store, settings) => {
-    const auth = await createAuth(authOptionsFromConfig(settings, store))
+    // A command's engine serves no requests: no cache to keep (its changes reach the servers' caches anyway).
+    const auth = await createAuth({ ...authOptionsFromConfig(settings, store), sessionCache: false })
     try {
       return await work(auth, store)
     } finally {

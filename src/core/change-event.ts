@@ -33,13 +33,44 @@ export interface UserEpoch {
 export type RevocationEvent =
   { type: 'access-revoked'; revocation: AccessRevocation } | { type: 'user-epoch'; epoch: UserEpoch }
 
-/** What one instance tells the others: a revocation, or that the signing keys changed (reload them). */
-export type ChangeEvent = RevocationEvent | { type: 'keys-changed' }
+/**
+ * A numbered notice that a user's sessions or account changed (a session ended, the password, email or
+ * status changed, the account went): every instance drops what its session cache holds for the user. The store
+ * writes it in the same atomic step as the change and numbers a feed's notices 1, 2, 3… with no gap, so a
+ * subscriber that sees a number skipped, or finds the store's count ahead of what it heard, knows it missed one
+ * (see `engine/session-cache.ts`).
+ */
+export interface SessionChange {
+  type: 'sessions-changed'
+  userId: string
+  /**
+   * The notice's number, from 1; 0 for this process's own change, which the store object that made it tells
+   * its subscribers at once, before its numbered notice comes back over the feed (never sent between
+   * processes: the parser refuses 0).
+   */
+  seq: number
+}
+
+/** The unnumbered notice of a change this process made (see {@link SessionChange.seq}). */
+export function localSessionChange(userId: string): SessionChange {
+  return { type: 'sessions-changed', userId, seq: 0 }
+}
+
+/**
+ * What one instance tells the others: a revocation, that the signing keys changed (reload them), or that a
+ * user's sessions changed.
+ */
+export type ChangeEvent = RevocationEvent | { type: 'keys-changed' } | SessionChange
 
 /** Every live entry of a revocation list at one moment: the first message of the revocation stream. */
 export interface RevocationSnapshot {
   revocations: AccessRevocation[]
   epochs: UserEpoch[]
+}
+
+/** True for the events that change a revocation list (the others reload keys or drop cached sessions). */
+export function isRevocationEvent(event: ChangeEvent): event is RevocationEvent {
+  return event.type === 'access-revoked' || event.type === 'user-epoch'
 }
 
 /** The event in a published message, or null when it is not a well-formed {@link ChangeEvent}. */
@@ -62,6 +93,10 @@ export function readChangeEvent(value: unknown): ChangeEvent | null {
       const epoch = readUserEpoch(value.epoch)
       return epoch && { type: 'user-epoch', epoch }
     }
+    case 'sessions-changed':
+      if (typeof value.userId !== 'string' || !Number.isSafeInteger(value.seq) || (value.seq as number) < 1)
+        return null
+      return { type: 'sessions-changed', userId: value.userId, seq: value.seq as number }
     default:
       return null
   }

@@ -18,6 +18,7 @@ import type { SessionPolicy } from '../core/session-policy.js'
 import { checkSessionTimes, startSessionTimes } from '../core/session-rules.js'
 import type { SessionRecord, Store } from '../store/types.js'
 import type { CredentialChecker } from './credentials.js'
+import type { CachedSession, SessionCache } from './session-cache.js'
 import type { DeviceLimitGate } from './types.js'
 import {
   type ClientContext,
@@ -55,10 +56,12 @@ export interface CookieSessionOptions {
   checkCredentials: CredentialChecker
   /** The per-user session limit, checked by the store as it creates the session. */
   limit?: DeviceLimitGate
+  /** Active sessions held in this instance (`session-cache.ts`). */
+  cache?: SessionCache
 }
 
 export function createCookieSessions(options: CookieSessionOptions): CookieSessions {
-  const { store, clock, policy, cookie: cookieOptions, checkCredentials } = options
+  const { store, clock, policy, cookie: cookieOptions, checkCredentials, cache } = options
 
   /** The session token in `cookieHeader`; null when absent; throws `invalid_cookie` when malformed. */
   function readSessionToken(cookieHeader: string | undefined): string | null {
@@ -83,6 +86,18 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
       return readSessionToken(cookieHeader)
     } catch {
       return null
+    }
+  }
+
+  /**
+   * Deletes a session and drops it from this instance's cache, done or failed (a timed-out delete may have
+   * run); other instances drop it when the store's notice reaches them.
+   */
+  async function endSession(tokenHash: string): Promise<void> {
+    try {
+      await store.deleteSessionByTokenHash(tokenHash)
+    } finally {
+      cache?.forgetSession(tokenHash)
     }
   }
 
@@ -113,7 +128,7 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
   ): Promise<SignInResult> {
     // Never adopt a presented session id; end it, since this browser is getting a new one.
     const previous = readSessionTokenLeniently(input.cookieHeader)
-    if (previous) await store.deleteSessionByTokenHash(hashSecret(previous))
+    if (previous) await endSession(hashSecret(previous))
     return createSession(user, { userAgent: input.userAgent, ip: input.ip })
   }
 
@@ -130,6 +145,16 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
       const token = readSessionToken(cookieHeader)
       if (token === null) return null
       const tokenHash = hashSecret(token)
+      const cached = cache?.get(tokenHash)
+      if (cached) {
+        // Served only while active with no renewal due: anything else is decided on the store's record, which
+        // another instance may have renewed.
+        const check = checkSessionTimes(cached.session, clock.nowSeconds(), policy)
+        if (check.status === 'active' && check.renewal === null) {
+          return { user: cached.user, principal: toPrincipal(cached.session, cached.user), cookie: null }
+        }
+      }
+      const ticket = cache?.ticket() ?? -1
       const found = await store.findSessionWithUser(tokenHash)
       if (!found) {
         throw new AuthError('invalid_session', 'The session has ended.', { reason: 'unknown_session' })
@@ -138,11 +163,11 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
       const now = clock.nowSeconds()
       const check = checkSessionTimes(session, now, policy)
       if (check.status === 'expired') {
-        await store.deleteSessionByTokenHash(tokenHash)
+        await endSession(tokenHash)
         throw new AuthError('invalid_session', 'The session has expired.', { reason: check.reason })
       }
       if (!user || user.disabledAt !== null) {
-        await store.deleteSessionByTokenHash(tokenHash)
+        await endSession(tokenHash)
         throw new AuthError('invalid_session', 'The session has ended.', { reason: 'user_unavailable' })
       }
       let cookie: CookieDescription | null = null
@@ -155,12 +180,13 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
         cookie = createSessionCookie(cookieOptions, token, session.expiresAt - now)
       }
       const publicUser = toPublicUser(user)
+      cache?.fill(ticket, tokenHash, freeze(session, publicUser))
       return { user: publicUser, principal: toPrincipal(session, publicUser), cookie }
     },
 
     async signOut(cookieHeader) {
       const token = readSessionTokenLeniently(cookieHeader)
-      if (token) await store.deleteSessionByTokenHash(hashSecret(token))
+      if (token) await endSession(hashSecret(token))
       return { cookie: createBlankSessionCookie(cookieOptions) }
     },
 
@@ -170,7 +196,15 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
   }
 }
 
-function toPrincipal(session: SessionRecord, user: PublicUser): Principal {
+/** A cache entry: its own frozen copies, since every request it serves shares it. */
+function freeze(session: SessionRecord, user: PublicUser): CachedSession {
+  return Object.freeze({
+    session: Object.freeze({ ...session }),
+    user: Object.freeze({ ...user, roles: Object.freeze([...user.roles]) }),
+  })
+}
+
+function toPrincipal(session: Readonly<SessionRecord>, user: PublicUser): Principal {
   return {
     userId: user.id,
     sessionId: session.id,

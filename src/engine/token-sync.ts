@@ -4,7 +4,7 @@
  * effort (a silently dead connection can take minutes to notice) and the SQLite and memory stores have no feed
  * between processes at all.
  */
-import type { ChangeEvent } from '../core/change-event.js'
+import { type ChangeEvent, isRevocationEvent } from '../core/change-event.js'
 import type { TokenContext } from './token-context.js'
 import { loadRevocations } from './token-revocation.js'
 
@@ -39,8 +39,8 @@ export async function resync(ctx: TokenContext): Promise<void> {
   for (const result of results) if (result.status === 'rejected') throw result.reason
 }
 
-/** Applies one event another instance (or this one) published. */
+/** Applies one event another instance (or this one) published; session notices are the session cache's. */
 function applyChange(ctx: TokenContext, event: ChangeEvent): void {
   if (event.type === 'keys-changed') resync(ctx).catch(ctx.reportBackgroundError)
-  else ctx.revocations.apply(event)
+  else if (isRevocationEvent(event)) ctx.revocations.apply(event)
 }

@@ -12,6 +12,7 @@ export function authOptionsFromConfig(config: Readonly<Config>, store: Store): A
     cookie: config.cookie,
     tokens: { ...tokenPolicy, signing: { algorithm, hmacSecret }, passwordGrant },
     sessionLimit: config.sessionLimit,
+    sessionCache: config.sessionCache,
     accounts: config.accounts,
     // The windows are the library's; the configuration sets the limits only.
     rateLimits: {

@@ -22,6 +22,7 @@ import { TOKEN_POLICY_DEFAULTS, TOKEN_POLICY_RANGES } from '../core/token-policy
 import { ACCOUNT_POLICY_DEFAULTS, ACCOUNT_POLICY_RANGES } from '../core/account-policy.js'
 import type { ProviderSettings } from '../social/provider.js'
 import { ConfigError } from './config-error.js'
+import { SESSION_CACHE_DEFAULTS } from '../engine/session-cache.js'
 import { SOCIAL_PROVIDERS_VARIABLE, isSocialVariable, readSocialSettings } from './social-config.js'
 
 export type StoreKind = 'sqlite' | 'memory' | 'postgres' | 'redis'
@@ -50,6 +51,8 @@ export const ENV_RANGES = {
   SESAME_CHANGE_EMAIL_TTL_SECONDS: ACCOUNT_POLICY_RANGES.changeEmailSeconds,
   SESAME_MAX_SESSIONS_PER_USER: SESSION_LIMIT_RANGE,
   SESAME_HSTS_MAX_AGE_SECONDS: { min: 0, max: 63_072_000 },
+  SESAME_SESSION_CACHE_ENTRIES: { min: 1, max: 100_000_000 },
+  SESAME_SESSION_CACHE_MB: { min: 1, max: 16_384 },
 } as const satisfies Record<string, Range>
 
 /** A whole number within the variable's range in {@link ENV_RANGES}. */
@@ -148,6 +151,9 @@ const ENV_SCHEMA = z
     ),
     SESAME_MAX_SESSIONS_PER_USER: whole('SESAME_MAX_SESSIONS_PER_USER', 0),
     SESAME_SESSION_LIMIT_POLICY: z.enum(SESSION_LIMIT_POLICIES).default('evict-oldest'),
+    SESAME_SESSION_CACHE: flag.default(true),
+    SESAME_SESSION_CACHE_ENTRIES: whole('SESAME_SESSION_CACHE_ENTRIES', SESSION_CACHE_DEFAULTS.maxEntries),
+    SESAME_SESSION_CACHE_MB: whole('SESAME_SESSION_CACHE_MB', SESSION_CACHE_DEFAULTS.maxBytes / 2 ** 20),
     SESAME_REVOCATION_FEED_TOKEN: z.string().min(32).max(512).regex(/^\S+$/).optional(),
     SESAME_HSTS_MAX_AGE_SECONDS: whole('SESAME_HSTS_MAX_AGE_SECONDS', 31_536_000),
     SESAME_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -206,6 +212,11 @@ export interface Config {
   }
   /** Devices a user may have at once (0 = no limit), and what happens at the limit. */
   sessionLimit: { max: number; policy: 'evict-oldest' | 'deny' }
+  /**
+   * The per-instance cookie-session cache (on Redis and PostgreSQL session stores; `engine/session-cache.ts`):
+   * false when off, else its limits.
+   */
+  sessionCache: false | { maxEntries: number; maxBytes: number }
   tokens: {
     issuer: string
     audience: string
@@ -339,6 +350,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       mailsPerIp: e.SESAME_MAILS_PER_IP,
     },
     sessionLimit: { max: e.SESAME_MAX_SESSIONS_PER_USER, policy: e.SESAME_SESSION_LIMIT_POLICY },
+    sessionCache: e.SESAME_SESSION_CACHE && {
+      maxEntries: e.SESAME_SESSION_CACHE_ENTRIES,
+      maxBytes: e.SESAME_SESSION_CACHE_MB * 2 ** 20,
+    },
     tokens: {
       issuer,
       audience: e.SESAME_AUDIENCE ?? issuer,

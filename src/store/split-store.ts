@@ -86,6 +86,11 @@ export function createSplitStore(stores: { users: Store; sessions: Store }): Sto
     claimOnce: (key, expiresAt, now) => sessions.claimOnce(key, expiresAt, now),
     deleteExpiredClaims: (now) => sessions.deleteExpiredClaims(now),
     changes: sessions.changes,
+    // A cached session is read from both parts, so a cache follows both parts' notices.
+    ...(users.sessionFeeds &&
+      sessions.sessionFeeds && {
+        sessionFeeds: [...new Set([...sessions.sessionFeeds, ...users.sessionFeeds])],
+      }),
 
     async ping() {
       await Promise.all([users.ping(), sessions.ping()])

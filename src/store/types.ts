@@ -163,7 +163,19 @@ export interface ChangeFeed {
    * Calls `onEvent` for each event and `onResync` when the subscription (re)connects, since events may have
    * been missed while it was down. Resolves once subscribed; returns the function that unsubscribes.
    */
-  subscribe(onEvent: (event: ChangeEvent) => void, onResync: () => void): Promise<() => Promise<void>>
+  subscribe(
+    onEvent: (event: ChangeEvent) => void,
+    onResync: () => void,
+    /** Called when the subscription's connection drops (before the resync that follows its return). */
+    onInterrupt?: () => void,
+  ): Promise<() => Promise<void>>
+  /**
+   * The number of the last `sessions-changed` notice the store wrote (0 before the first), read from the
+   * store itself. Present on feeds whose store writes a numbered notice, in the same atomic step, for every
+   * change that ends a session or changes a user: what an instance's session cache needs to tell that it
+   * missed one. Absent on feeds without them (memory, SQLite): no session cache there.
+   */
+  lastSessionChange?(): Promise<number>
 }
 
 /** What a one-time token (a link in a mail) is for. */
@@ -520,6 +532,12 @@ export interface Store {
 
   /** The change feed that carries revocations between instances. */
   readonly changes: ChangeFeed
+  /**
+   * Every feed that announces changes to this store's sessions and users (the one `changes` feed, or both of a
+   * split store's parts), each with `lastSessionChange`; absent when some part announces none. A session cache
+   * needs them all.
+   */
+  readonly sessionFeeds?: readonly ChangeFeed[]
 
   /** Resolves when the backing service answers; throws `store_unavailable` otherwise. */
   ping(): Promise<void>

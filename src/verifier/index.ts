@@ -26,7 +26,7 @@ import { KeySource } from '../core/key-source.js'
 import type { Principal } from '../core/principal.js'
 import { RevocationList } from '../core/revocation-list.js'
 import { VerifiedTokenCache } from '../core/verified-token-cache.js'
-import { parseChangeEvent, parseRevocationSnapshot } from '../core/change-event.js'
+import { isRevocationEvent, parseChangeEvent, parseRevocationSnapshot } from '../core/change-event.js'
 
 export interface VerifierOptions {
   /** The `iss` tokens must carry: Sesame's `SESAME_ISSUER`. Also the base of the default URLs. */
@@ -197,7 +197,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   function applyFeedMessage(event: string | undefined, data: string): void {
     if (event !== 'snapshot') {
       const entry = parseChangeEvent(data)
-      if (entry && entry.type !== 'keys-changed') revocations.apply(entry)
+      if (entry && isRevocationEvent(entry)) revocations.apply(entry)
       return
     }
     const entries = parseRevocationSnapshot(data)

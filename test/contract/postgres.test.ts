@@ -44,6 +44,7 @@ describeStoreContract('postgres', async () => {
     store: await createPostgresStore({ url: DATABASE_URL, schema, timeoutMs: CONTRACT_TIMEOUT_MS }),
     cleanup: () => dropSchema(schema),
     userForeignKey: true,
+    sessionNotices: true,
   }
 })
 

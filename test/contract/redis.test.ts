@@ -67,6 +67,7 @@ describeStoreContract('redis', async () => {
   return {
     store: createRedisStore({ url: REDIS_URL, keyPrefix: prefix, timeoutMs: CONTRACT_TIMEOUT_MS }),
     cleanup: () => deleteKeysUnder(prefix),
+    sessionNotices: true,
   }
 })
 
@@ -790,6 +791,8 @@ return {session_fields('not a session') and 1 or 0, valid_session({id = 'a|b'}) 
         `${prefix}epochs`,
         `${prefix}revocations`,
         `${prefix}agent:{${agentRef(session.userAgent!)}}`,
+        // The count of sessions-changed notices (the deletion was one), shared by every user.
+        `${prefix}session-changes`,
       ].sort(),
     )
   })
@@ -911,7 +914,9 @@ return {session_fields('not a session') and 1 or 0, valid_session({id = 'a|b'}) 
     // A deleted user leaves no consent behind, nor an entry in the client's consenters.
     await store.putConsent(makeConsent(user.id, 'other'))
     expect(await store.deleteUser(user.id)).toBe(true)
-    expect((await keysUnder(prefix)).sort()).toEqual([`${prefix}client:{other}`, `${prefix}clients`].sort())
+    expect((await keysUnder(prefix)).sort()).toEqual(
+      [`${prefix}client:{other}`, `${prefix}clients`, `${prefix}session-changes`].sort(),
+    )
   })
 
   it('lets Redis expire a session on its own; the purge then has nothing left to count', async () => {

@@ -29,5 +29,5 @@ describeStoreContract('postgres users + redis sessions', async () => {
     users: await createPostgresStore({ url: DATABASE_URL, schema, timeoutMs: CONTRACT_TIMEOUT_MS }),
     sessions: createRedisStore({ url: REDIS_URL, keyPrefix: prefix, timeoutMs: CONTRACT_TIMEOUT_MS }),
   })
-  return { store, devicesApart: true }
+  return { store, devicesApart: true, sessionNotices: true }
 })

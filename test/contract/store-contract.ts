@@ -39,6 +39,11 @@ export interface OpenedStore {
    * them: the engine ends a user's devices before it deletes the user.
    */
   devicesApart?: boolean
+  /**
+   * The store announces every change to a session or a user as a numbered `sessions-changed` notice on its
+   * feeds (`sessionFeeds`): Redis, PostgreSQL and a split of the two; memory and SQLite do not.
+   */
+  sessionNotices?: boolean
 }
 
 /**
@@ -2862,6 +2867,192 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         await vi.waitFor(() => expect(staying.events).toHaveLength(3), DELIVERY)
         expect(sortEvents(staying.events)).toEqual(sortEvents([keysChanged, ...later]))
         expect(leaving.events).toEqual([keysChanged])
+      })
+    })
+
+    describe('sessions-changed notices (what session caches follow)', () => {
+      type Notice = Extract<ChangeEvent, { type: 'sessions-changed' }>
+      type NumberedFeed = NonNullable<Store['sessionFeeds']>[number] & {
+        lastSessionChange(): Promise<number>
+      }
+      const DELIVERY = { timeout: 5_000, interval: 10 }
+
+      function numberedFeeds(): NumberedFeed[] {
+        const feeds = store.sessionFeeds ?? []
+        for (const feed of feeds) expect(feed.lastSessionChange).toBeTypeOf('function')
+        return feeds as NumberedFeed[]
+      }
+
+      /**
+       * Runs `action` with every feed subscribed; the notices it caused, once each feed has delivered every
+       * number its store counted. Checks on the way that each feed's numbers run on from its count before the
+       * action, one by one, with none skipped or repeated, up to its count after.
+       */
+      async function noticesDuring(action: () => Promise<unknown>): Promise<Notice[]> {
+        const feeds = numberedFeeds()
+        const heard = feeds.map(() => [] as Notice[])
+        const stops = await Promise.all(
+          feeds.map((feed, i) =>
+            feed.subscribe(
+              (event) => {
+                if (event.type === 'sessions-changed') heard[i]!.push(event)
+              },
+              () => {},
+            ),
+          ),
+        )
+        try {
+          const before = await Promise.all(feeds.map((feed) => feed.lastSessionChange()))
+          await action()
+          const after = await Promise.all(feeds.map((feed) => feed.lastSessionChange()))
+          const notices: Notice[] = []
+          for (const [i, notices_] of heard.entries()) {
+            await vi.waitFor(
+              () => expect(notices_.filter((n) => n.seq > before[i]!).length).toBe(after[i]! - before[i]!),
+              DELIVERY,
+            )
+            const numbers = notices_.filter((n) => n.seq > before[i]!).map((n) => n.seq)
+            expect(numbers).toEqual(
+              Array.from({ length: after[i]! - before[i]! }, (_, k) => before[i]! + 1 + k),
+            )
+            notices.push(...notices_.filter((n) => n.seq > before[i]!))
+          }
+          return notices
+        } finally {
+          for (const stop of stops) await stop()
+        }
+      }
+
+      const usersIn = (notices: Notice[]) => [...new Set(notices.map((n) => n.userId))].sort()
+
+      async function userWithSessions(
+        count: number,
+      ): Promise<{ user: UserRecord; sessions: SessionRecord[] }> {
+        const user = makeUser()
+        await store.createUser(user)
+        const sessions: SessionRecord[] = []
+        for (let i = 0; i < count; i++) {
+          const session = makeSession(user.id, { createdAt: NOW + i })
+          await store.createSession(session)
+          sessions.push(session)
+        }
+        return { user, sessions }
+      }
+
+      it('are offered exactly by the stores that write them', () => {
+        expect(Boolean(store.sessionFeeds)).toBe(opened.sessionNotices === true)
+        if (store.sessionFeeds) expect(store.sessionFeeds.length).toBeGreaterThan(0)
+      })
+
+      it("announce the end of a session, by token hash, by id, all but one, all with the user's tokens", async () => {
+        if (!opened.sessionNotices) return
+        const { user, sessions } = await userWithSessions(4)
+        const other = await userWithSessions(1)
+        expect(
+          usersIn(await noticesDuring(() => store.deleteSessionByTokenHash(sessions[0]!.tokenHash))),
+        ).toEqual([user.id])
+        expect(usersIn(await noticesDuring(() => store.deleteUserSession(user.id, sessions[1]!.id)))).toEqual(
+          [user.id],
+        )
+        expect(
+          usersIn(await noticesDuring(() => store.deleteUserSessions(user.id, sessions[3]!.id))),
+        ).toEqual([user.id])
+        const ended = await noticesDuring(() =>
+          store.endUserDevices({
+            userId: other.user.id,
+            epoch: { userId: other.user.id, epoch: NOW, expiresAt: NOW + 900 },
+            exceptSessionId: null,
+            exceptFamilyId: null,
+            now: NOW,
+          }),
+        )
+        expect(usersIn(ended)).toEqual([other.user.id])
+      })
+
+      it('announce a session the device limit evicts, and nothing for a session created with room', async () => {
+        if (!opened.sessionNotices) return
+        const { user } = await userWithSessions(1)
+        const limit: DeviceLimit = { max: 2, now: NOW, policy: 'evict-oldest' }
+        expect(
+          await noticesDuring(() => store.createSession(makeSession(user.id, { createdAt: NOW + 5 }), limit)),
+        ).toEqual([])
+        const evicting = await noticesDuring(() =>
+          store.createSession(makeSession(user.id, { createdAt: NOW + 6 }), limit),
+        )
+        expect(usersIn(evicting)).toEqual([user.id])
+        expect(await store.listUserSessions(user.id)).toHaveLength(2)
+      })
+
+      it('announce every change to a user: password, disabled and enabled, email verified, email changed, deleted', async () => {
+        if (!opened.sessionNotices) return
+        const { user } = await userWithSessions(1)
+        const changes: Array<() => Promise<unknown>> = [
+          () => store.updatePasswordHash(user.id, '$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdA$bmV3aGFzaA'),
+          () => store.setUserDisabled(user.id, NOW),
+          () => store.setUserDisabled(user.id, null),
+          () => store.setEmailVerified(user.id, user.email, NOW),
+          () => store.changeUserEmail(user.id, `moved-${user.email}`, NOW),
+        ]
+        for (const change of changes) expect(usersIn(await noticesDuring(change))).toEqual([user.id])
+        const deleted = await noticesDuring(() => store.deleteUser(user.id))
+        expect(usersIn(deleted)).toEqual([user.id])
+      })
+
+      it('tell the writing process at once, unnumbered, whichever part of the store wrote', async () => {
+        if (!opened.sessionNotices) return
+        const { user } = await userWithSessions(2)
+        const heard: Notice[] = []
+        const stops = await Promise.all(
+          numberedFeeds().map((feed) =>
+            feed.subscribe(
+              (event) => void (event.type === 'sessions-changed' && event.seq === 0 && heard.push(event)),
+              () => {},
+            ),
+          ),
+        )
+        try {
+          const writes: Array<() => Promise<unknown>> = [
+            () => store.setUserDisabled(user.id, NOW),
+            () => store.deleteUserSessions(user.id, null),
+            () => store.deleteUser(user.id),
+          ]
+          for (const [i, write] of writes.entries()) {
+            await write()
+            // No waiting: the notice came before the write's promise settled for its caller.
+            expect(heard).toHaveLength(i + 1)
+            expect(heard[i]).toEqual({ type: 'sessions-changed', userId: user.id, seq: 0 })
+          }
+        } finally {
+          for (const stop of stops) await stop()
+        }
+      })
+
+      it('announce sessions the purge deletes', async () => {
+        if (!opened.sessionNotices) return
+        const { user } = await userWithSessions(0)
+        await store.createSession(makeSession(user.id, { expiresAt: NOW + 10 }))
+        const purged = await noticesDuring(() => store.deleteExpiredSessions(NOW + 20))
+        expect(usersIn(purged)).toContain(user.id)
+      })
+
+      it('announce nothing for reads, renewals, or writes that change nothing', async () => {
+        if (!opened.sessionNotices) return
+        const { user, sessions } = await userWithSessions(2)
+        const taker = makeUser()
+        await store.createUser(taker)
+        const quiet = await noticesDuring(async () => {
+          await store.findSessionWithUser(sessions[0]!.tokenHash)
+          await store.listUserSessions(user.id)
+          await store.touchSession(sessions[0]!.tokenHash, NOW + 60, NOW + 1860)
+          await store.deleteSessionByTokenHash(makeTokenHash())
+          await store.deleteUserSession(user.id, generatePublicId())
+          await store.updatePasswordHash(generatePublicId(), 'x')
+          await store.setUserDisabled(generatePublicId(), NOW)
+          await store.setEmailVerified(user.id, `not-${user.email}`, NOW)
+          expect(await store.changeUserEmail(user.id, taker.email, NOW)).toBe(EMAIL_TAKEN)
+          expect(await store.deleteUser(generatePublicId())).toBe(false)
+        })
+        expect(quiet).toEqual([])
       })
     })
 

@@ -7,7 +7,6 @@
  * - SQLite: there is no feed between processes; a revocation another process writes is applied at the next
  *   periodic re-read (every 30 s), driven here by faked interval timers.
  */
-import { type AddressInfo, type Server, Socket, createServer } from 'node:net'
 import { join } from 'node:path'
 import { rmSync } from 'node:fs'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
@@ -18,51 +17,12 @@ import { createRedisStore } from '../../src/store/redis/index.js'
 import { createSqliteStore } from '../../src/store/sqlite/index.js'
 import { REDIS_URL, deletePrefixes, freshPrefix } from '../helpers/shared-stores.js'
 import { makeTempDir } from '../helpers/server.js'
+import { Relay } from '../helpers/relay.js'
 
 const TOKENS = { issuer: 'https://auth.example', audience: 'https://api.example' }
 const FAST_HASHER = createArgon2Hasher({ params: { memoryCost: 1024, timeCost: 1, parallelism: 1 } })
 const EMAIL = 'feed@example.com'
 const PASSWORD = 'a passphrase for the feed test'
-
-/** Relays TCP to Redis; `cut()` drops every connection and refuses new ones until `restore()`. */
-class Relay {
-  #server: Server | null = null
-  readonly #sockets = new Set<Socket>()
-  readonly #target: URL
-  port = 0
-
-  constructor(target: string) {
-    this.#target = new URL(target)
-  }
-
-  async start(port = 0): Promise<void> {
-    this.#server = createServer((client) => {
-      const upstream = new Socket()
-      upstream.connect(Number(this.#target.port || 6379), this.#target.hostname)
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket)
-        socket.on('close', () => this.#sockets.delete(socket))
-        socket.on('error', () => socket.destroy())
-      }
-      client.pipe(upstream).pipe(client)
-      client.on('close', () => upstream.destroy())
-      upstream.on('close', () => client.destroy())
-    })
-    await new Promise<void>((done) => this.#server!.listen(port, '127.0.0.1', done))
-    this.port = (this.#server.address() as AddressInfo).port
-  }
-
-  async cut(): Promise<void> {
-    await new Promise<void>((done) => {
-      this.#server!.close(() => done())
-      for (const socket of this.#sockets) socket.destroy()
-    })
-  }
-
-  restore(): Promise<void> {
-    return this.start(this.port)
-  }
-}
 
 async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs

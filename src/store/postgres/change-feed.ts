@@ -19,8 +19,8 @@
  *   malformed event must not reach the revocation lists.
  */
 import { createHash } from 'node:crypto'
-import type { ChangeFeed } from '../types.js'
-import { parseChangeEvent } from '../../core/change-event.js'
+import type { ChangeEvent, ChangeFeed } from '../types.js'
+import { localSessionChange, parseChangeEvent } from '../../core/change-event.js'
 import { bounded, type Sql, unavailable } from './connection.js'
 
 /** The NOTIFY channel of a schema's store. */
@@ -33,6 +33,8 @@ export function changeChannel(schema: string): string {
 
 /** The feed, plus what the store's `close()` needs from it. */
 export interface PostgresChangeFeed extends ChangeFeed {
+  /** Tells this process's subscribers at once that a write through this store changed a user's sessions. */
+  announceLocally(userId: string): void
   /** Refuses new subscriptions: postgres.js would open a fresh LISTEN connection that nothing closes. */
   close(): void
 }
@@ -40,13 +42,26 @@ export interface PostgresChangeFeed extends ChangeFeed {
 export function createPostgresChangeFeed(sql: Sql, schema: string, timeoutMs: number): PostgresChangeFeed {
   const channel = changeChannel(schema)
   let closed = false
+  const subscribers = new Set<(event: ChangeEvent) => void>()
   return {
+    announceLocally(userId) {
+      for (const onEvent of [...subscribers]) callSafely(() => onEvent(localSessionChange(userId)))
+    },
+
     close() {
       closed = true
     },
 
     async publish(event) {
       await bounded(sql`SELECT pg_notify(${channel}, ${JSON.stringify(event)})`, timeoutMs)
+    },
+
+    async lastSessionChange() {
+      const [row] = await bounded(
+        sql<Array<{ count: string }>>`SELECT count FROM session_change_count`,
+        timeoutMs,
+      )
+      return Number(row?.count ?? 0)
     },
 
     async subscribe(onEvent, onResync) {
@@ -73,9 +88,12 @@ export function createPostgresChangeFeed(sql: Sql, schema: string, timeoutMs: nu
         listening.then((late) => late.unlisten()).catch(() => {})
         throw unavailable(error)
       }
+      const local = (event: ChangeEvent) => onEvent(event)
+      subscribers.add(local)
       return async () => {
         if (!active) return
         active = false
+        subscribers.delete(local)
         // After close the LISTEN connection is gone, and with it the subscription.
         if (!closed) await bounded(meta.unlisten(), timeoutMs)
       }

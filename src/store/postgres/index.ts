@@ -34,6 +34,7 @@ import {
 } from '../types.js'
 import { copyClient } from '../clients.js'
 import { checkIdentity, isLastSignInMethod } from '../identities.js'
+import { announcingWrites } from '../local-announcements.js'
 import { createPostgresChangeFeed } from './change-feed.js'
 import { assertSchemaName, bounded, openPool, type Sql, unavailable } from './connection.js'
 import { migratePostgres } from './migrations.js'
@@ -249,7 +250,7 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
     )
   }
 
-  return {
+  return announcingWrites(changes, {
     kind: 'postgres',
 
     async createUser(user) {
@@ -735,6 +736,7 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
     },
 
     changes,
+    sessionFeeds: [changes],
 
     async ping() {
       await run(sql`SELECT 1`)
@@ -744,5 +746,5 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
       // Waits up to 1 s for running queries, then closes every connection, the LISTEN one included.
       await sql.end({ timeout: 1 })
     },
-  }
+  })
 }

@@ -24,6 +24,7 @@
 import type postgres from 'postgres'
 import { assignEmailKeys, describeKeylessUsers } from '../email-keys.js'
 import type { Sql } from './connection.js'
+import { changeChannel } from './change-feed.js'
 import { assertSchemaName, unavailable } from './connection.js'
 
 export interface PostgresMigration {
@@ -257,7 +258,60 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX oauth_consents_by_client ON oauth_consents (client_id);
     `,
   },
+  {
+    version: 12,
+    name: 'numbered sessions-changed notices for the session cache',
+    // Triggers, so every writer announces, Sesame's statements and an operator's psql alike, in the writing
+    // transaction: the count moves and the NOTIFY is queued only if the change commits. The count's one row is
+    // locked from the trigger to the commit, so announcing transactions number their notices in commit order,
+    // the order NOTIFY delivers them in (NOTIFY already serialises committing transactions). Statement-level
+    // triggers with transition tables: one notice per user per statement, however many of its rows changed.
+    sql: `
+      CREATE TABLE session_change_count (
+        only_row BOOLEAN PRIMARY KEY DEFAULT true CHECK (only_row),
+        count    BIGINT  NOT NULL
+      );
+      INSERT INTO session_change_count (count) VALUES (0);
+    `,
+    run: async (tx) => {
+      const [row] = await tx<Array<{ schema: string }>>`SELECT current_schema() AS schema`
+      await tx.unsafe(sessionChangeTriggers(row!.schema))
+      return []
+    },
+  },
 ]
+
+/**
+ * The functions and triggers of migration 12, for `schema` (checked by `assertSchemaName`, so it can be quoted
+ * into SQL). The functions pin their `search_path`: a trigger runs with the writer's, which an operator's
+ * session need not share.
+ */
+function sessionChangeTriggers(schema: string): string {
+  assertSchemaName(schema)
+  const announce = (name: string, userColumn: string) => `
+    CREATE FUNCTION "${schema}".${name}() RETURNS trigger LANGUAGE plpgsql SET search_path = "${schema}" AS $fn$
+    DECLARE
+      uid TEXT;
+      n   BIGINT;
+    BEGIN
+      FOR uid IN SELECT DISTINCT ${userColumn} FROM changed LOOP
+        UPDATE session_change_count SET count = count + 1 RETURNING count INTO n;
+        PERFORM pg_notify('${changeChannel(schema)}',
+          json_build_object('type', 'sessions-changed', 'userId', uid, 'seq', n)::text);
+      END LOOP;
+      RETURN NULL;
+    END
+    $fn$;`
+  return `
+    ${announce('announce_session_changes', 'user_id')}
+    ${announce('announce_user_changes', 'id')}
+    CREATE TRIGGER sessions_deleted AFTER DELETE ON sessions REFERENCING OLD TABLE AS changed
+      FOR EACH STATEMENT EXECUTE FUNCTION announce_session_changes();
+    CREATE TRIGGER users_updated AFTER UPDATE ON users REFERENCING NEW TABLE AS changed
+      FOR EACH STATEMENT EXECUTE FUNCTION announce_user_changes();
+    CREATE TRIGGER users_deleted AFTER DELETE ON users REFERENCING OLD TABLE AS changed
+      FOR EACH STATEMENT EXECUTE FUNCTION announce_user_changes();`
+}
 
 /** Rows per UPDATE when filling email keys: bounded statements, few round trips. */
 const FILL_BATCH = 1000

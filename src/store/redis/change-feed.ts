@@ -7,25 +7,32 @@
  * subscriber's reload from the store cannot miss an event published between the reload and the subscription.
  */
 import type { Cluster, Redis } from 'ioredis'
-import { parseChangeEvent } from '../../core/change-event.js'
+import { localSessionChange, parseChangeEvent } from '../../core/change-event.js'
 import type { ChangeEvent, ChangeFeed } from '../types.js'
 import { createCommandGuard, type CommandGuard, quitConnection } from './connection.js'
 
 interface Listener {
   onEvent: (event: ChangeEvent) => void
   onResync: () => void
+  onInterrupt: (() => void) | undefined
 }
 
 export interface RedisChangeFeed extends ChangeFeed {
+  /** Tells this process's subscribers at once that a write through this store changed a user's sessions. */
+  announceLocally(userId: string): void
   /** Unsubscribes everyone and closes the subscriber connection. */
   close(): Promise<void>
 }
 
-/** A feed on `channel`, publishing through `client` (guarded by `guard`). */
+/**
+ * A feed on `channel`, publishing through `client` (guarded by `guard`); `sessionChangeCount` is the key the
+ * scripts count their sessions-changed notices in.
+ */
 export function createRedisChangeFeed(
   client: Redis | Cluster,
   guard: CommandGuard,
   channel: string,
+  sessionChangeCount: string,
   timeoutMs: number,
 ): RedisChangeFeed {
   const listeners = new Set<Listener>()
@@ -50,6 +57,8 @@ export function createRedisChangeFeed(
       if (from === channel) deliver(message)
     })
     connection.on('close', () => {
+      // Messages published from now until the next 'ready' are lost to this connection.
+      if (subscription !== null) for (const listener of [...listeners]) listener.onInterrupt?.()
       subscription = null
     })
     // 'ready' after the first connect means a reconnect: events may have been missed while it was down.
@@ -87,11 +96,11 @@ export function createRedisChangeFeed(
       await guard.run(() => client.publish(channel, message))
     },
 
-    async subscribe(onEvent, onResync) {
+    async subscribe(onEvent, onResync, onInterrupt) {
       subscriber ??= openSubscriber()
       const { connection, guard: subscriberGuard } = subscriber
       await subscriberGuard.run(() => subscribeChannel(connection))
-      const listener: Listener = { onEvent, onResync }
+      const listener: Listener = { onEvent, onResync, onInterrupt }
       listeners.add(listener)
       onResync()
       return async () => {
@@ -103,6 +112,21 @@ export function createRedisChangeFeed(
             // Unsubscribing from a dead connection: there is nothing left to stop.
           })
       }
+    },
+
+    announceLocally(userId) {
+      for (const listener of [...listeners]) {
+        try {
+          listener.onEvent(localSessionChange(userId))
+        } catch {
+          // As in deliver: one subscriber's failure must not stop the others, nor fail the write.
+        }
+      }
+    },
+
+    async lastSessionChange() {
+      const count = await guard.run(() => client.get(sessionChangeCount))
+      return count === null ? 0 : Number(count)
     },
 
     async close() {

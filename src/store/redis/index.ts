@@ -39,7 +39,11 @@
  * | P clients                  | zset   | client ids, all scored 0 (listed by id)      | none                            |
  * | P client:{id}:consenters   | set    | ids of users with a consent to the client    | none                            |
  * | P user:{id}:consents       | hash   | client id -> the consent (scopes, grantedAt) | none                            |
- * Change feed: channel `P changes`.
+ * | P session-changes          | string | the number of the last sessions-changed      | none                            |
+ * |                            |        | notice (scripts.ts `announce`)               |                                 |
+ * Change feed: channel `P changes`. Every script that ends a session or changes a user also counts and publishes
+ * a `sessions-changed` notice in the same atomic step (what the session caches of `engine/session-cache.ts`
+ * follow).
  *
  * Records are hashes with one field per record field, except sessions, which are packed strings sharing their
  * User-Agent texts (`records.ts`: about 380 bytes per session in all); a null field is absent, numbers are
@@ -102,6 +106,7 @@ import { byCodeUnits, copyClient } from '../clients.js'
 import { byLinkTime, checkIdentity, PROVIDER_ID_PATTERN } from '../identities.js'
 import { isUsable } from '../one-time-tokens.js'
 import { rateLimitSlot } from '../rate-window.js'
+import { announcingWrites } from '../local-announcements.js'
 import { createRedisChangeFeed } from './change-feed.js'
 import {
   createCommandGuard,
@@ -183,7 +188,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
   const script = defineScripts(client, options.keyPrefix)
   const guard = createCommandGuard(client, timeoutMs)
   const { run } = guard
-  const changes = createRedisChangeFeed(client, guard, keys.changes, timeoutMs)
+  const changes = createRedisChangeFeed(client, guard, keys.changes, keys.sessionChangeCount, timeoutMs)
 
   let warned = false
   /**
@@ -233,7 +238,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     }
   }
 
-  return {
+  return announcingWrites(changes, {
     kind: 'redis',
 
     createUser: (user) =>
@@ -262,15 +267,18 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     updatePasswordHash: (userId, passwordHash) =>
       run(
         async () =>
-          (await script('updateIfExists', [keys.user(userId)], [1, 'passwordHash', passwordHash])) === 1,
+          (await script('updateUser', [keys.user(userId)], [userId, 1, 'passwordHash', passwordHash])) === 1,
       ),
     setUserDisabled: (userId, disabledAt) =>
       run(async () => {
         const change = disabledAt === null ? [0, 'disabledAt'] : [1, 'disabledAt', disabledAt]
-        return (await script('updateIfExists', [keys.user(userId)], change)) === 1
+        return (await script('updateUser', [keys.user(userId)], [userId, ...change])) === 1
       }),
     setEmailVerified: (userId, email, verifiedAt) =>
-      run(async () => (await script('setEmailVerified', [keys.user(userId)], [email, verifiedAt])) === 1),
+      run(
+        async () =>
+          (await script('setEmailVerified', [keys.user(userId)], [email, verifiedAt, userId])) === 1,
+      ),
     changeUserEmail: (userId, email, verifiedAt) =>
       run(async () => {
         const changed = await withStoredEmail(userId, (current) =>
@@ -747,6 +755,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     deleteExpiredClaims: (now) => run(() => purgeInBatches('purgeClaims', [keys.claimExpiry], now)),
 
     changes,
+    sessionFeeds: [changes],
 
     ping: () =>
       run(async () => {
@@ -757,7 +766,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       await changes.close()
       if (ownsClient) await quitConnection(client)
     },
-  }
+  })
 }
 
 /** The id an identity's key is built from: the provider id holds no colon, so this reads back one way. */

@@ -107,6 +107,11 @@ const SHARED_KEYS = {
   layoutVersion: 'layout-version',
   /** Pub/sub channel of the change feed (a channel, not a key). */
   changes: 'changes',
+  /**
+   * String: how many `sessions-changed` notices the scripts have published (the last one's number). No TTL: a
+   * count that restarted would look like no change to an instance that heard the old numbers.
+   */
+  sessionChangeCount: 'session-changes',
 } as const
 
 type RecordKeyName = keyof typeof RECORD_KEYS

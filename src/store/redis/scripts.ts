@@ -85,6 +85,18 @@ local function rescore_owner(uid)
   extend(SESSION_OWNERS, pttl > 0 and math.ceil((now_ms() + pttl) / 1000) or tonumber(first[2]))
 end
 
+-- Publishes a numbered sessions-changed notice for user \`uid\` (core/change-event.ts): once per user per script,
+-- numbered by a count that moves in this same atomic step, so an instance that misses the message can tell from
+-- the count (engine/session-cache.ts). Every write that ends a session or changes a user calls it.
+local announced = {}
+local function announce(uid)
+  if not uid or uid == '' or announced[uid] then return end
+  announced[uid] = true
+  local seq = redis.call('INCR', SESSION_CHANGE_COUNT)
+  redis.call('PUBLISH', CHANGES,
+    '{"type":"sessions-changed","userId":' .. cjson.encode(uid) .. ',"seq":' .. seq .. '}')
+end
+
 -- Removes a token hash from a user's sessions index.
 local function unindex_session(th, uid)
   redis.call('ZREM', user_sessions(uid), th)
@@ -103,6 +115,7 @@ local function drop_session(th, uid)
   redis.call('DEL', key)
   if owner and owner ~= uid then unindex_session(th, owner) end
   if uid then unindex_session(th, uid) end
+  announce(owner or uid)
   return 1
 end
 
@@ -309,12 +322,13 @@ if not id then return {} end
 return redis.call('HGETALL', user(id))`,
   },
 
-  // KEYS: user. ARGV: P, email, verifiedAt. 1 if set; 0 when the user is gone or has another email now.
+  // KEYS: user. ARGV: P, email, verifiedAt, user id. 1 if set; 0 when the user is gone or has another email now.
   setEmailVerified: {
     keys: 1,
     lua: `
 if redis.call('HGET', KEYS[1], 'email') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'emailVerifiedAt', ARGV[3])
+announce(ARGV[4])
 return 1`,
   },
 
@@ -340,6 +354,7 @@ drop_email_entry(KEYS[3], uid)
 redis.call('SET', KEYS[4], uid)
 redis.call('SET', KEYS[5], uid)
 redis.call('HSET', KEYS[1], 'email', ARGV[4], 'emailVerifiedAt', ARGV[5])
+announce(uid)
 return 1`,
   },
 
@@ -368,17 +383,19 @@ for _, fid in ipairs(redis.call('ZRANGE', KEYS[7], 0, -1)) do drop_family(fid) e
 for _, cid in ipairs(redis.call('HKEYS', KEYS[8])) do redis.call('SREM', client_consenters(cid), uid) end
 redis.call('DEL', KEYS[1], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
 redis.call('ZREM', SESSION_OWNERS, uid)
+announce(uid)
 return 1`,
   },
 
-  // KEYS: a record hash. ARGV: P, n, n field/value pairs to set, then fields to delete. Never creates the hash.
-  updateIfExists: {
+  // KEYS: user. ARGV: P, user id, n, n field/value pairs to set, then fields to delete. Never creates the hash.
+  updateUser: {
     keys: 1,
     lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local n = tonumber(ARGV[2])
-if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 3, 2 + 2 * n)) end
-if #ARGV > 2 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 3 + 2 * n)) end
+local n = tonumber(ARGV[3])
+if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + 2 * n)) end
+if #ARGV > 3 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 4 + 2 * n)) end
+announce(ARGV[2])
 return 1`,
   },
 

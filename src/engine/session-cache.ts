@@ -1,0 +1,355 @@
+/**
+ * A per-instance cache of cookie sessions with their users, so a cookie request costs no store round trip,
+ * kept true by the store's numbered `sessions-changed` notices (`core/change-event.ts`): a store announces, in
+ * the same atomic step, every change that ends a session or changes its user, and every instance drops what
+ * it holds for that user. Revocation stays immediate, unlike a signed cookie cache that keeps a signed-out
+ * session alive until it expires.
+ *
+ * Fail closed: the cache is served only while every feed is trusted (`core/notice-position.ts`): subscribed,
+ * its position known, not behind the store's count, and checked within two check intervals. Otherwise requests
+ * read the store (and get 503 if it is down). A (re)subscription or a dropped connection flushes everything; so
+ * does a skipped notice number, or a count that stays ahead of the notices for a whole interval.
+ *
+ * A read that races a change must not put the old state back after the notice dropped it: a fill carries the
+ * ticket taken before its store read, and is refused if a flush, or a drop of its user or session, came after.
+ *
+ * Sessions are held with their times, so idle and absolute expiry stay exact; a session due for renewal, or
+ * expired by its cached times, is read from the store (another instance may have renewed it), and the renewal
+ * is written there as before. Only active sessions of enabled users are cached, without the password hash.
+ */
+import { type NoticeVerdict, NoticePosition } from '../core/notice-position.js'
+import { checkOptionObject, checkWholeNumber } from '../core/option-checks.js'
+import type { ChangeEvent, ChangeFeed, SessionRecord } from '../store/types.js'
+import type { PublicUser } from './types.js'
+
+/** What the cache holds for one session token hash. Shared between requests: frozen. */
+export interface CachedSession {
+  readonly session: Readonly<SessionRecord>
+  readonly user: Readonly<PublicUser>
+}
+
+export interface SessionCacheLimits {
+  /** Sessions held at most; the least recently used go first. */
+  maxEntries: number
+  /** Estimated bytes held at most ({@link estimateEntryBytes}). */
+  maxBytes: number
+  /** How often each feed's count is read from the store (the bound on a lost notice going unnoticed). */
+  checkIntervalMs: number
+}
+
+export const SESSION_CACHE_DEFAULTS: Readonly<SessionCacheLimits> = Object.freeze({
+  maxEntries: 100_000,
+  maxBytes: 64 * 1024 * 1024,
+  checkIntervalMs: 500,
+})
+
+const LIMIT_RANGES = {
+  maxEntries: { min: 1, max: 100_000_000 },
+  maxBytes: { min: 64 * 1024, max: 2 ** 44 },
+  checkIntervalMs: { min: 50, max: 60_000 },
+} as const
+
+/**
+ * The `sessionCache` option of `createAuth`: `false` for none, else limits given in part keep the rest of
+ * their defaults. Throws `SesameOptionError` naming the option at fault.
+ */
+export function resolveSessionCacheLimits(option: unknown): Readonly<SessionCacheLimits> | null {
+  if (option === false) return null
+  if (option === true) return SESSION_CACHE_DEFAULTS
+  const given = checkOptionObject('sessionCache', option, Object.keys(LIMIT_RANGES))
+  const limits = { ...SESSION_CACHE_DEFAULTS, ...given }
+  for (const [name, range] of Object.entries(LIMIT_RANGES)) {
+    checkWholeNumber(`sessionCache.${name}`, limits[name as keyof SessionCacheLimits], range)
+  }
+  return Object.freeze(limits)
+}
+
+export interface SessionCacheStats {
+  entries: number
+  bytes: number
+  /** Requests served from the cache. */
+  hits: number
+  /** Requests that found nothing cached while the cache was trusted. */
+  misses: number
+  /** Requests that skipped the cache because it was not trusted at that moment. */
+  bypasses: number
+  /** `sessions-changed` notices heard from the feeds. */
+  notices: number
+  /** Entries dropped because their user's sessions changed (a notice, or a change made here). */
+  evictions: number
+  /** Entries dropped to stay within the limits. */
+  displaced: number
+  /** Times the whole cache was dropped (resubscription, dropped connection, missed notice). */
+  flushes: number
+}
+
+export interface SessionCache {
+  /** The cached session for this token hash, when there is one and the cache may be trusted now. */
+  get(tokenHash: string): CachedSession | undefined
+  /** Taken before a store read whose result may be cached; -1 when the cache cannot be filled now. */
+  ticket(): number
+  /** Caches what a store read begun at `ticket` found, unless a change to it may have come in between. */
+  fill(ticket: number, tokenHash: string, value: CachedSession): void
+  /** Drops one session (this instance ended it). */
+  forgetSession(tokenHash: string): void
+  stats(): SessionCacheStats
+  close(): Promise<void>
+}
+
+/** Fills more than this many drops apart are refused without looking: the log of recent drops is this long. */
+const RECENT_DROPS = 1024
+
+/**
+ * The bytes an entry is counted as: its strings (one byte per character: V8 keeps these Latin-1 strings one
+ * byte wide) plus a fixed cost for the objects and map slots, measured with `bench/session-cache-bytes.ts`.
+ */
+export function estimateEntryBytes(tokenHash: string, value: CachedSession): number {
+  const { session, user } = value
+  let bytes = ENTRY_OVERHEAD_BYTES + tokenHash.length + session.id.length + session.userId.length
+  bytes += (session.userAgent?.length ?? 0) + (session.ip?.length ?? 0) + user.email.length
+  for (const role of user.roles) bytes += role.length + 16
+  return bytes
+}
+
+/** Objects, map slots and the user index per entry (see {@link estimateEntryBytes}). */
+export const ENTRY_OVERHEAD_BYTES = 600
+
+interface Entry {
+  value: CachedSession
+  userId: string
+  bytes: number
+}
+
+interface FeedState {
+  feed: ChangeFeed & { lastSessionChange(): Promise<number> }
+  position: NoticePosition
+  unsubscribe: (() => Promise<void>) | null
+  subscribing: boolean
+  checking: boolean
+}
+
+/**
+ * A cache, untrusted (and so unused) until `start` has subscribed to every feed and read each one's count; if
+ * the store cannot be reached then, it stays untrusted and keeps trying on its timer.
+ */
+export function createSessionCache(options: {
+  feeds: readonly ChangeFeed[]
+  limits: SessionCacheLimits
+  reportBackgroundError: (error: unknown) => void
+  /** Monotonic milliseconds; tests pass their own. */
+  nowMs?: () => number
+}): SessionCache & { start(): Promise<void> } {
+  const { limits } = options
+  const nowMs = options.nowMs ?? (() => performance.now())
+  const checkValidMs = 2 * limits.checkIntervalMs
+  const entries = new Map<string, Entry>()
+  const byUser = new Map<string, Set<string>>()
+  let bytes = 0
+  // Every drop (of a user, of a session, of everything) takes the next generation; the log keeps the last ones.
+  let generation = 0
+  let flushedAt = 0
+  const dropLog: string[] = new Array<string>(RECENT_DROPS)
+  let trustedUntil = Number.NEGATIVE_INFINITY
+  const stats = { hits: 0, misses: 0, bypasses: 0, notices: 0, evictions: 0, displaced: 0, flushes: 0 }
+  let closed = false
+
+  const feeds: FeedState[] = options.feeds.map((feed) => {
+    if (!feed.lastSessionChange) throw new TypeError('A session cache needs feeds that number their notices.')
+    return {
+      feed: feed as FeedState['feed'],
+      position: new NoticePosition(),
+      unsubscribe: null,
+      subscribing: false,
+      checking: false,
+    }
+  })
+
+  function recomputeTrust(): void {
+    let until = Number.POSITIVE_INFINITY
+    for (const state of feeds) {
+      until = Math.min(until, state.unsubscribe ? state.position.trustedUntil(checkValidMs) : -Infinity)
+    }
+    trustedUntil = until
+  }
+
+  function remove(tokenHash: string): boolean {
+    const entry = entries.get(tokenHash)
+    if (!entry) return false
+    entries.delete(tokenHash)
+    bytes -= entry.bytes
+    const sessions = byUser.get(entry.userId)
+    sessions?.delete(tokenHash)
+    if (sessions?.size === 0) byUser.delete(entry.userId)
+    return true
+  }
+
+  function logDrop(key: string): void {
+    generation++
+    dropLog[generation % RECENT_DROPS] = key
+  }
+
+  function forgetUser(userId: string): void {
+    logDrop(`u${userId}`)
+    const sessions = byUser.get(userId)
+    if (!sessions) return
+    for (const tokenHash of [...sessions]) if (remove(tokenHash)) stats.evictions++
+  }
+
+  function forgetSession(tokenHash: string): void {
+    logDrop(`s${tokenHash}`)
+    if (remove(tokenHash)) stats.evictions++
+  }
+
+  function flush(): void {
+    generation++
+    flushedAt = generation
+    entries.clear()
+    byUser.clear()
+    bytes = 0
+    stats.flushes++
+  }
+
+  /** Whether a drop since `ticket` touched this user or session. */
+  function droppedSince(ticket: number, userId: string, tokenHash: string): boolean {
+    if (ticket < flushedAt || generation - ticket >= RECENT_DROPS) return true
+    for (let g = ticket + 1; g <= generation; g++) {
+      const key = dropLog[g % RECENT_DROPS]
+      if (key === `u${userId}` || key === `s${tokenHash}`) return true
+    }
+    return false
+  }
+
+  function apply(verdict: NoticeVerdict): void {
+    if (verdict === 'flush') flush()
+    recomputeTrust()
+  }
+
+  function onEvent(state: FeedState, event: ChangeEvent): void {
+    if (event.type !== 'sessions-changed') return
+    stats.notices++
+    forgetUser(event.userId)
+    // Unnumbered: a change this process made, told at once by the store (`store/local-announcements.ts`).
+    if (event.seq !== 0) apply(state.position.receive(event.seq))
+  }
+
+  /** The subscription (re)started or dropped: start over, and read the count again for a new position. */
+  function restart(state: FeedState, readCount: boolean): void {
+    state.position.restart()
+    flush()
+    recomputeTrust()
+    if (readCount) void check(state)
+  }
+
+  async function check(state: FeedState): Promise<void> {
+    if (state.checking || closed) return
+    state.checking = true
+    const era = state.position.era
+    try {
+      const count = await state.feed.lastSessionChange()
+      apply(state.position.checked(count, nowMs(), era))
+    } catch {
+      // Unreachable: the check goes stale and the cache stops being served; requests read the store.
+    } finally {
+      state.checking = false
+    }
+  }
+
+  async function subscribe(state: FeedState): Promise<void> {
+    if (state.unsubscribe || state.subscribing || closed) return
+    state.subscribing = true
+    try {
+      const unsubscribe = await state.feed.subscribe(
+        (event) => onEvent(state, event),
+        () => restart(state, true),
+        () => restart(state, false),
+      )
+      if (closed) {
+        await unsubscribe()
+        return
+      }
+      state.unsubscribe = unsubscribe
+      await check(state)
+    } catch {
+      // The store is unreachable: the timer tries again.
+    } finally {
+      state.subscribing = false
+      recomputeTrust()
+    }
+  }
+
+  function tick(): void {
+    for (const state of feeds) {
+      if (state.unsubscribe) void check(state)
+      else void subscribe(state)
+    }
+  }
+
+  function trimToLimits(): void {
+    for (const [tokenHash] of entries) {
+      if (entries.size <= limits.maxEntries && bytes <= limits.maxBytes) return
+      remove(tokenHash)
+      stats.displaced++
+    }
+  }
+
+  let timer: NodeJS.Timeout | undefined
+
+  return {
+    async start() {
+      timer ??= setInterval(tick, limits.checkIntervalMs)
+      timer.unref()
+      await Promise.all(feeds.map(subscribe))
+    },
+
+    get(tokenHash) {
+      if (nowMs() >= trustedUntil) {
+        stats.bypasses++
+        return undefined
+      }
+      const entry = entries.get(tokenHash)
+      if (!entry) {
+        stats.misses++
+        return undefined
+      }
+      // Most recently used last: the map's order is the eviction order.
+      entries.delete(tokenHash)
+      entries.set(tokenHash, entry)
+      stats.hits++
+      return entry.value
+    },
+
+    ticket: () => (nowMs() < trustedUntil ? generation : -1),
+
+    fill(ticket, tokenHash, value) {
+      const userId = value.session.userId
+      if (ticket < 0 || droppedSince(ticket, userId, tokenHash)) return
+      remove(tokenHash)
+      const entry: Entry = { value, userId, bytes: estimateEntryBytes(tokenHash, value) }
+      if (entry.bytes > limits.maxBytes) return
+      entries.set(tokenHash, entry)
+      bytes += entry.bytes
+      let sessions = byUser.get(userId)
+      if (!sessions) byUser.set(userId, (sessions = new Set()))
+      sessions.add(tokenHash)
+      trimToLimits()
+    },
+
+    forgetSession,
+
+    stats: () => ({ entries: entries.size, bytes, ...stats }),
+
+    async close() {
+      closed = true
+      clearInterval(timer)
+      flush()
+      trustedUntil = Number.NEGATIVE_INFINITY
+      await Promise.all(
+        feeds.map(async (state) => {
+          const unsubscribe = state.unsubscribe
+          state.unsubscribe = null
+          await unsubscribe?.().catch(() => {})
+        }),
+      )
+    },
+  }
+}
