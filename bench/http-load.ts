@@ -1,9 +1,12 @@
 /**
- * Starting a benchmark target (bench/target.ts) in its own process and loading its `GET /auth/me` with
- * autocannon: shared by `npm run bench` and `npm run bench:profile`.
+ * Starting a benchmark target (bench/target.ts) in its own process and loading its `GET /auth/me` (or the
+ * path it names) with autocannon: shared by `npm run bench` and `npm run bench:profile`. Each run also reads
+ * the target process's CPU time (user + system, all its threads) before and after, so the server's cost per
+ * request is known whether or not the load generator, which shares the machine, was the bottleneck.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
 
@@ -12,6 +15,8 @@ export const CONNECTIONS = 50
 export interface Target {
   child: ChildProcess
   url: string
+  /** What the load requests; default `/auth/me`. */
+  path?: string
   headers: Record<string, string>
   tokensFile?: string
   /** With BENCH_GRANTS=n: the signed-in user's credentials and n refresh tokens, one family each. */
@@ -23,6 +28,19 @@ export interface LoadResult {
   rps: number
   p99: number
   non2xx: number
+  /** The target process's CPU time over the run, in microseconds, divided by the requests it answered. */
+  cpuUsPerRequest: number
+}
+
+/** Clock ticks per second of /proc's CPU times. */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
+
+/** CPU seconds (user + system, every thread) the process has used so far, from /proc/<pid>/stat. */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // After the command name in parentheses: field 3 onwards; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
 }
 
 export async function startTarget(
@@ -35,11 +53,16 @@ export async function startTarget(
     env: { ...process.env, ...env },
   })
   const lines = createInterface({ input: child.stdout })
-  const first = await new Promise<string>((resolve, reject) => {
-    lines.once('line', resolve)
+  // The ready line is the one with the URL; the others are a logging target's log, read and dropped, as a
+  // log collector would read the pipe.
+  const ready = await new Promise<Omit<Target, 'child'>>((resolve, reject) => {
+    lines.on('line', (line) => {
+      const parsed = JSON.parse(line) as Partial<Target>
+      if (typeof parsed.url === 'string' && parsed.headers) resolve(parsed as Omit<Target, 'child'>)
+    })
     child.once('exit', (code) => reject(new Error(`target ${name} exited with ${code}`)))
   })
-  return { child, ...(JSON.parse(first) as Omit<Target, 'child'>) }
+  return { child, ...ready }
 }
 
 /** Asks the target to exit (it writes its CPU profile, if it runs with one) and waits until it has. */
@@ -53,27 +76,37 @@ export async function stopTarget(target: Target): Promise<void> {
 /** One autocannon run; with `tokens`, every request carries the next one (the cold bearer case). */
 export async function loadTarget(target: Target, duration: number, tokens?: string[]): Promise<LoadResult> {
   let next = 0
-  const result = await autocannon({
-    url: `${target.url}/auth/me`,
-    connections: CONNECTIONS,
-    duration,
-    headers: target.headers,
-    ...(tokens && {
-      requests: [
-        {
-          setupRequest: (request: autocannon.Request) => ({
-            ...request,
-            headers: { ...request.headers, authorization: tokens[next++ % tokens.length]! },
-          }),
-        },
-      ],
+  return measured(target, () =>
+    autocannon({
+      url: `${target.url}${target.path ?? '/auth/me'}`,
+      connections: CONNECTIONS,
+      duration,
+      headers: target.headers,
+      ...(tokens && {
+        requests: [
+          {
+            setupRequest: (request: autocannon.Request) => ({
+              ...request,
+              headers: { ...request.headers, authorization: tokens[next++ % tokens.length]! },
+            }),
+          },
+        ],
+      }),
     }),
-  })
-  return summary(result)
+  )
 }
 
-function summary(result: autocannon.Result): LoadResult {
-  return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx }
+/** Runs `load` against `target`, and reads the target's CPU time around it. */
+async function measured(target: Target, load: () => Promise<autocannon.Result>): Promise<LoadResult> {
+  const cpuBefore = processCpuSeconds(target.child.pid!)
+  const result = await load()
+  const cpuSeconds = processCpuSeconds(target.child.pid!) - cpuBefore
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    cpuUsPerRequest: (cpuSeconds * 1e6) / Math.max(1, result.requests.total),
+  }
 }
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
@@ -85,8 +118,8 @@ export async function loadPasswordGrants(
   connections: number,
 ): Promise<LoadResult> {
   const { username, password } = target.login!
-  return summary(
-    await autocannon({
+  return measured(target, () =>
+    autocannon({
       url: `${target.url}/auth/token`,
       method: 'POST',
       connections,
@@ -107,8 +140,8 @@ export async function loadPasswordGrants(
  */
 export async function loadRefreshGrants(target: Target, duration: number): Promise<LoadResult> {
   const live = target.refreshTokens!
-  return summary(
-    await autocannon({
+  return measured(target, () =>
+    autocannon({
       url: `${target.url}/auth/token`,
       connections: Math.min(CONNECTIONS, live.length),
       duration,

@@ -5,8 +5,10 @@
  *
  * Cases:
  * 1. Sign-in timing: unknown email vs wrong password (must be close: one argon2id verification each).
- * 2. `GET /auth/me` with a bearer token (warm and cold) and a cookie session on each store, vs a bare Fastify
- *    route and vs express-session (MemoryStore, connect-redis), req/s and p99.
+ * 2. `GET /auth/me` with a bearer token (warm and cold) and a cookie session on each store (on Redis and
+ *    PostgreSQL with and without the session cache), vs a bare Fastify route, Sesame's `/healthz` on its default
+ *    configuration, express-session (MemoryStore, connect-redis) and better-auth (SQLite, Redis): req/s, p99 and
+ *    the server's CPU per request.
  * 3. Access-token verify ops/s per algorithm vs the raw node:crypto limit, jose, fast-jwt, jsonwebtoken.
  * 4. Revocation propagation across three instances on each shared store (p50/p99 over >= 200 revocations).
  *
@@ -100,14 +102,22 @@ interface RouteCase {
 const ROUTE_CASES: RouteCase[] = [
   { label: 'Fastify hello, no auth (baseline)', target: 'hello' },
   { label: 'Fastify, the same response as Sesame, no auth', target: 'hello-same-response' },
+  {
+    label: 'Sesame `GET /healthz`, no auth, default configuration (log level info)',
+    target: 'sesame-healthz',
+  },
   { label: 'Sesame, bearer, warm (the same token again)', target: 'sesame-bearer' },
   { label: 'Sesame, bearer, cold (a new ES256 token every request)', target: 'sesame-bearer', cold: true },
   { label: 'Sesame, cookie, memory store', target: 'sesame-memory' },
   { label: 'Sesame, cookie, sqlite store', target: 'sesame-sqlite' },
-  { label: 'Sesame, cookie, redis store', target: 'sesame-redis' },
-  { label: 'Sesame, cookie, postgres store', target: 'sesame-postgres' },
+  { label: 'Sesame, cookie, redis store, session cache (default)', target: 'sesame-redis' },
+  { label: 'Sesame, cookie, redis store, no cache', target: 'sesame-redis-nocache' },
+  { label: 'Sesame, cookie, postgres store, session cache (default)', target: 'sesame-postgres' },
+  { label: 'Sesame, cookie, postgres store, no cache', target: 'sesame-postgres-nocache' },
   { label: 'Express + express-session, MemoryStore', target: 'express-memory' },
   { label: 'Express + express-session + connect-redis', target: 'express-redis' },
+  { label: 'better-auth, SQLite (its default setup), getSession per request', target: 'better-auth-sqlite' },
+  { label: 'better-auth, Redis secondary storage, getSession per request', target: 'better-auth-redis' },
 ]
 
 /** Isolated store state for one target process, and its cleanup. */
@@ -131,6 +141,8 @@ class Scratch {
 
 interface RouteRow extends RouteCase {
   rps: number[]
+  /** Server CPU microseconds per request, per round. */
+  cpu: number[]
   p99: number[]
   non2xx: number
   /** Per round: this case's req/s over the baseline's in the same round. */
@@ -145,7 +157,14 @@ interface RouteRow extends RouteCase {
 async function authenticatedRoute(es256RawLimit: number): Promise<string> {
   const scratch = new Scratch()
   const targets = new Map<string, Target>()
-  const rows: RouteRow[] = ROUTE_CASES.map((c) => ({ ...c, rps: [], p99: [], non2xx: 0, ratios: [] }))
+  const rows: RouteRow[] = ROUTE_CASES.map((c) => ({
+    ...c,
+    rps: [],
+    cpu: [],
+    p99: [],
+    non2xx: 0,
+    ratios: [],
+  }))
   try {
     for (const routeCase of ROUTE_CASES) {
       if (!targets.has(routeCase.target)) {
@@ -162,6 +181,7 @@ async function authenticatedRoute(es256RawLimit: number): Promise<string> {
       for (const [index, row] of rows.entries()) {
         const measured = await loadTarget(targets.get(row.target)!, HTTP_SECONDS, tokens[index])
         row.rps.push(measured.rps)
+        row.cpu.push(measured.cpuUsPerRequest)
         row.p99.push(measured.p99)
         row.non2xx += measured.non2xx
       }
@@ -179,6 +199,12 @@ async function authenticatedRoute(es256RawLimit: number): Promise<string> {
   const rate = (target: string, cold = false): number => median(row(target, cold).rps)
   /** Median over rounds of a/b, each taken within one round. */
   const paired = (a: RouteRow, b: RouteRow): number => median(a.rps.map((rps, i) => rps / b.rps[i]!))
+  /**
+   * Median over rounds of b's server CPU per request over a's: the throughput a would have relative to b if
+   * the server's CPU were the only limit, whoever the load generator held back.
+   */
+  const cpuRatio = (a: RouteRow, b: RouteRow): number => median(a.cpu.map((cpu, i) => b.cpu[i]! / cpu))
+  const cpu = (target: string): number => median(row(target).cpu)
   const coldRate = rate('sesame-bearer', true)
   // One core doing both jobs in series: the HTTP work of the same-response route plus one raw verification.
   const serialLimit = 1 / (1 / rate('hello-same-response') + 1 / es256RawLimit)
@@ -190,14 +216,29 @@ async function authenticatedRoute(es256RawLimit: number): Promise<string> {
     'generator runs in this process on the same 2-core machine, so the baseline is bounded by it, not by Fastify.',
     'Ratios are per round, against the baseline in that round; the table gives their median.',
     '',
-    '| case | req/s (median) | spread (min-max) | p99 ms (median) | non-2xx | ratio to baseline |',
-    '| --- | --- | --- | --- | --- | --- |',
+    "Server CPU is the target process's CPU time (user + system, all threads, from /proc) over the run divided by",
+    'the requests it answered: what the server pays per request, whether or not the load generator was the limit.',
+    '',
+    '| case | req/s (median) | spread (min-max) | p99 ms (median) | non-2xx | ratio to baseline | server CPU µs/request (median) |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| ${r.label} | ${Math.round(median(r.rps))} | ${Math.round(Math.min(...r.rps))}-${Math.round(Math.max(...r.rps))} | ${median(r.p99)} | ${r.non2xx} | ${ratioText(median(r.ratios))} |`,
+        `| ${r.label} | ${Math.round(median(r.rps))} | ${Math.round(Math.min(...r.rps))}-${Math.round(Math.max(...r.rps))} | ${median(r.p99)} | ${r.non2xx} | ${ratioText(median(r.ratios))} | ${median(r.cpu).toFixed(1)} |`,
     ),
     '',
-    'Targets (issue 7), as ratios of this run:',
+    "Targets (issue 17), from server CPU per request (CPU ratio: the other case's CPU over this one's, per round,",
+    'median; above 1 means cheaper):',
+    '',
+    '| target | measured | goal |',
+    '| --- | --- | --- |',
+    `| cookie on Redis, session cache, vs the same response unauthenticated | ${ratioText(cpuRatio(row('sesame-redis'), row('hello-same-response')))} | >= 0.80 |`,
+    `| cookie on PostgreSQL, session cache, vs the same response unauthenticated | ${ratioText(cpuRatio(row('sesame-postgres'), row('hello-same-response')))} | >= 0.80 |`,
+    `| cookie on Redis, session cache vs no cache | ${ratioText(cpuRatio(row('sesame-redis'), row('sesame-redis-nocache')))} | (context) |`,
+    `| cookie on PostgreSQL, session cache vs no cache | ${ratioText(cpuRatio(row('sesame-postgres'), row('sesame-postgres-nocache')))} | (context) |`,
+    `| warm bearer CPU over the same response's (${cpu('sesame-bearer').toFixed(1)} / ${cpu('hello-same-response').toFixed(1)} µs) | ${(cpu('sesame-bearer') / cpu('hello-same-response')).toFixed(2)}x | <= 1.20x |`,
+    `| Sesame \`/healthz\` on the default configuration vs the bare Fastify route | ${ratioText(cpuRatio(row('sesame-healthz'), row('hello')))} | >= 0.90 |`,
+    '',
+    'Targets (issue 7), as throughput ratios of this run:',
     '',
     '| target | measured | goal |',
     '| --- | --- | --- |',
@@ -207,6 +248,14 @@ async function authenticatedRoute(es256RawLimit: number): Promise<string> {
     `| cold bearer vs one core doing the same-response route and a raw verify in series (${Math.round(serialLimit)} req/s) | ${ratioText(coldRate / serialLimit)} | (context) |`,
     `| cookie on Redis vs express-session + connect-redis | ${ratioText(paired(row('sesame-redis'), row('express-redis')))} | >= 4 |`,
     `| cookie on SQLite vs express-session MemoryStore | ${ratioText(paired(row('sesame-sqlite'), row('express-memory')))} | >= 4 |`,
+    '',
+    'Against better-auth (issue 17), throughput and server CPU ratios of this run:',
+    '',
+    '| target | req/s ratio | CPU ratio | goal |',
+    '| --- | --- | --- | --- |',
+    `| cookie on SQLite vs better-auth on SQLite | ${ratioText(paired(row('sesame-sqlite'), row('better-auth-sqlite')))} | ${ratioText(cpuRatio(row('sesame-sqlite'), row('better-auth-sqlite')))} | >= 10 |`,
+    `| cookie on Redis (session cache) vs better-auth on Redis | ${ratioText(paired(row('sesame-redis'), row('better-auth-redis')))} | ${ratioText(cpuRatio(row('sesame-redis'), row('better-auth-redis')))} | >= 6 |`,
+    `| cookie on Redis, no cache, vs better-auth on Redis | ${ratioText(paired(row('sesame-redis-nocache'), row('better-auth-redis')))} | ${ratioText(cpuRatio(row('sesame-redis-nocache'), row('better-auth-redis')))} | (context) |`,
     '',
   ].join('\n')
 }
@@ -303,6 +352,7 @@ async function sessionBytes(): Promise<string> {
       memory: '<= 300',
       redis: '<= 400',
       'redis, one session per user, its own User-Agent': '(context)',
+      'session cache (one instance)': '(sizing)',
     }
     return [
       '## Bytes per live session',

@@ -27,7 +27,7 @@ import { createSqliteStore } from '../src/store/sqlite/index.js'
 import type { Store } from '../src/store/types.js'
 import { generatePublicId } from '../src/core/random.js'
 import { type PrivateServer, startPrivateRedis } from '../test/helpers/private-servers.js'
-import { toPublicUser } from '../src/engine/types.js'
+import { type PublicUser, toPublicUser } from '../src/engine/types.js'
 
 const USER_AGENT =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
@@ -267,6 +267,56 @@ async function sqliteStore(count: number): Promise<SessionBytes> {
   }
 }
 
+/**
+ * Bytes per session in one instance's session cache (`engine/session-cache.ts`), on Redis: the sessions are
+ * created, then each is authenticated once through the engine, which caches it; the V8 heap after a full
+ * collection, before and after those requests, over the sessions. Also reports the cache's own estimate
+ * (what its byte limit counts), to check the estimate against the heap.
+ */
+async function sessionCacheBytes(count: number, url: string, prefix: string): Promise<SessionBytes> {
+  const store = createRedisStore({ url, keyPrefix: prefix })
+  const auth = await createAuth({ store, sessionCache: { maxEntries: count, maxBytes: 2 ** 40 } })
+  const users: PublicUser[] = []
+  for (let i = 0; i < Math.ceil(count / STANDARD.sessionsPerUser); i++) {
+    const id = generatePublicId()
+    const user = {
+      id,
+      email: `${id.toLowerCase()}@example.com`,
+      passwordHash: 'x',
+      roles: [],
+      createdAt: Math.floor(Date.now() / 1000),
+      disabledAt: null,
+      emailVerifiedAt: null,
+    }
+    await store.createUser(user)
+    users.push(toPublicUser(user))
+  }
+  const cookies: string[] = []
+  for (let i = 0; i < count; i += BATCH) {
+    const made = await Promise.all(
+      Array.from({ length: Math.min(BATCH, count - i) }, (_, j) =>
+        auth.createSession(users[(i + j) % users.length]!, clientOf(i + j, STANDARD)),
+      ),
+    )
+    for (const { cookie } of made) cookies.push(`${cookie.name}=${cookie.value}`)
+  }
+  const before = heapAfterGc()
+  for (let i = 0; i < count; i += BATCH) {
+    await Promise.all(cookies.slice(i, i + BATCH).map((cookie) => auth.authenticateSession(cookie)))
+  }
+  const grown = heapAfterGc() - before
+  const stats = auth.sessionCache!.stats()
+  if (stats.entries !== count) throw new Error(`the cache holds ${stats.entries} of ${count} sessions`)
+  await auth.close()
+  await store.close()
+  return {
+    store: 'session cache (one instance)',
+    sessions: count,
+    bytesPerSession: grown / count,
+    method: `V8 heap used after GC; the cache's own estimate ${Math.round(stats.bytes / count)}`,
+  }
+}
+
 async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 100_000)
   const { REDIS_URL, DATABASE_URL, SESAME_REDIS_PREFIX, SESAME_POSTGRES_SCHEMA } = process.env
@@ -286,6 +336,10 @@ async function main(): Promise<void> {
       ),
     postgres: () => postgresStore(count, DATABASE_URL, SESAME_POSTGRES_SCHEMA),
     sqlite: () => sqliteStore(count),
+    'session cache': () =>
+      onPrivateRedis(REDIS_URL, SESAME_REDIS_PREFIX, 'cache', (url, prefix) =>
+        sessionCacheBytes(count, url, prefix),
+      ),
   }
   const results: SessionBytes[] = []
   for (const [name, measure] of Object.entries(measures)) {

@@ -4,17 +4,29 @@
  *
  * - `hello`: a bare Fastify route, the baseline an authenticated route is held against.
  * - `sesame-<memory|sqlite|redis|postgres>`: the real server, one signed-in user, cookie session; with
- *   BENCH_GRANTS=n also n refresh tokens of that user (one family each) for the refresh case.
+ *   BENCH_GRANTS=n also n refresh tokens of that user (one family each) for the refresh case. On Redis and
+ *   PostgreSQL the session cache is on, as by default; `sesame-<redis|postgres>-nocache` turn it off.
+ * - `sesame-healthz`: the real server on its default configuration (SQLite, log level `info`, logging to its
+ *   stdout, which the bench reads), loaded on `GET /healthz`: what every user's server pays per request.
  * - `sesame-bearer`: the real server (memory store), one access token; also writes `tokensFile`, 20,000
  *   distinct valid tokens of the same user for the cold case (a new token every request).
  * - `express-memory`, `express-redis`: what a Node team would otherwise pick: Express with express-session on
  *   its MemoryStore, or on connect-redis (ioredis), with a route that reads the session.
+ * - `better-auth-sqlite`, `better-auth-redis`: better-auth with its default SQLite setup (better-sqlite3), or
+ *   with its Redis secondary storage (`@better-auth/redis-storage`, ioredis) holding the sessions; a route
+ *   calling `auth.api.getSession` per request (no cookie cache: its default, and the one that stays
+ *   revocable), served by node:http, the lightest server it can have.
  * Redis and PostgreSQL come from REDIS_URL / DATABASE_URL with SESAME_REDIS_PREFIX / SESAME_POSTGRES_SCHEMA.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { redisStorage } from '@better-auth/redis-storage'
+import Database from 'better-sqlite3'
+import { betterAuth } from 'better-auth'
+import { getMigrations } from 'better-auth/db/migration'
 import RedisStore from 'connect-redis'
 import express from 'express'
 import session from 'express-session'
@@ -30,6 +42,7 @@ const COLD_TOKENS = 20_000
 
 interface Ready {
   url: string
+  path?: string
   headers: Record<string, string>
   tokensFile?: string
   login?: { username: string; password: string }
@@ -60,11 +73,12 @@ async function hello(sameResponse: boolean): Promise<Ready> {
   return { url: await app.listen({ port: 0, host: '127.0.0.1' }), headers: {} }
 }
 
-async function sesame(store: string, bearer: boolean): Promise<Ready> {
+async function sesame(store: string, bearer: boolean, cache = true): Promise<Ready> {
   const config = loadConfig({
     SESAME_STORE: store,
     SESAME_DATA_DIR: mkdtempSync(join(tmpdir(), 'sesame-bench-')),
     SESAME_LOG_LEVEL: 'silent',
+    SESAME_SESSION_CACHE: String(cache),
     ...(process.env.REDIS_URL && { REDIS_URL: process.env.REDIS_URL }),
     ...(process.env.DATABASE_URL && { DATABASE_URL: process.env.DATABASE_URL }),
     ...(process.env.SESAME_REDIS_PREFIX && { SESAME_REDIS_PREFIX: process.env.SESAME_REDIS_PREFIX }),
@@ -106,6 +120,13 @@ async function sesame(store: string, bearer: boolean): Promise<Ready> {
   return { url, headers: { authorization: `Bearer ${grant.accessToken}` }, tokensFile }
 }
 
+/** `npm start` as it comes: nothing set but where the SQLite file goes. */
+async function defaultServer(): Promise<Ready> {
+  const config = loadConfig({ SESAME_DATA_DIR: mkdtempSync(join(tmpdir(), 'sesame-bench-')) })
+  const { app } = await buildServer({ config })
+  return { url: await app.listen({ port: 0, host: '127.0.0.1' }), path: '/healthz', headers: {} }
+}
+
 async function expressSession(onRedis: boolean): Promise<Ready> {
   const app = express()
   const store = onRedis
@@ -143,6 +164,51 @@ async function expressSession(onRedis: boolean): Promise<Ready> {
   return { url, headers: { cookie } }
 }
 
+async function betterAuthServer(onRedis: boolean): Promise<Ready> {
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-bench-better-auth-'))
+  const options = {
+    database: new Database(join(dir, 'better-auth.db')),
+    secret: 'a bench secret long enough for better-auth (32+)',
+    baseURL: 'http://127.0.0.1',
+    emailAndPassword: { enabled: true },
+    // Sign-ins from the bench's one address would hit its limiter; the peer rows measure sessions only.
+    rateLimit: { enabled: false },
+    ...(onRedis && {
+      secondaryStorage: redisStorage({
+        client: new Redis(process.env.REDIS_URL!),
+        keyPrefix: `${process.env.SESAME_REDIS_PREFIX}better-auth:`,
+      }),
+    }),
+  }
+  const { runMigrations } = await getMigrations(options)
+  await runMigrations()
+  const auth = betterAuth(options)
+  const signUp = await auth.api.signUpEmail({
+    body: { email: 'bench@example.com', password: PASSWORD, name: 'Bench' },
+    asResponse: true,
+  })
+  const cookie = signUp.headers
+    .getSetCookie()
+    .map((line) => line.split(';')[0])
+    .join('; ')
+  if (!cookie) throw new Error('better-auth set no cookie')
+  const server = createServer((request, response) => {
+    const headers = new Headers()
+    if (request.headers.cookie) headers.set('cookie', request.headers.cookie)
+    auth.api.getSession({ headers }).then(
+      (session) => {
+        response.writeHead(session ? 200 : 401, { 'content-type': 'application/json' })
+        response.end(JSON.stringify(session ? { user: session.user, session: session.session } : null))
+      },
+      () => {
+        response.writeHead(500).end()
+      },
+    )
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, headers: { cookie } }
+}
+
 async function start(): Promise<Ready> {
   if (target === 'hello') return hello(false)
   // The same route answering the same bytes as Sesame's `GET /auth/me`, without authenticating: separates
@@ -150,10 +216,13 @@ async function start(): Promise<Ready> {
   if (target === 'hello-same-response') return hello(true)
   if (target === 'express-memory') return expressSession(false)
   if (target === 'express-redis') return expressSession(true)
+  if (target === 'better-auth-sqlite') return betterAuthServer(false)
+  if (target === 'better-auth-redis') return betterAuthServer(true)
   if (target === 'sesame-bearer') return sesame('memory', true)
-  const store = /^sesame-(memory|sqlite|redis|postgres)$/.exec(target)?.[1]
+  if (target === 'sesame-healthz') return defaultServer()
+  const [, store, nocache] = /^sesame-(memory|sqlite|redis|postgres)(-nocache)?$/.exec(target) ?? []
   if (!store) throw new Error(`unknown target ${target}`)
-  return sesame(store, false)
+  return sesame(store, false, nocache === undefined)
 }
 
 // Exit normally on SIGTERM, so that `node --cpu-prof` writes its profile (bench/profile.ts).

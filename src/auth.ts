@@ -98,7 +98,7 @@ export interface AuthOptions {
    * Holds active cookie sessions in this process, kept true by the store's change feed, so a cookie request
    * reads no store (`engine/session-cache.ts`). Default on, for stores whose feed numbers its notices (Redis,
    * PostgreSQL, a split of the two); `false` turns it off. Limits given in part keep the rest of their
-   * defaults (100,000 sessions, 64 MiB, a store check every 500 ms).
+   * defaults (100,000 sessions, 128 MiB, a store check every 500 ms).
    */
   sessionCache?: boolean | Partial<SessionCacheLimits>
 }

@@ -28,22 +28,23 @@ export function authenticateBearer(
   context: BearerContext,
   now: number,
 ): { claims: AccessTokenClaims; principal: Principal } {
-  const match = BEARER_PATTERN.exec(authorization)
-  if (!match) {
-    throw new AuthError('invalid_token', 'The access token is invalid.', {
-      reason: 'malformed_authorization',
-    })
-  }
-  const token = match[1]!
-  let claims = context.verified.get(token, now, context.rules.leewaySeconds)
+  // Keyed by the whole header value: a client sends the same one on every request, so a hit skips the syntax
+  // check as well as the signature (the header it was stored under passed both).
+  let claims = context.verified.get(authorization, now, context.rules.leewaySeconds)
   if (!claims) {
+    const match = BEARER_PATTERN.exec(authorization)
+    if (!match) {
+      throw new AuthError('invalid_token', 'The access token is invalid.', {
+        reason: 'malformed_authorization',
+      })
+    }
     try {
-      claims = verifyAccessToken(token, context.resolveKey, context.rules, now)
+      claims = verifyAccessToken(match[1]!, context.resolveKey, context.rules, now)
     } catch (error) {
       if (error instanceof AuthError && error.reason === 'unknown_key') context.onUnknownKey?.()
       throw error
     }
-    context.verified.set(token, claims)
+    context.verified.set(authorization, claims)
   }
   if (context.revocations.isRevoked(claims, now)) {
     throw new AuthError('invalid_token', 'The access token is invalid.', { reason: 'revoked' })

@@ -1,7 +1,8 @@
 /**
- * A bounded cache of access tokens that passed full verification, keyed by the exact token string. Clients
- * send the same token on every request for its whole lifetime, so a hit skips the signature and the claim
- * parsing; the time checks are repeated on every hit, and revocation is checked by the caller after it.
+ * A bounded cache of access tokens that passed full verification, keyed by the exact string they came in (the
+ * `Authorization` header value, in `bearer.ts`). Clients send the same one on every request for the token's
+ * whole lifetime, so a hit skips the signature and the claim parsing; the time checks are repeated on every
+ * hit, and revocation is checked by the caller after it.
  * Entries are evicted oldest-first once full, and the cache must be cleared whenever a key leaves the ring.
  */
 import type { AccessTokenClaims } from './access-token.js'

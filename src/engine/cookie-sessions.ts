@@ -198,13 +198,14 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
 
 /** A cache entry: its own frozen copies, since every request it serves shares it. */
 function freeze(session: SessionRecord, user: PublicUser): CachedSession {
+  const { id, userId, createdAt, lastSeenAt, expiresAt, absoluteExpiresAt } = session
   return Object.freeze({
-    session: Object.freeze({ ...session }),
+    session: Object.freeze({ id, userId, createdAt, lastSeenAt, expiresAt, absoluteExpiresAt }),
     user: Object.freeze({ ...user, roles: Object.freeze([...user.roles]) }),
   })
 }
 
-function toPrincipal(session: Readonly<SessionRecord>, user: PublicUser): Principal {
+function toPrincipal(session: CachedSession['session'], user: PublicUser): Principal {
   return {
     userId: user.id,
     sessionId: session.id,

@@ -22,11 +22,17 @@ import { checkOptionObject, checkWholeNumber } from '../core/option-checks.js'
 import type { ChangeEvent, ChangeFeed, SessionRecord } from '../store/types.js'
 import type { PublicUser } from './types.js'
 
-/** What the cache holds for one session token hash. Shared between requests: frozen. */
+/**
+ * What the cache holds for one session token hash: what authenticating a request needs, not the device
+ * details (User-Agent, address), which only device lists show. Shared between requests: frozen.
+ */
 export interface CachedSession {
-  readonly session: Readonly<SessionRecord>
+  readonly session: Readonly<Pick<SessionRecord, CachedSessionField>>
   readonly user: Readonly<PublicUser>
 }
+
+export type CachedSessionField =
+  'id' | 'userId' | 'createdAt' | 'lastSeenAt' | 'expiresAt' | 'absoluteExpiresAt'
 
 export interface SessionCacheLimits {
   /** Sessions held at most; the least recently used go first. */
@@ -39,7 +45,7 @@ export interface SessionCacheLimits {
 
 export const SESSION_CACHE_DEFAULTS: Readonly<SessionCacheLimits> = Object.freeze({
   maxEntries: 100_000,
-  maxBytes: 64 * 1024 * 1024,
+  maxBytes: 128 * 1024 * 1024,
   checkIntervalMs: 500,
 })
 
@@ -105,14 +111,14 @@ const RECENT_DROPS = 1024
  */
 export function estimateEntryBytes(tokenHash: string, value: CachedSession): number {
   const { session, user } = value
-  let bytes = ENTRY_OVERHEAD_BYTES + tokenHash.length + session.id.length + session.userId.length
-  bytes += (session.userAgent?.length ?? 0) + (session.ip?.length ?? 0) + user.email.length
+  let bytes = ENTRY_OVERHEAD_BYTES + tokenHash.length + session.id.length + 2 * session.userId.length
+  bytes += user.email.length
   for (const role of user.roles) bytes += role.length + 16
   return bytes
 }
 
 /** Objects, map slots and the user index per entry (see {@link estimateEntryBytes}). */
-export const ENTRY_OVERHEAD_BYTES = 600
+export const ENTRY_OVERHEAD_BYTES = 790
 
 interface Entry {
   value: CachedSession

@@ -83,11 +83,32 @@ describe('logs', () => {
   })
 })
 
+describe('request lines', () => {
+  it('are written at debug, not at the default info level', async () => {
+    for (const [level, logged] of [
+      ['info', false],
+      ['debug', true],
+    ] as const) {
+      const lines: string[] = []
+      const server = await buildServer({
+        config: loadConfig({ SESAME_STORE: 'memory', SESAME_LOG_LEVEL: level }),
+        logStream: { write: (line) => void lines.push(line) },
+      })
+      try {
+        expect((await server.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200)
+        expect(lines.some((line) => line.includes('"url":"/healthz"'))).toBe(logged)
+      } finally {
+        await server.app.close()
+      }
+    }
+  })
+})
+
 describe('logs of requests with a secret in the query', () => {
   it('keep the path and drop the query: a mailed link carries its one-time token there', async () => {
     const lines: string[] = []
     const server = await buildServer({
-      config: loadConfig({ SESAME_STORE: 'memory', SESAME_LOG_LEVEL: 'info' }),
+      config: loadConfig({ SESAME_STORE: 'memory', SESAME_LOG_LEVEL: 'debug' }),
       logStream: { write: (line) => void lines.push(line) },
     })
     try {

@@ -42,7 +42,7 @@ describe('loadConfig', () => {
         requireEmailVerification: false,
       },
       sessionLimit: { max: 0, policy: 'evict-oldest' },
-      sessionCache: { maxEntries: 100_000, maxBytes: 64 * 1024 * 1024 },
+      sessionCache: { maxEntries: 100_000, maxBytes: 128 * 1024 * 1024 },
       tokens: {
         issuer: 'http://localhost:3000',
         audience: 'http://localhost:3000',
