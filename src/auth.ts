@@ -3,7 +3,8 @@
  * header strings; outputs are results plus the cookies to set. The HTTP layer translates, nothing more.
  *
  * Two ways in, one `Principal` out:
- * - cookie sessions for browsers (`engine/cookie-sessions.ts`): state in the store, one read per request;
+ * - cookie sessions for browsers (`engine/cookie-sessions.ts`): state in the store, read once and then served
+ *   from this instance's session cache where the store announces its changes (`engine/session-cache.ts`);
  * - access + refresh tokens for apps and services (`engine/tokens.ts`): access tokens verify with no I/O.
  * A request with an `Authorization` header is judged by it alone, never by a cookie beside it.
  */
@@ -106,7 +107,7 @@ export interface AuthOptions {
 /** A request authenticated by either method. */
 export interface RequestAuthentication {
   principal: Principal
-  /** Loaded for cookie sessions (one store read already happened); null for bearer tokens (no I/O). */
+  /** Loaded for cookie sessions (read with the session, or from the session cache); null for bearer tokens. */
   user: PublicUser | null
   /** A renewed session cookie to send, if any. */
   cookie: CookieDescription | null
