@@ -9,8 +9,9 @@
  * - the store's own count, read every check interval, ahead of the last notice heard means a notice is late or
  *   lost. The cache is not trusted until the notices catch up; if they have not by the next check, they were
  *   lost: flush, and start again from the count just read.
- * A cache is trusted only while the position is known, not behind, and checked recently: a store this
- * instance cannot reach may be taking changes from other instances that it cannot hear about.
+ * A count below the last notice heard means the count was reset or a notice forged: flush, and start again from
+ * the count. A cache is trusted only while the position is known, not behind, and checked recently: a store
+ * this instance cannot reach may be taking changes from other instances that it cannot hear about.
  */
 export type NoticeVerdict = 'keep' | 'flush'
 
@@ -63,7 +64,14 @@ export class NoticePosition {
       this.#last = Math.max(count, this.#heardEarly)
       return 'keep'
     }
-    if (count <= this.#last) {
+    if (count < this.#last) {
+      // Numbers heard that the store never counted: the count was reset (a restored database, a deleted Redis
+      // key) or a notice was forged. Either way the numbers no longer prove anything: start again from it.
+      this.#last = count
+      this.#behind = null
+      return 'flush'
+    }
+    if (count === this.#last) {
       this.#behind = null
       return 'keep'
     }

@@ -130,8 +130,12 @@ interface FeedState {
   feed: ChangeFeed & { lastSessionChange(): Promise<number> }
   position: NoticePosition
   unsubscribe: (() => Promise<void>) | null
+  /** The subscription's connection dropped and has not resubscribed: nothing can be heard until it does. */
+  interrupted: boolean
   subscribing: boolean
   checking: boolean
+  /** A failed check or subscription was reported, and nothing has succeeded since. */
+  failureReported: boolean
 }
 
 /**
@@ -165,15 +169,18 @@ export function createSessionCache(options: {
       feed: feed as FeedState['feed'],
       position: new NoticePosition(),
       unsubscribe: null,
+      interrupted: false,
       subscribing: false,
       checking: false,
+      failureReported: false,
     }
   })
 
   function recomputeTrust(): void {
     let until = Number.POSITIVE_INFINITY
     for (const state of feeds) {
-      until = Math.min(until, state.unsubscribe ? state.position.trustedUntil(checkValidMs) : -Infinity)
+      const live = state.unsubscribe !== null && !state.interrupted
+      until = Math.min(until, live ? state.position.trustedUntil(checkValidMs) : -Infinity)
     }
     trustedUntil = until
   }
@@ -238,23 +245,39 @@ export function createSessionCache(options: {
     if (event.seq !== 0) apply(state.position.receive(event.seq))
   }
 
-  /** The subscription (re)started or dropped: start over, and read the count again for a new position. */
-  function restart(state: FeedState, readCount: boolean): void {
+  /**
+   * The subscription (re)subscribed (`interrupted` false: read the count for a new position) or its connection
+   * dropped (`interrupted` true: untrusted until it resubscribes, whatever the count says, since nothing can be
+   * heard meanwhile). Both start over.
+   */
+  function restart(state: FeedState, interrupted: boolean): void {
+    state.interrupted = interrupted
     state.position.restart()
     flush()
     recomputeTrust()
-    if (readCount) void check(state)
+    if (!interrupted) void check(state)
+  }
+
+  /** Tells `reportBackgroundError` of the first failure after a success, not of every retry. */
+  function failed(state: FeedState, error: unknown): void {
+    if (state.failureReported) return
+    state.failureReported = true
+    options.reportBackgroundError(error)
   }
 
   async function check(state: FeedState): Promise<void> {
     if (state.checking || closed) return
     state.checking = true
     const era = state.position.era
+    // The time the count is asked for, not when it comes back: trust runs from what the store said then.
+    const askedAt = nowMs()
     try {
       const count = await state.feed.lastSessionChange()
-      apply(state.position.checked(count, nowMs(), era))
-    } catch {
+      state.failureReported = false
+      apply(state.position.checked(count, askedAt, era))
+    } catch (error) {
       // Unreachable: the check goes stale and the cache stops being served; requests read the store.
+      failed(state, error)
     } finally {
       state.checking = false
     }
@@ -266,8 +289,8 @@ export function createSessionCache(options: {
     try {
       const unsubscribe = await state.feed.subscribe(
         (event) => onEvent(state, event),
-        () => restart(state, true),
         () => restart(state, false),
+        () => restart(state, true),
       )
       if (closed) {
         await unsubscribe()
@@ -275,8 +298,9 @@ export function createSessionCache(options: {
       }
       state.unsubscribe = unsubscribe
       await check(state)
-    } catch {
+    } catch (error) {
       // The store is unreachable: the timer tries again.
+      failed(state, error)
     } finally {
       state.subscribing = false
       recomputeTrust()

@@ -367,6 +367,35 @@ describe.each(KINDS)('the session cache on %s', (kind) => {
     expect(b.sessionCache!.stats().entries).toBe(0)
   })
 
+  it('a dropped feed connection: the cache stays unused until the feed resubscribes, though the count reads fine', async () => {
+    await fresh()
+    const a = await instance()
+    // The feed's own signals, caught on their way in: the test raises a drop, then the resubscription.
+    const signals: Array<{ resync: () => void; interrupt: () => void }> = []
+    const b = await instance({
+      wrap: (store) => ({
+        ...store,
+        sessionFeeds: store.sessionFeeds!.map((feed) => ({
+          ...feed,
+          subscribe: (onEvent, onResync, onInterrupt) => {
+            signals.push({ resync: onResync, interrupt: () => onInterrupt?.() })
+            return feed.subscribe(onEvent, onResync, onInterrupt)
+          },
+        })),
+      }),
+    })
+    const victim = await signedIn(a)
+    await cachedOn(b, victim.cookie)
+    for (const signal of signals) signal.interrupt()
+    // Several check intervals (100 ms here) of counts that read fine: still no cache.
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    const { hits, bypasses } = b.sessionCache!.stats()
+    expect(await accepts(b, victim.cookie)).toBe(true)
+    expect(b.sessionCache!.stats()).toMatchObject({ hits, bypasses: bypasses + 1, entries: 0 })
+    for (const signal of signals) signal.resync()
+    await vi.waitFor(() => cachedOn(b, victim.cookie), DELIVERY)
+  })
+
   it('a cut connection: no stale yes while cut (503, the store is unreachable), and a clean cache after', async () => {
     await fresh()
     const a = await instance()

@@ -52,6 +52,15 @@ describe('NoticePosition', () => {
     expect(position.receive(13)).toBe('keep')
   })
 
+  it('flushes and starts again when the count is below what was heard (a reset count, a forged number)', () => {
+    const position = known(10)
+    expect(position.receive(2 ** 53 - 1)).toBe('flush')
+    expect(position.checked(12, 100, position.era)).toBe('flush')
+    expect(position.trustedUntil(VALID_MS)).toBe(100 + VALID_MS)
+    expect(position.receive(13)).toBe('keep')
+    expect(position.receive(15)).toBe('flush')
+  })
+
   it('ignores a count read before a restart', () => {
     const position = known(10)
     const era = position.era

@@ -237,14 +237,16 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
         const families = await tx<FamilyRow[]>`SELECT * FROM refresh_families WHERE user_id = ${userId}`
         const plan = planDeviceLimit(limit, sessions.map(toSession), families.map(toFamily))
         if (plan === DEVICE_LIMIT_REACHED) return plan
-        if (plan.sessionIds.length > 0)
-          await tx`DELETE FROM sessions WHERE user_id = ${userId} AND id IN ${tx(plan.sessionIds)}`
         if (plan.familyIds.length > 0) {
           await tx`
             UPDATE refresh_families SET revoked_at = ${limit.now}
             WHERE user_id = ${userId} AND id IN ${tx(plan.familyIds)}`
         }
         await insert(tx as unknown as Sql)
+        // Last: its trigger locks the notice count until the commit (migration 12). Every other writer takes
+        // that lock last too (one statement each), so no two can wait on each other in a cycle.
+        if (plan.sessionIds.length > 0)
+          await tx`DELETE FROM sessions WHERE user_id = ${userId} AND id IN ${tx(plan.sessionIds)}`
         return { evictedFamilies: plan.familyIds }
       }),
     )

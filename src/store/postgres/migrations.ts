@@ -283,21 +283,36 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
 
 /**
  * The functions and triggers of migration 12, for `schema` (checked by `assertSchemaName`, so it can be quoted
- * into SQL). The functions pin their `search_path`: a trigger runs with the writer's, which an operator's
- * session need not share.
+ * into SQL). Each statement moves the count once, by the number of users it changed, and numbers their notices
+ * up to it: one row update per statement, however many users a purge touches. The row is upserted, so a deleted
+ * row starts the count again (instances that heard higher numbers start over, see `core/notice-position.ts`)
+ * rather than failing every write. A `TRUNCATE` names no users: it moves the count with no notice, which
+ * every instance finds at its next check and answers by dropping its whole cache. The functions run as their
+ * owner (the role that migrated), with their `search_path` pinned: any role allowed to write `users` or
+ * `sessions` announces without a grant on the count, and a writer's `search_path` cannot redirect them.
  */
 function sessionChangeTriggers(schema: string): string {
   assertSchemaName(schema)
+  const channel = changeChannel(schema)
+  const bump = (by: string) => `
+        INSERT INTO session_change_count AS c (only_row, count) VALUES (true, ${by})
+        ON CONFLICT (only_row) DO UPDATE SET count = c.count + ${by}
+        RETURNING count INTO last;`
   const announce = (name: string, userColumn: string) => `
-    CREATE FUNCTION "${schema}".${name}() RETURNS trigger LANGUAGE plpgsql SET search_path = "${schema}" AS $fn$
+    CREATE FUNCTION "${schema}".${name}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = "${schema}" AS $fn$
     DECLARE
-      uid TEXT;
-      n   BIGINT;
+      changed_users TEXT[];
+      n    INT;
+      last BIGINT;
     BEGIN
-      FOR uid IN SELECT DISTINCT ${userColumn} FROM changed LOOP
-        UPDATE session_change_count SET count = count + 1 RETURNING count INTO n;
-        PERFORM pg_notify('${changeChannel(schema)}',
-          json_build_object('type', 'sessions-changed', 'userId', uid, 'seq', n)::text);
+      SELECT array_agg(DISTINCT ${userColumn}) INTO changed_users FROM changed;
+      n := coalesce(cardinality(changed_users), 0);
+      IF n = 0 THEN RETURN NULL; END IF;
+      ${bump('n')}
+      FOR i IN 1 .. n LOOP
+        PERFORM pg_notify('${channel}', json_build_object(
+          'type', 'sessions-changed', 'userId', changed_users[i], 'seq', last - n + i)::text);
       END LOOP;
       RETURN NULL;
     END
@@ -305,12 +320,25 @@ function sessionChangeTriggers(schema: string): string {
   return `
     ${announce('announce_session_changes', 'user_id')}
     ${announce('announce_user_changes', 'id')}
+    CREATE FUNCTION "${schema}".count_truncation() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = "${schema}" AS $fn$
+    DECLARE
+      last BIGINT;
+    BEGIN
+      ${bump('1')}
+      RETURN NULL;
+    END
+    $fn$;
     CREATE TRIGGER sessions_deleted AFTER DELETE ON sessions REFERENCING OLD TABLE AS changed
       FOR EACH STATEMENT EXECUTE FUNCTION announce_session_changes();
     CREATE TRIGGER users_updated AFTER UPDATE ON users REFERENCING NEW TABLE AS changed
       FOR EACH STATEMENT EXECUTE FUNCTION announce_user_changes();
     CREATE TRIGGER users_deleted AFTER DELETE ON users REFERENCING OLD TABLE AS changed
-      FOR EACH STATEMENT EXECUTE FUNCTION announce_user_changes();`
+      FOR EACH STATEMENT EXECUTE FUNCTION announce_user_changes();
+    CREATE TRIGGER sessions_truncated AFTER TRUNCATE ON sessions
+      FOR EACH STATEMENT EXECUTE FUNCTION count_truncation();
+    CREATE TRIGGER users_truncated AFTER TRUNCATE ON users
+      FOR EACH STATEMENT EXECUTE FUNCTION count_truncation();`
 }
 
 /** Rows per UPDATE when filling email keys: bounded statements, few round trips. */
