@@ -36,7 +36,7 @@ export interface LoadResult {
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
 
 /** CPU seconds (user + system, every thread) the process has used so far, from /proc/<pid>/stat. */
-export function processCpuSeconds(pid: number): number {
+function processCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   // After the command name in parentheses: field 3 onwards; utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
@@ -57,7 +57,12 @@ export async function startTarget(
   // log collector would read the pipe.
   const ready = await new Promise<Omit<Target, 'child'>>((resolve, reject) => {
     lines.on('line', (line) => {
-      const parsed = JSON.parse(line) as Partial<Target>
+      let parsed: Partial<Target>
+      try {
+        parsed = JSON.parse(line) as Partial<Target>
+      } catch {
+        return // a log line that is not JSON
+      }
       if (typeof parsed.url === 'string' && parsed.headers) resolve(parsed as Omit<Target, 'child'>)
     })
     child.once('exit', (code) => reject(new Error(`target ${name} exited with ${code}`)))

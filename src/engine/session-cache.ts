@@ -19,7 +19,7 @@
  */
 import { type NoticeVerdict, NoticePosition } from '../core/notice-position.js'
 import { checkOptionObject, checkWholeNumber } from '../core/option-checks.js'
-import type { ChangeEvent, ChangeFeed, SessionRecord } from '../store/types.js'
+import type { ChangeEvent, SessionChangeFeed, SessionRecord } from '../store/types.js'
 import type { PublicUser } from './types.js'
 
 /**
@@ -107,7 +107,7 @@ const RECENT_DROPS = 1024
 
 /**
  * The bytes an entry is counted as: its strings (one byte per character: V8 keeps these Latin-1 strings one
- * byte wide) plus a fixed cost for the objects and map slots, measured with `bench/session-cache-bytes.ts`.
+ * byte wide) plus a fixed cost for the objects and map slots, measured by `bench/session-bytes.ts` (`session cache`).
  */
 export function estimateEntryBytes(tokenHash: string, value: CachedSession): number {
   const { session, user } = value
@@ -127,13 +127,14 @@ interface Entry {
 }
 
 interface FeedState {
-  feed: ChangeFeed & { lastSessionChange(): Promise<number> }
+  feed: SessionChangeFeed
   position: NoticePosition
   unsubscribe: (() => Promise<void>) | null
   /** The subscription's connection dropped and has not resubscribed: nothing can be heard until it does. */
   interrupted: boolean
   subscribing: boolean
-  checking: boolean
+  /** The read of the store's count in flight, if any: a second asker waits for it. */
+  checking: Promise<void> | null
   /** A failed check or subscription was reported, and nothing has succeeded since. */
   failureReported: boolean
 }
@@ -143,14 +144,12 @@ interface FeedState {
  * the store cannot be reached then, it stays untrusted and keeps trying on its timer.
  */
 export function createSessionCache(options: {
-  feeds: readonly ChangeFeed[]
+  feeds: readonly SessionChangeFeed[]
   limits: SessionCacheLimits
   reportBackgroundError: (error: unknown) => void
-  /** Monotonic milliseconds; tests pass their own. */
-  nowMs?: () => number
 }): SessionCache & { start(): Promise<void> } {
   const { limits } = options
-  const nowMs = options.nowMs ?? (() => performance.now())
+  const nowMs = () => performance.now()
   const checkValidMs = 2 * limits.checkIntervalMs
   const entries = new Map<string, Entry>()
   const byUser = new Map<string, Set<string>>()
@@ -163,18 +162,15 @@ export function createSessionCache(options: {
   const stats = { hits: 0, misses: 0, bypasses: 0, notices: 0, evictions: 0, displaced: 0, flushes: 0 }
   let closed = false
 
-  const feeds: FeedState[] = options.feeds.map((feed) => {
-    if (!feed.lastSessionChange) throw new TypeError('A session cache needs feeds that number their notices.')
-    return {
-      feed: feed as FeedState['feed'],
-      position: new NoticePosition(),
-      unsubscribe: null,
-      interrupted: false,
-      subscribing: false,
-      checking: false,
-      failureReported: false,
-    }
-  })
+  const feeds: FeedState[] = options.feeds.map((feed) => ({
+    feed,
+    position: new NoticePosition(),
+    unsubscribe: null,
+    interrupted: false,
+    subscribing: false,
+    checking: null,
+    failureReported: false,
+  }))
 
   function recomputeTrust(): void {
     let until = Number.POSITIVE_INFINITY
@@ -225,9 +221,11 @@ export function createSessionCache(options: {
   /** Whether a drop since `ticket` touched this user or session. */
   function droppedSince(ticket: number, userId: string, tokenHash: string): boolean {
     if (ticket < flushedAt || generation - ticket >= RECENT_DROPS) return true
+    const userKey = `u${userId}`
+    const sessionKey = `s${tokenHash}`
     for (let g = ticket + 1; g <= generation; g++) {
       const key = dropLog[g % RECENT_DROPS]
-      if (key === `u${userId}` || key === `s${tokenHash}`) return true
+      if (key === userKey || key === sessionKey) return true
     }
     return false
   }
@@ -265,21 +263,28 @@ export function createSessionCache(options: {
     options.reportBackgroundError(error)
   }
 
-  async function check(state: FeedState): Promise<void> {
-    if (state.checking || closed) return
-    state.checking = true
-    const era = state.position.era
-    // The time the count is asked for, not when it comes back: trust runs from what the store said then.
-    const askedAt = nowMs()
-    try {
-      const count = await state.feed.lastSessionChange()
-      state.failureReported = false
-      apply(state.position.checked(count, askedAt, era))
-    } catch (error) {
-      // Unreachable: the check goes stale and the cache stops being served; requests read the store.
-      failed(state, error)
-    } finally {
-      state.checking = false
+  /** Reads the feed's count; one read at a time per feed, which every asker meanwhile waits for. */
+  function check(state: FeedState): Promise<void> {
+    state.checking ??= readCount(state).finally(() => (state.checking = null))
+    return state.checking
+  }
+
+  async function readCount(state: FeedState): Promise<void> {
+    // Again when the subscription restarted during the read: that answer is for the old one.
+    while (!closed && !state.interrupted) {
+      const era = state.position.era
+      // The time the count is asked for, not when it comes back: trust runs from what the store said then.
+      const askedAt = nowMs()
+      try {
+        const count = await state.feed.lastSessionChange()
+        state.failureReported = false
+        apply(state.position.checked(count, askedAt, era))
+      } catch (error) {
+        // Unreachable: the check goes stale and the cache stops being served; requests read the store.
+        failed(state, error)
+        return
+      }
+      if (era === state.position.era) return
     }
   }
 

@@ -30,19 +30,19 @@ export function announcingWrites<S extends Store>(
 ): S {
   const after = <T>(userId: string | null, write: Promise<T>): Promise<T> =>
     userId === null ? write : write.finally(() => feed.announceLocally(userId))
-  const write = { ...store }
+  const original = { ...store }
   const wrapped: Pick<Store, AnnouncingWrite> = {
-    updatePasswordHash: (userId, hash) => after(userId, write.updatePasswordHash(userId, hash)),
-    setUserDisabled: (userId, at) => after(userId, write.setUserDisabled(userId, at)),
-    setEmailVerified: (userId, email, at) => after(userId, write.setEmailVerified(userId, email, at)),
-    changeUserEmail: (userId, email, at) => after(userId, write.changeUserEmail(userId, email, at)),
-    deleteUser: (userId) => after(userId, write.deleteUser(userId)),
-    deleteUserSession: (userId, id) => after(userId, write.deleteUserSession(userId, id)),
-    deleteUserSessions: (userId, except) => after(userId, write.deleteUserSessions(userId, except)),
-    endUserDevices: (input) => after(input.userId, write.endUserDevices(input)),
+    updatePasswordHash: (userId, hash) => after(userId, original.updatePasswordHash(userId, hash)),
+    setUserDisabled: (userId, at) => after(userId, original.setUserDisabled(userId, at)),
+    setEmailVerified: (userId, email, at) => after(userId, original.setEmailVerified(userId, email, at)),
+    changeUserEmail: (userId, email, at) => after(userId, original.changeUserEmail(userId, email, at)),
+    deleteUser: (userId) => after(userId, original.deleteUser(userId)),
+    deleteUserSession: (userId, id) => after(userId, original.deleteUserSession(userId, id)),
+    deleteUserSessions: (userId, except) => after(userId, original.deleteUserSessions(userId, except)),
+    endUserDevices: (input) => after(input.userId, original.endUserDevices(input)),
     // With a device limit, creating a session may end the user's oldest devices.
     createSession: (session, limit) =>
-      after(limit ? session.userId : null, write.createSession(session, limit)),
+      after(limit ? session.userId : null, original.createSession(session, limit)),
   }
   return Object.assign(store, wrapped)
 }

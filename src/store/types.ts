@@ -169,13 +169,18 @@ export interface ChangeFeed {
     /** Called when the subscription's connection drops (before the resync that follows its return). */
     onInterrupt?: () => void,
   ): Promise<() => Promise<void>>
+}
+
+/**
+ * A feed whose store writes a numbered `sessions-changed` notice, in the same atomic step, for every change that
+ * ends a session or changes a user (Redis, PostgreSQL; not memory or SQLite): what a session cache follows.
+ */
+export interface SessionChangeFeed extends ChangeFeed {
   /**
-   * The number of the last `sessions-changed` notice the store wrote (0 before the first), read from the
-   * store itself. Present on feeds whose store writes a numbered notice, in the same atomic step, for every
-   * change that ends a session or changes a user: what an instance's session cache needs to tell that it
-   * missed one. Absent on feeds without them (memory, SQLite): no session cache there.
+   * The number of the last notice the store wrote (0 before the first), read from the store itself: how an
+   * instance's session cache tells that it missed one.
    */
-  lastSessionChange?(): Promise<number>
+  lastSessionChange(): Promise<number>
 }
 
 /** What a one-time token (a link in a mail) is for. */
@@ -534,10 +539,9 @@ export interface Store {
   readonly changes: ChangeFeed
   /**
    * Every feed that announces changes to this store's sessions and users (the one `changes` feed, or both of a
-   * split store's parts), each with `lastSessionChange`; absent when some part announces none. A session cache
-   * needs them all.
+   * split store's parts); absent when some part announces none. A session cache needs them all.
    */
-  readonly sessionFeeds?: readonly ChangeFeed[]
+  readonly sessionFeeds?: readonly SessionChangeFeed[]
 
   /** Resolves when the backing service answers; throws `store_unavailable` otherwise. */
   ping(): Promise<void>

@@ -76,7 +76,7 @@ describe('postgres store specifics', () => {
   it("numbers an operator's writes too: a TRUNCATE moves the count with no notice, a lost count row starts again", async () => {
     const schema = schemaForTest()
     const store = await open(schema)
-    const count = () => store.sessionFeeds![0]!.lastSessionChange!()
+    const count = () => store.sessionFeeds![0]!.lastSessionChange()
     const user = makeUser()
     await store.createUser(user)
     await store.createSession(makeSession(user.id))

@@ -19,7 +19,7 @@
  *   malformed event must not reach the revocation lists.
  */
 import { createHash } from 'node:crypto'
-import type { ChangeEvent, ChangeFeed } from '../types.js'
+import type { ChangeEvent, SessionChangeFeed } from '../types.js'
 import { localSessionChange, parseChangeEvent } from '../../core/change-event.js'
 import { bounded, type Sql, unavailable } from './connection.js'
 
@@ -32,7 +32,7 @@ export function changeChannel(schema: string): string {
 }
 
 /** The feed, plus what the store's `close()` needs from it. */
-export interface PostgresChangeFeed extends ChangeFeed {
+export interface PostgresChangeFeed extends SessionChangeFeed {
   /** Tells this process's subscribers at once that a write through this store changed a user's sessions. */
   announceLocally(userId: string): void
   /** Refuses new subscriptions: postgres.js would open a fresh LISTEN connection that nothing closes. */

@@ -8,7 +8,7 @@
  */
 import type { Cluster, Redis } from 'ioredis'
 import { localSessionChange, parseChangeEvent } from '../../core/change-event.js'
-import type { ChangeEvent, ChangeFeed } from '../types.js'
+import type { ChangeEvent, SessionChangeFeed } from '../types.js'
 import { createCommandGuard, type CommandGuard, quitConnection } from './connection.js'
 
 interface Listener {
@@ -17,7 +17,7 @@ interface Listener {
   onInterrupt: (() => void) | undefined
 }
 
-export interface RedisChangeFeed extends ChangeFeed {
+export interface RedisChangeFeed extends SessionChangeFeed {
   /** Tells this process's subscribers at once that a write through this store changed a user's sessions. */
   announceLocally(userId: string): void
   /** Unsubscribes everyone and closes the subscriber connection. */
