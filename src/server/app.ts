@@ -3,7 +3,7 @@
  * health routes, over one engine and one store. `inject()` drives it in tests with no port.
  */
 import { join } from 'node:path'
-import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify'
+import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import { type Auth, createAuth } from '../auth.js'
 import { authOptionsFromConfig } from './auth-options.js'
 import { type Clock, systemClock } from '../core/clock.js'
@@ -36,6 +36,7 @@ import { openSocialProviders } from './social-config.js'
 import { renderMail } from './mail/render.js'
 import { createOutboxMailer, createSmtpMailer } from './mail/transports.js'
 import { emitSesameWarning } from './warnings.js'
+import { createServerLogger, deferredChildLoggers, logsEveryRequest } from './logger.js'
 
 /** Expired sessions, refresh families, revocations and retired keys are purged this often. */
 const SWEEP_INTERVAL_MS = 60_000
@@ -70,31 +71,14 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
   // Providers first: a provider whose discovery fails stops the start before the store is opened.
   const providers = options.socialProviders ?? (await openSocialProviders(config.social))
   const store = options.store ?? (await openStore(config))
+  const log = options.logger === false ? null : createServerLogger(config, options.logStream)
+  // A line when each request comes in and another when it is answered cost a small route about 40% of its
+  // throughput (bench/RESULTS.md): kept for debug and trace. Errors and refusals are logged by `sendError`.
+  const perRequestLines = log !== null && logsEveryRequest(config)
   const app = Fastify({
-    logger:
-      options.logger === false
-        ? false
-        : {
-            level: config.logLevel,
-            // Defence in depth: the default serializers log no headers, but never let a credential through.
-            redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
-            // The path without its query: links in mails carry one-time tokens there (`/reset-password?token=`),
-            // and a provider's callback its code and state.
-            serializers: {
-              req: (request: FastifyRequest) => ({
-                method: request.method,
-                url: request.url.split('?')[0],
-                host: request.host,
-                remoteAddress: request.ip,
-              }),
-            },
-            ...(options.logStream && { stream: options.logStream }),
-          },
-    // A line when each request comes in and another when it is answered cost a small route about 40% of its
-    // throughput (bench/RESULTS.md): kept for debug and trace. Errors and refusals are logged by `sendError`.
-    logController: new LogController({
-      disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace',
-    }),
+    ...(perRequestLines ? { loggerInstance: log } : { logger: false }),
+    ...(log !== null && !perRequestLines && { childLoggerFactory: deferredChildLoggers(log) }),
+    logController: new LogController({ disableRequestLogging: !perRequestLines }),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     // Request ids are generated, never taken from the client, so logs cannot be forged through them.
@@ -102,6 +86,8 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
     return503OnClosing: true,
     clientErrorHandler: handleClientError,
   })
+  // Without a logger of its own, Fastify's `app.log` is a no-op: the server's lines go to the server's logger.
+  if (log !== null && !perRequestLines) app.log = log
 
   const mailOptions = { from: config.mail.from, render: renderMail }
   const smtp = config.mail.smtpUrl ? createSmtpMailer(config.mail.smtpUrl, mailOptions) : null

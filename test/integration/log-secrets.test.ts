@@ -83,6 +83,10 @@ describe('logs', () => {
   })
 })
 
+function parseLine(line: string): Record<string, unknown> {
+  return JSON.parse(line) as Record<string, unknown>
+}
+
 describe('request lines', () => {
   it('are written at debug, not at the default info level', async () => {
     for (const [level, logged] of [
@@ -97,9 +101,36 @@ describe('request lines', () => {
       try {
         expect((await server.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200)
         expect(lines.some((line) => line.includes('"url":"/healthz"'))).toBe(logged)
+        if (logged) {
+          const completed = lines.map(parseLine).find((line) => line.msg === 'request completed')
+          expect(completed).toMatchObject({ res: { statusCode: 200 }, reqId: expect.any(String) })
+        }
       } finally {
         await server.app.close()
       }
+    }
+  })
+
+  it('at info, still carry a refusal with the id of its request', async () => {
+    const lines: string[] = []
+    const server = await buildServer({
+      config: loadConfig({ SESAME_STORE: 'memory' }),
+      logStream: { write: (line) => void lines.push(line) },
+    })
+    try {
+      await server.app.inject({ method: 'GET', url: '/healthz' })
+      expect(lines).toEqual([])
+      expect((await server.app.inject({ method: 'GET', url: '/no-such-page' })).statusCode).toBe(404)
+      expect(lines.map(parseLine)).toEqual([
+        expect.objectContaining({
+          level: 30,
+          msg: 'request refused',
+          code: 'not_found',
+          reqId: expect.any(String),
+        }),
+      ])
+    } finally {
+      await server.app.close()
     }
   })
 })
