@@ -22,6 +22,9 @@ import { TOKEN_POLICY_DEFAULTS, TOKEN_POLICY_RANGES } from '../core/token-policy
 import { ACCOUNT_POLICY_DEFAULTS, ACCOUNT_POLICY_RANGES } from '../core/account-policy.js'
 import type { ProviderSettings } from '../social/provider.js'
 import { ConfigError } from './config-error.js'
+import { readRedisTarget } from './redis-config.js'
+import { hasHashTag } from '../store/redis/keys.js'
+import type { RedisTarget } from '../store/redis/connection.js'
 import { SESSION_CACHE_DEFAULTS } from '../engine/session-cache.js'
 import { SOCIAL_PROVIDERS_VARIABLE, isSocialVariable, readSocialSettings } from './social-config.js'
 
@@ -53,6 +56,7 @@ export const ENV_RANGES = {
   SESAME_HSTS_MAX_AGE_SECONDS: { min: 0, max: 63_072_000 },
   SESAME_SESSION_CACHE_ENTRIES: { min: 1, max: 100_000_000 },
   SESAME_SESSION_CACHE_MB: { min: 1, max: 16_384 },
+  SESAME_REDIS_REVOCATION_REPLICAS: { min: 0, max: 16 },
 } as const satisfies Record<string, Range>
 
 /** A whole number within the variable's range in {@link ENV_RANGES}. */
@@ -79,6 +83,18 @@ const ENV_SCHEMA = z
     SESAME_MIGRATE_ON_START: flag.default(true),
     // Braces are allowed: a `{tag}` prefix puts every key in one Redis Cluster slot.
     SESAME_REDIS_PREFIX: z.string().min(1).max(64).regex(/^\S+$/).default('sesame:'),
+    // Read further by redis-config.ts, which names the entry at fault.
+    SESAME_REDIS_CLUSTER_NODES: z.string().max(8192).optional(),
+    SESAME_REDIS_SENTINELS: z.string().max(8192).optional(),
+    SESAME_REDIS_SENTINEL_NAME: z.string().min(1).max(256).regex(/^\S+$/).optional(),
+    SESAME_REDIS_SENTINEL_USERNAME: z.string().min(1).max(256).optional(),
+    SESAME_REDIS_SENTINEL_PASSWORD: z.string().min(1).max(512).optional(),
+    SESAME_REDIS_REVOCATION_REPLICAS: z.coerce
+      .number()
+      .int()
+      .min(ENV_RANGES.SESAME_REDIS_REVOCATION_REPLICAS.min)
+      .max(ENV_RANGES.SESAME_REDIS_REVOCATION_REPLICAS.max)
+      .optional(),
     SESAME_DATA_DIR: z.string().min(1).default('./data'),
     SESAME_SESSION_IDLE_SECONDS: whole(
       'SESAME_SESSION_IDLE_SECONDS',
@@ -183,8 +199,10 @@ export interface Config {
   sessionStore: StoreKind
   /** Required when a store is `postgres`. */
   databaseUrl: string | undefined
-  /** Required when a store is `redis`. */
-  redisUrl: string | undefined
+  /** Where Redis is (one server, Sentinel or Cluster); required when a store is `redis`. */
+  redis: RedisTarget | undefined
+  /** Replicas that must confirm each revocation on Redis (WAIT); default 1 with Sentinel or Cluster, else 0. */
+  redisRevocationReplicas: number
   postgresSchema: string
   redisPrefix: string
   /** Apply pending schema migrations when the server starts (else run `npm run migrate`). */
@@ -303,8 +321,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
   if (kinds.includes('postgres') && !e.DATABASE_URL) {
     throw new ConfigError('Missing DATABASE_URL: required with the postgres store.')
   }
-  if (kinds.includes('redis') && !e.REDIS_URL)
-    throw new ConfigError('Missing REDIS_URL: required with the redis store.')
+  const redis = readRedisTarget(e, kinds.includes('redis'))
+  if (redis && 'cluster' in redis && !hasHashTag(e.SESAME_REDIS_PREFIX)) {
+    throw new ConfigError(
+      "Invalid SESAME_REDIS_PREFIX: on a Redis Cluster it needs a {hash tag}, e.g. {sesame}:, because the store's scripts join keys of one slot.",
+    )
+  }
   if (e.SESAME_STORE === 'redis' && sessionStore !== 'redis') {
     throw new ConfigError(
       'Invalid SESAME_SESSION_STORE: with SESAME_STORE=redis, sessions live in Redis too.',
@@ -324,7 +346,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     store: e.SESAME_STORE,
     sessionStore,
     databaseUrl: e.DATABASE_URL,
-    redisUrl: e.REDIS_URL,
+    redis,
+    redisRevocationReplicas: e.SESAME_REDIS_REVOCATION_REPLICAS ?? (redis && !('url' in redis) ? 1 : 0),
     postgresSchema: e.SESAME_POSTGRES_SCHEMA,
     redisPrefix: e.SESAME_REDIS_PREFIX,
     migrateOnStart: e.SESAME_MIGRATE_ON_START,

@@ -47,7 +47,7 @@ export async function migrateStores(
       case 'redis': {
         // Sessions-only too: layout 2 converts 0.1's sessions (the email-key step finds no users there).
         const { migrateRedis } = await import('../store/redis/index.js')
-        const report = await migrateRedis({ url: config.redisUrl!, keyPrefix: config.redisPrefix })
+        const report = await migrateRedis({ ...config.redis!, keyPrefix: config.redisPrefix })
         write(`redis prefix "${config.redisPrefix}": layout version ${report.from} -> ${report.to}`)
         for (const line of [...report.log, ...report.notes])
           write(`redis prefix "${config.redisPrefix}": ${line}`)

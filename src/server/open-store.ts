@@ -24,7 +24,8 @@ export type StoreConfig = Pick<
   | 'dataDir'
   | 'production'
   | 'databaseUrl'
-  | 'redisUrl'
+  | 'redis'
+  | 'redisRevocationReplicas'
   | 'postgresSchema'
   | 'redisPrefix'
   | 'migrateOnStart'
@@ -85,10 +86,14 @@ async function openOne(kind: StoreKind, config: StoreConfig, options: OpenStoreO
       const { createRedisStore, migrateRedis } = await import('../store/redis/index.js')
       // Sessions-only too: layout 2 converts 0.1's sessions (the email-key step finds no users there).
       if (config.migrateOnStart && !options.readonly) {
-        const report = await migrateRedis({ url: config.redisUrl!, keyPrefix: config.redisPrefix })
+        const report = await migrateRedis({ ...config.redis!, keyPrefix: config.redisPrefix })
         warnKeylessUsers(report.notes)
       }
-      return createRedisStore({ url: config.redisUrl!, keyPrefix: config.redisPrefix })
+      return createRedisStore({
+        ...config.redis!,
+        keyPrefix: config.redisPrefix,
+        revocationReplicas: config.redisRevocationReplicas,
+      })
     }
   }
 }

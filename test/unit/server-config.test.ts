@@ -12,7 +12,8 @@ describe('loadConfig', () => {
       store: 'sqlite',
       sessionStore: 'sqlite',
       databaseUrl: undefined,
-      redisUrl: undefined,
+      redis: undefined,
+      redisRevocationReplicas: 0,
       postgresSchema: 'sesame',
       redisPrefix: 'sesame:',
       migrateOnStart: true,
@@ -163,7 +164,7 @@ describe('loadConfig', () => {
     [{ SESAME_STORE: 'postgres' }, 'Missing DATABASE_URL: required with the postgres store.'],
     [
       { SESAME_STORE: 'sqlite', SESAME_SESSION_STORE: 'redis' },
-      'Missing REDIS_URL: required with the redis store.',
+      'Missing REDIS_URL: required with the redis store (or SESAME_REDIS_CLUSTER_NODES, or SESAME_REDIS_SENTINELS).',
     ],
     [
       {

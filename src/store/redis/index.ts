@@ -86,7 +86,7 @@
  * owner's id (so lookup keys can share its tag), per-shard owners indexes, and scripts split into single-slot
  * steps ordered so that a crash between them leaves only an index entry that readers skip.
  */
-import { type Cluster, Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import {
   type AccessRevocationKind,
   type AccessRevocationRecord,
@@ -111,10 +111,13 @@ import { createRedisChangeFeed } from './change-feed.js'
 import {
   createCommandGuard,
   DEFAULT_REDIS_TIMEOUT_MS,
+  openRedisConnection,
   quitConnection,
-  redisClientOptions,
+  type RedisClusterOptions,
+  type RedisSentinelOptions,
+  redisTarget,
 } from './connection.js'
-import { createRedisKeys } from './keys.js'
+import { createRedisKeys, hasHashTag } from './keys.js'
 import {
   decodeClient,
   decodeConsent,
@@ -135,16 +138,27 @@ import {
 } from './records.js'
 import { defineScripts } from './scripts.js'
 
-export { DEFAULT_REDIS_TIMEOUT_MS, redisClientOptions } from './connection.js'
+export { DEFAULT_REDIS_TIMEOUT_MS, openRedisConnection, redisClientOptions } from './connection.js'
+export type {
+  RedisClusterOptions,
+  RedisNode,
+  RedisAccess,
+  RedisSentinelOptions,
+  RedisTarget,
+} from './connection.js'
 export { migrateRedis, REDIS_LAYOUT_VERSION, RedisLayoutTooNewError } from './migrations.js'
 export type { RedisMigrationOptions, RedisMigrationReport } from './migrations.js'
 
 export interface RedisStoreOptions {
   /**
    * Where Redis is, e.g. `redis://:password@host:6379/0` (`rediss://` for TLS). Default
-   * `redis://127.0.0.1:6379`. Ignored when `client` is given.
+   * `redis://127.0.0.1:6379` when neither `sentinel` nor `cluster` is given either.
    */
   url?: string
+  /** A master found through Sentinel, instead of `url`. */
+  sentinel?: RedisSentinelOptions
+  /** A Redis Cluster, instead of `url`. */
+  cluster?: RedisClusterOptions
   /**
    * An existing ioredis client (standalone, Sentinel or Cluster) instead of `url`. The caller owns it: `close()`
    * leaves it open. Create it with {@link redisClientOptions} so that an outage fails fast, and without
@@ -153,6 +167,13 @@ export interface RedisStoreOptions {
   client?: Redis | Cluster
   /** Prepended to every key and to the change-feed channel, e.g. `sesame:`. Stores with one prefix share data. */
   keyPrefix: string
+  /**
+   * Replicas that must hold each revocation (an ended session, a revoked or rotated token, a user's epoch,
+   * disable or password change) before the store answers it: Redis WAIT, at most 3/4 of `timeoutMs`, after the
+   * script. Fewer in time fail the call with `store_unavailable` (the revocation holds on the master, and a
+   * retry is safe). Default 0: nothing waits, and a failover may lose what the master had not yet sent on.
+   */
+  revocationReplicas?: number
   /**
    * Milliseconds a command may wait for a (re)connection, and then for its answer, before failing with
    * `store_unavailable`. Default 1000. Applies to connections the store opens (its own and the subscriber).
@@ -181,11 +202,19 @@ const EMAIL_ATTEMPTS = 5
  */
 export function createRedisStore(options: RedisStoreOptions): Store {
   const timeoutMs = options.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS
+  if ((options.cluster ?? options.client?.isCluster) && !hasHashTag(options.keyPrefix)) {
+    throw new TypeError(
+      `On a Redis Cluster the key prefix needs a {hash tag} (e.g. "{sesame}:"): the store's scripts join keys of one slot.`,
+    )
+  }
   const ownsClient = options.client === undefined
-  const client =
-    options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', redisClientOptions(timeoutMs))
+  const client = options.client ?? openRedisConnection(redisTarget(options), timeoutMs)
   const keys = createRedisKeys(options.keyPrefix)
-  const script = defineScripts(client, options.keyPrefix)
+  const script = defineScripts(client, options.keyPrefix, {
+    replicas: options.revocationReplicas ?? 0,
+    // Within the command timeout, so that WAIT's own answer (how many replicas) arrives before it.
+    timeoutMs: Math.max(1, Math.floor(timeoutMs * 0.75)),
+  })
   const guard = createCommandGuard(client, timeoutMs)
   const { run } = guard
   const changes = createRedisChangeFeed(client, guard, keys.changes, keys.sessionChangeCount, timeoutMs)

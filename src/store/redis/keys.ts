@@ -149,3 +149,13 @@ export const LUA_KEY_LAYOUT: string = [
 export function luaName(name: string): string {
   return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
 }
+
+/**
+ * Whether every key under `prefix` falls in one Redis Cluster slot: Redis hashes only the text between the
+ * first `{` and the next `}`, when that text is not empty.
+ */
+export function hasHashTag(prefix: string): boolean {
+  const open = prefix.indexOf('{')
+  const close = open === -1 ? -1 : prefix.indexOf('}', open + 1)
+  return close > open + 1
+}

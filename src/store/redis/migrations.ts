@@ -20,14 +20,17 @@
  * converted. Unreadable or already expired hashes are deleted. The packed layout is the one new sessions
  * already use, so the store does not grow. Stop 0.1 instances first: a hash one writes afterwards is no session.
  */
-import { type Cluster, Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { assignEmailKeys, describeKeylessUsers, type KeylessUser } from '../email-keys.js'
 import { emailKey } from '../../core/email.js'
 import {
   createCommandGuard,
   DEFAULT_REDIS_TIMEOUT_MS,
   quitConnection,
-  redisClientOptions,
+  openRedisConnection,
+  type RedisClusterOptions,
+  type RedisSentinelOptions,
+  redisTarget,
 } from './connection.js'
 import { createRedisKeys, type RedisKeys } from './keys.js'
 import { agentRef } from './records.js'
@@ -58,8 +61,10 @@ const STEPS: ReadonlyArray<{ version: number; run: (context: MigrationContext) =
 const BATCH = 1000
 
 export interface RedisMigrationOptions {
-  /** Where Redis is; default `redis://127.0.0.1:6379`. Ignored when `client` is given. */
+  /** Where Redis is, as for the store; default `redis://127.0.0.1:6379`. Ignored when `client` is given. */
   url?: string
+  sentinel?: RedisSentinelOptions
+  cluster?: RedisClusterOptions
   /** An existing client instead of `url`; left open. */
   client?: Redis | Cluster
   keyPrefix: string
@@ -88,8 +93,7 @@ export class RedisLayoutTooNewError extends Error {
  */
 export async function migrateRedis(options: RedisMigrationOptions): Promise<RedisMigrationReport> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS
-  const client =
-    options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', redisClientOptions(timeoutMs))
+  const client = options.client ?? openRedisConnection(redisTarget(options), timeoutMs)
   const guard = createCommandGuard(client, timeoutMs)
   const keys = createRedisKeys(options.keyPrefix)
   try {

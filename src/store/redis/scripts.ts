@@ -956,17 +956,81 @@ export type RunScript = (
 ) => Promise<unknown>
 
 /**
- * Registers the scripts on `client` (as `sesame<Name>` commands; ioredis caches their SHA-1s) and returns the
- * function that runs them under `prefix`.
+ * The scripts that end a session, revoke a token or change what a user may do: with `confirm`, each is followed
+ * by WAIT on the same connection, so that an answered revocation is on the replicas too and survives a
+ * failover (Redis replicates asynchronously: a promoted replica lacks whatever it had not yet received).
+ * Rotation is one of them: a rotation lost at failover would make the token it retired usable again.
  */
-export function defineScripts(client: Redis | Cluster, prefix: string): RunScript {
+const REVOKING: ReadonlySet<ScriptName> = new Set<ScriptName>([
+  'changeUserEmail',
+  'deleteUser',
+  'updateUser',
+  'deleteSession',
+  'deleteUserSession',
+  'deleteUserSessions',
+  'rotateFamily',
+  'revokeFamily',
+  'revokeUserFamilies',
+  'endUserDevices',
+  'addRevocation',
+  'setUserEpoch',
+])
+
+/** WAIT after every revoking script: how many replicas must have it, and how long to wait for them. */
+export interface RevocationConfirmation {
+  replicas: number
+  timeoutMs: number
+}
+
+/** A revocation that not enough replicas confirmed in time: it holds on the master, but may not survive it. */
+export class UnconfirmedRevocationError extends Error {
+  constructor(script: string, confirmed: number, wanted: number, timeoutMs: number) {
+    super(
+      `Redis confirmed ${script} on ${confirmed} of the ${wanted} replica(s) required within ${timeoutMs} ms.`,
+    )
+    this.name = 'UnconfirmedRevocationError'
+  }
+}
+
+/**
+ * Registers the scripts on `client` (as `sesame<Name>` commands; ioredis caches their SHA-1s) and returns the
+ * function that runs them under `prefix`, confirming revocations on replicas as `confirm` asks.
+ */
+export function defineScripts(
+  client: Redis | Cluster,
+  prefix: string,
+  confirm: RevocationConfirmation = { replicas: 0, timeoutMs: 0 },
+): RunScript {
   for (const [name, script] of Object.entries(SCRIPTS)) {
     client.defineCommand(commandName(name), { numberOfKeys: script.keys, lua: PRELUDE + script.lua })
   }
   const commands = client as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>
+  async function runConfirmed(
+    name: ScriptName,
+    keys: readonly string[],
+    args: ReadonlyArray<string | number>,
+  ): Promise<unknown> {
+    // One pipeline: WAIT goes on the connection (on a Cluster, to the node) that ran the script.
+    const pipeline = client.pipeline()
+    const custom = pipeline as unknown as Record<string, (...args: Array<string | number>) => unknown>
+    custom[commandName(name)]!(...keys, prefix, ...args)
+    pipeline.wait(confirm.replicas, confirm.timeoutMs)
+    const [ran, waited] = (await pipeline.exec()) ?? []
+    if (!ran || !waited) throw new Error('Redis discarded the pipeline.')
+    const [scriptError, answer] = ran
+    const [waitError, confirmed] = waited
+    if (scriptError) throw scriptError
+    if (waitError) throw waitError
+    if (typeof confirmed !== 'number' || confirmed < confirm.replicas) {
+      throw new UnconfirmedRevocationError(name, Number(confirmed), confirm.replicas, confirm.timeoutMs)
+    }
+    return answer
+  }
+
   return (name, keys, args) => {
     if (keys.length !== SCRIPTS[name].keys)
       throw new Error(`Script ${name} takes ${SCRIPTS[name].keys} keys.`)
+    if (confirm.replicas > 0 && REVOKING.has(name)) return runConfirmed(name, keys, args)
     return commands[commandName(name)]!(...keys, prefix, ...args)
   }
 }

@@ -1,0 +1,145 @@
+/**
+ * A real Redis Cluster on loopback: three masters and three replicas, each its own `redis-server
+ * --cluster-enabled yes` process on a free port in a temporary directory, joined by `redis-cli --cluster
+ * create`. For the store's tests on Cluster; each test run uses its own key prefix.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Cluster, Redis } from 'ioredis'
+import { freePort } from './process.js'
+
+export interface RedisClusterSet {
+  ports: number[]
+  /** The server's environment for this cluster (SESAME_REDIS_CLUSTER_NODES). */
+  env: Record<string, string>
+  /** A client of the cluster, for inspecting and cleaning up what the tests wrote. */
+  admin: Cluster
+  /** Deletes every key under `prefix` on every master. */
+  deleteKeysUnder(prefix: string): Promise<void>
+  close(): Promise<void>
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))
+
+async function ping(port: number): Promise<boolean> {
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    return (await client.ping()) === 'PONG'
+  } catch {
+    return false
+  } finally {
+    client.disconnect()
+  }
+}
+
+export async function startRedisCluster(): Promise<RedisClusterSet> {
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-cluster-'))
+  const children: ChildProcess[] = []
+  const ports: number[] = []
+  let admin: Cluster | undefined
+  const close = async () => {
+    admin?.disconnect()
+    for (const child of children) child.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    for (let i = 0; i < 6; i++) {
+      // Cluster ports pair with a bus port 10000 higher, which must be free too.
+      let port = await freePort()
+      while (port > 55_000) port = await freePort()
+      ports.push(port)
+      children.push(
+        spawn(
+          'redis-server',
+          [
+            '--port',
+            String(port),
+            '--bind',
+            '127.0.0.1',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            join(dir, `nodes-${port}.conf`),
+            '--cluster-node-timeout',
+            '2000',
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            '--repl-diskless-sync-delay',
+            '0',
+            '--dir',
+            dir,
+          ],
+          { stdio: 'ignore' },
+        ),
+      )
+    }
+    for (const port of ports) {
+      for (let attempt = 0; !(await ping(port)); attempt++) {
+        if (attempt > 100) throw new Error(`cluster node ${port} did not start`)
+        await sleep(50)
+      }
+    }
+    const created = spawnSync(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...ports.map((p) => `127.0.0.1:${p}`),
+        '--cluster-replicas',
+        '1',
+        '--cluster-yes',
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    )
+    if (created.status !== 0)
+      throw new Error(`redis-cli --cluster create failed:\n${created.stdout}${created.stderr}`)
+    // Ready when every node agrees the cluster is ok (all 16384 slots served).
+    for (let attempt = 0; ; attempt++) {
+      const states = ports.map(
+        (port) =>
+          spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8' }).stdout,
+      )
+      if (states.every((info) => info.includes('cluster_state:ok'))) break
+      if (attempt > 150) throw new Error('the cluster did not reach cluster_state:ok within 15 s')
+      await sleep(100)
+    }
+    // And when every master has its replica attached (they sync after the cluster is formed).
+    for (let attempt = 0; ; attempt++) {
+      const roles = ports.map(
+        (port) => spawnSync('redis-cli', ['-p', String(port), 'role'], { encoding: 'utf8' }).stdout,
+      )
+      const masters = roles.filter((role) => role.startsWith('master'))
+      if (masters.length === 3 && masters.every((role) => role.includes('127.0.0.1'))) break
+      if (attempt > 150) throw new Error('the replicas did not attach within 15 s')
+      await sleep(100)
+    }
+    admin = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })))
+    const cluster = admin
+    return {
+      ports,
+      env: { SESAME_REDIS_CLUSTER_NODES: ports.map((port) => `127.0.0.1:${port}`).join(',') },
+      admin: cluster,
+      async deleteKeysUnder(prefix) {
+        for (const node of cluster.nodes('master')) {
+          let cursor = '0'
+          do {
+            const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+            // One DEL per key: keys of one call must share a slot.
+            for (const key of keys) await node.del(key)
+            cursor = next
+          } while (cursor !== '0')
+        }
+      },
+      close,
+    }
+  } catch (error) {
+    await close()
+    throw error
+  }
+}
