@@ -24,6 +24,21 @@ describe('VerifiedTokenCache', () => {
     expect(cache.get('abc ', T0, 0)).toBeUndefined()
   })
 
+  it('never hands one token the claims of another that ends the same (the map key is the tail)', () => {
+    const cache = new VerifiedTokenCache(10)
+    const tail = 'S'.repeat(40)
+    const real = `Bearer header.payload.${tail}`
+    const forged = `Bearer header.forged-payload.${tail}`
+    cache.set(real, claims(T0 + 100, 'real'))
+    expect(cache.get(forged, T0, 0)).toBeUndefined()
+    expect(cache.get(real, T0, 0)?.jti).toBe('real')
+    // Stored under the same key, the later one takes the earlier one's place; neither sees the other's claims.
+    cache.set(forged, claims(T0 + 100, 'forged'))
+    expect(cache.size).toBe(1)
+    expect(cache.get(real, T0, 0)).toBeUndefined()
+    expect(cache.get(forged, T0, 0)?.jti).toBe('forged')
+  })
+
   it('evicts the oldest entry when full, and clear() empties it', () => {
     const cache = new VerifiedTokenCache(2)
     cache.set('a', claims(T0 + 100, 'a'))
