@@ -18,6 +18,10 @@ export interface RedisClusterSet {
   admin: Cluster
   /** Deletes every key under `prefix` on every master. */
   deleteKeysUnder(prefix: string): Promise<void>
+  /** The port of the master serving `key`'s slot now, as the nodes themselves say. */
+  masterOf(key: string): Promise<number>
+  /** SIGKILL to the node on `port`. */
+  kill(port: number): void
   close(): Promise<void>
 }
 
@@ -135,6 +139,28 @@ export async function startRedisCluster(): Promise<RedisClusterSet> {
             cursor = next
           } while (cursor !== '0')
         }
+      },
+      async masterOf(key) {
+        const slot = Number(await cluster.call('CLUSTER', 'KEYSLOT', key))
+        for (const [index, port] of ports.entries()) {
+          if (children[index]!.exitCode !== null || children[index]!.signalCode !== null) continue
+          const node = new Redis({ port, host: '127.0.0.1', retryStrategy: () => null })
+          node.on('error', () => {})
+          try {
+            // [[start, end, [ip, port, id], ...replicas], ...]
+            const ranges = (await node.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>
+            const range = ranges.find(([start, end]) => start <= slot && slot <= end)
+            if (range) return Number(range[2][1])
+          } catch {
+            // This node is not answering: ask the next.
+          } finally {
+            node.disconnect()
+          }
+        }
+        throw new Error(`no live node names a master for slot ${slot}`)
+      },
+      kill(port) {
+        children[ports.indexOf(port)]?.kill('SIGKILL')
       },
       close,
     }
