@@ -18,6 +18,7 @@
 import { spawn } from 'node:child_process'
 import * as argon2 from '@node-rs/argon2'
 import { readFileSync, writeFileSync } from 'node:fs'
+import { callgrindAvailable, countInstructions } from './instructions.js'
 import { cpus, totalmem, type as osType, release } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { createAuth } from '../src/auth.js'
@@ -482,6 +483,55 @@ async function propagationSection(): Promise<string> {
   }
 }
 
+/** The cases whose instructions per request are counted, and the targets read from them. */
+const INSTRUCTION_TARGETS = [
+  'hello',
+  'hello-same-response',
+  'sesame-healthz',
+  'sesame-bearer',
+  'sesame-memory',
+  'sesame-redis',
+] as const
+
+async function instructionsSection(): Promise<string> {
+  const heading = '## Instructions per request (callgrind)'
+  if (quick) return `${heading}\n\nNot measured in quick mode (a few minutes per case under valgrind).\n`
+  if (!callgrindAvailable()) return `${heading}\n\nvalgrind is not installed: not measured.\n`
+  const scratch = new Scratch()
+  const counts = new Map<string, number>()
+  try {
+    for (const target of INSTRUCTION_TARGETS) {
+      const { instructionsPerRequest } = await countInstructions(target, scratch.env())
+      counts.set(target, instructionsPerRequest)
+      process.stderr.write(`  ${target}: ${Math.round(instructionsPerRequest)} instructions per request\n`)
+    }
+  } finally {
+    await scratch.clean()
+  }
+  const label = (target: string) => ROUTE_CASES.find((c) => c.target === target && !c.cold)!.label
+  const ratio = (a: string, b: string) => ratioText(counts.get(b)! / counts.get(a)!)
+  return [
+    heading,
+    '',
+    'Each server under valgrind (callgrind), 10,000 requests to warm up, then 5,000 counted: the instructions',
+    "its process ran per request, in user space (the kernel's share, which `writev` dominates in the profiles",
+    'above, is not counted). Unlike server CPU per request, the count repeats within a few percent from run to',
+    "run, so it shows what Sesame's own code adds; the CPU targets above also carry the kernel and the machine.",
+    '',
+    '| case | instructions per request |',
+    '| --- | --- |',
+    ...INSTRUCTION_TARGETS.map((target) => `| ${label(target)} | ${Math.round(counts.get(target)!)} |`),
+    '',
+    "| comparison (the other case's instructions over this one's) | ratio |",
+    '| --- | --- |',
+    `| Sesame \`/healthz\` vs the bare Fastify route | ${ratio('sesame-healthz', 'hello')} |`,
+    `| warm bearer vs the same response unauthenticated | ${ratio('sesame-bearer', 'hello-same-response')} |`,
+    `| cookie, memory store, vs the same response unauthenticated | ${ratio('sesame-memory', 'hello-same-response')} |`,
+    `| cookie on Redis, session cache, vs the same response unauthenticated | ${ratio('sesame-redis', 'hello-same-response')} |`,
+    '',
+  ].join('\n')
+}
+
 async function main(): Promise<void> {
   process.stderr.write('token verify...\n')
   const { markdown: verify, rawLimits } = await verifyTable(quick)
@@ -491,13 +541,15 @@ async function main(): Promise<void> {
   const route = await authenticatedRoute(rawLimits.ES256)
   process.stderr.write('CPU profiles...\n')
   const profiles = await profilesSection()
+  process.stderr.write('instructions per request...\n')
+  const instructions = await instructionsSection()
   process.stderr.write('sign-in and refresh throughput...\n')
   const grants = await grantThroughput()
   process.stderr.write('bytes per session...\n')
   const bytes = await sessionBytes()
   process.stderr.write('revocation propagation...\n')
   const propagation = await propagationSection()
-  const report = `# Benchmark results\n\nWritten by \`npm run bench\`. Shared, noisy machine: read the ratios.\n\n${environment()}\n\n${verify}\n${route}\n${profiles}\n${grants}\n${bytes}\n${propagation}\n${timing}`
+  const report = `# Benchmark results\n\nWritten by \`npm run bench\`. Shared, noisy machine: read the ratios.\n\n${environment()}\n\n${verify}\n${route}\n${profiles}\n${instructions}\n${grants}\n${bytes}\n${propagation}\n${timing}`
   writeFileSync('bench/RESULTS.md', report)
   process.stdout.write(report)
 }
