@@ -79,8 +79,9 @@
  * Redis Cluster: an owner's keys share its hash tag (`user:{id}` with its `:sessions`, `:families` and `:epoch`;
  * `family:{id}` with its `:tokens`; `{keys}` with `{keys}:retired`). That is not enough for the scripts, which
  * join a lookup key (by token hash or email, which cannot carry the owner's tag) to its owner's keys and to the
- * shared expiry indexes. To run on Cluster today, give the prefix a hash tag, e.g. `keyPrefix: '{sesame}:'`:
- * every key then lands in one slot (one shard: a session takes about 380 to 930 bytes, see bench/RESULTS.md).
+ * shared expiry indexes. On a Cluster (`cluster` option) the prefix must therefore carry a hash tag, e.g.
+ * `keyPrefix: '{sesame}:'` (the store refuses one without): every key then lands in one slot (one shard: a
+ * session takes about 380 to 930 bytes, see bench/RESULTS.md). Tested: test/contract/redis-cluster.test.ts.
  * Cookie reads need it too: the one script that reads a session and its user touches keys it only learns from
  * the session (the user, the User-Agent text). Spreading over shards would need tokens that carry their
  * owner's id (so lookup keys can share its tag), per-shard owners indexes, and scripts split into single-slot
