@@ -4,13 +4,18 @@
  * constant-time compare: finding a matching key requires a SHA-256 preimage, not a timing oracle.
  */
 import { createHash, hash, timingSafeEqual } from 'node:crypto'
+import { routeOf } from './secret-route.js'
 
 /**
- * SHA-256 of `secret` as unpadded base64url (43 characters). The one-shot `crypto.hash` (Node 20.12+) costs a
- * third of a `createHash` object's construction, update and digest: every cookie request hashes its session id.
+ * SHA-256 of `secret` as unpadded base64url (43 characters), after the secret's route and its `.` when it has
+ * one (`secret-route.ts`): the store finds the record's shard from the hash as it would from the secret. The
+ * one-shot `crypto.hash` (Node 20.12+) costs a third of a `createHash` object's construction, update and
+ * digest: every cookie request hashes its session id.
  */
 export function hashSecret(secret: string): string {
-  return hash('sha256', secret, 'base64url')
+  const digest = hash('sha256', secret, 'base64url')
+  const route = routeOf(secret)
+  return route === null ? digest : `${route}.${digest}`
 }
 
 /**

@@ -11,6 +11,7 @@
  * either way.
  */
 import { randomFillSync } from 'node:crypto'
+import { withRoute } from './secret-route.js'
 
 const POOL_BYTES = 4096
 const pool = Buffer.alloc(POOL_BYTES)
@@ -31,26 +32,29 @@ function randomBase64url(bytes: number): string {
 }
 
 /**
- * A bearer secret (session id, later refresh token): 32 random bytes = 256 bits of entropy, well above the
- * 112-bit floor of the Copenhagen Book and OWASP's 64 bits. Encoded as 43 unpadded base64url characters.
+ * A bearer secret (session id, refresh token, one-time token): 32 random bytes = 256 bits of entropy, well
+ * above the 112-bit floor of the Copenhagen Book and OWASP's 64 bits. Encoded as 43 unpadded base64url
+ * characters, after the store's `route` and a `.` when it gives one (`secret-route.ts`).
  */
-export function generateSecretToken(): string {
-  return randomBase64url(32)
+export function generateSecretToken(route: string | null = null): string {
+  return withRoute(route, randomBase64url(32))
 }
 
 /**
  * A public identifier (user id, session id shown in device lists): 16 random bytes = 128 bits, so ids cannot
- * be guessed or enumerated. Encoded as 22 unpadded base64url characters. Not a credential.
+ * be guessed or enumerated. Encoded as 22 unpadded base64url characters, after `route` and a `.` for the ids
+ * a store finds records by (refresh family ids). Not a credential.
  */
-export function generatePublicId(): string {
-  return randomBase64url(16)
+export function generatePublicId(route: string | null = null): string {
+  return withRoute(route, randomBase64url(16))
 }
 
-const SECRET_TOKEN_PATTERN = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/
+const SECRET_TOKEN_PATTERN = /^(?:[0-9a-z]{1,4}\.)?[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/
 
 /**
  * True when `value` has the exact shape {@link generateSecretToken} produces: 43 base64url characters whose
- * last one carries no stray bits (so each secret has one spelling). Checked before any store lookup.
+ * last one carries no stray bits (so each secret has one spelling), routed or not. Checked before any store
+ * lookup.
  */
 export function isSecretTokenShape(value: string): boolean {
   return SECRET_TOKEN_PATTERN.test(value)

@@ -142,7 +142,7 @@ export function createAccounts(options: AccountsOptions): Accounts {
 
   /** A fresh token for `user` and the record to store once its mail is out. */
   function newToken(purpose: OneTimeTokenPurpose, userId: string, email: string) {
-    const token = generateSecretToken()
+    const token = generateSecretToken(store.secretRoute?.(userId) ?? null)
     const now = clock.nowSeconds()
     const record: OneTimeTokenRecord = {
       tokenHash: hashSecret(token),

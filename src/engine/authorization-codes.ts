@@ -52,7 +52,7 @@ export interface AuthorizationCodes {
 const CODE_KEY_SECRET = 'authorization-code-key'
 
 export async function openAuthorizationCodes(options: {
-  store: Pick<Store, 'getOrCreateSecret'>
+  store: Pick<Store, 'getOrCreateSecret' | 'secretRoute'>
   clock: Clock
 }): Promise<AuthorizationCodes> {
   const { clock } = options
@@ -64,7 +64,7 @@ export async function openAuthorizationCodes(options: {
       box.seal({
         ...grant,
         id: generatePublicId(),
-        familyId: generatePublicId(),
+        familyId: generatePublicId(options.store.secretRoute?.(grant.userId) ?? null),
         expiresAt: clock.nowSeconds() + CODE_LIFETIME_SECONDS,
       }),
 

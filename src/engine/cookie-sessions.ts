@@ -102,7 +102,7 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
   }
 
   async function createSession(user: PublicUser, context: ClientContext): Promise<SignInResult> {
-    const token = generateSecretToken()
+    const token = generateSecretToken(store.secretRoute?.(user.id) ?? null)
     const now = clock.nowSeconds()
     const times = startSessionTimes(now, policy)
     const session: SessionRecord = {

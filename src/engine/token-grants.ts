@@ -88,7 +88,7 @@ export async function grantPassword(
     throw error
   }
   const now = ctx.clock.nowSeconds()
-  const family = newFamily(ctx, generatePublicId(), user.id, input, scopes, now)
+  const family = newFamily(ctx, generatePublicId(routeOf(ctx, user.id)), user.id, input, scopes, now)
   const refreshToken = await startFamily(ctx, family, now)
   return { ...issueGrant(ctx, { user, family, refreshToken, now }), refreshToken }
 }
@@ -161,6 +161,11 @@ export async function grantAuthorizationCode(
   return issued
 }
 
+/** The route the store wants on the secrets and family ids of `userId` (`core/secret-route.ts`), if any. */
+function routeOf(ctx: GrantContext, userId: string): string | null {
+  return ctx.store.secretRoute?.(userId) ?? null
+}
+
 function newFamily(
   ctx: GrantContext,
   id: string,
@@ -186,7 +191,7 @@ function newFamily(
 
 /** Stores the family with its first refresh token (within the device limit) and returns that token. */
 async function startFamily(ctx: GrantContext, family: RefreshFamilyRecord, now: number): Promise<string> {
-  const refreshToken = generateSecretToken()
+  const refreshToken = generateSecretToken(routeOf(ctx, family.userId))
   const created = await ctx.store.createRefreshFamily(family, hashSecret(refreshToken), ctx.limit?.at(now))
   await ctx.limit?.settle(family.userId, created)
   return refreshToken
@@ -277,7 +282,7 @@ async function redeemRefreshToken(
   }
   let successor: string | null
   if (decision.action === 'rotate') {
-    successor = generateSecretToken()
+    successor = generateSecretToken(routeOf(ctx, family.userId))
     const seal = sealSuccessor(refreshToken, successor, family.id)
     const won = await store.rotateRefreshFamily(
       family.id,

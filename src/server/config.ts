@@ -23,7 +23,6 @@ import { ACCOUNT_POLICY_DEFAULTS, ACCOUNT_POLICY_RANGES } from '../core/account-
 import type { ProviderSettings } from '../social/provider.js'
 import { ConfigError } from './config-error.js'
 import { readRedisTarget } from './redis-config.js'
-import { hasHashTag } from '../store/redis/keys.js'
 import type { RedisTarget } from '../store/redis/connection.js'
 import { SESSION_CACHE_DEFAULTS } from '../engine/session-cache.js'
 import { SOCIAL_PROVIDERS_VARIABLE, isSocialVariable, readSocialSettings } from './social-config.js'
@@ -81,7 +80,8 @@ const ENV_SCHEMA = z
       .regex(/^[a-z_][a-z0-9_]{0,62}$/)
       .default('sesame'),
     SESAME_MIGRATE_ON_START: flag.default(true),
-    // Braces are allowed: a `{tag}` prefix puts every key in one Redis Cluster slot.
+    // Braces are allowed: on a Redis Cluster, a `{tag}` prefix puts every key in one slot instead of spreading
+    // users over the shards (`store/redis/sharded.ts`).
     SESAME_REDIS_PREFIX: z.string().min(1).max(64).regex(/^\S+$/).default('sesame:'),
     // Read further by redis-config.ts, which names the entry at fault.
     SESAME_REDIS_CLUSTER_NODES: z.string().max(8192).optional(),
@@ -322,11 +322,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     throw new ConfigError('Missing DATABASE_URL: required with the postgres store.')
   }
   const redis = readRedisTarget(e, kinds.includes('redis'))
-  if (redis && 'cluster' in redis && !hasHashTag(e.SESAME_REDIS_PREFIX)) {
-    throw new ConfigError(
-      "Invalid SESAME_REDIS_PREFIX: on a Redis Cluster it needs a {hash tag}, e.g. {sesame}:, because the store's scripts join keys of one slot.",
-    )
-  }
   if (e.SESAME_STORE === 'redis' && sessionStore !== 'redis') {
     throw new ConfigError(
       'Invalid SESAME_SESSION_STORE: with SESAME_STORE=redis, sessions live in Redis too.',

@@ -6,6 +6,7 @@
  */
 import type { Config } from './config.js'
 import { openStore } from './open-store.js'
+import { spreadCluster } from './redis-config.js'
 
 /** Applies pending migrations to the configured stores, telling `write` what it did. */
 export async function migrateStores(
@@ -45,6 +46,10 @@ export async function migrateStores(
         break
       }
       case 'redis': {
+        if (spreadCluster(config.redis, config.redisPrefix)) {
+          write(`redis cluster prefix "${config.redisPrefix}": spread over the shards, nothing to migrate`)
+          break
+        }
         // Sessions-only too: layout 2 converts 0.1's sessions (the email-key step finds no users there).
         const { migrateRedis } = await import('../store/redis/index.js')
         const report = await migrateRedis({ ...config.redis!, keyPrefix: config.redisPrefix })

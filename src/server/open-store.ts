@@ -12,6 +12,7 @@ import { createMemoryStore } from '../store/memory/index.js'
 import { createSplitStore } from '../store/split-store.js'
 import type { Store } from '../store/types.js'
 import type { Config, StoreKind } from './config.js'
+import { spreadCluster } from './redis-config.js'
 import { emitSesameWarning } from './warnings.js'
 
 /** The database file of the SQLite store inside the data directory. */
@@ -83,6 +84,16 @@ async function openOne(kind: StoreKind, config: StoreConfig, options: OpenStoreO
       })
     }
     case 'redis': {
+      const cluster = spreadCluster(config.redis, config.redisPrefix)
+      if (cluster) {
+        const { createRedisClusterStore } = await import('../store/redis/sharded.js')
+        // Born in its layout: nothing to migrate.
+        return createRedisClusterStore({
+          cluster,
+          keyPrefix: config.redisPrefix,
+          revocationReplicas: config.redisRevocationReplicas,
+        })
+      }
       const { createRedisStore, migrateRedis } = await import('../store/redis/index.js')
       // Sessions-only too: layout 2 converts 0.1's sessions (the email-key step finds no users there).
       if (config.migrateOnStart && !options.readonly) {

@@ -10,7 +10,8 @@
  * the sentinels (what `REDIS_URL` would name); the sentinels' own, when they require any, are
  * `SESAME_REDIS_SENTINEL_USERNAME` / `SESAME_REDIS_SENTINEL_PASSWORD`.
  */
-import type { RedisAccess, RedisNode, RedisTarget } from '../store/redis/connection.js'
+import type { RedisAccess, RedisClusterOptions, RedisNode, RedisTarget } from '../store/redis/connection.js'
+import { hasHashTag } from '../store/redis/keys.js'
 import { ConfigError } from './config-error.js'
 
 export interface RedisVariables {
@@ -129,4 +130,13 @@ function readNode(
   // URL keeps IPv6 hosts in brackets; sockets want them bare.
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
   return { node: { host, port: Number(url.port) }, access }
+}
+
+/**
+ * The Cluster to spread users over (`store/redis/sharded.ts`), or null: not a Cluster, or one whose prefix has a
+ * `{hash tag}`, which keeps every key of the single-slot layout in one slot (and is the layout `sesame migrate`
+ * brings forward).
+ */
+export function spreadCluster(redis: RedisTarget | undefined, prefix: string): RedisClusterOptions | null {
+  return redis && 'cluster' in redis && !hasHashTag(prefix) ? redis.cluster : null
 }

@@ -11,6 +11,7 @@ import type { Store } from './types.js'
 
 export function createSplitStore(stores: { users: Store; sessions: Store }): Store {
   const { users, sessions } = stores
+  const router = sessions.secretRoute ? sessions : users.secretRoute ? users : null
   return {
     kind: `${users.kind}+${sessions.kind}`,
 
@@ -85,6 +86,8 @@ export function createSplitStore(stores: { users: Store; sessions: Store }): Sto
     resetRateLimit: (key, window, now) => sessions.resetRateLimit(key, window, now),
     claimOnce: (key, expiresAt, now) => sessions.claimOnce(key, expiresAt, now),
     deleteExpiredClaims: (now) => sessions.deleteExpiredClaims(now),
+    // A record's shard is found by its route in the part that holds it; two Redis Cluster parts route alike.
+    ...(router?.secretRoute && { secretRoute: (userId: string) => router.secretRoute!(userId) }),
     changes: sessions.changes,
     // A cached session is read from both parts, so a cache follows both parts' notices.
     ...(users.sessionFeeds &&

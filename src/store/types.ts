@@ -535,6 +535,13 @@ export interface Store {
   /** Deletes claims whose `expiresAt` is at or before `now`; returns how many. */
   deleteExpiredClaims(now: number): Promise<number>
 
+  /**
+   * The route (`core/secret-route.ts`) the bearer secrets and refresh family ids of `userId` must carry for
+   * this store to find them: a store that spreads users over shards names the user's home shard. Absent for
+   * stores that find every record without one.
+   */
+  secretRoute?(userId: string): string
+
   /** The change feed that carries revocations between instances. */
   readonly changes: ChangeFeed
   /**

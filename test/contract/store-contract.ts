@@ -90,10 +90,20 @@ export function makeIdentity(
   }
 }
 
+/**
+ * The route (`Store.secretRoute`) of the store under test, which the helpers below put on the secrets and family
+ * ids they make for a user, as the engine does; null for stores that take none. Set for each contract test.
+ */
+let routeFor: ((userId: string) => string) | null = null
+
+function routeOf(userId: string): string | null {
+  return routeFor?.(userId) ?? null
+}
+
 export function makeSession(userId: string, overrides: Partial<SessionRecord> = {}): SessionRecord {
   return {
     id: generatePublicId(),
-    tokenHash: hashSecret(generateSecretToken()),
+    tokenHash: hashSecret(generateSecretToken(routeOf(userId))),
     userId,
     createdAt: NOW,
     lastSeenAt: NOW,
@@ -123,7 +133,7 @@ export function makeFamily(
   overrides: Partial<RefreshFamilyRecord> = {},
 ): RefreshFamilyRecord {
   return {
-    id: generatePublicId(),
+    id: generatePublicId(routeOf(userId)),
     userId,
     createdAt: NOW,
     lastUsedAt: NOW,
@@ -176,7 +186,7 @@ export function makeOneTimeToken(
   overrides: Partial<OneTimeTokenRecord> = {},
 ): OneTimeTokenRecord {
   return {
-    tokenHash: hashSecret(generateSecretToken()),
+    tokenHash: hashSecret(generateSecretToken(routeOf(userId))),
     userId,
     purpose: 'verify-email',
     createdAt: NOW,
@@ -186,9 +196,9 @@ export function makeOneTimeToken(
   }
 }
 
-/** A fresh refresh-token hash, as the engine would store it. */
-export function makeTokenHash(): string {
-  return hashSecret(generateSecretToken())
+/** A fresh refresh-token hash, as the engine would store it for `userId` (unrouted without one). */
+export function makeTokenHash(userId?: string): string {
+  return hashSecret(generateSecretToken(userId === undefined ? null : routeOf(userId)))
 }
 
 /** Access revocations come back in no particular order; this gives them one for comparisons. */
@@ -216,8 +226,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
     beforeEach(async () => {
       opened = await open()
       store = opened.store
+      routeFor = store.secretRoute ? (userId) => store.secretRoute!(userId) : null
     })
     afterEach(async () => {
+      routeFor = null
       await store.close()
       await opened.cleanup?.()
     })
@@ -665,7 +677,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         overrides: Partial<RefreshFamilyRecord> = {},
       ): Promise<{ family: RefreshFamilyRecord; tokenHash: string }> {
         const family = makeFamily(user.id, overrides)
-        const tokenHash = makeTokenHash()
+        const tokenHash = makeTokenHash(family.userId)
         await store.createRefreshFamily(family, tokenHash)
         return { family, tokenHash }
       }
@@ -696,7 +708,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.findRefreshToken(tokenHash)).toEqual({ family, generation: 0 })
         expect(await store.listUserRefreshFamilies(user.id)).toEqual([family])
 
-        const next = makeTokenHash()
+        const next = makeTokenHash(family.userId)
         expect(await store.rotateRefreshFamily(family.id, 0, next, NOW + 60, NOW + 3600, 'seal')).toBe(true)
         expect(await store.revokeRefreshFamily(family.id, NOW + 90)).toBe(true)
         const after: RefreshFamilyRecord = {
@@ -731,7 +743,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       it('rotates from the expected generation, keeping every older token findable with its generation', async () => {
         const { family, tokenHash: token0 } = await createFamily()
         const other = await createFamily()
-        const token1 = makeTokenHash()
+        const token1 = makeTokenHash(family.userId)
         expect(
           await store.rotateRefreshFamily(family.id, 0, token1, NOW + 60, NOW + 60 + 86_400, 'seal-0'),
         ).toBe(true)
@@ -748,7 +760,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         // Reuse detection depends on the rotated-out token still being recognised, with its own generation.
         expect(await store.findRefreshToken(token0)).toEqual({ family: afterFirst, generation: 0 })
 
-        const token2 = makeTokenHash()
+        const token2 = makeTokenHash(family.userId)
         expect(
           await store.rotateRefreshFamily(family.id, 1, token2, NOW + 120, NOW + 120 + 86_400, 'seal-1'),
         ).toBe(true)
@@ -772,17 +784,17 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
       it('refuses a rotation from a stale (or future) generation and changes nothing', async () => {
         const { family, tokenHash: token0 } = await createFamily()
-        const token1 = makeTokenHash()
+        const token1 = makeTokenHash(family.userId)
         expect(await store.rotateRefreshFamily(family.id, 0, token1, NOW + 60, NOW + 1000, 'seal-2')).toBe(
           true,
         )
         const rotated = await store.findRefreshFamily(family.id)
 
-        const stale = makeTokenHash()
+        const stale = makeTokenHash(family.userId)
         expect(await store.rotateRefreshFamily(family.id, 0, stale, NOW + 90, NOW + 2000, 'seal-3')).toBe(
           false,
         )
-        const future = makeTokenHash()
+        const future = makeTokenHash(family.userId)
         expect(await store.rotateRefreshFamily(family.id, 5, future, NOW + 90, NOW + 2000, 'seal-4')).toBe(
           false,
         )
@@ -798,7 +810,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const { family, tokenHash } = await createFamily()
         expect(await store.revokeRefreshFamily(family.id, NOW + 10)).toBe(true)
         const revoked: RefreshFamilyRecord = { ...family, revokedAt: NOW + 10 }
-        const next = makeTokenHash()
+        const next = makeTokenHash(family.userId)
         expect(await store.rotateRefreshFamily(family.id, 0, next, NOW + 60, NOW + 1000, 'seal-5')).toBe(
           false,
         )
@@ -819,7 +831,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
       it('lets exactly one of many concurrent rotations from one generation win', async () => {
         const { family } = await createFamily()
-        const hashes = Array.from({ length: 20 }, () => makeTokenHash())
+        const hashes = Array.from({ length: 20 }, () => makeTokenHash(family.userId))
         const results = await Promise.all(
           hashes.map((hash, i) =>
             store.rotateRefreshFamily(family.id, 0, hash, NOW + 60 + i, NOW + 1000 + i, 'seal-7'),
@@ -860,12 +872,12 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const revokedLive = await createFamily({ expiresAt: NOW + 1000, revokedAt: NOW - 10 })
         // A rotation moves the expiry: this family was created expired but was rotated forward...
         const revived = await createFamily({ expiresAt: NOW - 100 })
-        const revivedToken = makeTokenHash()
+        const revivedToken = makeTokenHash(revived.family.userId)
         expect(
           await store.rotateRefreshFamily(revived.family.id, 0, revivedToken, NOW - 50, NOW + 500, 'seal-8'),
         ).toBe(true)
         // ...and this one was rotated to an expiry in the past, so both its tokens must go.
-        const expiredToken1 = makeTokenHash()
+        const expiredToken1 = makeTokenHash(expired.family.userId)
         expect(
           await store.rotateRefreshFamily(expired.family.id, 0, expiredToken1, NOW - 60, NOW - 1, 'seal-9'),
         ).toBe(true)
@@ -894,14 +906,14 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
       it('leaves no token of a purged family behind, even if its id is ever stored again', async () => {
         const purged = await createFamily({ expiresAt: NOW - 1 })
-        const purgedToken1 = makeTokenHash()
+        const purgedToken1 = makeTokenHash(purged.family.userId)
         expect(
           await store.rotateRefreshFamily(purged.family.id, 0, purgedToken1, NOW - 60, NOW - 1, 'seal-10'),
         ).toBe(true)
         expect(await store.deleteExpiredRefreshFamilies(NOW)).toBe(1)
         // Ids are random, so this never happens in practice; it is the one way to observe a leftover token.
         const again = makeFamily(user.id, { id: purged.family.id })
-        const againToken = makeTokenHash()
+        const againToken = makeTokenHash(again.userId)
         await store.createRefreshFamily(again, againToken)
         expect(await store.findRefreshToken(purged.tokenHash)).toBeNull()
         expect(await store.findRefreshToken(purgedToken1)).toBeNull()
@@ -911,7 +923,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       it('returns copies: mutating a created or returned family does not change the stored one', async () => {
         const family = makeFamily(user.id)
         const original = { ...family }
-        const tokenHash = makeTokenHash()
+        const tokenHash = makeTokenHash(family.userId)
         await store.createRefreshFamily(family, tokenHash)
         family.generation = 7
         const found = (await store.findRefreshFamily(family.id))!
@@ -1128,7 +1140,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         overrides: Partial<RefreshFamilyRecord> = {},
       ): Promise<{ family: RefreshFamilyRecord; tokenHash: string }> {
         const family = makeFamily(userId, overrides)
-        const tokenHash = makeTokenHash()
+        const tokenHash = makeTokenHash(userId)
         await store.createRefreshFamily(family, tokenHash)
         return { family, tokenHash }
       }
@@ -1143,7 +1155,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           await store.rotateRefreshFamily(
             newer.family.id,
             0,
-            makeTokenHash(),
+            makeTokenHash(newer.family.userId),
             NOW + 30,
             NOW + 3000,
             'seal-11',
@@ -1215,7 +1227,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.findRefreshFamily(a.family.id)).toEqual(revokedA)
 
         // A revoked family no longer rotates.
-        const next = makeTokenHash()
+        const next = makeTokenHash(a.family.userId)
         expect(await store.rotateRefreshFamily(a.family.id, 0, next, NOW + 90, NOW + 2000, 'seal-12')).toBe(
           false,
         )
@@ -1226,7 +1238,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           await store.rotateRefreshFamily(
             theirs.family.id,
             0,
-            makeTokenHash(),
+            makeTokenHash(theirs.family.userId),
             NOW + 90,
             NOW + 2000,
             'seal-13',
@@ -1249,13 +1261,20 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         ])
         expect(await store.revokeUserRefreshFamilies(user.id, NOW + 40, kept.family.id)).toEqual([])
 
-        const next = makeTokenHash()
+        const next = makeTokenHash(kept.family.userId)
         expect(
           await store.rotateRefreshFamily(kept.family.id, 0, next, NOW + 50, NOW + 2000, 'seal-14'),
         ).toBe(true)
         expect(await store.findRefreshToken(next)).toMatchObject({ generation: 1 })
         expect(
-          await store.rotateRefreshFamily(a.family.id, 0, makeTokenHash(), NOW + 50, NOW + 2000, 'seal-15'),
+          await store.rotateRefreshFamily(
+            a.family.id,
+            0,
+            makeTokenHash(a.family.userId),
+            NOW + 50,
+            NOW + 2000,
+            'seal-15',
+          ),
         ).toBe(false)
 
         // Without the exception, the last one goes too.
@@ -1309,7 +1328,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         overrides: Partial<RefreshFamilyRecord> = {},
       ): Promise<RefreshFamilyRecord> {
         const family = makeFamily(userId, overrides)
-        await store.createRefreshFamily(family, makeTokenHash())
+        await store.createRefreshFamily(family, makeTokenHash(family.userId))
         return family
       }
       function end(
@@ -1352,7 +1371,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           already,
         ])
         expect(
-          await store.rotateRefreshFamily(a.id, 0, makeTokenHash(), NOW + 40, NOW + 2000, 'seal-21'),
+          await store.rotateRefreshFamily(a.id, 0, makeTokenHash(a.userId), NOW + 40, NOW + 2000, 'seal-21'),
         ).toBe(false)
         // Nothing of another user is touched.
         expect(await store.listUserSessions(other.id)).toEqual([theirSession])
@@ -1373,7 +1392,14 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.findRefreshFamily(doomed.id)).toEqual({ ...doomed, revokedAt: NOW + 30 })
         expect(await store.findRefreshFamily(keptFamily.id)).toEqual(keptFamily)
         expect(
-          await store.rotateRefreshFamily(keptFamily.id, 0, makeTokenHash(), NOW + 40, NOW + 2000, 'seal-22'),
+          await store.rotateRefreshFamily(
+            keptFamily.id,
+            0,
+            makeTokenHash(keptFamily.userId),
+            NOW + 40,
+            NOW + 2000,
+            'seal-22',
+          ),
         ).toBe(true)
         // No epoch was given, so none is stored.
         expect(await store.listUserEpochs(NOW)).toEqual([])
@@ -1437,7 +1463,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       function create(i: number, limit?: DeviceLimit): Promise<DeviceCreation> {
         return i % 2 === 0
           ? store.createSession(makeSession(user.id), limit)
-          : store.createRefreshFamily(makeFamily(user.id), makeTokenHash(), limit)
+          : store.createRefreshFamily(makeFamily(user.id), makeTokenHash(user.id), limit)
       }
       async function live(now: number): Promise<number> {
         const sessions = (await store.listUserSessions(user.id)).filter((s) => s.expiresAt > now)
@@ -1454,12 +1480,12 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
       it('counts only live devices of this user: expired sessions, revoked or expired families do not count', async () => {
         await store.createSession(makeSession(user.id, { expiresAt: NOW + 30 }))
-        await store.createRefreshFamily(makeFamily(user.id, { revokedAt: NOW }), makeTokenHash())
-        await store.createRefreshFamily(makeFamily(user.id, { expiresAt: NOW + 30 }), makeTokenHash())
+        await store.createRefreshFamily(makeFamily(user.id, { revokedAt: NOW }), makeTokenHash(user.id))
+        await store.createRefreshFamily(makeFamily(user.id, { expiresAt: NOW + 30 }), makeTokenHash(user.id))
         const other = makeUser()
         await store.createUser(other)
         await store.createSession(makeSession(other.id))
-        await store.createRefreshFamily(makeFamily(other.id), makeTokenHash())
+        await store.createRefreshFamily(makeFamily(other.id), makeTokenHash(other.id))
         expect(await create(0, deny)).toEqual({ evictedFamilies: [] })
         expect(await create(1, deny)).toEqual({ evictedFamilies: [] })
         expect(await create(2, deny)).toBe(DEVICE_LIMIT_REACHED)
@@ -1481,7 +1507,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const oldSession = makeSession(user.id, { createdAt: NOW - 20 })
         const oldFamily = makeFamily(user.id, { createdAt: NOW - 10 })
         await store.createSession(oldSession)
-        await store.createRefreshFamily(oldFamily, makeTokenHash())
+        await store.createRefreshFamily(oldFamily, makeTokenHash(oldFamily.userId))
         expect(await create(0, evict)).toEqual({ evictedFamilies: [] })
         expect(await store.findSessionByTokenHash(oldSession.tokenHash)).toBeNull()
         expect(await create(1, evict)).toEqual({ evictedFamilies: [oldFamily.id] })
@@ -2283,7 +2309,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         for (const session of sessions) await store.createSession(session)
         const family = makeFamily(user.id)
         const revoked = makeFamily(user.id, { createdAt: NOW + 1, revokedAt: NOW + 2 })
-        const refreshTokens = [makeTokenHash(), makeTokenHash(), makeTokenHash()]
+        const refreshTokens = [makeTokenHash(user.id), makeTokenHash(user.id), makeTokenHash(user.id)]
         await store.createRefreshFamily(family, refreshTokens[0]!)
         await store.createRefreshFamily(revoked, refreshTokens[1]!)
         expect(

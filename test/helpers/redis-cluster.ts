@@ -22,6 +22,11 @@ export interface RedisClusterSet {
   masterOf(key: string): Promise<number>
   /** SIGKILL to the node on `port`. */
   kill(port: number): void
+  /**
+   * Starts the killed node on `port` again, from its own cluster config: it rejoins as a replica of the master
+   * promoted in its place. Resolves once that replica is in sync, so every master has a replica again.
+   */
+  restart(port: number): Promise<void>
   close(): Promise<void>
 }
 
@@ -56,31 +61,35 @@ export async function startRedisCluster(): Promise<RedisClusterSet> {
       let port = await freePort()
       while (port > 55_000) port = await freePort()
       ports.push(port)
-      children.push(
-        spawn(
-          'redis-server',
-          [
-            '--port',
-            String(port),
-            '--bind',
-            '127.0.0.1',
-            '--cluster-enabled',
-            'yes',
-            '--cluster-config-file',
-            join(dir, `nodes-${port}.conf`),
-            '--cluster-node-timeout',
-            '2000',
-            '--save',
-            '',
-            '--appendonly',
-            'no',
-            '--repl-diskless-sync-delay',
-            '0',
-            '--dir',
-            dir,
-          ],
-          { stdio: 'ignore' },
-        ),
+      children.push(startNode(port))
+    }
+    function startNode(port: number): ChildProcess {
+      return spawn(
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout',
+          '2000',
+          // As the guide advises: the other shards keep serving while one fails over.
+          '--cluster-require-full-coverage',
+          'no',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--repl-diskless-sync-delay',
+          '0',
+          '--dir',
+          dir,
+        ],
+        { stdio: 'ignore' },
       )
     }
     for (const port of ports) {
@@ -130,14 +139,24 @@ export async function startRedisCluster(): Promise<RedisClusterSet> {
       env: { SESAME_REDIS_CLUSTER_NODES: ports.map((port) => `127.0.0.1:${port}`).join(',') },
       admin: cluster,
       async deleteKeysUnder(prefix) {
-        for (const node of cluster.nodes('master')) {
-          let cursor = '0'
-          do {
-            const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-            // One DEL per key: keys of one call must share a slot.
-            for (const key of keys) await node.del(key)
-            cursor = next
-          } while (cursor !== '0')
+        // Each live master asked directly: the admin client's view lags a failover.
+        for (const [index, port] of ports.entries()) {
+          if (children[index]!.exitCode !== null || children[index]!.signalCode !== null) continue
+          const node = new Redis({ port, host: '127.0.0.1', retryStrategy: () => null })
+          node.on('error', () => {})
+          try {
+            const [role] = (await node.call('ROLE')) as [string]
+            if (role !== 'master') continue
+            let cursor = '0'
+            do {
+              const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+              // One DEL per key: keys of one call must share a slot.
+              for (const key of keys) await node.del(key)
+              cursor = next
+            } while (cursor !== '0')
+          } finally {
+            node.disconnect()
+          }
         }
       },
       async masterOf(key) {
@@ -161,6 +180,16 @@ export async function startRedisCluster(): Promise<RedisClusterSet> {
       },
       kill(port) {
         children[ports.indexOf(port)]?.kill('SIGKILL')
+      },
+      async restart(port) {
+        children[ports.indexOf(port)] = startNode(port)
+        for (let attempt = 0; ; attempt++) {
+          const role = spawnSync('redis-cli', ['-p', String(port), 'role'], { encoding: 'utf8' }).stdout
+          // ROLE of a replica: slave, master host, master port, state, offset.
+          if (role.startsWith('slave') && role.includes('\nconnected\n')) break
+          if (attempt > 300) throw new Error(`node ${port} did not rejoin as a synced replica within 30 s`)
+          await sleep(100)
+        }
       },
       close,
     }

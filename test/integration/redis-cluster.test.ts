@@ -1,13 +1,19 @@
 /**
- * Sesame on a real Redis Cluster (three masters, three replicas; test/helpers/redis-cluster.ts) when the master
- * holding its prefix's slot is killed: requests answer 503, never a stale yes for a revoked session, until the
- * cluster promotes that master's replica; then service comes back by itself with what the old master had
- * confirmed. (With today's one-slot layout every user is on that master: the spread layout is issue 20's next
- * step.) Also two instances on one cluster: a logout on one reaches the other's session cache through the
- * cluster's pub/sub.
+ * Sesame on a real Redis Cluster (three masters, three replicas; test/helpers/redis-cluster.ts), spread over the
+ * shards (`store/redis/sharded.ts`):
+ * - 1,000 users signed in through the engine leave their keys on all three masters, none with more than half;
+ *   and each group's tag lands in the slot `groups.ts` says, by the servers' own CLUSTER KEYSLOT.
+ * - Two instances: a logout on one reaches the other's session cache through the cluster's pub/sub.
+ * - A master killed: the users whose groups it served answer 503, never a stale yes for a revoked session,
+ *   until its replica is promoted; users on the other masters are served throughout. Both measured.
+ * - The single-slot layout (a hash-tagged prefix), whose every user is on the one master killed.
  */
 import { performance } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createAuth } from '../../src/auth.js'
+import { createArgon2Hasher } from '../../src/core/password-hasher.js'
+import { GROUP_COUNT, GROUP_SLOTS, GROUP_TAGS, groupOf, groupPrefix } from '../../src/store/redis/groups.js'
+import { createRedisClusterStore } from '../../src/store/redis/sharded.js'
 import { type RedisClusterSet, startRedisCluster } from '../helpers/redis-cluster.js'
 import { cookiePair, SAME_ORIGIN, startTestServer, type TestServer } from '../helpers/server.js'
 
@@ -24,15 +30,74 @@ describe('Redis Cluster', () => {
     cluster = await startRedisCluster()
   }, 90_000)
 
+  const nodes = () => cluster.ports.map((port) => ({ host: '127.0.0.1', port }))
+
   afterAll(async () => {
     await cluster?.close()
   })
+
+  it('puts each group in the slot its tag names', async () => {
+    for (let group = 0; group < GROUP_COUNT; group++) {
+      expect(Number(await cluster.admin.call('CLUSTER', 'KEYSLOT', `x{${GROUP_TAGS[group]}}`))).toBe(
+        GROUP_SLOTS[group],
+      )
+    }
+  })
+
+  it('spreads 1,000 signed-in users over the three masters, none holding more than half', async () => {
+    const prefix = `spread-${process.pid}:`
+    const store = createRedisClusterStore({ cluster: { nodes: nodes() }, keyPrefix: prefix })
+    const auth = await createAuth({
+      store,
+      passwordHasher: createArgon2Hasher({ params: { memoryCost: 1024, timeCost: 1, parallelism: 1 } }),
+    })
+    try {
+      for (let i = 0; i < 1000; i += 50) {
+        await Promise.all(
+          Array.from({ length: 50 }, async (_, j) => {
+            const email = `spread-${i + j}@example.com`
+            await auth.createUser({ email, password: PASSWORD })
+            await auth.signIn({ email, password: PASSWORD })
+          }),
+        )
+      }
+      const perMaster = new Map<string, { keys: number; sessions: number }>()
+      for (const node of cluster.admin.nodes('master')) {
+        let keys = 0
+        let sessions = 0
+        let cursor = '0'
+        do {
+          const [next, found] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+          keys += found.length
+          sessions += found.filter((key) => key.includes(':session:')).length
+          cursor = next
+        } while (cursor !== '0')
+        perMaster.set(`${node.options.port}`, { keys, sessions })
+      }
+      const total = [...perMaster.values()].reduce((sum, m) => sum + m.keys, 0)
+      const sessions = [...perMaster.values()].reduce((sum, m) => sum + m.sessions, 0)
+      console.log(
+        `[redis-cluster-spread] 1,000 users signed in: ${total} keys, ${sessions} sessions; per master ${[...perMaster.values()].map((m) => `${m.keys} keys / ${m.sessions} sessions`).join(', ')}`,
+      )
+      expect(sessions).toBe(1000)
+      expect(perMaster.size).toBe(3)
+      for (const { keys, sessions: held } of perMaster.values()) {
+        expect(keys).toBeGreaterThan(0)
+        expect(keys).toBeLessThanOrEqual(total / 2)
+        expect(held).toBeLessThanOrEqual(500)
+      }
+    } finally {
+      await auth.close()
+      await store.close()
+      await cluster.deleteKeysUnder(prefix)
+    }
+  }, 120_000)
 
   it('carries a logout on one instance to the session cache of another in milliseconds', async () => {
     const env = {
       SESAME_STORE: 'redis',
       ...cluster.env,
-      SESAME_REDIS_PREFIX: `{cluster-two-${process.pid}}:`,
+      SESAME_REDIS_PREFIX: `cluster-two-${process.pid}:`,
     }
     const a = await startTestServer({ env })
     const b = await startTestServer({ env })
@@ -78,6 +143,112 @@ describe('Redis Cluster', () => {
       await b.close()
     }
   })
+
+  it('answers 503 for the users of a dead master only, never a stale yes, until its replica takes over', async () => {
+    const prefix = `spread-failover-${process.pid}:`
+    let victimMaster: number | undefined
+    const server: TestServer = await startTestServer({
+      env: { SESAME_STORE: 'redis', ...cluster.env, SESAME_REDIS_PREFIX: prefix },
+    })
+    try {
+      const inject = server.app.inject.bind(server.app)
+      /** A user with a live and a revoked session, and the master its group is on now. */
+      const enrol = async (n: number) => {
+        const credentials = { email: `spread-failover-${n}@example.com`, password: PASSWORD }
+        const signedUp = await inject({
+          method: 'POST',
+          url: '/auth/signup',
+          headers: SAME_ORIGIN,
+          payload: credentials,
+        })
+        expect(signedUp.statusCode).toBe(201)
+        const userId = signedUp.json<{ user: { id: string } }>().user.id
+        const signIn = async () => {
+          const response = await inject({
+            method: 'POST',
+            url: '/auth/session',
+            headers: SAME_ORIGIN,
+            payload: credentials,
+          })
+          expect(response.statusCode).toBe(200)
+          return cookiePair(response.headers['set-cookie'])
+        }
+        const live = await signIn()
+        const revoked = await signIn()
+        const ended = await inject({
+          method: 'DELETE',
+          url: '/auth/session',
+          headers: { ...SAME_ORIGIN, cookie: revoked },
+        })
+        expect(ended.statusCode).toBe(204)
+        const home = `${groupPrefix(prefix, groupOf(userId))}user:{${userId}}`
+        return { live, revoked, signIn, home, master: await cluster.masterOf(home) }
+      }
+      const me = async (cookie: string) =>
+        (await inject({ method: 'GET', url: '/auth/me', headers: { cookie } })).statusCode
+      // Users until two masters are covered: one to kill, one to keep.
+      const users = []
+      for (let n = 0; users.length < 2 || new Set(users.map((u) => u.master)).size < 2; n++) {
+        users.push(await enrol(n))
+      }
+      const victim = users[0]!
+      victimMaster = victim.master
+      const bystanders = users.filter((user) => user.master !== victim.master)
+      expect(bystanders.length).toBeGreaterThan(0)
+
+      const killedAt = performance.now()
+      cluster.kill(victim.master)
+      // The other masters' users, probed on their own every 20 ms while the victim's are watched.
+      const probes: Array<{ at: number; statuses: number[]; ms: number }> = []
+      let watching = true
+      const probing = (async () => {
+        while (watching) {
+          const sentAt = performance.now()
+          const statuses = await Promise.all(bystanders.flatMap((user) => [me(user.live), me(user.revoked)]))
+          probes.push({ at: sentAt - killedAt, statuses, ms: performance.now() - sentAt })
+          await sleep(20)
+        }
+      })()
+      const seen: Array<{ at: number; victim: number }> = []
+      let recoveredAt: number | null = null
+      try {
+        while (performance.now() - killedAt < RECOVERY_BOUND_MS) {
+          const [victimStatus, revokedStatus] = await Promise.all([me(victim.live), me(victim.revoked)])
+          const at = performance.now() - killedAt
+          expect(revokedStatus, `revoked session at ${at.toFixed(0)} ms`).not.toBe(200)
+          expect([200, 503]).toContain(victimStatus)
+          seen.push({ at, victim: victimStatus })
+          if (victimStatus === 200 && seen.some((s) => s.victim === 503)) {
+            recoveredAt = at
+            break
+          }
+          await sleep(50)
+        }
+      } finally {
+        watching = false
+        await probing
+      }
+      const firstRefusal = seen.find((s) => s.victim === 503)
+      expect(firstRefusal, 'the dead master was noticed').toBeDefined()
+      expect(recoveredAt, 'service came back by itself').not.toBeNull()
+      const expected = JSON.stringify(bystanders.flatMap(() => [200, 401]))
+      const disturbed = probes.filter((probe) => JSON.stringify(probe.statuses) !== expected)
+      const slowest = Math.max(...probes.map((probe) => probe.ms))
+      console.log(
+        `[redis-cluster-spread-failover] master killed: its users' first 503 at ${firstRefusal!.at.toFixed(0)} ms, served again at ${recoveredAt!.toFixed(0)} ms; the other masters' ${bystanders.length} user(s): ${probes.length - disturbed.length} of ${probes.length} probes answered as before (slowest ${slowest.toFixed(0)} ms), the others at ${disturbed.map((probe) => `${probe.at.toFixed(0)} ms ${JSON.stringify(probe.statuses)}`).join(', ') || 'none'} (cluster-node-timeout 2000 ms)`,
+      )
+      // With cluster-require-full-coverage no (the guide's advice), the other shards never stop serving.
+      expect(disturbed).toEqual([])
+      expect(await cluster.masterOf(victim.home)).not.toBe(victim.master)
+      expect(await me(victim.live)).toBe(200)
+      expect(await me(victim.revoked)).toBe(401)
+      expect(await me(await victim.signIn())).toBe(200)
+    } finally {
+      await server.close()
+      await cluster.deleteKeysUnder(prefix)
+      if (victimMaster !== undefined) await cluster.restart(victimMaster)
+    }
+  }, 90_000)
 
   it('answers 503 while the slot’s master is dead, never a stale yes, and recovers on the promoted replica', async () => {
     const prefix = `{cluster-failover-${process.pid}}:`

@@ -19,6 +19,7 @@ const PEERS_AT_IMPORT: Record<string, string[]> = {
   './store/sqlite': ['better-sqlite3'],
   './store/postgres': ['postgres'],
   './store/redis': ['ioredis'],
+  './store/redis-cluster': ['ioredis'],
 }
 
 export function peersOfSubpath(subpath: string): string[] {
@@ -84,6 +85,7 @@ import { type FastifyHook, type SesameFastify, principalOf as fastifyPrincipalOf
 import { createMemoryStore } from 'sesame-auth/store/memory'
 import { type MigrationReport, POSTGRES_MIGRATIONS, createPostgresStore, migratePostgres } from 'sesame-auth/store/postgres'
 import { DEFAULT_REDIS_TIMEOUT_MS, createRedisStore, redisClientOptions } from 'sesame-auth/store/redis'
+import { createRedisClusterStore } from 'sesame-auth/store/redis-cluster'
 import { createSplitStore } from 'sesame-auth/store/split'
 import { type SqliteStoreOptions, createSqliteStore } from 'sesame-auth/store/sqlite'
 import { type Verifier, createVerifier } from 'sesame-auth/verifier'
@@ -141,6 +143,12 @@ const redis: Store = createRedisStore({
 createRedisStore({ url: 'redis://127.0.0.1:6379' })
 // @ts-expect-error: client is an ioredis client, not a URL
 createRedisStore({ client: 'redis://127.0.0.1:6379', keyPrefix: 'sesame:' })
+
+// sesame-auth/store/redis-cluster
+const spread: Store = createRedisClusterStore({ cluster: { nodes: [{ host: '10.0.1.1', port: 6379 }] }, keyPrefix: 'sesame:' })
+void spread.secretRoute?.('user-id')
+// @ts-expect-error: a key prefix is required
+createRedisClusterStore({ cluster: { nodes: [] } })
 
 // sesame-auth/store/split
 const split: Store = createSplitStore({ users: sqlite, sessions: redis })

@@ -19,6 +19,7 @@ const SUBPATHS: [string, string[], string][] = [
   ['sesame-auth/store/sqlite', ['better-sqlite3'], 'createSqliteStore'],
   ['sesame-auth/store/postgres', ['postgres'], 'createPostgresStore'],
   ['sesame-auth/store/redis', ['ioredis'], 'createRedisStore'],
+  ['sesame-auth/store/redis-cluster', ['ioredis'], 'createRedisClusterStore'],
   ['sesame-auth/store/split', [], 'createSplitStore'],
   ['sesame-auth/express', [], 'sesameExpress'],
   ['sesame-auth/fastify', [], 'sesameFastify'],

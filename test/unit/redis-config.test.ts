@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../../src/server/config.js'
+import { spreadCluster } from '../../src/server/redis-config.js'
 
 const REDIS = { SESAME_STORE: 'redis' }
 
@@ -107,16 +108,26 @@ describe('where Redis is', () => {
         },
         'Invalid SESAME_REDIS_CLUSTER_NODES: every entry must carry the same scheme and credentials (entry 2 differs from the first).',
       ],
-      [
-        { SESAME_REDIS_CLUSTER_NODES: 'a:7000' },
-        "Invalid SESAME_REDIS_PREFIX: on a Redis Cluster it needs a {hash tag}, e.g. {sesame}:, because the store's scripts join keys of one slot.",
-      ],
     ]
     for (const [env, message] of cases) {
       const text = refusal({ ...REDIS, ...env })
       expect(text).toBe(message)
       expect(text).not.toMatch(/hunter/)
     }
+  })
+
+  it('spreads users over a Cluster whose prefix has no hash tag, and keeps one slot for a tagged prefix', () => {
+    const untagged = loadConfig({ ...REDIS, SESAME_REDIS_CLUSTER_NODES: 'a:7000,b:7001' })
+    expect(spreadCluster(untagged.redis, untagged.redisPrefix)).toEqual({
+      nodes: [
+        { host: 'a', port: 7000 },
+        { host: 'b', port: 7001 },
+      ],
+    })
+    const tagged = loadConfig({ ...REDIS, SESAME_REDIS_CLUSTER_NODES: 'a:7000', SESAME_REDIS_PREFIX: '{s}:' })
+    expect(spreadCluster(tagged.redis, tagged.redisPrefix)).toBeNull()
+    const single = loadConfig({ ...REDIS, REDIS_URL: 'redis://a:6379' })
+    expect(spreadCluster(single.redis, single.redisPrefix)).toBeNull()
   })
 
   it('is not needed when no store is on Redis', () => {

@@ -1,6 +1,8 @@
 /**
- * The Redis store's change feed: PUBLISH on one channel, and a dedicated subscriber connection (a connection
- * in subscribe mode can run no other command) opened on the first `subscribe`.
+ * The Redis store's change feed: PUBLISH on a channel, and a dedicated subscriber connection (a connection
+ * in subscribe mode can run no other command) opened on the first `subscribe`. One store listens on one
+ * channel; the Cluster store (`sharded.ts`) has a channel per group and listens on all of them with one
+ * pattern, handing each group's notices to that group's feed.
  *
  * Pub/sub is fire-and-forget: a message sent while the subscriber is disconnected is lost. So after every
  * reconnect the feed subscribes again, waits for Redis to confirm, and only then calls each `onResync`, so a
@@ -12,6 +14,8 @@ import type { ChangeEvent, SessionChangeFeed } from '../types.js'
 import { createCommandGuard, type CommandGuard, quitConnection } from './connection.js'
 
 interface Listener {
+  /** Whether messages on `channel` are for this listener. */
+  hears: (channel: string) => boolean
   onEvent: (event: ChangeEvent) => void
   onResync: () => void
   onInterrupt: (() => void) | undefined
@@ -22,6 +26,151 @@ export interface RedisChangeFeed extends SessionChangeFeed {
   announceLocally(userId: string): void
   /** Unsubscribes everyone and closes the subscriber connection. */
   close(): Promise<void>
+}
+
+/** What a subscriber connection listens to: one channel, or every channel matching a glob pattern. */
+type Topic = { channel: string } | { pattern: string }
+
+/** One subscriber connection shared by every listener of a topic. */
+interface SubscriptionHub {
+  listen(listener: Listener): Promise<() => Promise<void>>
+  /** Calls `onEvent` of every listener that hears `channel` with a local (unnumbered) notice for `userId`. */
+  announceLocally(channel: string, userId: string): void
+  close(): Promise<void>
+}
+
+function createSubscriptionHub(client: Redis | Cluster, timeoutMs: number, topic: Topic): SubscriptionHub {
+  const listeners = new Set<Listener>()
+  let subscriber: { connection: Redis | Cluster; guard: CommandGuard } | null = null
+  // The SUBSCRIBE (or PSUBSCRIBE) on the current connection; reset when the connection drops.
+  let subscription: Promise<void> | null = null
+
+  function subscribeTopic(connection: Redis | Cluster): Promise<void> {
+    const request =
+      'channel' in topic ? connection.subscribe(topic.channel) : connection.psubscribe(topic.pattern)
+    subscription ??= request.then(
+      () => undefined,
+      (error: unknown) => {
+        subscription = null
+        throw error
+      },
+    )
+    return subscription
+  }
+
+  function openSubscriber(): { connection: Redis | Cluster; guard: CommandGuard } {
+    const connection = client.duplicate()
+    if ('channel' in topic) {
+      connection.on('message', (from: string, message: string) => {
+        if (from === topic.channel) deliver(from, message)
+      })
+    } else {
+      connection.on('pmessage', (pattern: string, from: string, message: string) => {
+        if (pattern === topic.pattern) deliver(from, message)
+      })
+    }
+    connection.on('close', () => {
+      // Messages published from now until the next 'ready' are lost to this connection.
+      if (subscription !== null) for (const listener of [...listeners]) listener.onInterrupt?.()
+      subscription = null
+    })
+    // 'ready' after the first connect means a reconnect: events may have been missed while it was down.
+    // (ioredis resubscribes by itself too; SUBSCRIBE is idempotent, and awaiting ours tells us it took.)
+    connection.on('ready', () => {
+      if (listeners.size === 0) return
+      subscribeTopic(connection).then(
+        () => {
+          for (const listener of [...listeners]) listener.onResync()
+        },
+        () => {
+          // The connection dropped again; the next 'ready' retries.
+        },
+      )
+    })
+    return { connection, guard: createCommandGuard(connection, timeoutMs) }
+  }
+
+  function deliver(channel: string, message: string): void {
+    for (const listener of [...listeners]) {
+      if (!listener.hears(channel)) continue
+      // Parsed once per listener: each gets its own copy.
+      const event = parseChangeEvent(message)
+      if (event === null) return
+      notify(listener, event)
+    }
+  }
+
+  function notify(listener: Listener, event: ChangeEvent): void {
+    try {
+      listener.onEvent(event)
+    } catch {
+      // One subscriber's failure must not stop delivery to the others (nor fail a write that announced it
+      // locally); the store stays the source of truth.
+    }
+  }
+
+  return {
+    async listen(listener) {
+      subscriber ??= openSubscriber()
+      const { connection, guard: subscriberGuard } = subscriber
+      await subscriberGuard.run(() => subscribeTopic(connection))
+      listeners.add(listener)
+      listener.onResync()
+      return async () => {
+        if (!listeners.delete(listener) || listeners.size > 0) return
+        subscription = null
+        await subscriberGuard
+          .run(() =>
+            'channel' in topic
+              ? connection.unsubscribe(topic.channel)
+              : connection.punsubscribe(topic.pattern),
+          )
+          .catch(() => {
+            // Unsubscribing from a dead connection: there is nothing left to stop.
+          })
+      }
+    },
+
+    announceLocally(channel, userId) {
+      for (const listener of [...listeners]) {
+        if (listener.hears(channel)) notify(listener, localSessionChange(userId))
+      }
+    },
+
+    async close() {
+      listeners.clear()
+      if (!subscriber) return
+      subscriber.guard.close()
+      await quitConnection(subscriber.connection)
+    },
+  }
+}
+
+/** A feed over `hub` that hears the channels `hears` accepts and counts its notices in `countKey`. */
+function feedOn(
+  hub: SubscriptionHub,
+  client: Redis | Cluster,
+  guard: CommandGuard,
+  feed: { publishChannel: string; hears: (channel: string) => boolean; countKey: string },
+): RedisChangeFeed {
+  return {
+    async publish(event) {
+      const message = JSON.stringify(event)
+      await guard.run(() => client.publish(feed.publishChannel, message))
+    },
+
+    subscribe: (onEvent, onResync, onInterrupt) =>
+      hub.listen({ hears: feed.hears, onEvent, onResync, onInterrupt }),
+
+    announceLocally: (userId) => hub.announceLocally(feed.publishChannel, userId),
+
+    async lastSessionChange() {
+      const count = await guard.run(() => client.get(feed.countKey))
+      return count === null ? 0 : Number(count)
+    },
+
+    close: () => hub.close(),
+  }
 }
 
 /**
@@ -35,105 +184,46 @@ export function createRedisChangeFeed(
   sessionChangeCount: string,
   timeoutMs: number,
 ): RedisChangeFeed {
-  const listeners = new Set<Listener>()
-  let subscriber: { connection: Redis | Cluster; guard: CommandGuard } | null = null
-  // The SUBSCRIBE on the current connection; reset when the connection drops.
-  let subscription: Promise<void> | null = null
+  const hub = createSubscriptionHub(client, timeoutMs, { channel })
+  return feedOn(hub, client, guard, {
+    publishChannel: channel,
+    hears: (from) => from === channel,
+    countKey: sessionChangeCount,
+  })
+}
 
-  function subscribeChannel(connection: Redis | Cluster): Promise<void> {
-    subscription ??= connection.subscribe(channel).then(
-      () => undefined,
-      (error: unknown) => {
-        subscription = null
-        throw error
-      },
-    )
-    return subscription
-  }
+/** The feeds of a store made of groups, each with its own channel and notice count (`sharded.ts`). */
+export interface GroupedChangeFeeds {
+  /** Hears every group's channel; publishes on the first group's. What revocations travel on. */
+  all: RedisChangeFeed
+  /** One per group, hearing that group's channel only and reading its count: what a session cache follows. */
+  groups: readonly RedisChangeFeed[]
+  close(): Promise<void>
+}
 
-  function openSubscriber(): { connection: Redis | Cluster; guard: CommandGuard } {
-    const connection = client.duplicate()
-    connection.on('message', (from: string, message: string) => {
-      if (from === channel) deliver(message)
-    })
-    connection.on('close', () => {
-      // Messages published from now until the next 'ready' are lost to this connection.
-      if (subscription !== null) for (const listener of [...listeners]) listener.onInterrupt?.()
-      subscription = null
-    })
-    // 'ready' after the first connect means a reconnect: events may have been missed while it was down.
-    // (ioredis resubscribes by itself too; SUBSCRIBE is idempotent, and awaiting ours tells us it took.)
-    connection.on('ready', () => {
-      if (listeners.size === 0) return
-      subscribeChannel(connection).then(
-        () => {
-          for (const listener of [...listeners]) listener.onResync()
-        },
-        () => {
-          // The connection dropped again; the next 'ready' retries.
-        },
-      )
-    })
-    return { connection, guard: createCommandGuard(connection, timeoutMs) }
-  }
-
-  function deliver(message: string): void {
-    for (const listener of [...listeners]) {
-      // Parsed once per listener: each gets its own copy.
-      const event = parseChangeEvent(message)
-      if (event === null) return
-      try {
-        listener.onEvent(event)
-      } catch {
-        // One subscriber's failure must not stop delivery to the others; the store stays the source of truth.
-      }
-    }
-  }
-
-  return {
-    async publish(event) {
-      const message = JSON.stringify(event)
-      await guard.run(() => client.publish(channel, message))
-    },
-
-    async subscribe(onEvent, onResync, onInterrupt) {
-      subscriber ??= openSubscriber()
-      const { connection, guard: subscriberGuard } = subscriber
-      await subscriberGuard.run(() => subscribeChannel(connection))
-      const listener: Listener = { onEvent, onResync, onInterrupt }
-      listeners.add(listener)
-      onResync()
-      return async () => {
-        if (!listeners.delete(listener) || listeners.size > 0) return
-        subscription = null
-        await subscriberGuard
-          .run(() => connection.unsubscribe(channel))
-          .catch(() => {
-            // Unsubscribing from a dead connection: there is nothing left to stop.
-          })
-      }
-    },
-
-    announceLocally(userId) {
-      for (const listener of [...listeners]) {
-        try {
-          listener.onEvent(localSessionChange(userId))
-        } catch {
-          // As in deliver: one subscriber's failure must not stop the others, nor fail the write.
-        }
-      }
-    },
-
-    async lastSessionChange() {
-      const count = await guard.run(() => client.get(sessionChangeCount))
-      return count === null ? 0 : Number(count)
-    },
-
-    async close() {
-      listeners.clear()
-      if (!subscriber) return
-      subscriber.guard.close()
-      await quitConnection(subscriber.connection)
-    },
-  }
+/**
+ * Feeds for groups whose channels are `channels` (one per group, in group order) and whose notice counts are
+ * `countKeys`, all heard through one connection subscribed to `pattern`, which must match every channel.
+ */
+export function createGroupedChangeFeeds(
+  client: Redis | Cluster,
+  guard: CommandGuard,
+  groups: { pattern: string; channels: readonly string[]; countKeys: readonly string[] },
+  timeoutMs: number,
+): GroupedChangeFeeds {
+  const hub = createSubscriptionHub(client, timeoutMs, { pattern: groups.pattern })
+  const known = new Set(groups.channels)
+  const all = feedOn(hub, client, guard, {
+    publishChannel: groups.channels[0]!,
+    hears: (from) => known.has(from),
+    countKey: groups.countKeys[0]!,
+  })
+  const perGroup = groups.channels.map((channel, group) =>
+    feedOn(hub, client, guard, {
+      publishChannel: channel,
+      hears: (from) => from === channel,
+      countKey: groups.countKeys[group]!,
+    }),
+  )
+  return { all, groups: perGroup, close: () => hub.close() }
 }

@@ -78,14 +78,11 @@
  *
  * Redis Cluster: an owner's keys share its hash tag (`user:{id}` with its `:sessions`, `:families` and `:epoch`;
  * `family:{id}` with its `:tokens`; `{keys}` with `{keys}:retired`). That is not enough for the scripts, which
- * join a lookup key (by token hash or email, which cannot carry the owner's tag) to its owner's keys and to the
- * shared expiry indexes. On a Cluster (`cluster` option) the prefix must therefore carry a hash tag, e.g.
- * `keyPrefix: '{sesame}:'` (the store refuses one without): every key then lands in one slot (one shard: a
- * session takes about 380 to 930 bytes, see bench/RESULTS.md). Tested: test/contract/redis-cluster.test.ts.
- * Cookie reads need it too: the one script that reads a session and its user touches keys it only learns from
- * the session (the user, the User-Agent text). Spreading over shards would need tokens that carry their
- * owner's id (so lookup keys can share its tag), per-shard owners indexes, and scripts split into single-slot
- * steps ordered so that a crash between them leaves only an index entry that readers skip.
+ * join a lookup key (by token hash or email) to its owner's keys and to the shared expiry indexes. So on a
+ * Cluster this store needs a prefix with a hash tag, e.g. `keyPrefix: '{sesame}:'` (it refuses one without):
+ * every key then lands in one slot, one shard. To spread users over the shards, use the Cluster store
+ * (`sharded.ts`, `createRedisClusterStore`), which runs this store's operations in groups of its own, each
+ * under a tagged prefix (`redisStoreOn`). Tested: test/contract/redis-cluster.test.ts.
  */
 import type { Cluster, Redis } from 'ioredis'
 import {
@@ -108,8 +105,9 @@ import { byLinkTime, checkIdentity, PROVIDER_ID_PATTERN } from '../identities.js
 import { isUsable } from '../one-time-tokens.js'
 import { rateLimitSlot } from '../rate-window.js'
 import { announcingWrites } from '../local-announcements.js'
-import { createRedisChangeFeed } from './change-feed.js'
+import { createRedisChangeFeed, type RedisChangeFeed } from './change-feed.js'
 import {
+  type CommandGuard,
   createCommandGuard,
   DEFAULT_REDIS_TIMEOUT_MS,
   openRedisConnection,
@@ -137,7 +135,7 @@ import {
   unpackSession,
   agentRef,
 } from './records.js'
-import { defineScripts } from './scripts.js'
+import { defineScripts, type RevocationConfirmation } from './scripts.js'
 
 export { DEFAULT_REDIS_TIMEOUT_MS, openRedisConnection, redisClientOptions } from './connection.js'
 export type {
@@ -205,20 +203,56 @@ export function createRedisStore(options: RedisStoreOptions): Store {
   const timeoutMs = options.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS
   if ((options.cluster ?? options.client?.isCluster) && !hasHashTag(options.keyPrefix)) {
     throw new TypeError(
-      `On a Redis Cluster the key prefix needs a {hash tag} (e.g. "{sesame}:"): the store's scripts join keys of one slot.`,
+      `On a Redis Cluster the key prefix needs a {hash tag} (e.g. "{sesame}:"): the store's scripts join keys of one slot. To spread keys over the shards instead, use createRedisClusterStore (sesame-auth/store/redis-cluster).`,
     )
   }
   const ownsClient = options.client === undefined
   const client = options.client ?? openRedisConnection(redisTarget(options), timeoutMs)
   const keys = createRedisKeys(options.keyPrefix)
-  const script = defineScripts(client, options.keyPrefix, {
-    replicas: options.revocationReplicas ?? 0,
-    // Within the command timeout, so that WAIT's own answer (how many replicas) arrives before it.
-    timeoutMs: Math.max(1, Math.floor(timeoutMs * 0.75)),
-  })
   const guard = createCommandGuard(client, timeoutMs)
-  const { run } = guard
   const changes = createRedisChangeFeed(client, guard, keys.changes, keys.sessionChangeCount, timeoutMs)
+  const store = redisStoreOn({
+    client,
+    guard,
+    changes,
+    keyPrefix: options.keyPrefix,
+    confirm: revocationConfirmation(options.revocationReplicas ?? 0, timeoutMs),
+  })
+  return {
+    ...store,
+    async close() {
+      guard.close()
+      await changes.close()
+      if (ownsClient) await quitConnection(client)
+    },
+  }
+}
+
+/** WAIT for `replicas` after each revoking script, within the command timeout (so WAIT's own answer arrives). */
+export function revocationConfirmation(replicas: number, timeoutMs: number): RevocationConfirmation {
+  return { replicas, timeoutMs: Math.max(1, Math.floor(timeoutMs * 0.75)) }
+}
+
+/** What {@link redisStoreOn} builds a store on: connection, guard and feed are the caller's to close. */
+export interface RedisStoreBase {
+  client: Redis | Cluster
+  guard: CommandGuard
+  /** The feed the store announces its writes on locally, and hands out as `changes` and `sessionFeeds`. */
+  changes: RedisChangeFeed
+  keyPrefix: string
+  confirm: RevocationConfirmation
+}
+
+/**
+ * The store's operations on keys under `base.keyPrefix`, on a connection and feed the caller owns: what
+ * {@link createRedisStore} returns, and what the Cluster store (`sharded.ts`) runs in each of its groups.
+ * Its `close()` closes nothing.
+ */
+export function redisStoreOn(base: RedisStoreBase): Store {
+  const { client, guard, changes, keyPrefix } = base
+  const keys = createRedisKeys(keyPrefix)
+  const script = defineScripts(client, keyPrefix, base.confirm)
+  const { run } = guard
 
   let warned = false
   /**
@@ -229,7 +263,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     if (!warned) {
       warned = true
       process.emitWarning(
-        `The Redis prefix "${options.keyPrefix}" holds sessions in the 0.1 hash layout, which this release treats as signed out. Run \`sesame migrate\` (or start with SESAME_MIGRATE_ON_START=true) to convert them.`,
+        `The Redis prefix "${keyPrefix}" holds sessions in the 0.1 hash layout, which this release treats as signed out. Run \`sesame migrate\` (or start with SESAME_MIGRATE_ON_START=true) to convert them.`,
         { type: 'SesameWarning', code: 'SESAME_W005' },
       )
     }
@@ -791,11 +825,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       run(async () => {
         await client.ping()
       }),
-    async close() {
-      guard.close()
-      await changes.close()
-      if (ownsClient) await quitConnection(client)
-    },
+    async close() {},
   })
 }
 

@@ -73,6 +73,13 @@ const RECORD_KEYS = {
   clientConsenters: ['client:{', '}:consenters'],
   /** Hash: the user's consents, client id -> JSON of the scopes and `grantedAt` (`records.ts`). No TTL. */
   userConsents: ['user:{', '}:consents'],
+  /**
+   * String: `<Redis ms> <user id>`, the user holding an email key, in the key's own group: the Cluster store's
+   * (`sharded.ts`) uniqueness guard and lookup, where the user's records live in another group. No TTL.
+   */
+  emailHome: ['email-home:{', '}'],
+  /** String: as `emailHome`, for a federated identity, by `${provider}:${subject}`. No TTL. */
+  identityHome: ['identity-home:{', '}'],
 } as const satisfies Record<string, readonly [string, string]>
 
 /** Singleton keys (and the change-feed channel): `${prefix}${name}`. */

@@ -876,6 +876,60 @@ redis.call('SREM', KEYS[2], ARGV[2])
 return deleted`,
   },
 
+  // The Cluster store's homes (`sharded.ts`): an entry naming the user that holds an email key or an identity,
+  // in the group of what it names, as `<Redis ms> <user id>` while the change that claimed it is under way, and
+  // `0 <user id>` once it is done (settled). KEYS: home. ARGV: P, user id. nil claimed now; else {the entry as
+  // it is, Redis's ms now}, and nothing changes.
+  claimHome: {
+    keys: 1,
+    lua: `
+local held = redis.call('GET', KEYS[1])
+if held then return {held, tostring(now_ms())} end
+redis.call('SET', KEYS[1], now_ms() .. ' ' .. ARGV[2])
+return nil`,
+  },
+
+  // KEYS: home. ARGV: P, the entry as read, user id. 1 if the entry was still the one read, and is now the
+  // user's; 0 changed since, and nothing changes.
+  swapHome: {
+    keys: 1,
+    lua: `
+if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], now_ms() .. ' ' .. ARGV[3])
+return 1`,
+  },
+
+  // KEYS: home. ARGV: P, user id, 'settle' or 'drop'. Settles or deletes the entry if it names that user; 1 if
+  // it did.
+  endHomeClaim: {
+    keys: 1,
+    lua: `
+local held = redis.call('GET', KEYS[1])
+if not held or string.sub(held, (string.find(held, ' ', 1, true) or #held) + 1) ~= ARGV[2] then return 0 end
+if ARGV[3] == 'settle' then redis.call('SET', KEYS[1], '0 ' .. ARGV[2]) else redis.call('DEL', KEYS[1]) end
+return 1`,
+  },
+
+  // The Cluster store's consents, whose client and user live in different groups. KEYS: client, client
+  // consenters. ARGV: P, user id. 1 listed (before the consent is written, so a delete of the client finds it);
+  // 0 no such client.
+  enrolConsenter: {
+    keys: 2,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SADD', KEYS[2], ARGV[2])
+return 1`,
+  },
+
+  // KEYS: user, user consents. ARGV: P, client id, the consent's JSON. 1 stored; 0 no such user.
+  putUserConsent: {
+    keys: 2,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+return 1`,
+  },
+
   // KEYS: secret. ARGV: P, value. SET NX then GET: every concurrent first caller reads the one value stored.
   getOrCreateSecret: {
     keys: 1,
@@ -992,6 +1046,9 @@ export class UnconfirmedRevocationError extends Error {
   }
 }
 
+/** The clients the scripts are registered on: a store made of groups runs them under many prefixes. */
+const registered = new WeakSet<Redis | Cluster>()
+
 /**
  * Registers the scripts on `client` (as `sesame<Name>` commands; ioredis caches their SHA-1s) and returns the
  * function that runs them under `prefix`, confirming revocations on replicas as `confirm` asks.
@@ -1001,8 +1058,11 @@ export function defineScripts(
   prefix: string,
   confirm: RevocationConfirmation = { replicas: 0, timeoutMs: 0 },
 ): RunScript {
-  for (const [name, script] of Object.entries(SCRIPTS)) {
-    client.defineCommand(commandName(name), { numberOfKeys: script.keys, lua: PRELUDE + script.lua })
+  if (!registered.has(client)) {
+    for (const [name, script] of Object.entries(SCRIPTS)) {
+      client.defineCommand(commandName(name), { numberOfKeys: script.keys, lua: PRELUDE + script.lua })
+    }
+    registered.add(client)
   }
   const commands = client as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>
   async function runConfirmed(
