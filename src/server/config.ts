@@ -23,6 +23,7 @@ import { ACCOUNT_POLICY_DEFAULTS, ACCOUNT_POLICY_RANGES } from '../core/account-
 import type { ProviderSettings } from '../social/provider.js'
 import { ConfigError } from './config-error.js'
 import { readRedisTarget } from './redis-config.js'
+import { hasHashTag } from '../store/redis/keys.js'
 import type { RedisTarget } from '../store/redis/connection.js'
 import { SESSION_CACHE_DEFAULTS } from '../engine/session-cache.js'
 import { SOCIAL_PROVIDERS_VARIABLE, isSocialVariable, readSocialSettings } from './social-config.js'
@@ -322,6 +323,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     throw new ConfigError('Missing DATABASE_URL: required with the postgres store.')
   }
   const redis = readRedisTarget(e, kinds.includes('redis'))
+  if (
+    redis &&
+    'cluster' in redis &&
+    /[{}]/.test(e.SESAME_REDIS_PREFIX) &&
+    !hasHashTag(e.SESAME_REDIS_PREFIX)
+  ) {
+    throw new ConfigError(
+      'Invalid SESAME_REDIS_PREFIX: on a Redis Cluster, a prefix with braces needs a {hash tag} (every key in one slot), or no braces at all (users spread over the shards).',
+    )
+  }
   if (e.SESAME_STORE === 'redis' && sessionStore !== 'redis') {
     throw new ConfigError(
       'Invalid SESAME_SESSION_STORE: with SESAME_STORE=redis, sessions live in Redis too.',

@@ -111,9 +111,11 @@ describe('redis store on a cluster', () => {
     )
   })
 
-  it('refuses a hash-tagged prefix for the Cluster store, which would put every key in one slot', () => {
-    expect(() => createRedisClusterStore({ cluster: { nodes: nodes() }, keyPrefix: '{sesame}:' })).toThrow(
-      'would put them all in one slot',
-    )
+  it('refuses a prefix with a brace for the Cluster store, which would move every key out of its group', () => {
+    for (const keyPrefix of ['{sesame}:', '{}x:', 'a{b:', 'a}:']) {
+      expect(() => createRedisClusterStore({ cluster: { nodes: nodes() }, keyPrefix }), keyPrefix).toThrow(
+        'holds a brace, which would move every key',
+      )
+    }
   })
 })

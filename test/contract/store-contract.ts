@@ -1848,6 +1848,19 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           expect(await store.findUserById(user.id)).toEqual(user)
         })
 
+        it('keeps an identity findable, and another user out, when one user links it twice at once', async () => {
+          for (let round = 0; round < 10; round++) {
+            const user = await createWithPassword()
+            const identity = makeIdentity(user.id)
+            const results = await Promise.all([store.linkIdentity(identity), store.linkIdentity(identity)])
+            expect(results.filter((result) => result === true)).toHaveLength(1)
+            expect(results).toContain(IDENTITY_TAKEN)
+            expect(await store.findIdentity(identity.provider, identity.subject)).toEqual(identity)
+            const other = await createWithPassword()
+            expect(await store.linkIdentity({ ...identity, userId: other.id })).toBe(IDENTITY_TAKEN)
+          }
+        })
+
         it('refuses an identity linked to another user, or to this one, with IDENTITY_TAKEN, changing nothing', async () => {
           const owner = makeSocialUser()
           const identity = await signUp(owner)
@@ -2271,6 +2284,32 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
             for (const email of [other, oldKey]) {
               const next = makeUser({ email })
               expect(await store.createUser(next), email).toEqual(next)
+            }
+          }
+        })
+
+        it('never lets two users hold one email when a user changes back to it while another signs up with it', async () => {
+          for (let round = 0; round < 5; round++) {
+            const user = makeUser({ email: `back.${round}@example.com` })
+            await create(user)
+            const away = [`away-a.${round}@example.com`, `away-b.${round}@example.com`]
+            await Promise.all(away.map((email) => store.changeUserEmail(user.id, email, NOW)))
+            const kept = (await store.findUserById(user.id))!.email
+            // The email the user left last, and the first one: each contested by a sign-up and the user's return.
+            for (const email of [away.find((e) => e !== kept)!, user.email]) {
+              const rival = makeUser({ email })
+              const [returned, signedUp] = await Promise.all([
+                store.changeUserEmail(user.id, email, NOW),
+                store.createUser(rival),
+              ])
+              const holders = [
+                ...(returned === true ? [user.id] : []),
+                ...(signedUp === EMAIL_TAKEN ? [] : [rival.id]),
+              ]
+              expect(holders, email).toHaveLength(1)
+              expect((await store.findUserByEmail(email))?.id, email).toBe(holders[0])
+              if (returned === true) await store.changeUserEmail(user.id, kept, NOW)
+              if (signedUp !== EMAIL_TAKEN) await store.deleteUser(rival.id)
             }
           }
         })

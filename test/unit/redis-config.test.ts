@@ -108,6 +108,10 @@ describe('where Redis is', () => {
         },
         'Invalid SESAME_REDIS_CLUSTER_NODES: every entry must carry the same scheme and credentials (entry 2 differs from the first).',
       ],
+      [
+        { SESAME_REDIS_CLUSTER_NODES: 'a:7000', SESAME_REDIS_PREFIX: 'a{b:' },
+        'Invalid SESAME_REDIS_PREFIX: on a Redis Cluster, a prefix with braces needs a {hash tag} (every key in one slot), or no braces at all (users spread over the shards).',
+      ],
     ]
     for (const [env, message] of cases) {
       const text = refusal({ ...REDIS, ...env })

@@ -237,6 +237,15 @@ local function set_epoch(key, index, uid, epoch, expires_at)
 end
 `
 
+/** The stamp and the user id of a home entry (`<ms> <stamp> <user id>`, see `claimHome`). */
+const HOME_FIELDS = `
+local function home_fields(entry)
+  local first = string.find(entry, ' ', 1, true)
+  local second = first and string.find(entry, ' ', first + 1, true)
+  if not second then return '', '' end
+  return string.sub(entry, first + 1, second - 1), string.sub(entry, second + 1)
+end`
+
 /** Each script: how many of its arguments are keys, and its body (which runs after {@link PRELUDE}). */
 const SCRIPTS = {
   // KEYS: email, email key, user. ARGV: P, id, field/value pairs. The script is the uniqueness check: of two
@@ -877,36 +886,44 @@ return deleted`,
   },
 
   // The Cluster store's homes (`sharded.ts`): an entry naming the user that holds an email key or an identity,
-  // in the group of what it names, as `<Redis ms> <user id>` while the change that claimed it is under way, and
-  // `0 <user id>` once it is done (settled). KEYS: home. ARGV: P, user id. nil claimed now; else {the entry as
-  // it is, Redis's ms now}, and nothing changes.
+  // in the group of what it names, as `<Redis ms> <stamp> <user id>` while the change that claimed it is under
+  // way, and `0 <stamp> <user id>` once it is done (settled). The stamp is the claiming call's own, so a call
+  // settles or drops only what it wrote, and a compare-and-set sees any claim made since it read.
+  // KEYS: home. ARGV: P, user id, stamp. {0} claimed anew, {1} the user's already (now stamped by this call);
+  // else {2, the entry as it is, Redis's ms now}, and nothing changes.
   claimHome: {
     keys: 1,
-    lua: `
+    lua: `${HOME_FIELDS}
 local held = redis.call('GET', KEYS[1])
-if held then return {held, tostring(now_ms())} end
-redis.call('SET', KEYS[1], now_ms() .. ' ' .. ARGV[2])
-return nil`,
+if held and select(2, home_fields(held)) ~= ARGV[2] then return {2, held, tostring(now_ms())} end
+redis.call('SET', KEYS[1], now_ms() .. ' ' .. ARGV[3] .. ' ' .. ARGV[2])
+return {held and 1 or 0}`,
   },
 
-  // KEYS: home. ARGV: P, the entry as read, user id. 1 if the entry was still the one read, and is now the
-  // user's; 0 changed since, and nothing changes.
+  // KEYS: home. ARGV: P, the entry as read, user id ('' to delete the entry), stamp. 1 if the entry was still
+  // the one read, and is now the user's (or gone); 0 changed since, and nothing changes.
   swapHome: {
     keys: 1,
     lua: `
 if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
-redis.call('SET', KEYS[1], now_ms() .. ' ' .. ARGV[3])
+if ARGV[3] == '' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], now_ms() .. ' ' .. ARGV[4] .. ' ' .. ARGV[3])
+end
 return 1`,
   },
 
-  // KEYS: home. ARGV: P, user id, 'settle' or 'drop'. Settles or deletes the entry if it names that user; 1 if
-  // it did.
+  // KEYS: home. ARGV: P, user id, stamp, 'settle' or 'drop'. Settles or deletes the entry if it is still that
+  // call's claim; 1 if it did.
   endHomeClaim: {
     keys: 1,
-    lua: `
+    lua: `${HOME_FIELDS}
 local held = redis.call('GET', KEYS[1])
-if not held or string.sub(held, (string.find(held, ' ', 1, true) or #held) + 1) ~= ARGV[2] then return 0 end
-if ARGV[3] == 'settle' then redis.call('SET', KEYS[1], '0 ' .. ARGV[2]) else redis.call('DEL', KEYS[1]) end
+if not held then return 0 end
+local stamp, owner = home_fields(held)
+if stamp ~= ARGV[3] or owner ~= ARGV[2] then return 0 end
+if ARGV[4] == 'settle' then redis.call('SET', KEYS[1], '0 ' .. stamp .. ' ' .. owner) else redis.call('DEL', KEYS[1]) end
 return 1`,
   },
 
@@ -1013,9 +1030,14 @@ export type RunScript = (
  * The scripts that end a session, revoke a token or change what a user may do: with `confirm`, each is followed
  * by WAIT on the same connection, so that an answered revocation is on the replicas too and survives a
  * failover (Redis replicates asynchronously: a promoted replica lacks whatever it had not yet received).
- * Rotation is one of them: a rotation lost at failover would make the token it retired usable again.
+ * Rotation is one of them: a rotation lost at failover would make the token it retired usable again. So are
+ * the Cluster store's home entries, whose user's change is confirmed on another shard: an entry lost at
+ * failover would let a second account take an email or identity its user still holds.
  */
-const REVOKING: ReadonlySet<ScriptName> = new Set<ScriptName>([
+const CONFIRMED: ReadonlySet<ScriptName> = new Set<ScriptName>([
+  'claimHome',
+  'swapHome',
+  'endHomeClaim',
   'changeUserEmail',
   'deleteUser',
   'updateUser',
@@ -1090,7 +1112,7 @@ export function defineScripts(
   return (name, keys, args) => {
     if (keys.length !== SCRIPTS[name].keys)
       throw new Error(`Script ${name} takes ${SCRIPTS[name].keys} keys.`)
-    if (confirm.replicas > 0 && REVOKING.has(name)) return runConfirmed(name, keys, args)
+    if (confirm.replicas > 0 && CONFIRMED.has(name)) return runConfirmed(name, keys, args)
     return commands[commandName(name)]!(...keys, prefix, ...args)
   }
 }

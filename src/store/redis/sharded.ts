@@ -19,7 +19,10 @@
  *   is claimed first, the user's records change second, an old entry is dropped last. Readers trust an entry
  *   only if the user it names still has that email or identity; a sign-up or email change finding an entry
  *   whose user does not is free to take it once the entry is {@link HOME_GRACE_MS} old (younger, it may be a
- *   change still between its steps).
+ *   change still between its steps). Every claim writes its call's own stamp, so a call settles or drops only
+ *   its own claim, and a takeover (a compare-and-set on the entry read) loses to any claim made since. With
+ *   `revocationReplicas`, home entries are confirmed on replicas like revocations: the user's change is, on
+ *   another shard.
  * - Consents: the client's consenters (group 0) are enrolled before the consent is written in the user's
  *   group; deleting a client deletes the consents it finds that way. A consent given before its client's
  *   registration is not a consent to it (`grantedAt < createdAt`): so one a crash or race left behind never
@@ -39,6 +42,7 @@ import {
   type UserRecord,
 } from '../types.js'
 import { emailKey } from '../../core/email.js'
+import { generatePublicId } from '../../core/random.js'
 import { routeOf } from '../../core/secret-route.js'
 import { checkIdentity, PROVIDER_ID_PATTERN } from '../identities.js'
 import { createGroupedChangeFeeds } from './change-feed.js'
@@ -50,9 +54,9 @@ import {
   type RedisClusterOptions,
 } from './connection.js'
 import { GROUP_COUNT, groupOf, groupOfRoute, groupPrefix } from './groups.js'
-import { createRedisKeys, hasHashTag } from './keys.js'
+import { createRedisKeys } from './keys.js'
 import { encodeConsent } from './records.js'
-import { defineScripts } from './scripts.js'
+import { defineScripts, type ScriptName } from './scripts.js'
 import { redisStoreOn, revocationConfirmation } from './index.js'
 
 export interface RedisClusterStoreOptions {
@@ -77,15 +81,25 @@ export interface RedisClusterStoreOptions {
  */
 export const HOME_GRACE_MS = 60_000
 
-/** How a claim on a home entry ended: new (the caller drops it if its change fails), already the user's, or not. */
-type HomeClaim = 'claimed' | 'held' | 'taken'
+/** A home entry: its group, its key name there, and whether a user holds what it names now. */
+interface Home {
+  group: number
+  name: (group: number) => string
+  isHeld: (userId: string) => Promise<boolean>
+}
+
+/** A claim this call made on a home entry, under its own stamp. */
+interface Claim {
+  home: Home
+  stamp: string
+}
 
 /** Opens the Cluster store. Returns at once, like `createRedisStore`. */
 export function createRedisClusterStore(options: RedisClusterStoreOptions): Store {
   const { keyPrefix } = options
-  if (hasHashTag(keyPrefix)) {
+  if (/[{}]/.test(keyPrefix)) {
     throw new TypeError(
-      `The Redis Cluster store spreads keys over the cluster; the prefix "${keyPrefix}" has a {hash tag}, which would put them all in one slot (use createRedisStore for that).`,
+      `The Redis Cluster store puts its own {hash tags} after the key prefix; "${keyPrefix}" holds a brace, which would move every key (a prefix with a {hash tag} keeps all of them in one slot: use createRedisStore for that).`,
     )
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS
@@ -137,16 +151,25 @@ export function createRedisClusterStore(options: RedisClusterStoreOptions): Stor
     return total
   }
 
-  // Home entries.
-  const emailHome = (key: string) => ({
+  // Home entries: where each lives, and whether a user holds what it names.
+  const emailHome = (key: string): Home => ({
     group: groupOf(`email:${key}`),
-    name: (g: number) => keys[g]!.emailHome(key),
+    name: (g) => keys[g]!.emailHome(key),
+    isHeld: async (userId) => {
+      const user = await ofUser(userId).findUserById(userId)
+      return user !== null && emailKey(user.email) === key
+    },
   })
-  const identityHome = (provider: string, subject: string) => {
+  const identityHome = (provider: string, subject: string): Home => {
     const id = `${provider}:${subject}`
-    return { group: groupOf(`identity:${id}`), name: (g: number) => keys[g]!.identityHome(id) }
+    return {
+      group: groupOf(`identity:${id}`),
+      name: (g) => keys[g]!.identityHome(id),
+      isHeld: async (userId) => (await ofUser(userId).findIdentity(provider, subject))?.userId === userId,
+    }
   }
-  type Home = ReturnType<typeof emailHome>
+  const homeScript = (home: Home, name: ScriptName, args: string[]) =>
+    run(() => scripts[home.group]!(name, [home.name(home.group)], args))
 
   /** The user a home entry names, or null. */
   async function holderOf(home: Home): Promise<string | null> {
@@ -155,50 +178,45 @@ export function createRedisClusterStore(options: RedisClusterStoreOptions): Stor
   }
 
   /**
-   * Claims `home` for `userId`, taking it from a user that no longer holds it (`isHeld` says whether one does)
-   * once the entry is old enough; see the module header.
+   * Claims `home` for `userId` under a fresh stamp, taking it from a user that no longer holds it once the
+   * entry is old enough (see the module header); null when another user holds it.
    */
-  async function claimHome(
-    home: Home,
-    userId: string,
-    isHeld: (holder: string) => Promise<boolean>,
-  ): Promise<HomeClaim> {
-    const name = home.name(home.group)
-    const script = scripts[home.group]!
+  async function claimHome(home: Home, userId: string): Promise<Claim | null> {
+    const stamp = generatePublicId()
     for (let attempt = 0; attempt < 3; attempt++) {
-      const answer = (await run(() => script('claimHome', [name], [userId]))) as [string, string] | null
-      if (answer === null) return 'claimed'
-      const [entry, redisNowMs] = answer
+      const answer = (await homeScript(home, 'claimHome', [userId, stamp])) as [0 | 1] | [2, string, string]
+      if (answer[0] !== 2) return { home, stamp }
+      const [, entry, redisNowMs] = answer
       const held = parseHome(entry)
-      if (held.userId === userId) return 'held'
-      if (await isHeld(held.userId)) return 'taken'
-      if (Number(redisNowMs) - held.at < HOME_GRACE_MS) return 'taken'
-      if ((await run(() => script('swapHome', [name], [entry, userId]))) === 1) return 'claimed'
+      if (await home.isHeld(held.userId)) return null
+      if (Number(redisNowMs) - held.at < HOME_GRACE_MS) return null
+      if ((await homeScript(home, 'swapHome', [entry, userId, stamp])) === 1) return { home, stamp }
       // Another claim took it between the read and the swap: look again.
     }
-    return 'taken'
+    return null
   }
 
-  /** Ends `userId`'s claim on `home`: settled (its change is done), or dropped. */
-  async function endClaim(home: Home, userId: string, end: 'settle' | 'drop'): Promise<void> {
-    await run(() => scripts[home.group]!('endHomeClaim', [home.name(home.group)], [userId, end]))
-  }
-  const dropHome = (home: Home, userId: string) => endClaim(home, userId, 'drop')
-
-  /** Settles the homes of a change that is done, or drops the ones a failed change had newly claimed. */
-  async function endClaims(userId: string, done: boolean, claims: Array<[Home, HomeClaim]>): Promise<void> {
-    for (const [home, claim] of claims) {
-      if (done) await endClaim(home, userId, 'settle')
-      else if (claim === 'claimed') await dropHome(home, userId)
+  /**
+   * Ends this call's claims: settled when its change is done, or when the user holds the home anyway (a
+   * concurrent call of theirs got there first); else dropped. A claim the user's other call has stamped since
+   * is that call's to end.
+   */
+  async function endClaims(userId: string, done: boolean, claims: readonly Claim[]): Promise<void> {
+    for (const { home, stamp } of claims) {
+      const settle = done || (await home.isHeld(userId))
+      await homeScript(home, 'endHomeClaim', [userId, stamp, settle ? 'settle' : 'drop'])
     }
   }
 
-  const holdsEmail = (key: string) => async (holder: string) => {
-    const user = await ofUser(holder).findUserById(holder)
-    return user !== null && emailKey(user.email) === key
+  /**
+   * Drops `userId`'s entry for `home` once the user no longer holds it (after an email change, an unlink, a
+   * deletion). Compare-and-delete on the entry read: one a concurrent change of the user claims again stays.
+   */
+  async function releaseHome(home: Home, userId: string): Promise<void> {
+    const entry = await run(() => client.get(home.name(home.group)))
+    if (entry === null || parseHome(entry).userId !== userId || (await home.isHeld(userId))) return
+    await homeScript(home, 'swapHome', [entry, '', ''])
   }
-  const holdsIdentity = (provider: string, subject: string) => async (holder: string) =>
-    (await ofUser(holder).findIdentity(provider, subject))?.userId === holder
 
   /** Whether a consent is one to the client registered now under its id (see the module header). */
   async function stillGiven(consent: ConsentRecord, clients: Map<string, OAuthClientRecord | null>) {
@@ -212,21 +230,18 @@ export function createRedisClusterStore(options: RedisClusterStoreOptions): Stor
     user: UserRecord,
     identity: FederatedIdentityRecord | null,
   ): Promise<UserRecord | typeof EMAIL_TAKEN | typeof IDENTITY_TAKEN> {
-    const claims: Array<[Home, HomeClaim]> = []
+    const claims: Claim[] = []
     if (identity) {
-      const home = identityHome(identity.provider, identity.subject)
-      const claim = await claimHome(home, user.id, holdsIdentity(identity.provider, identity.subject))
-      if (claim === 'taken') return IDENTITY_TAKEN
-      claims.push([home, claim])
+      const claim = await claimHome(identityHome(identity.provider, identity.subject), user.id)
+      if (claim === null) return IDENTITY_TAKEN
+      claims.push(claim)
     }
-    const key = emailKey(user.email)
-    const home = emailHome(key)
-    const claim = await claimHome(home, user.id, holdsEmail(key))
-    if (claim === 'taken') {
+    const claim = await claimHome(emailHome(emailKey(user.email)), user.id)
+    if (claim === null) {
       await endClaims(user.id, false, claims)
       return EMAIL_TAKEN
     }
-    claims.push([home, claim])
+    claims.push(claim)
     const store = ofUser(user.id)
     const created = identity
       ? await store.createUserWithIdentity(user, identity)
@@ -257,14 +272,13 @@ export function createRedisClusterStore(options: RedisClusterStoreOptions): Stor
       const user = await store.findUserById(userId)
       if (!user) return false
       const key = emailKey(email)
-      const home = emailHome(key)
-      const claim = await claimHome(home, userId, holdsEmail(key))
-      if (claim === 'taken') return EMAIL_TAKEN
+      const claim = await claimHome(emailHome(key), userId)
+      if (claim === null) return EMAIL_TAKEN
       const changed = await store.changeUserEmail(userId, email, verifiedAt)
-      await endClaims(userId, changed === true, [[home, claim]])
+      await endClaims(userId, changed === true, [claim])
       if (changed !== true) return changed
       const previous = emailKey(user.email)
-      if (previous !== key) await dropHome(emailHome(previous), userId)
+      if (previous !== key) await releaseHome(emailHome(previous), userId)
       return true
     },
     async deleteUser(userId) {
@@ -273,13 +287,13 @@ export function createRedisClusterStore(options: RedisClusterStoreOptions): Stor
       if (!user) return false
       const identities = await store.listUserIdentities(userId)
       if (!(await store.deleteUser(userId))) return false
-      await dropHome(emailHome(emailKey(user.email)), userId)
+      await releaseHome(emailHome(emailKey(user.email)), userId)
       for (const identity of identities)
-        await dropHome(identityHome(identity.provider, identity.subject), userId)
+        await releaseHome(identityHome(identity.provider, identity.subject), userId)
       return true
     },
 
-    putOneTimeToken: (token) =>
+    putOneTimeToken: async (token) =>
       requireRoute(token.tokenHash, token.userId, 'one-time token').putOneTimeToken(token),
     takeOneTimeToken: async (purpose, hash, now) =>
       (await ofRouted(hash)?.takeOneTimeToken(purpose, hash, now)) ?? null,
@@ -293,11 +307,10 @@ export function createRedisClusterStore(options: RedisClusterStoreOptions): Stor
     },
     async linkIdentity(identity) {
       checkIdentity(identity)
-      const home = identityHome(identity.provider, identity.subject)
-      const claim = await claimHome(home, identity.userId, holdsIdentity(identity.provider, identity.subject))
-      if (claim === 'taken') return IDENTITY_TAKEN
+      const claim = await claimHome(identityHome(identity.provider, identity.subject), identity.userId)
+      if (claim === null) return IDENTITY_TAKEN
       const linked = await ofUser(identity.userId).linkIdentity(identity)
-      await endClaims(identity.userId, linked === true, [[home, claim]])
+      await endClaims(identity.userId, linked === true, [claim])
       return linked
     },
     async findIdentity(provider, subject) {
@@ -315,11 +328,11 @@ export function createRedisClusterStore(options: RedisClusterStoreOptions): Stor
         (identity) => identity.provider === provider,
       )
       const unlinked = await store.unlinkIdentity(userId, provider)
-      if (unlinked === true && linked) await dropHome(identityHome(provider, linked.subject), userId)
+      if (unlinked === true && linked) await releaseHome(identityHome(provider, linked.subject), userId)
       return unlinked
     },
 
-    createSession: (session, limit) =>
+    createSession: async (session, limit) =>
       requireRoute(session.tokenHash, session.userId, 'session token hash').createSession(session, limit),
     findSessionByTokenHash: async (hash) => (await ofRouted(hash)?.findSessionByTokenHash(hash)) ?? null,
     findSessionWithUser: async (hash) => (await ofRouted(hash)?.findSessionWithUser(hash)) ?? null,
@@ -331,7 +344,7 @@ export function createRedisClusterStore(options: RedisClusterStoreOptions): Stor
     deleteUserSessions: (userId, except) => ofUser(userId).deleteUserSessions(userId, except),
     deleteExpiredSessions: (now) => sum((store) => store.deleteExpiredSessions(now)),
 
-    createRefreshFamily(family, hash, limit) {
+    async createRefreshFamily(family, hash, limit) {
       requireRoute(family.id, family.userId, 'refresh family id')
       return requireRoute(hash, family.userId, 'refresh token hash').createRefreshFamily(family, hash, limit)
     },
@@ -437,10 +450,11 @@ export function createRedisClusterStore(options: RedisClusterStoreOptions): Stor
   }
 }
 
-/** A home entry: `<Redis ms> <user id>`. */
+/** A home entry: `<Redis ms, 0 once settled> <stamp> <user id>`. */
 function parseHome(entry: string): { at: number; userId: string } {
-  const space = entry.indexOf(' ')
-  return { at: Number(entry.slice(0, space)), userId: entry.slice(space + 1) }
+  const first = entry.indexOf(' ')
+  const second = entry.indexOf(' ', first + 1)
+  return { at: Number(entry.slice(0, first)), userId: entry.slice(second + 1) }
 }
 
 /** `text` with Redis glob's special characters escaped, for a PSUBSCRIBE pattern that matches it literally. */
