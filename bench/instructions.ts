@@ -14,8 +14,8 @@ import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
 
 /** Requests before counting starts (V8 has optimised the hot paths by then), and requests counted. */
-const WARM_UP_REQUESTS = 10_000
-const COUNTED_REQUESTS = 5_000
+const WARM_UP_REQUESTS = 20_000
+const COUNTED_REQUESTS = 10_000
 
 export interface InstructionCount {
   target: string
@@ -44,8 +44,18 @@ export async function countInstructions(
       'bench/target.ts',
       name,
     ],
-    { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   )
+  // The last of what the target wrote to stderr (valgrind's own lines left out), to say why it stopped.
+  let errors = ''
+  child.stderr.on('data', (chunk: Buffer) => {
+    const text = chunk
+      .toString()
+      .split('\n')
+      .filter((line) => line && !line.startsWith('=='))
+      .join('\n')
+    if (text) errors = `${errors}\n${text}`.slice(-600)
+  })
   try {
     const lines = createInterface({ input: child.stdout })
     const ready = await new Promise<{ url: string; path?: string; headers: Record<string, string> }>(
@@ -58,7 +68,9 @@ export async function countInstructions(
             // a log line
           }
         })
-        child.once('exit', (code) => reject(new Error(`target ${name} exited with ${code} under valgrind`)))
+        child.once('exit', (code) =>
+          reject(new Error(`target ${name} exited with ${code} under valgrind:${errors || ' (no output)'}`)),
+        )
       },
     )
     const load = async (amount: number) => {

@@ -23,6 +23,46 @@ const RECOVERY_BOUND_MS = 40_000
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))
 
+/**
+ * Signs `email` up on `server`, then in twice, and logs the second session out: a user with a live and a revoked
+ * cookie, and the means to sign in again.
+ */
+async function enrolOn(server: TestServer, email: string) {
+  const inject = server.app.inject.bind(server.app)
+  const credentials = { email, password: PASSWORD }
+  const signedUp = await inject({
+    method: 'POST',
+    url: '/auth/signup',
+    headers: SAME_ORIGIN,
+    payload: credentials,
+  })
+  expect(signedUp.statusCode).toBe(201)
+  const signIn = async () => {
+    const response = await inject({
+      method: 'POST',
+      url: '/auth/session',
+      headers: SAME_ORIGIN,
+      payload: credentials,
+    })
+    expect(response.statusCode).toBe(200)
+    return cookiePair(response.headers['set-cookie'])
+  }
+  const live = await signIn()
+  const revoked = await signIn()
+  const ended = await inject({
+    method: 'DELETE',
+    url: '/auth/session',
+    headers: { ...SAME_ORIGIN, cookie: revoked },
+  })
+  expect(ended.statusCode).toBe(204)
+  return { userId: signedUp.json<{ user: { id: string } }>().user.id, live, revoked, signIn }
+}
+
+/** The status `GET /auth/me` answers on `server` with `cookie`. */
+async function meOn(server: TestServer, cookie: string): Promise<number> {
+  return (await server.app.inject({ method: 'GET', url: '/auth/me', headers: { cookie } })).statusCode
+}
+
 describe('Redis Cluster', () => {
   let cluster: RedisClusterSet
 
@@ -151,41 +191,13 @@ describe('Redis Cluster', () => {
       env: { SESAME_STORE: 'redis', ...cluster.env, SESAME_REDIS_PREFIX: prefix },
     })
     try {
-      const inject = server.app.inject.bind(server.app)
       /** A user with a live and a revoked session, and the master its group is on now. */
       const enrol = async (n: number) => {
-        const credentials = { email: `spread-failover-${n}@example.com`, password: PASSWORD }
-        const signedUp = await inject({
-          method: 'POST',
-          url: '/auth/signup',
-          headers: SAME_ORIGIN,
-          payload: credentials,
-        })
-        expect(signedUp.statusCode).toBe(201)
-        const userId = signedUp.json<{ user: { id: string } }>().user.id
-        const signIn = async () => {
-          const response = await inject({
-            method: 'POST',
-            url: '/auth/session',
-            headers: SAME_ORIGIN,
-            payload: credentials,
-          })
-          expect(response.statusCode).toBe(200)
-          return cookiePair(response.headers['set-cookie'])
-        }
-        const live = await signIn()
-        const revoked = await signIn()
-        const ended = await inject({
-          method: 'DELETE',
-          url: '/auth/session',
-          headers: { ...SAME_ORIGIN, cookie: revoked },
-        })
-        expect(ended.statusCode).toBe(204)
-        const home = `${groupPrefix(prefix, groupOf(userId))}user:{${userId}}`
-        return { live, revoked, signIn, home, master: await cluster.masterOf(home) }
+        const user = await enrolOn(server, `spread-failover-${n}@example.com`)
+        const home = `${groupPrefix(prefix, groupOf(user.userId))}user:{${user.userId}}`
+        return { ...user, home, master: await cluster.masterOf(home) }
       }
-      const me = async (cookie: string) =>
-        (await inject({ method: 'GET', url: '/auth/me', headers: { cookie } })).statusCode
+      const me = (cookie: string) => meOn(server, cookie)
       // Users until two masters are covered: one to kill, one to keep.
       const users = []
       for (let n = 0; users.length < 2 || new Set(users.map((u) => u.master)).size < 2; n++) {
@@ -256,36 +268,9 @@ describe('Redis Cluster', () => {
       env: { SESAME_STORE: 'redis', ...cluster.env, SESAME_REDIS_PREFIX: prefix },
     })
     try {
-      const inject = server.app.inject.bind(server.app)
-      const credentials = { email: 'cluster@example.com', password: PASSWORD }
-      expect(
-        (await inject({ method: 'POST', url: '/auth/signup', headers: SAME_ORIGIN, payload: credentials }))
-          .statusCode,
-      ).toBe(201)
-      const signIn = async () => {
-        const response = await inject({
-          method: 'POST',
-          url: '/auth/session',
-          headers: SAME_ORIGIN,
-          payload: credentials,
-        })
-        expect(response.statusCode).toBe(200)
-        return cookiePair(response.headers['set-cookie'])
-      }
-      const me = async (cookie: string) =>
-        (await inject({ method: 'GET', url: '/auth/me', headers: { cookie } })).statusCode
-      const live = await signIn()
-      const revoked = await signIn()
+      const { live, revoked, signIn } = await enrolOn(server, 'cluster@example.com')
+      const me = (cookie: string) => meOn(server, cookie)
       expect(await me(live)).toBe(200)
-      expect(
-        (
-          await inject({
-            method: 'DELETE',
-            url: '/auth/session',
-            headers: { ...SAME_ORIGIN, cookie: revoked },
-          })
-        ).statusCode,
-      ).toBe(204)
       expect(await me(revoked)).toBe(401)
 
       const master = await cluster.masterOf(prefix)
