@@ -73,12 +73,14 @@ async function hello(sameResponse: boolean): Promise<Ready> {
   return { url: await app.listen({ port: 0, host: '127.0.0.1' }), headers: {} }
 }
 
-async function sesame(store: string, bearer: boolean, cache = true): Promise<Ready> {
+async function sesame(store: string, bearer: boolean, cache = true, metrics = false): Promise<Ready> {
   const config = loadConfig({
     SESAME_STORE: store,
     SESAME_DATA_DIR: mkdtempSync(join(tmpdir(), 'sesame-bench-')),
     SESAME_LOG_LEVEL: 'silent',
     SESAME_SESSION_CACHE: String(cache),
+    // Metrics on: every request is timed and counted (issue 19 measures what that costs).
+    ...(metrics && { SESAME_METRICS_TOKEN: 'bench-metrics-token-long-enough-to-be-accepted' }),
     ...(process.env.REDIS_URL && { REDIS_URL: process.env.REDIS_URL }),
     ...(process.env.DATABASE_URL && { DATABASE_URL: process.env.DATABASE_URL }),
     ...(process.env.SESAME_REDIS_PREFIX && { SESAME_REDIS_PREFIX: process.env.SESAME_REDIS_PREFIX }),
@@ -219,6 +221,7 @@ async function start(): Promise<Ready> {
   if (target === 'better-auth-sqlite') return betterAuthServer(false)
   if (target === 'better-auth-redis') return betterAuthServer(true)
   if (target === 'sesame-bearer') return sesame('memory', true)
+  if (target === 'sesame-bearer-metrics') return sesame('memory', true, true, true)
   if (target === 'sesame-healthz') return defaultServer()
   const [, store, nocache] = /^sesame-(memory|sqlite|redis|postgres)(-nocache)?$/.exec(target) ?? []
   if (!store) throw new Error(`unknown target ${target}`)

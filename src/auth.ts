@@ -47,6 +47,12 @@ import { TOKEN_POLICY_DEFAULTS } from './core/token-policy.js'
 import { type Authorization, createAuthorization } from './engine/authorization.js'
 import { type ClientRegistry, createClientRegistry } from './engine/clients.js'
 import { type SigningOptions, type TokenEngine, createTokenEngine } from './engine/tokens.js'
+import {
+  type AuthEventFields,
+  type AuthEventSink,
+  type EventReporter,
+  createEventReporter,
+} from './engine/events.js'
 import { type PublicUser, toPublicUser } from './engine/types.js'
 import { EMAIL_TAKEN, type Store, type UserRecord } from './store/types.js'
 
@@ -93,6 +99,12 @@ export interface AuthOptions {
   mail?: { mailer: Mailer; linkBase: string }
   /** Told about background failures (change-feed resyncs), which must not crash the process. */
   onBackgroundError?: (error: unknown) => void
+  /**
+   * Told of every security-relevant action, success or failure (sign-ins, sign-outs, password and email
+   * changes, refresh token reuse, key rotations…; `engine/events.ts`), synchronously: for an audit log or
+   * metrics. Events carry ids, addresses and error codes, never a secret.
+   */
+  onEvent?: AuthEventSink
   /** Default: the system clock. Tests pass their own to reach expiry edges exactly. */
   clock?: Clock
   /**
@@ -146,6 +158,7 @@ export interface Auth extends CookieSessions {
     email: unknown
     password: unknown
     ip?: string | undefined
+    userAgent?: string | undefined
     language?: string | undefined
   }): Promise<PublicUser>
   /**
@@ -164,7 +177,12 @@ export interface Auth extends CookieSessions {
    */
   changePassword(
     principal: Principal,
-    input: { currentPassword: unknown; newPassword: unknown; ip?: string | undefined },
+    input: {
+      currentPassword: unknown
+      newPassword: unknown
+      ip?: string | undefined
+      userAgent?: string | undefined
+    },
   ): Promise<number>
   /** The user with this id, or null. */
   findUser(userId: string): Promise<PublicUser | null>
@@ -202,6 +220,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
         })
       : null
   const { store } = options
+  const events = createEventReporter(options.onEvent, options.onBackgroundError ?? (() => {}))
   const clock = options.clock ?? systemClock
   const hasher = options.passwordHasher ?? createArgon2Hasher()
   const session = resolveSessionPolicy(options.session)
@@ -255,6 +274,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
         throttle,
         ...(options.onBackgroundError && { onBackgroundError: options.onBackgroundError }),
         passwordGrant: options.tokens?.passwordGrant ?? true,
+        events,
       })
     : null
   const tokens = tokenEngine ?? tokensNotConfigured()
@@ -284,6 +304,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
         devices,
         throttle,
         onBackgroundError: options.onBackgroundError ?? (() => {}),
+        events,
       })
     : null
   const federation = createFederation({
@@ -323,9 +344,57 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     return toPublicUser(created)
   }
 
+  async function changePassword(
+    principal: Principal,
+    input: Parameters<Auth['changePassword']>[1],
+  ): Promise<number> {
+    const user = await store.findUserById(principal.userId)
+    if (!user) throw new AuthError('invalid_credentials', 'The email or password is incorrect.')
+    if (user.passwordHash !== null) {
+      if (input.currentPassword === undefined) {
+        throw new AuthError('invalid_request', 'The "current_password" field is required.')
+      }
+      await checkPassword(user.email, input.currentPassword, input.ip)
+    } else if (input.currentPassword !== undefined && input.currentPassword !== '') {
+      throw new AuthError('invalid_request', 'This account has no password yet: send only the new one.')
+    }
+    const password = checkNewPassword(input.newPassword, { email: user.email })
+    const passwordHash = await hasher.hash(password)
+    // Two changes, possibly in two stores (the hash with the users, devices with the session state), so
+    // they cannot be one transaction. Other devices end first (atomically), then the hash changes:
+    // - A failure in between leaves the old password valid and the other devices signed out: no worse than
+    //   before the request (whoever had the old password could sign in anyway), and the same request retried
+    //   (its current password still right) ends nothing more and changes the hash.
+    // - The reverse order would leave, on a failure in between, the new password set with the other
+    //   devices (maybe an intruder's) still signed in, and the retried request refused: its "current"
+    //   password would be the old one.
+    const ended = await devices.endOthers(principal)
+    await store.updatePasswordHash(user.id, passwordHash)
+    return ended
+  }
+
   await sessionCache?.start()
   return {
     ...cookieSessions,
+    signIn: (input) =>
+      events.observe('sign_in', { ...clientFields(input), via: 'cookie' }, async (seen) => {
+        const result = await cookieSessions.signIn(input)
+        seen.userId = result.user.id
+        return result
+      }),
+    async signOut(cookieHeader) {
+      let result
+      try {
+        result = await cookieSessions.signOut(cookieHeader)
+      } catch (error) {
+        events.report('sign_out', 'failure', { via: 'cookie' }, error)
+        throw error
+      }
+      // Reported only when a session ended: pages sign out whatever the browser had before a sign-in.
+      if (result.userId !== null)
+        events.report('sign_out', 'success', { via: 'cookie', userId: result.userId })
+      return result
+    },
     config: Object.freeze({
       session,
       cookie,
@@ -334,60 +403,67 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       passwordGrant: tokenPolicy !== null && (options.tokens?.passwordGrant ?? true),
     }),
     tokens,
-    clients,
+    clients: observedClients(clients, events),
     authorization,
-    devices,
-    federation,
+    devices: observedDevices(devices, events),
+    federation: {
+      ...federation,
+      signIn: (profile, input) =>
+        events.observe(
+          'sign_in',
+          { ...clientFields(input), via: 'social', provider: profile.provider },
+          async (seen) => {
+            const result = await federation.signIn(profile, input)
+            seen.userId = result.user.id
+            if (result.created) events.report('sign_up', 'success', { ...seen })
+            return result
+          },
+        ),
+    },
     accounts: accounts ?? accountsNotConfigured(),
 
-    async signUp(input) {
-      // Checked before the throttle counts: a rejected password is not a sign-up.
-      checkNewPassword(input.password, { email: normalizeEmail(input.email) })
-      await throttle.checkSignUp(input.ip)
-      // Only these two: a sign-up never chooses its own roles, whatever else the caller's object holds.
-      const user = await createUser({ email: input.email, password: input.password })
-      accounts?.queueEmailVerification(user, { ip: input.ip, language: input.language })
-      return user
-    },
+    signUp: (input) =>
+      events.observe('sign_up', { ...clientFields(input), via: 'password' }, async (seen) => {
+        // Checked before the throttle counts: a rejected password is not a sign-up.
+        checkNewPassword(input.password, { email: normalizeEmail(input.email) })
+        await throttle.checkSignUp(input.ip)
+        // Only these two: a sign-up never chooses its own roles, whatever else the caller's object holds.
+        const user = await createUser({ email: input.email, password: input.password })
+        seen.userId = user.id
+        accounts?.queueEmailVerification(user, { ip: input.ip, language: input.language })
+        return user
+      }),
 
-    createUser,
+    createUser: (input) =>
+      events.observe('sign_up', { via: 'operator' }, async (seen) => {
+        const user = await createUser(input)
+        seen.userId = user.id
+        return user
+      }),
 
-    async disableUser(email) {
-      const user = await store.findUserByEmail(canonicalizeEmail(email))
-      // Two changes, possibly in two stores (users, session state), so they cannot be one transaction.
-      // Disabled first: from then on no sign-in, cookie session or refresh grant of the user is accepted, so a
-      // failure before the devices end leaves nothing usable but access tokens (until they expire), and a
-      // retry (setUserDisabled succeeds again) ends the devices atomically.
-      if (!user || !(await store.setUserDisabled(user.id, clock.nowSeconds()))) return false
-      await devices.endAllForUser(user.id)
-      return true
-    },
+    disableUser: (email) =>
+      events.observe(
+        'account_disable',
+        { via: 'operator' },
+        async (seen) => {
+          const user = await store.findUserByEmail(canonicalizeEmail(email))
+          seen.userId = user?.id
+          // Two changes, possibly in two stores (users, session state), so they cannot be one transaction.
+          // Disabled first: from then on no sign-in, cookie session or refresh grant of the user is accepted, so
+          // a failure before the devices end leaves nothing usable but access tokens (until they expire), and a
+          // retry (setUserDisabled succeeds again) ends the devices atomically.
+          if (!user || !(await store.setUserDisabled(user.id, clock.nowSeconds()))) return false
+          await devices.endAllForUser(user.id)
+          return true
+        },
+        (disabled) =>
+          disabled ? null : new AuthError('not_found', 'No such account.', { reason: 'unknown_user' }),
+      ),
 
-    async changePassword(principal, input) {
-      const user = await store.findUserById(principal.userId)
-      if (!user) throw new AuthError('invalid_credentials', 'The email or password is incorrect.')
-      if (user.passwordHash !== null) {
-        if (input.currentPassword === undefined) {
-          throw new AuthError('invalid_request', 'The "current_password" field is required.')
-        }
-        await checkPassword(user.email, input.currentPassword, input.ip)
-      } else if (input.currentPassword !== undefined && input.currentPassword !== '') {
-        throw new AuthError('invalid_request', 'This account has no password yet: send only the new one.')
-      }
-      const password = checkNewPassword(input.newPassword, { email: user.email })
-      const passwordHash = await hasher.hash(password)
-      // Two changes, possibly in two stores (the hash with the users, devices with the session state), so
-      // they cannot be one transaction. Other devices end first (atomically), then the hash changes:
-      // - A failure in between leaves the old password valid and the other devices signed out: no worse than
-      //   before the request (whoever had the old password could sign in anyway), and the same request retried
-      //   (its current password still right) ends nothing more and changes the hash.
-      // - The reverse order would leave, on a failure in between, the new password set with the other
-      //   devices (maybe an intruder's) still signed in, and the retried request refused: its "current"
-      //   password would be the old one.
-      const ended = await devices.endOthers(principal)
-      await store.updatePasswordHash(user.id, passwordHash)
-      return ended
-    },
+    changePassword: (principal, input) =>
+      events.observe('password_change', { ...clientFields(input), userId: principal.userId }, () =>
+        changePassword(principal, input),
+      ),
 
     async findUser(userId) {
       const user = await store.findUserById(userId)
@@ -417,6 +493,55 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       await tokenEngine?.close()
       await sessionCache?.close()
     },
+  }
+}
+
+/** Where a request came from, as events record it. */
+function clientFields(context: { ip?: string | undefined; userAgent?: string | undefined }): AuthEventFields {
+  return { ip: context.ip, userAgent: context.userAgent }
+}
+
+/** The devices API as callers use it, reporting each ending; the engine's own calls go to `devices` itself. */
+function observedDevices(devices: Devices, events: EventReporter): Devices {
+  return {
+    ...devices,
+    end: (principal, deviceId, context = {}) =>
+      events.observe(
+        'device_end',
+        { ...clientFields(context), userId: principal.userId },
+        () => devices.end(principal, deviceId),
+        (ended) =>
+          ended ? null : new AuthError('not_found', 'No such device.', { reason: 'unknown_device' }),
+      ),
+    endOthers: (principal, context = {}) =>
+      events.observe('sign_out_others', { ...clientFields(context), userId: principal.userId }, () =>
+        devices.endOthers(principal),
+      ),
+    endAll: (principal, context = {}) =>
+      events.observe('sign_out_everywhere', { ...clientFields(context), userId: principal.userId }, () =>
+        devices.endAll(principal),
+      ),
+  }
+}
+
+/** The client registry, reporting registrations and removals. */
+function observedClients(clients: ClientRegistry, events: EventReporter): ClientRegistry {
+  return {
+    ...clients,
+    register: (registration) =>
+      events.observe('client_registration', { via: 'operator' }, async (seen) => {
+        const registered = await clients.register(registration)
+        seen.clientId = registered.client.id
+        return registered
+      }),
+    remove: (clientId) =>
+      events.observe(
+        'client_removal',
+        { via: 'operator', clientId },
+        () => clients.remove(clientId),
+        (removed) =>
+          removed ? null : new AuthError('not_found', 'No such client.', { reason: 'unknown_client' }),
+      ),
   }
 }
 
@@ -481,6 +606,7 @@ const OPTION_NAMES = [
   'accounts',
   'mail',
   'onBackgroundError',
+  'onEvent',
   'clock',
   'sessionCache',
 ] as const satisfies ReadonlyArray<keyof AuthOptions>
@@ -507,6 +633,7 @@ function checkAuthOptions(options: AuthOptions): SessionLimit {
     checkMethods('clock', options.clock, ['nowSeconds'], 'a Clock (nowSeconds)')
   checkFunction('sleep', options.sleep)
   checkFunction('onBackgroundError', options.onBackgroundError)
+  checkFunction('onEvent', options.onEvent)
   const tokens = checkOptionObject('tokens', options.tokens, [
     'issuer',
     'audience',

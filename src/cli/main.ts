@@ -22,6 +22,8 @@ import { checkNewPassword } from '../core/password-policy.js'
 import { authOptionsFromConfig } from '../server/auth-options.js'
 import { type Config, ConfigError, loadConfig } from '../server/config.js'
 import { migrateStores } from '../server/migrate.js'
+import { createAuditLines, describeEvent } from '../server/audit-log.js'
+import type { AuthEvent } from '../engine/events.js'
 import { openStore, SQLITE_FILE_NAME } from '../server/open-store.js'
 import { PERIODIC_RESYNC_SECONDS } from '../engine/token-sync.js'
 import type { OAuthClientRecord, SigningKeyRecord, Store } from '../store/types.js'
@@ -114,7 +116,18 @@ function propagationNote(settings: Readonly<Config>): string {
 function withEngine<T>(work: (auth: Auth, store: Store) => Promise<T>): Promise<T> {
   return withStore(async (store, settings) => {
     // A command's engine serves no requests: no cache to keep (its changes reach the servers' caches anyway).
-    const auth = await createAuth({ ...authOptionsFromConfig(settings, store), sessionCache: false })
+    // An operator's changes (keys, accounts, clients) are audited like a user's, on stderr: the server's JSON
+    // line for a log collector, or a short sentence for the person at a terminal.
+    const audit = !settings.auditLog
+      ? undefined
+      : process.stderr.isTTY
+        ? (event: AuthEvent) => process.stderr.write(`${describeEvent(event)}\n`)
+        : createAuditLines(process.stderr)
+    const auth = await createAuth({
+      ...authOptionsFromConfig(settings, store),
+      sessionCache: false,
+      ...(audit && { onEvent: audit }),
+    })
     try {
       return await work(auth, store)
     } finally {

@@ -85,6 +85,11 @@ export class NoticePosition {
     return 'flush'
   }
 
+  /** Notices the store had counted at the last check that have not been heard since (0 when caught up). */
+  get lag(): number {
+    return this.#behind === null || this.#last === null ? 0 : this.#behind - this.#last
+  }
+
   /** Until when (same clock as `checked`) a cache may be served, given how long a check stays good. */
   trustedUntil(checkValidMs: number): number {
     if (this.#last === null || this.#behind !== null) return Number.NEGATIVE_INFINITY

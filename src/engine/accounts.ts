@@ -28,6 +28,7 @@ import {
 } from '../store/types.js'
 import type { CredentialChecker } from './credentials.js'
 import type { Devices } from './devices.js'
+import type { AuthEventFields, EventReporter } from './events.js'
 import type { Throttle } from './throttle.js'
 import { type PublicUser, toPublicUser } from './types.js'
 
@@ -51,6 +52,7 @@ export interface Mailer {
 /** What a request tells the engine about its client. */
 export interface RequestContext {
   ip?: string | undefined
+  userAgent?: string | undefined
   language?: string | undefined
 }
 
@@ -116,6 +118,8 @@ export interface AccountsOptions {
   throttle: Pick<Throttle, 'checkMail' | 'checkLinkAddress' | 'recordLinkFailure'>
   /** Told about mails sent in the background that failed. */
   onBackgroundError: (error: unknown) => void
+  /** Told of password resets, email changes and account deletions. */
+  events: EventReporter
 }
 
 /** A mail the caller waits for is given this long; then the request fails, and nothing is stored. */
@@ -129,8 +133,12 @@ const PAGE_OF: Record<OneTimeTokenPurpose, string> = {
   'change-email': '/confirm-email',
 }
 
+function clientFields(context: RequestContext): AuthEventFields {
+  return { ip: context.ip, userAgent: context.userAgent }
+}
+
 export function createAccounts(options: AccountsOptions): Accounts {
-  const { store, clock, policy, mailer, throttle } = options
+  const { store, clock, policy, mailer, throttle, events } = options
   const queue = createMailQueue(options.onBackgroundError)
   const base = options.linkBase.replace(/\/+$/, '')
 
@@ -253,35 +261,37 @@ export function createAccounts(options: AccountsOptions): Accounts {
       queue.add(() => sendReset(canonical, context.language))
     },
 
-    async confirmPasswordReset(token, newPassword, context) {
-      await throttle.checkLinkAddress(context.ip)
-      // Looked at first, without taking it, so a weak new password leaves the link usable.
-      const peeked =
-        typeof token === 'string' && isSecretTokenShape(token)
-          ? await store.findOneTimeToken('reset-password', hashSecret(token), clock.nowSeconds())
-          : null
-      if (!peeked) throw await refuseLink(context)
-      const password = checkNewPassword(newPassword, { email: peeked.email })
-      const passwordHash = await options.hasher.hash(password)
-      const taken = await takeChecked('reset-password', token, context)
-      const user = await store.findUserById(taken.userId)
-      // A link mailed before an email change speaks for the old address only.
-      if (!user || user.email !== taken.email) throw await refuseLink(context)
-      // Devices end before the password changes (see `changePassword` in auth.ts): a failure in between leaves
-      // everyone signed out and the old password, never the new password with an intruder still signed in.
-      await options.devices.endAllForUser(user.id)
-      if (!(await store.updatePasswordHash(user.id, passwordHash))) throw await refuseLink(context)
-      // Again: a sign-in whose old-password check was still running in between would otherwise survive.
-      await options.devices.endAllForUser(user.id)
-      if (user.emailVerifiedAt === null) {
-        // Nobody had proven the address until now: providers linked before were linked by whoever held the
-        // account then, maybe someone who signed up with the owner's address (account pre-hijacking).
-        for (const identity of await store.listUserIdentities(user.id)) {
-          await store.unlinkIdentity(user.id, identity.provider)
+    confirmPasswordReset: (token, newPassword, context) =>
+      events.observe('password_reset', clientFields(context), async (seen) => {
+        await throttle.checkLinkAddress(context.ip)
+        // Looked at first, without taking it, so a weak new password leaves the link usable.
+        const peeked =
+          typeof token === 'string' && isSecretTokenShape(token)
+            ? await store.findOneTimeToken('reset-password', hashSecret(token), clock.nowSeconds())
+            : null
+        if (!peeked) throw await refuseLink(context)
+        const password = checkNewPassword(newPassword, { email: peeked.email })
+        const passwordHash = await options.hasher.hash(password)
+        const taken = await takeChecked('reset-password', token, context)
+        seen.userId = taken.userId
+        const user = await store.findUserById(taken.userId)
+        // A link mailed before an email change speaks for the old address only.
+        if (!user || user.email !== taken.email) throw await refuseLink(context)
+        // Devices end before the password changes (see `changePassword` in auth.ts): a failure in between leaves
+        // everyone signed out and the old password, never the new password with an intruder still signed in.
+        await options.devices.endAllForUser(user.id)
+        if (!(await store.updatePasswordHash(user.id, passwordHash))) throw await refuseLink(context)
+        // Again: a sign-in whose old-password check was still running in between would otherwise survive.
+        await options.devices.endAllForUser(user.id)
+        if (user.emailVerifiedAt === null) {
+          // Nobody had proven the address until now: providers linked before were linked by whoever held the
+          // account then, maybe someone who signed up with the owner's address (account pre-hijacking).
+          for (const identity of await store.listUserIdentities(user.id)) {
+            await store.unlinkIdentity(user.id, identity.provider)
+          }
         }
-      }
-      await store.setEmailVerified(user.id, taken.email, clock.nowSeconds())
-    },
+        await store.setEmailVerified(user.id, taken.email, clock.nowSeconds())
+      }),
 
     async requestEmailChange(principal, input, context) {
       const user = await signedInUser(principal)
@@ -311,25 +321,28 @@ export function createAccounts(options: AccountsOptions): Accounts {
       )
     },
 
-    async confirmEmailChange(token, context) {
-      const taken = await takeLink('change-email', token, context)
-      const changed = await store.changeUserEmail(taken.userId, taken.email, clock.nowSeconds())
-      if (changed === EMAIL_TAKEN) {
-        throw new AuthError('email_taken', 'An account with this email already exists.')
-      }
-      const user = changed ? await store.findUserById(taken.userId) : null
-      if (!user) throw await refuseLink(context)
-      return toPublicUser(user)
-    },
+    confirmEmailChange: (token, context) =>
+      events.observe('email_change', clientFields(context), async (seen) => {
+        const taken = await takeLink('change-email', token, context)
+        seen.userId = taken.userId
+        const changed = await store.changeUserEmail(taken.userId, taken.email, clock.nowSeconds())
+        if (changed === EMAIL_TAKEN) {
+          throw new AuthError('email_taken', 'An account with this email already exists.')
+        }
+        const user = changed ? await store.findUserById(taken.userId) : null
+        if (!user) throw await refuseLink(context)
+        return toPublicUser(user)
+      }),
 
-    async deleteAccount(principal, input, context) {
-      const user = await signedInUser(principal)
-      await checkCurrentPassword(user, input.currentPassword, context.ip)
-      // Devices first (possibly another store, with the change feed): a failure in between leaves the account
-      // signed out everywhere but present, and the same request retried deletes it.
-      await options.devices.endAllForUser(user.id)
-      await store.deleteUser(user.id)
-    },
+    deleteAccount: (principal, input, context) =>
+      events.observe('account_delete', { ...clientFields(context), userId: principal.userId }, async () => {
+        const user = await signedInUser(principal)
+        await checkCurrentPassword(user, input.currentPassword, context.ip)
+        // Devices first (possibly another store, with the change feed): a failure in between leaves the account
+        // signed out everywhere but present, and the same request retried deletes it.
+        await options.devices.endAllForUser(user.id)
+        await store.deleteUser(user.id)
+      }),
 
     queueEmailVerification(user, context) {
       queue.add(async () => {

@@ -43,7 +43,8 @@ export interface CookieSessions {
     input: { cookieHeader?: string | undefined } & ClientContext,
   ): Promise<SignInResult>
   authenticateSession(cookieHeader: string | undefined): Promise<SessionAuthentication | null>
-  signOut(cookieHeader: string | undefined): Promise<{ cookie: CookieDescription }>
+  /** Ends the cookie's session, if any; `userId` is whose it was (null when there was none). */
+  signOut(cookieHeader: string | undefined): Promise<{ cookie: CookieDescription; userId: string | null }>
   blankSessionCookie(): CookieDescription
   deleteExpiredSessions(): Promise<number>
 }
@@ -186,8 +187,14 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
 
     async signOut(cookieHeader) {
       const token = readSessionTokenLeniently(cookieHeader)
-      if (token) await endSession(hashSecret(token))
-      return { cookie: createBlankSessionCookie(cookieOptions) }
+      let userId: string | null = null
+      if (token) {
+        const tokenHash = hashSecret(token)
+        // Read first only to say whose session ended (the audit log); a sign-out is rare.
+        userId = (await store.findSessionWithUser(tokenHash))?.session.userId ?? null
+        await endSession(tokenHash)
+      }
+      return { cookie: createBlankSessionCookie(cookieOptions), userId }
     },
 
     blankSessionCookie: () => createBlankSessionCookie(cookieOptions),

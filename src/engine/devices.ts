@@ -9,7 +9,7 @@ import { AuthError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
 import { DEVICE_LIMIT_REACHED, type Store } from '../store/types.js'
 import type { TokenEngine } from './tokens.js'
-import type { DeviceLimitGate } from './types.js'
+import type { ClientContext, DeviceLimitGate } from './types.js'
 
 export type { DeviceLimitGate }
 
@@ -41,12 +41,15 @@ export interface SessionLimit {
  */
 export interface Devices {
   list(principal: Principal): Promise<Device[]>
-  /** Ends one of the caller's devices. False when the id is not one of theirs (or already ended). */
-  end(principal: Principal, deviceId: string): Promise<boolean>
+  /**
+   * Ends one of the caller's devices. False when the id is not one of theirs (or already ended). `context`
+   * (where the request came from) is for the audit event, here and below.
+   */
+  end(principal: Principal, deviceId: string, context?: ClientContext): Promise<boolean>
   /** Ends every device of the caller but the one making the request; returns how many. */
-  endOthers(principal: Principal): Promise<number>
+  endOthers(principal: Principal, context?: ClientContext): Promise<number>
   /** Ends every device of the caller, the current one included, and kills all their access tokens. */
-  endAll(principal: Principal): Promise<void>
+  endAll(principal: Principal, context?: ClientContext): Promise<void>
   /** An operator's view of `userId`'s live devices (none is `current`). */
   listForUser(userId: string): Promise<Device[]>
   /** An operator's "log out everywhere" for `userId`: every device and access token. */

@@ -87,6 +87,12 @@ export interface SessionCacheStats {
   displaced: number
   /** Times the whole cache was dropped (resubscription, dropped connection, missed notice). */
   flushes: number
+  /** Times a feed's subscription dropped or started again (a reconnect). */
+  feedRestarts: number
+  /** Times notices were found missing (a number skipped, or the store's count still ahead at a second check). */
+  missedNotices: number
+  /** Notices the store had numbered but this instance had not heard, at each feed's last check, summed. */
+  feedLag: number
 }
 
 export interface SessionCache {
@@ -159,7 +165,17 @@ export function createSessionCache(options: {
   let flushedAt = 0
   const dropLog: string[] = new Array<string>(RECENT_DROPS)
   let trustedUntil = Number.NEGATIVE_INFINITY
-  const stats = { hits: 0, misses: 0, bypasses: 0, notices: 0, evictions: 0, displaced: 0, flushes: 0 }
+  const stats = {
+    hits: 0,
+    misses: 0,
+    bypasses: 0,
+    notices: 0,
+    evictions: 0,
+    displaced: 0,
+    flushes: 0,
+    feedRestarts: 0,
+    missedNotices: 0,
+  }
   let closed = false
 
   const feeds: FeedState[] = options.feeds.map((feed) => ({
@@ -231,7 +247,10 @@ export function createSessionCache(options: {
   }
 
   function apply(verdict: NoticeVerdict): void {
-    if (verdict === 'flush') flush()
+    if (verdict === 'flush') {
+      stats.missedNotices++
+      flush()
+    }
     recomputeTrust()
   }
 
@@ -249,6 +268,7 @@ export function createSessionCache(options: {
    * heard meanwhile). Both start over.
    */
   function restart(state: FeedState, interrupted: boolean): void {
+    stats.feedRestarts++
     state.interrupted = interrupted
     state.position.restart()
     flush()
@@ -371,7 +391,12 @@ export function createSessionCache(options: {
 
     forgetSession,
 
-    stats: () => ({ entries: entries.size, bytes, ...stats }),
+    stats: () => ({
+      entries: entries.size,
+      bytes,
+      ...stats,
+      feedLag: feeds.reduce((sum, state) => sum + state.position.lag, 0),
+    }),
 
     async close() {
       closed = true

@@ -19,6 +19,7 @@ import type { OAuthClientRecord, RefreshFamilyRecord, UserRecord } from '../stor
 import type { AuthorizationCodes, CodeGrant } from './authorization-codes.js'
 import { BUILT_IN_CLIENT_ID } from './clients.js'
 import type { CredentialChecker } from './credentials.js'
+import type { EventReporter } from './events.js'
 import type { DeviceLimitGate } from './types.js'
 import type { TokenContext } from './token-context.js'
 import { revokeFamily } from './token-revocation.js'
@@ -47,6 +48,7 @@ export interface GrantContext extends TokenContext {
   codes: AuthorizationCodes
   /** Whether first-party clients may use the password grant (`SESAME_PASSWORD_GRANT`). */
   passwordGrant: boolean
+  events: EventReporter
 }
 
 /** A grant that always comes with a refresh token (password, refresh). */
@@ -242,7 +244,7 @@ export async function grantRefresh(
   // tokens), but a flood of them is still work for the store.
   await ctx.throttle?.checkAddress(input.ip)
   try {
-    return await redeemRefreshToken(ctx, input.refreshToken, input.client, asked)
+    return await redeemRefreshToken(ctx, input.refreshToken, input.client, asked, input.ip)
   } catch (error) {
     if (error instanceof AuthError && error.code === 'invalid_grant')
       await ctx.throttle?.recordAddressFailure(input.ip)
@@ -255,6 +257,7 @@ async function redeemRefreshToken(
   refreshToken: string,
   client: OAuthClientRecord,
   askedScopes: string[],
+  ip: string | undefined,
 ): Promise<RefreshingGrant> {
   const { store, policy } = ctx
   if (!isSecretTokenShape(refreshToken)) throw invalidGrant('malformed_refresh_token')
@@ -271,6 +274,12 @@ async function redeemRefreshToken(
   if (decision.action === 'reject') throw invalidGrant(decision.reason)
   if (decision.action === 'revoke') {
     await revokeFamily(ctx, family.id, now)
+    // Reported once the family is dead: a copy of the token is in someone else's hands.
+    ctx.events.report('refresh_reuse_detected', 'success', {
+      userId: family.userId,
+      ip,
+      clientId: client.id,
+    })
     throw invalidGrant(decision.reason)
   }
   // The user is checked before the rotation uses the token up: if the user store is down, the client can

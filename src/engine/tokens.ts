@@ -45,6 +45,7 @@ import {
   startUserEpoch,
   sweepRevocations,
 } from './token-revocation.js'
+import { type EventReporter, createEventReporter } from './events.js'
 import { followChanges, resync } from './token-sync.js'
 import type { Throttle } from './throttle.js'
 import { type Introspection, introspectToken } from './token-introspection.js'
@@ -152,6 +153,8 @@ export interface TokenEngineOptions {
   onBackgroundError?: (error: unknown) => void
   /** Whether first-party clients may use the password grant; default true. */
   passwordGrant?: boolean
+  /** Told of sign-ins, refreshes (and reuse found by them), revocations and key rotations. */
+  events?: EventReporter
 }
 
 /** Creates the token engine, loading (or, on a first start, creating) its keys and the revocations from the store. */
@@ -159,6 +162,7 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
   const { store, clock, policy } = options
   const reportBackgroundError = options.onBackgroundError ?? ((): void => {})
   const verified = new VerifiedTokenCache()
+  const events = options.events ?? createEventReporter(undefined, reportBackgroundError)
   const keys = await openSigningKeys({
     store,
     clock,
@@ -183,23 +187,44 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
     limit: options.limit,
     codes: await openAuthorizationCodes({ store, clock }),
     passwordGrant: options.passwordGrant ?? true,
+    events,
   }
   await loadRevocations(ctx)
   const stopFollowing = await followChanges(ctx)
   const bearer = bearerContext(ctx) // built once, not per request
 
   return {
-    grantPassword: ({ client = BUILT_IN_CLIENT, ...input }) => grantPassword(ctx, { client, ...input }),
+    grantPassword: ({ client = BUILT_IN_CLIENT, ...input }) =>
+      events.observe(
+        'sign_in',
+        { ip: input.ip, userAgent: input.userAgent, via: 'password_grant', clientId: client.id },
+        async (seen) => {
+          const grant = await grantPassword(ctx, { client, ...input })
+          seen.userId = grant.user.id
+          return grant
+        },
+      ),
     grantRefresh: (refreshToken, { client = BUILT_IN_CLIENT, ...options } = {}) =>
-      grantRefresh(ctx, { refreshToken, client, ...options }),
+      events.observe('refresh', { ip: options.ip, clientId: client.id }, async (seen) => {
+        const grant = await grantRefresh(ctx, { refreshToken, client, ...options })
+        seen.userId = grant.user.id
+        return grant
+      }),
     grantAuthorizationCode: (input) => grantAuthorizationCode(ctx, input),
     issueAuthorizationCode: (grant) => ctx.codes.issue(grant),
-    revoke: (token, ip, client) => revokeToken(ctx, token, ip, client?.id),
+    revoke: (token, ip, client) =>
+      events.observe('token_revocation', { ip, clientId: client?.id ?? BUILT_IN_CLIENT.id }, () =>
+        revokeToken(ctx, token, ip, client?.id),
+      ),
     introspect: (token, client) => introspectToken(ctx, bearer, token, client.id),
     readIdTokenHint: (token) => readIdTokenHint(token, keys.source.resolveKey, policy.issuer),
     authenticateBearer: (authorization) => authenticateBearer(authorization, bearer, clock.nowSeconds()),
     jwks: () => keys.source.current.jwks,
-    rotateSigningKey: (rotation) => rotateSigningKey(keys, rotation),
+    rotateSigningKey: (rotation) =>
+      events.observe('key_rotation', { via: rotation?.immediate ? 'immediate' : 'staged' }, async (seen) => {
+        seen.kid = await rotateSigningKey(keys, rotation)
+        return seen.kid
+      }),
     reload: () => resync(ctx),
     async sweep() {
       const now = clock.nowSeconds()

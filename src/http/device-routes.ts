@@ -9,6 +9,7 @@ import { AuthError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
 import { principalOf as attachedPrincipal } from './guard.js'
 import { setCookie } from './reply-cookies.js'
+import { clientContextOf } from './sign-in.js'
 import { readRequiredStringFields, readStringFields } from './request-fields.js'
 
 export interface DeviceRoutesOptions {
@@ -35,7 +36,7 @@ export async function deviceRoutes(app: FastifyInstance, { auth }: DeviceRoutesO
     { config: SIGNED_IN },
     async (request, reply) => {
       const principal = principalOf(request)
-      if (!(await auth.devices.end(principal, request.params.id))) {
+      if (!(await auth.devices.end(principal, request.params.id, clientContextOf(request)))) {
         throw new AuthError('not_found', 'No session of yours has this id.')
       }
       if (principal.method === 'cookie' && principal.sessionId === request.params.id) {
@@ -47,7 +48,7 @@ export async function deviceRoutes(app: FastifyInstance, { auth }: DeviceRoutesO
 
   app.post('/auth/sessions/revoke-others', { config: SIGNED_IN }, async (request, reply) => {
     const principal = principalOf(request)
-    const ended = await auth.devices.endOthers(principal)
+    const ended = await auth.devices.endOthers(principal, clientContextOf(request))
     return reply.header('cache-control', 'no-store').send({ ended })
   })
 
@@ -59,14 +60,14 @@ export async function deviceRoutes(app: FastifyInstance, { auth }: DeviceRoutesO
     const ended = await auth.changePassword(principal, {
       currentPassword: current_password,
       newPassword: new_password,
-      ip: request.ip,
+      ...clientContextOf(request),
     })
     return reply.header('cache-control', 'no-store').send({ ended })
   })
 
   app.post('/auth/logout-everywhere', { config: SIGNED_IN }, async (request, reply) => {
     const principal = principalOf(request)
-    await auth.devices.endAll(principal)
+    await auth.devices.endAll(principal, clientContextOf(request))
     if (principal.method === 'cookie') setCookie(reply, auth.blankSessionCookie())
     return reply.code(204).send()
   })

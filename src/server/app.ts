@@ -37,6 +37,10 @@ import { renderMail } from './mail/render.js'
 import { createOutboxMailer, createSmtpMailer } from './mail/transports.js'
 import { emitSesameWarning } from './warnings.js'
 import { createServerLogger, deferredChildLoggers, logsEveryRequest } from './logger.js'
+import type { AuthEvent } from '../engine/events.js'
+import { createAuditLog } from './audit-log.js'
+import { type ServerMetrics, createServerMetrics } from './metrics.js'
+import { metricsRoutes, startMetricsListener } from './metrics-routes.js'
 
 /** Expired sessions, refresh families, revocations and retired keys are purged this often. */
 const SWEEP_INTERVAL_MS = 60_000
@@ -61,6 +65,10 @@ export interface SesameServer {
   app: FastifyInstance
   auth: Auth
   store: Store
+  /** The metrics registry when metrics are on (`SESAME_METRICS_*`), else null. */
+  metrics: ServerMetrics | null
+  /** The loopback metrics listener's port once the server listens (with `SESAME_METRICS_PORT`), else null. */
+  metricsPort(): number | null
 }
 
 /** Builds (but does not start) the server. Closing `app` also stops the sweeper and closes the store. */
@@ -70,8 +78,13 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
   else if (dropsSecureCookie(new URL(config.tokens.issuer).origin)) emitSesameWarning('SESAME_W003')
   // Providers first: a provider whose discovery fails stops the start before the store is opened.
   const providers = options.socialProviders ?? (await openSocialProviders(config.social))
-  const store = options.store ?? (await openStore(config))
+  const metrics = config.metrics.token !== null || config.metrics.port !== null ? createServerMetrics() : null
+  const opened = options.store ?? (await openStore(config))
+  // The engine's calls go through the timing wrapper; health checks and closing use the store itself.
+  const store = metrics ? metrics.instrumentStore(opened) : opened
   const log = options.logger === false ? null : createServerLogger(config, options.logStream)
+  // Audit lines ignore the log level (a quieter log must not lose them), but `silent` means no output at all.
+  const audit = log !== null && config.auditLog && config.logLevel !== 'silent' ? createAuditLog(log) : null
   // A line when each request comes in and another when it is answered cost a small route about 40% of its
   // throughput (bench/RESULTS.md): kept for debug and trace. Errors and refusals are logged by `sendError`.
   const perRequestLines = log !== null && logsEveryRequest(config)
@@ -102,12 +115,22 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
     ...authOptionsFromConfig(config, store),
     mail: { mailer, linkBase: config.tokens.issuer },
     onBackgroundError: (error) => app.log.warn({ err: error }, 'background work failed'),
+    ...((audit || metrics) && {
+      onEvent: (event: AuthEvent) => {
+        audit?.(event)
+        metrics?.onEvent(event)
+      },
+    }),
     ...(options.clock && { clock: options.clock }),
     ...(options.passwordHasher && { passwordHasher: options.passwordHasher }),
     ...(options.sleep && { sleep: options.sleep }),
   })
 
   installBodyParsers(app, config.bodyLimitBytes)
+  if (metrics) {
+    metrics.observeRequests(app)
+    if (auth.sessionCache) metrics.observeSessionCache(auth.sessionCache)
+  }
 
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error))
   const routes = installRouteTable(app)
@@ -159,6 +182,17 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
   await app.register(identityRoutes, { auth })
   await app.register(pageRoutes, { auth, providers })
   await app.register(revocationFeedRoutes, { auth, feedToken: config.revocationFeedToken })
+  let metricsListener: Awaited<ReturnType<typeof startMetricsListener>> | null = null
+  if (metrics) {
+    await app.register(metricsRoutes, { metrics, token: config.metrics.token })
+    const port = config.metrics.port
+    if (port !== null) {
+      app.addHook('onListen', async () => {
+        metricsListener = await startMetricsListener(metrics, port)
+        app.log.info({ port: metricsListener.port }, 'metrics listening on 127.0.0.1')
+      })
+    }
+  }
 
   const sweeper = setInterval(() => {
     auth.sweep().catch((error: unknown) => app.log.warn({ err: error }, 'could not purge expired records'))
@@ -169,7 +203,8 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
     clearInterval(sweeper)
     await auth.close()
     smtp?.close()
-    await store.close()
+    await metricsListener?.close()
+    await opened.close()
   })
-  return { app, auth, store }
+  return { app, auth, store: opened, metrics, metricsPort: () => metricsListener?.port ?? null }
 }

@@ -57,6 +57,7 @@ export const ENV_RANGES = {
   SESAME_SESSION_CACHE_ENTRIES: { min: 1, max: 100_000_000 },
   SESAME_SESSION_CACHE_MB: { min: 1, max: 16_384 },
   SESAME_REDIS_REVOCATION_REPLICAS: { min: 0, max: 16 },
+  SESAME_METRICS_PORT: { min: 0, max: 65_535 },
 } as const satisfies Record<string, Range>
 
 /** A whole number within the variable's range in {@link ENV_RANGES}. */
@@ -172,6 +173,14 @@ const ENV_SCHEMA = z
     SESAME_SESSION_CACHE_ENTRIES: whole('SESAME_SESSION_CACHE_ENTRIES', SESSION_CACHE_DEFAULTS.maxEntries),
     SESAME_SESSION_CACHE_MB: whole('SESAME_SESSION_CACHE_MB', SESSION_CACHE_DEFAULTS.maxBytes / 2 ** 20),
     SESAME_REVOCATION_FEED_TOKEN: z.string().min(32).max(512).regex(/^\S+$/).optional(),
+    SESAME_METRICS_TOKEN: z.string().min(32).max(512).regex(/^\S+$/).optional(),
+    SESAME_METRICS_PORT: z.coerce
+      .number()
+      .int()
+      .min(ENV_RANGES.SESAME_METRICS_PORT.min)
+      .max(ENV_RANGES.SESAME_METRICS_PORT.max)
+      .optional(),
+    SESAME_AUDIT_LOG: flag.default(true),
     SESAME_HSTS_MAX_AGE_SECONDS: whole('SESAME_HSTS_MAX_AGE_SECONDS', 31_536_000),
     SESAME_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
@@ -255,6 +264,13 @@ export interface Config {
   revocationFeedToken: string | null
   /** `Strict-Transport-Security` max-age sent when the issuer is https; 0 = never sent. */
   hstsMaxAgeSeconds: number
+  /**
+   * Prometheus metrics: the bearer secret of `GET /metrics` on the main listener, and the port of a loopback
+   * listener of their own; both null = off (nothing measured).
+   */
+  metrics: { token: string | null; port: number | null }
+  /** Whether security events are written to the log (`server/audit-log.ts`), whatever the log level. */
+  auditLog: boolean
   logLevel: string
   /** Sign-in providers (`SESAME_SOCIAL_*`), in the order `SESAME_SOCIAL_PROVIDERS` lists them. */
   social: ProviderSettings[]
@@ -398,6 +414,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     revocationFeedToken: e.SESAME_REVOCATION_FEED_TOKEN ?? null,
     // HSTS over plain HTTP is ignored by browsers and would only mislead: it follows the issuer's scheme.
     hstsMaxAgeSeconds: issuer.startsWith('https:') ? e.SESAME_HSTS_MAX_AGE_SECONDS : 0,
+    metrics: { token: e.SESAME_METRICS_TOKEN ?? null, port: e.SESAME_METRICS_PORT ?? null },
+    auditLog: e.SESAME_AUDIT_LOG,
     logLevel: e.SESAME_LOG_LEVEL,
     social: readSocialSettings(socialEnv),
     mail: {

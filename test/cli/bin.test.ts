@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { auditLinesIn } from '../helpers/audit.js'
 
 const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js')
 const VERSION = (
@@ -127,7 +128,7 @@ describe('the sesame binary', () => {
       env,
       input: 'no peers were harmed',
     })
-    expect(created.stderr).toBe('')
+    expect(auditLinesIn(created.stderr)).toMatchObject([{ audit: 'sign_up', outcome: 'success' }])
     expect(created.stdout).toMatch(/^created peerless@example\.com \(id [\w-]{22}\)\n$/)
     expect(peersIn(created.loaded)).toEqual(['better-sqlite3'])
     const listed = sesame(['sessions', 'list', 'peerless@example.com'], { hidden, env })

@@ -13,6 +13,7 @@ import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSqliteStore } from '../../src/store/sqlite/index.js'
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js'
+import { auditLinesIn } from '../helpers/audit.js'
 import { freePort } from '../helpers/process.js'
 import { makeTempDir, SAME_ORIGIN, startTestServer, type TestServer } from '../helpers/server.js'
 import { DATABASE_URL, dropSchemas, freshSchema } from '../helpers/shared-stores.js'
@@ -103,7 +104,11 @@ describe('sesame command', () => {
 
   it('creates an account from a password on stdin, with roles, and refuses a second one', async () => {
     const created = await sesame(['users', 'create', EMAIL, '--role', 'admin'], PASSWORD)
-    expect(created.stderr).toBe('')
+    // Nothing on stderr but the audit line of the operator's change.
+    expect(auditLinesIn(created.stderr)).toMatchObject([
+      { audit: 'sign_up', outcome: 'success', via: 'operator', userId: expect.any(String) },
+    ])
+    expect(created.stderr).not.toContain(PASSWORD)
     expect(created.status).toBe(0)
     expect(created.stdout).toMatch(new RegExp(`^created ${EMAIL} \\(id [\\w-]{22}, roles admin\\)\\n$`))
     const { access_token: accessToken } = await grant() // the running server signs them in
@@ -115,7 +120,12 @@ describe('sesame command', () => {
 
     const again = await sesame(['users', 'create', EMAIL], PASSWORD)
     expect(again.status).toBe(1)
-    expect(again.stderr).toBe('sesame: An account with this email already exists.\n')
+    // The refusal is audited (one line), then explained.
+    const [auditLine, ...explained] = again.stderr.split('\n')
+    expect(auditLinesIn(auditLine!)).toMatchObject([
+      { audit: 'sign_up', outcome: 'failure', error: 'email_taken' },
+    ])
+    expect(explained.join('\n')).toBe('sesame: An account with this email already exists.\n')
     const weak = await sesame(['users', 'create', 'weak@example.com'], 'short')
     expect(weak.status).toBe(1)
     expect(weak.stderr).toBe('sesame: The "password" field must be at least 8 characters.\n')
@@ -405,11 +415,13 @@ describe('sesame command', () => {
     const { access_token: oldToken } = await grant()
 
     const rotated = await sesame(['keys', 'rotate'])
-    expect(rotated.stderr).toBe('')
     expect(rotated.status).toBe(0)
     const staged = /new signing key ([\w-]{43}): in the JWKS now, signing from (\S+); /.exec(rotated.stdout)
     expect(staged).not.toBeNull()
     const [, kid, from] = staged!
+    expect(auditLinesIn(rotated.stderr)).toMatchObject([
+      { audit: 'key_rotation', outcome: 'success', via: 'staged', kid },
+    ])
     expect(rotated.stdout).toContain('publishes it at its next periodic re-read (within 30 s)')
     const listed = (await sesame(['keys', 'list'])).stdout
     expect(listed).toMatch(new RegExp(`^${kid} {2}ES256 {2}created \\S+ {2}next: signs from ${from}$`, 'm'))
@@ -423,7 +435,9 @@ describe('sesame command', () => {
     expect(kidOf((await grant()).access_token)).toBe(oldKid)
 
     const leaked = await sesame(['keys', 'rotate', '--now'])
-    expect(leaked.stderr).toBe('')
+    expect(auditLinesIn(leaked.stderr)).toMatchObject([
+      { audit: 'key_rotation', outcome: 'success', via: 'immediate' },
+    ])
     expect(leaked.status).toBe(0)
     const nowKid = /new signing key ([\w-]{43}) signs now; every other key is deleted/.exec(
       leaked.stdout,
@@ -471,12 +485,15 @@ describe('sesame command', () => {
       '--origin',
       'https://reports.example.com',
     ])
-    expect(added.stderr).toBe('')
+    expect(auditLinesIn(added.stderr)).toMatchObject([
+      { audit: 'client_registration', outcome: 'success', clientId: 'reports', via: 'operator' },
+    ])
     expect(added.status).toBe(0)
     const secret = /client secret \(shown once, only its hash is stored\): ([A-Za-z0-9_-]{43})\n/.exec(
       added.stdout,
     )?.[1]
     expect(secret).toBeDefined()
+    expect(added.stderr).not.toContain(secret)
     // The server reads the registry from the store: the secret works there with no restart.
     const introspect = (credentials: string) =>
       server.app.inject({
@@ -504,7 +521,9 @@ describe('sesame command', () => {
       'https://x.example/cb',
     ])
     expect(taken).toMatchObject({ status: 1, stdout: '' })
-    expect(taken.stderr).toBe('sesame: A client with the id "reports" is registered already.\n')
+    const [takenAudit, ...takenExplained] = taken.stderr.split('\n')
+    expect(auditLinesIn(takenAudit!)).toMatchObject([{ audit: 'client_registration', outcome: 'failure' }])
+    expect(takenExplained.join('\n')).toBe('sesame: A client with the id "reports" is registered already.\n')
     const insecure = await sesame([
       'clients',
       'add',
@@ -516,10 +535,19 @@ describe('sesame command', () => {
     expect(insecure.status).toBe(1)
     expect(insecure.stderr).toContain('must use https')
 
-    expect((await sesame(['clients', 'remove', 'reports'])).status).toBe(0)
+    const removed = await sesame(['clients', 'remove', 'reports'])
+    expect(removed.status).toBe(0)
+    expect(auditLinesIn(removed.stderr)).toMatchObject([
+      { audit: 'client_removal', outcome: 'success', clientId: 'reports' },
+    ])
     expect((await introspect(`reports:${secret}`)).statusCode).toBe(401)
     const again = await sesame(['clients', 'remove', 'reports'])
-    expect(again).toMatchObject({ status: 1, stderr: 'sesame: no client with the id reports\n' })
+    expect(again.status).toBe(1)
+    const [againAudit, ...againExplained] = again.stderr.split('\n')
+    expect(auditLinesIn(againAudit!)).toMatchObject([
+      { audit: 'client_removal', outcome: 'failure', error: 'not_found', reason: 'unknown_client' },
+    ])
+    expect(againExplained.join('\n')).toBe('sesame: no client with the id reports\n')
   })
 
   it('migrates the configured store', async () => {

@@ -82,8 +82,11 @@ describe('sesame users create at a terminal', () => {
     )
     expect(run.missing).toBeNull()
     expect(run.transcript).not.toContain(PASSWORD)
-    // Nothing but the two prompts, each ended by its own newline (the Enter key's echo is gone with the rest).
-    expect(run.transcript).toBe('Password: \r\nRepeat the password: \r\n')
+    // Nothing but the two prompts, each ended by its own newline (the Enter key's echo is gone with the rest),
+    // then the audit line of the change, as a sentence for the person at the terminal.
+    expect(run.transcript).toMatch(
+      /^Password: \r\nRepeat the password: \r\naudit: sign_up success \(user [\w-]{22}, operator\)\r\n$/,
+    )
     expect(run.stdout).toMatch(new RegExp(`^created ${email} \\(id [\\w-]{22}\\)\\n$`))
     expect(run.status).toBe(0)
     expect(run.echoes).toBe(true)

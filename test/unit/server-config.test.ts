@@ -27,6 +27,8 @@ describe('loadConfig', () => {
       social: [],
       hstsMaxAgeSeconds: 0,
       revocationFeedToken: null,
+      metrics: { token: null, port: null },
+      auditLog: true,
       rateLimits: {
         loginFailuresPerAccountAndIp: 10,
         loginAttemptsPerAccount: 100,

@@ -8,6 +8,7 @@ import type { SessionAuthentication } from '../../auth.js'
 import { isAuthError } from '../../core/errors.js'
 import type { Messages } from '../messages/index.js'
 import { setCookie } from '../reply-cookies.js'
+import { clientContextOf } from '../sign-in.js'
 import { readStringFields } from '../request-fields.js'
 import { accountView } from './account-view.js'
 import { requestContext } from './language.js'
@@ -87,12 +88,14 @@ export function accountPages(app: FastifyInstance, pages: PageContext): void {
     const session = pages.session(request)
     // This device has no button of its own ("Log out" is that), but its id ends it the same way.
     if (session?.principal.sessionId === request.params.id) {
-      await auth.devices.end(session.principal, request.params.id)
+      await auth.devices.end(session.principal, request.params.id, clientContextOf(request))
       setCookie(reply, auth.blankSessionCookie())
       return reply.redirect('/login?notice=signed_out', 303)
     }
     return accountAction(request, reply, async ({ principal }) =>
-      (await auth.devices.end(principal, request.params.id)) ? 'device_ended' : 'device_not_found',
+      (await auth.devices.end(principal, request.params.id, clientContextOf(request)))
+        ? 'device_ended'
+        : 'device_not_found',
     )
   })
 
@@ -106,14 +109,14 @@ export function accountPages(app: FastifyInstance, pages: PageContext): void {
 
   app.post('/account/devices/end-others', PAGE, async (request, reply) =>
     accountAction(request, reply, async ({ principal }) => {
-      await auth.devices.endOthers(principal)
+      await auth.devices.endOthers(principal, clientContextOf(request))
       return 'others_ended'
     }),
   )
 
   app.post('/account/logout-everywhere', PAGE, async (request, reply) => {
     const session = pages.session(request)
-    if (session) await auth.devices.endAll(session.principal)
+    if (session) await auth.devices.endAll(session.principal, clientContextOf(request))
     setCookie(reply, auth.blankSessionCookie())
     return reply.redirect('/login?notice=signed_out_everywhere', 303)
   })
@@ -143,7 +146,7 @@ export function accountPages(app: FastifyInstance, pages: PageContext): void {
       await auth.changePassword(session.principal, {
         currentPassword: hasPassword ? currentPassword : undefined,
         newPassword,
-        ip: request.ip,
+        ...clientContextOf(request),
       })
     } catch (error) {
       if (!isFormError(error)) throw error

@@ -19,7 +19,7 @@ import { type Html, html } from './html.js'
 import { ICONS } from './icons.js'
 import type { Notice } from './notices.js'
 import { calendarDate, isoTime, timeAgo } from './time.js'
-import { summarizeUserAgent } from './user-agent.js'
+import { summarizeUserAgent } from '../../core/user-agent.js'
 
 export interface AccountViewData {
   session: SessionAuthentication

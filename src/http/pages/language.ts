@@ -21,9 +21,10 @@ export function languageOf(request: FastifyRequest): Language {
   return negotiateLanguage(request.headers['accept-language'])
 }
 
-/** The client address the engine throttles by, and the language its mails are written in. */
+/** The client address the engine throttles by, its user agent (for the audit log), and the mails' language. */
 export function requestContext(request: FastifyRequest): RequestContext {
-  return { ip: request.ip, language: languageOf(request) }
+  const userAgent = request.headers['user-agent']
+  return { ip: request.ip, userAgent, language: languageOf(request) }
 }
 
 /** Registers `POST /language` (fields `language` and `return_to`, a same-origin path). */

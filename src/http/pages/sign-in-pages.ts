@@ -55,7 +55,7 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
     const unusable = unusableForm(request, messages, email, password)
     if (unusable) return refuse(400, unusable)
     try {
-      const user = await auth.signUp({ email, password, ip: request.ip, language })
+      const user = await auth.signUp({ email, password, ...clientContextOf(request), language })
       await auth.signOut(request.headers.cookie) // a session this browser already had is replaced, not kept
       // Sign-in waits for the verification link, so the new account is not signed in yet either.
       if (auth.config.accounts.requireEmailVerification) {
