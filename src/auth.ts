@@ -61,6 +61,7 @@ export type { RefreshingGrant, RotationOptions, TokenEngine, TokenGrant } from '
 export { BUILT_IN_CLIENT_ID, type ClientRegistration, type ClientRegistry } from './engine/clients.js'
 export type { Device, Devices, SessionLimit } from './engine/devices.js'
 export type { SessionCacheLimits, SessionCacheStats } from './engine/session-cache.js'
+export { AUTH_EVENT_NAMES, type AuthEvent, type AuthEventName, type AuthEventSink } from './engine/events.js'
 export type { Federation, LinkedIdentity } from './engine/federation.js'
 export type { Accounts, Mailer, MailRequest, RequestContext } from './engine/accounts.js'
 export type { AccountPolicy } from './core/account-policy.js'
@@ -382,17 +383,17 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
         seen.userId = result.user.id
         return result
       }),
-    async signOut(cookieHeader) {
+    async signOut(cookieHeader, context = {}) {
+      const fields = { ...clientFields(context), via: 'cookie' }
       let result
       try {
         result = await cookieSessions.signOut(cookieHeader)
       } catch (error) {
-        events.report('sign_out', 'failure', { via: 'cookie' }, error)
+        events.report('sign_out', 'failure', fields, error)
         throw error
       }
       // Reported only when a session ended: pages sign out whatever the browser had before a sign-in.
-      if (result.userId !== null)
-        events.report('sign_out', 'success', { via: 'cookie', userId: result.userId })
+      if (result.userId !== null) events.report('sign_out', 'success', { ...fields, userId: result.userId })
       return result
     },
     config: Object.freeze({
@@ -521,6 +522,8 @@ function observedDevices(devices: Devices, events: EventReporter): Devices {
       events.observe('sign_out_everywhere', { ...clientFields(context), userId: principal.userId }, () =>
         devices.endAll(principal),
       ),
+    endAllForUser: (userId) =>
+      events.observe('sign_out_everywhere', { userId, via: 'operator' }, () => devices.endAllForUser(userId)),
   }
 }
 

@@ -43,8 +43,14 @@ export interface CookieSessions {
     input: { cookieHeader?: string | undefined } & ClientContext,
   ): Promise<SignInResult>
   authenticateSession(cookieHeader: string | undefined): Promise<SessionAuthentication | null>
-  /** Ends the cookie's session, if any; `userId` is whose it was (null when there was none). */
-  signOut(cookieHeader: string | undefined): Promise<{ cookie: CookieDescription; userId: string | null }>
+  /**
+   * Ends the cookie's session, if any; `userId` is whose it was (null when there was none). `context` (where
+   * the request came from) is for the audit event.
+   */
+  signOut(
+    cookieHeader: string | undefined,
+    context?: ClientContext,
+  ): Promise<{ cookie: CookieDescription; userId: string | null }>
   blankSessionCookie(): CookieDescription
   deleteExpiredSessions(): Promise<number>
 }
@@ -190,8 +196,12 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
       let userId: string | null = null
       if (token) {
         const tokenHash = hashSecret(token)
-        // Read first only to say whose session ended (the audit log); a sign-out is rare.
-        userId = (await store.findSessionWithUser(tokenHash))?.session.userId ?? null
+        // Read first only to say whose session ended (the audit event; a sign-out is rare). A failed read
+        // leaves the event without its user: the sign-out itself goes on.
+        userId = await store.findSessionWithUser(tokenHash).then(
+          (found) => found?.session.userId ?? null,
+          () => null,
+        )
         await endSession(tokenHash)
       }
       return { cookie: createBlankSessionCookie(cookieOptions), userId }

@@ -87,12 +87,17 @@ export interface SessionCacheStats {
   displaced: number
   /** Times the whole cache was dropped (resubscription, dropped connection, missed notice). */
   flushes: number
-  /** Times a feed's subscription dropped or started again (a reconnect). */
+  /**
+   * Times a feed's subscription was lost and taken up again (a reconnect): counted at the drop where the feed
+   * reports one, else at the resubscription; the first subscription is not one.
+   */
   feedRestarts: number
   /** Times notices were found missing (a number skipped, or the store's count still ahead at a second check). */
   missedNotices: number
   /** Notices the store had numbered but this instance had not heard, at each feed's last check, summed. */
   feedLag: number
+  /** Whether the cache may be served now (every feed subscribed, caught up and checked recently). */
+  trusted: boolean
 }
 
 export interface SessionCache {
@@ -143,6 +148,8 @@ interface FeedState {
   checking: Promise<void> | null
   /** A failed check or subscription was reported, and nothing has succeeded since. */
   failureReported: boolean
+  /** The subscription has announced itself once (a feed calls its resync callback on the first subscribe too). */
+  resynced: boolean
 }
 
 /**
@@ -186,6 +193,7 @@ export function createSessionCache(options: {
     subscribing: false,
     checking: null,
     failureReported: false,
+    resynced: false,
   }))
 
   function recomputeTrust(): void {
@@ -268,7 +276,8 @@ export function createSessionCache(options: {
    * heard meanwhile). Both start over.
    */
   function restart(state: FeedState, interrupted: boolean): void {
-    stats.feedRestarts++
+    if (interrupted ? !state.interrupted : state.resynced && !state.interrupted) stats.feedRestarts++
+    if (!interrupted) state.resynced = true
     state.interrupted = interrupted
     state.position.restart()
     flush()
@@ -396,6 +405,7 @@ export function createSessionCache(options: {
       bytes,
       ...stats,
       feedLag: feeds.reduce((sum, state) => sum + state.position.lag, 0),
+      trusted: nowMs() < trustedUntil,
     }),
 
     async close() {

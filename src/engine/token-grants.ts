@@ -237,6 +237,7 @@ export async function grantRefresh(
     client: OAuthClientRecord
     scope?: string | undefined
     ip?: string | undefined
+    userAgent?: string | undefined
   },
 ): Promise<RefreshingGrant> {
   const asked = parseScope(input.scope)
@@ -244,7 +245,7 @@ export async function grantRefresh(
   // tokens), but a flood of them is still work for the store.
   await ctx.throttle?.checkAddress(input.ip)
   try {
-    return await redeemRefreshToken(ctx, input.refreshToken, input.client, asked, input.ip)
+    return await redeemRefreshToken(ctx, input.refreshToken, input.client, asked, input)
   } catch (error) {
     if (error instanceof AuthError && error.code === 'invalid_grant')
       await ctx.throttle?.recordAddressFailure(input.ip)
@@ -257,7 +258,7 @@ async function redeemRefreshToken(
   refreshToken: string,
   client: OAuthClientRecord,
   askedScopes: string[],
-  ip: string | undefined,
+  from: { ip?: string | undefined; userAgent?: string | undefined },
 ): Promise<RefreshingGrant> {
   const { store, policy } = ctx
   if (!isSecretTokenShape(refreshToken)) throw invalidGrant('malformed_refresh_token')
@@ -273,13 +274,14 @@ async function redeemRefreshToken(
   let decision = decideRefresh(family, found.generation, now, policy)
   if (decision.action === 'reject') throw invalidGrant(decision.reason)
   if (decision.action === 'revoke') {
-    await revokeFamily(ctx, family.id, now)
-    // Reported once the family is dead: a copy of the token is in someone else's hands.
+    // Reported before the revocation, which may fail: a copy of the token is in someone else's hands either way.
     ctx.events.report('refresh_reuse_detected', 'success', {
       userId: family.userId,
-      ip,
+      ip: from.ip,
+      userAgent: from.userAgent,
       clientId: client.id,
     })
+    await revokeFamily(ctx, family.id, now)
     throw invalidGrant(decision.reason)
   }
   // The user is checked before the rotation uses the token up: if the user store is down, the client can

@@ -73,7 +73,12 @@ export interface TokenEngine {
    */
   grantRefresh(
     refreshToken: string,
-    options?: { ip?: string | undefined; client?: OAuthClientRecord | undefined; scope?: string | undefined },
+    options?: {
+      ip?: string | undefined
+      userAgent?: string | undefined
+      client?: OAuthClientRecord | undefined
+      scope?: string | undefined
+    },
   ): Promise<RefreshingGrant>
   /** `grant_type=authorization_code` with PKCE. Throws `invalid_grant`. */
   grantAuthorizationCode(input: {
@@ -205,11 +210,15 @@ export async function createTokenEngine(options: TokenEngineOptions): Promise<To
         },
       ),
     grantRefresh: (refreshToken, { client = BUILT_IN_CLIENT, ...options } = {}) =>
-      events.observe('refresh', { ip: options.ip, clientId: client.id }, async (seen) => {
-        const grant = await grantRefresh(ctx, { refreshToken, client, ...options })
-        seen.userId = grant.user.id
-        return grant
-      }),
+      events.observe(
+        'refresh',
+        { ip: options.ip, userAgent: options.userAgent, clientId: client.id },
+        async (seen) => {
+          const grant = await grantRefresh(ctx, { refreshToken, client, ...options })
+          seen.userId = grant.user.id
+          return grant
+        },
+      ),
     grantAuthorizationCode: (input) => grantAuthorizationCode(ctx, input),
     issueAuthorizationCode: (grant) => ctx.codes.issue(grant),
     revoke: (token, ip, client) =>

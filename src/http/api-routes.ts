@@ -11,7 +11,7 @@ import { isoTime } from './iso-time.js'
 import { authenticationOf } from './pipeline.js'
 import { appendSetCookies, setCookie } from './reply-cookies.js'
 import { readRequiredStringFields } from './request-fields.js'
-import { signInFromRequest } from './sign-in.js'
+import { clientContextOf, signInFromRequest } from './sign-in.js'
 import { requestContext } from './pages/language.js'
 
 export interface ApiRoutesOptions {
@@ -37,7 +37,7 @@ export async function apiRoutes(app: FastifyInstance, { auth }: ApiRoutesOptions
   })
 
   app.delete('/auth/session', async (request, reply) => {
-    const { cookie } = await auth.signOut(request.headers.cookie)
+    const { cookie } = await auth.signOut(request.headers.cookie, clientContextOf(request))
     setCookie(reply, cookie)
     return reply.code(204).send()
   })

@@ -81,7 +81,10 @@ export interface SesameExpressSessions {
     credentials: { email: unknown; password: unknown },
   ): Promise<{ ok: true; user: PublicUser } | { ok: false; error: ErrorResponse }>
   /** Ends the request's session (if any) server-side and clears the cookie; throws `csrf_rejected` cross-site. */
-  signOut(request: ExpressLikeRequest, response: ExpressLikeResponse): Promise<void>
+  signOut(
+    request: ExpressLikeRequest & { ip?: string | undefined },
+    response: ExpressLikeResponse,
+  ): Promise<void>
 }
 
 /** Sign-in and sign-out for an Express app that runs the engine in-process (cookie sessions). */
@@ -115,7 +118,11 @@ export function sesameExpressSessions(
     async signOut(request, response) {
       const guardRequest = toGuardRequest(request)
       csrf.requireSameOrigin(guardRequest)
-      const { cookie } = await auth.signOut(guardRequest.headers.cookie)
+      const userAgent = request.headers['user-agent']
+      const { cookie } = await auth.signOut(guardRequest.headers.cookie, {
+        ip: request.ip,
+        userAgent: typeof userAgent === 'string' ? userAgent : undefined,
+      })
       appendSetCookies(response, [serializeCookie(cookie)])
     },
   }

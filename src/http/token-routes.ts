@@ -112,7 +112,7 @@ export async function tokenRoutes(app: FastifyInstance, { auth, csrf }: TokenRou
         try {
           grant = await auth.tokens.grantRefresh(refreshToken, {
             client,
-            ip: request.ip,
+            ...clientContextOf(request),
             scope: fields.scope,
           })
         } catch (error) {

@@ -67,7 +67,7 @@ export interface SesameServer {
   store: Store
   /** The metrics registry when metrics are on (`SESAME_METRICS_*`), else null. */
   metrics: ServerMetrics | null
-  /** The loopback metrics listener's port once the server listens (with `SESAME_METRICS_PORT`), else null. */
+  /** The loopback metrics listener's port once the server is ready (with `SESAME_METRICS_PORT`), else null. */
   metricsPort(): number | null
 }
 
@@ -80,7 +80,7 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
   const providers = options.socialProviders ?? (await openSocialProviders(config.social))
   const metrics = config.metrics.token !== null || config.metrics.port !== null ? createServerMetrics() : null
   const opened = options.store ?? (await openStore(config))
-  // The engine's calls go through the timing wrapper; health checks and closing use the store itself.
+  // Every call but the closing one goes through the timing wrapper.
   const store = metrics ? metrics.instrumentStore(opened) : opened
   const log = options.logger === false ? null : createServerLogger(config, options.logStream)
   // Audit lines ignore the log level (a quieter log must not lose them), but `silent` means no output at all.
@@ -187,7 +187,9 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
     await app.register(metricsRoutes, { metrics, token: config.metrics.token })
     const port = config.metrics.port
     if (port !== null) {
-      app.addHook('onListen', async () => {
+      // When the server gets ready (before it listens): a port that cannot be bound fails the start, as the
+      // main port would, instead of leaving a server without its metrics.
+      app.addHook('onReady', async () => {
         metricsListener = await startMetricsListener(metrics, port)
         app.log.info({ port: metricsListener.port }, 'metrics listening on 127.0.0.1')
       })

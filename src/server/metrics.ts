@@ -239,6 +239,11 @@ export function createServerMetrics(): ServerMetrics {
         'Notices the store had counted but this instance had not yet heard, at the last check.',
         (s) => s.feedLag,
       )
+      gauge(
+        'sesame_session_cache_trusted',
+        'Whether the session cache may be served now: 0 while a feed is down, behind or unchecked (the store is read).',
+        (s) => (s.trusted ? 1 : 0),
+      )
       gauge('sesame_session_cache_entries', 'Sessions in the session cache.', (s) => s.entries)
       gauge('sesame_session_cache_bytes', "The session cache's estimated size in bytes.", (s) => s.bytes)
     },

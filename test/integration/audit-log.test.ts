@@ -257,7 +257,10 @@ describe('audit log', () => {
       ['sign_in', 'success', null],
       ['account_delete', 'success', null],
     ])
-    expect(auditSince(mark).every((line) => line.userId === userId)).toBe(true)
+    // Every one of them says whose, from where, with what.
+    for (const line of auditSince(mark)) {
+      expect(line, line.audit).toMatchObject({ userId, ip: '127.0.0.1', userAgent: 'Safari on macOS' })
+    }
   })
 
   it("audits an operator's changes made through the engine: keys, clients, disabling", async () => {
@@ -271,6 +274,7 @@ describe('audit log', () => {
     const operated = await server.auth.createUser({ email: 'operated@example.test', password: PASSWORD })
     expect(await server.auth.disableUser('operated@example.test')).toBe(true)
     expect(await server.auth.disableUser('nobody@example.test')).toBe(false)
+    await server.auth.devices.endAllForUser(operated.id)
     expect(auditSince(mark)).toEqual([
       expect.objectContaining({ audit: 'key_rotation', outcome: 'success', kid, via: 'staged' }),
       expect.objectContaining({ audit: 'client_registration', outcome: 'success', clientId: client.id }),
@@ -281,6 +285,12 @@ describe('audit log', () => {
         outcome: 'failure',
         error: 'not_found',
         userId: null,
+      }),
+      expect.objectContaining({
+        audit: 'sign_out_everywhere',
+        outcome: 'success',
+        userId: operated.id,
+        via: 'operator',
       }),
     ])
   })

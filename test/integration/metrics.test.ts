@@ -4,6 +4,7 @@
  * templates whatever the client sent, a scrape without the token is refused, the loopback listener needs none,
  * and with neither setting there is no `/metrics` at all.
  */
+import { networkInterfaces } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildServer, type SesameServer } from '../../src/server/app.js'
 import { loadConfig } from '../../src/server/config.js'
@@ -164,7 +165,10 @@ describe('metrics', () => {
     ).toBeGreaterThanOrEqual(2)
     expect(after.value('sesame_session_cache_misses_total')).toBeGreaterThanOrEqual(1)
     expect(after.value('sesame_session_cache_evictions_total')).toBeGreaterThanOrEqual(1) // the sign-out
+    // The feed is up and caught up: the cache is trusted, nothing is behind, and it never had to reconnect.
+    expect(after.value('sesame_session_cache_trusted')).toBe(1)
     expect(after.value('sesame_change_feed_lag_notices')).toBe(0)
+    expect(after.value('sesame_change_feed_restarts_total')).toBe(0)
     expect(
       after.value('sesame_store_operation_duration_seconds_count', {
         store: 'redis',
@@ -227,6 +231,40 @@ describe('metrics', () => {
     expect(response.status).toBe(200)
     expect(readScrape(await response.text()).value('sesame_http_requests_total')).toBeGreaterThan(0)
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404)
+    // Bound to loopback only: this machine's other addresses do not answer on that port.
+    const outside = Object.values(networkInterfaces())
+      .flat()
+      .find((address) => address && address.family === 'IPv4' && !address.internal)
+    if (outside) {
+      await expect(fetch(`http://${outside.address}:${port}/metrics`)).rejects.toThrow()
+    }
+  })
+
+  it('keeps the main port without /metrics when only the loopback listener is asked for', async () => {
+    const local = await buildServer({
+      config: loadConfig({ SESAME_STORE: 'memory', SESAME_METRICS_PORT: '0' }),
+      logger: false,
+    })
+    try {
+      await local.app.ready()
+      expect(local.metricsPort()).toBeGreaterThan(0)
+      const response = await local.app.inject({ method: 'GET', url: '/metrics' })
+      expect(response.statusCode).toBe(404)
+    } finally {
+      await local.app.close()
+    }
+  })
+
+  it('fails the start when the metrics port cannot be bound', async () => {
+    const taken = await buildServer({
+      config: loadConfig({ SESAME_STORE: 'memory', SESAME_METRICS_PORT: String(server.metricsPort()) }),
+      logger: false,
+    })
+    try {
+      await expect(taken.app.ready()).rejects.toThrow(/EADDRINUSE/)
+    } finally {
+      await taken.app.close().catch(() => {})
+    }
   })
 
   it('has no /metrics and measures nothing when neither setting is given', async () => {

@@ -20,6 +20,7 @@ const EXAMPLE = resolve(import.meta.dirname, '../../examples/nginx/sesame.conf')
 const PASSWORD = 'behind the proxy 7'
 const METRICS_TOKEN = 'metrics-token-for-the-nginx-example-test-0123'
 const FEED_TOKEN = 'feed-token-for-the-nginx-example-test-0123456'
+const CLIENT_ADDRESS = '127.0.0.2'
 
 /** `text` with `from` replaced by `to`; throws when `from` is not there (the example changed: adapt the test). */
 function replaceExactly(text: string, from: string, to: string): string {
@@ -47,7 +48,7 @@ describe('examples/nginx/sesame.conf in front of two instances', () => {
   function send(
     method: string,
     path: string,
-    options: { headers?: Record<string, string>; body?: unknown; firstChunk?: boolean } = {},
+    options: { headers?: Record<string, string>; body?: unknown; firstChunk?: boolean; from?: string } = {},
   ): Promise<Answer> {
     return new Promise((done, fail) => {
       const body = options.body === undefined ? undefined : JSON.stringify(options.body)
@@ -55,6 +56,9 @@ describe('examples/nginx/sesame.conf in front of two instances', () => {
         {
           host: '127.0.0.1',
           port: httpsPort,
+          // Another loopback address than nginx's own, which it uses to reach the instances: Sesame recording
+          // this one shows the client address came through X-Forwarded-For.
+          localAddress: options.from ?? CLIENT_ADDRESS,
           servername: 'localhost',
           method,
           path,
@@ -120,6 +124,7 @@ describe('examples/nginx/sesame.conf in front of two instances', () => {
       SESAME_METRICS_TOKEN: METRICS_TOKEN,
       SESAME_REVOCATION_FEED_TOKEN: FEED_TOKEN,
       SESAME_LOG_LEVEL: 'warn',
+      SESAME_LOGIN_FAILURES_PER_IP: '3',
     }
     instances = [await startServerProcess(env), await startServerProcess(env)]
 
@@ -180,7 +185,7 @@ http {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('signs a browser in over TLS, and throttles by the address nginx saw, not one the client wrote', async () => {
+  it('signs a browser in over TLS, and records the address nginx saw, not one the client wrote', async () => {
     const page = { origin }
     const signUp = await send('POST', '/auth/signup', {
       headers: page,
@@ -198,8 +203,8 @@ http {
     })
     expect(signIn.status).toBe(200)
     const setCookie = [signIn.headers['set-cookie']].flat()[0]!
-    // The issuer is https: the cookie is Secure with the __Host- prefix, which only works because TLS ended
-    // at nginx and the scheme reached Sesame as https.
+    // SESAME_ISSUER is https, so the cookie is Secure with the __Host- prefix: a browser keeps it because it
+    // talks TLS to nginx, though the instances themselves serve plain HTTP.
     expect(setCookie).toMatch(/^__Host-/)
     expect(setCookie).toContain('Secure')
     const cookie = setCookie.split(';')[0]!
@@ -207,7 +212,7 @@ http {
     const devices = await send('GET', '/auth/sessions', { headers: { cookie } })
     expect(devices.status).toBe(200)
     const listed = JSON.parse(devices.body) as { sessions: { ip: string | null }[] }
-    expect(listed.sessions.map((device) => device.ip)).toEqual(['127.0.0.1'])
+    expect(listed.sessions.map((device) => device.ip)).toEqual([CLIENT_ADDRESS])
 
     // The audit line of the sign-in, in whichever instance took it, names the same address.
     const audits = instances.flatMap((instance) =>
@@ -220,7 +225,7 @@ http {
     expect(line).toMatchObject({
       audit: 'sign_in',
       outcome: 'success',
-      ip: '127.0.0.1',
+      ip: CLIENT_ADDRESS,
       userAgent: 'Firefox on Linux',
     })
     expect(audits.join('\n')).not.toContain('203.0.113.9')
@@ -239,6 +244,23 @@ http {
         }),
       ).toBeGreaterThan(0)
     }
+  })
+
+  it('throttles failed sign-ins by the address nginx saw, whatever X-Forwarded-For the client sends', async () => {
+    const attempt = (from: string, claimed: string) =>
+      send('POST', '/auth/session', {
+        from,
+        headers: { origin, 'x-forwarded-for': claimed },
+        body: { email: 'nobody@example.com', password: 'a wrong password' },
+      })
+    const statuses: number[] = []
+    for (let i = 0; i < 5; i++) statuses.push((await attempt('127.0.0.3', `198.51.100.${i}`)).status)
+    // SESAME_LOGIN_FAILURES_PER_IP=3, counted in Redis for both instances: a new claimed address each time
+    // does not help.
+    expect(statuses.slice(0, 3)).toEqual([401, 401, 401])
+    expect(statuses.slice(3)).toEqual([429, 429])
+    // Another client address is not held back.
+    expect((await attempt('127.0.0.4', '198.51.100.0')).status).toBe(401)
   })
 
   it('redirects plain HTTP to HTTPS', async () => {

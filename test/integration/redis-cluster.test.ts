@@ -16,6 +16,7 @@ import { GROUP_COUNT, GROUP_SLOTS, GROUP_TAGS, groupOf, groupPrefix } from '../.
 import { createRedisClusterStore } from '../../src/store/redis/sharded.js'
 import { type RedisClusterSet, startRedisCluster } from '../helpers/redis-cluster.js'
 import { cookiePair, SAME_ORIGIN, startTestServer, type TestServer } from '../helpers/server.js'
+import { type FailoverWatch, watchFailover } from '../helpers/failover-watch.js'
 
 const PASSWORD = 'cluster password 1'
 /** How long failover and recovery may take: a bound against a hang, not a measurement. */
@@ -221,33 +222,25 @@ describe('Redis Cluster', () => {
           await sleep(20)
         }
       })()
-      const seen: Array<{ at: number; victim: number }> = []
-      let recoveredAt: number | null = null
+      let watched: FailoverWatch
       try {
-        while (performance.now() - killedAt < RECOVERY_BOUND_MS) {
-          const [victimStatus, revokedStatus] = await Promise.all([me(victim.live), me(victim.revoked)])
-          const at = performance.now() - killedAt
-          expect(revokedStatus, `revoked session at ${at.toFixed(0)} ms`).not.toBe(200)
-          expect([200, 503]).toContain(victimStatus)
-          seen.push({ at, victim: victimStatus })
-          if (victimStatus === 200 && seen.some((s) => s.victim === 503)) {
-            recoveredAt = at
-            break
-          }
-          await sleep(50)
-        }
+        watched = await watchFailover({
+          killedAt,
+          boundMs: RECOVERY_BOUND_MS,
+          probe: async () => {
+            const [liveStatus, revokedStatus] = await Promise.all([me(victim.live), me(victim.revoked)])
+            return { live: liveStatus, revoked: revokedStatus }
+          },
+        })
       } finally {
         watching = false
         await probing
       }
-      const firstRefusal = seen.find((s) => s.victim === 503)
-      expect(firstRefusal, 'the dead master was noticed').toBeDefined()
-      expect(recoveredAt, 'service came back by itself').not.toBeNull()
       const expected = JSON.stringify(bystanders.flatMap(() => [200, 401]))
       const disturbed = probes.filter((probe) => JSON.stringify(probe.statuses) !== expected)
       const slowest = Math.max(...probes.map((probe) => probe.ms))
       console.log(
-        `[redis-cluster-spread-failover] master killed: its users' first 503 at ${firstRefusal!.at.toFixed(0)} ms, served again at ${recoveredAt!.toFixed(0)} ms; the other masters' ${bystanders.length} user(s): ${probes.length - disturbed.length} of ${probes.length} probes answered as before (slowest ${slowest.toFixed(0)} ms), the others at ${disturbed.map((probe) => `${probe.at.toFixed(0)} ms ${JSON.stringify(probe.statuses)}`).join(', ') || 'none'} (cluster-node-timeout 2000 ms)`,
+        `[redis-cluster-spread-failover] master killed: its users' first 503 at ${watched.firstRefusalMs.toFixed(0)} ms, served again at ${watched.recoveredMs.toFixed(0)} ms; the other masters' ${bystanders.length} user(s): ${probes.length - disturbed.length} of ${probes.length} probes answered as before (slowest ${slowest.toFixed(0)} ms), the others at ${disturbed.map((probe) => `${probe.at.toFixed(0)} ms ${JSON.stringify(probe.statuses)}`).join(', ') || 'none'} (cluster-node-timeout 2000 ms)`,
       )
       // With cluster-require-full-coverage no (the guide's advice), the other shards never stop serving.
       expect(disturbed).toEqual([])
@@ -276,26 +269,16 @@ describe('Redis Cluster', () => {
       const master = await cluster.masterOf(prefix)
       const killedAt = performance.now()
       cluster.kill(master)
-      const seen: Array<{ at: number; live: number }> = []
-      let recoveredAt: number | null = null
-      while (performance.now() - killedAt < RECOVERY_BOUND_MS) {
-        const [liveStatus, revokedStatus] = await Promise.all([me(live), me(revoked)])
-        const at = performance.now() - killedAt
-        expect(revokedStatus, `revoked session at ${at.toFixed(0)} ms`).not.toBe(200)
-        expect([200, 503]).toContain(liveStatus)
-        seen.push({ at, live: liveStatus })
-        if (liveStatus === 200 && seen.some((s) => s.live === 503)) {
-          recoveredAt = at
-          break
-        }
-        await sleep(50)
-      }
-      const firstRefusal = seen.find((s) => s.live === 503)
-      expect(firstRefusal, 'the dead master was noticed').toBeDefined()
-      expect(recoveredAt, 'service came back by itself').not.toBeNull()
-      expect(seen.slice(seen.indexOf(firstRefusal!), -1).every((s) => s.live === 503)).toBe(true)
+      const watched = await watchFailover({
+        killedAt,
+        boundMs: RECOVERY_BOUND_MS,
+        probe: async () => {
+          const [liveStatus, revokedStatus] = await Promise.all([me(live), me(revoked)])
+          return { live: liveStatus, revoked: revokedStatus }
+        },
+      })
       console.log(
-        `[redis-cluster-failover] master killed: first 503 at ${firstRefusal!.at.toFixed(0)} ms, served again at ${recoveredAt!.toFixed(0)} ms (cluster-node-timeout 2000 ms)`,
+        `[redis-cluster-failover] master killed: first 503 at ${watched.firstRefusalMs.toFixed(0)} ms, served again at ${watched.recoveredMs.toFixed(0)} ms (cluster-node-timeout 2000 ms)`,
       )
       expect(await cluster.masterOf(prefix)).not.toBe(master)
       expect(await me(live)).toBe(200)

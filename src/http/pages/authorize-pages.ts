@@ -15,6 +15,7 @@ import { submitButton } from './components.js'
 import { PAGE, type PageContext } from './context.js'
 import { cspSourceOf, withContinuation } from './continuation.js'
 import { type Html, html } from './html.js'
+import { clientContextOf } from '../sign-in.js'
 
 /** A person's answer to a page here (consent, logout) is a state change by cookie: same origin only. */
 const ANSWER = { config: { auth: 'page' } } as const
@@ -101,7 +102,7 @@ export function authorizePages(app: FastifyInstance, pages: PageContext, authori
     reply: FastifyReply,
     redirect: string | null,
   ): Promise<FastifyReply> {
-    const { cookie } = await pages.auth.signOut(request.headers.cookie)
+    const { cookie } = await pages.auth.signOut(request.headers.cookie, clientContextOf(request))
     setCookie(reply, cookie)
     return reply.redirect(redirect ?? '/login?notice=signed_out', 303)
   }

@@ -141,7 +141,7 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
   }
 
   app.post('/logout', async (request, reply) => {
-    const { cookie } = await auth.signOut(request.headers.cookie)
+    const { cookie } = await auth.signOut(request.headers.cookie, clientContextOf(request))
     setCookie(reply, cookie)
     return reply.redirect('/login?notice=signed_out', 303)
   })

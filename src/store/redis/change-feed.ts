@@ -10,7 +10,7 @@
  */
 import type { Cluster, Redis } from 'ioredis'
 import { localSessionChange, parseChangeEvent } from '../../core/change-event.js'
-import type { ChangeEvent, SessionChangeFeed } from '../types.js'
+import type { ChangeEvent, ChangeFeed, SessionChangeFeed } from '../types.js'
 import { createCommandGuard, type CommandGuard, quitConnection } from './connection.js'
 
 interface Listener {
@@ -146,6 +146,14 @@ function createSubscriptionHub(client: Redis | Cluster, timeoutMs: number, topic
   }
 }
 
+/** Sends events to every subscriber of `channel`, in this process and others. */
+function publisherOn(client: Redis | Cluster, guard: CommandGuard, channel: string): ChangeFeed['publish'] {
+  return async (event) => {
+    const message = JSON.stringify(event)
+    await guard.run(() => client.publish(channel, message))
+  }
+}
+
 /** A feed over `hub` that hears the channels `hears` accepts and counts its notices in `countKey`. */
 function feedOn(
   hub: SubscriptionHub,
@@ -154,10 +162,7 @@ function feedOn(
   feed: { publishChannel: string; hears: (channel: string) => boolean; countKey: string },
 ): RedisChangeFeed {
   return {
-    async publish(event) {
-      const message = JSON.stringify(event)
-      await guard.run(() => client.publish(feed.publishChannel, message))
-    },
+    publish: publisherOn(client, guard, feed.publishChannel),
 
     subscribe: (onEvent, onResync, onInterrupt) =>
       hub.listen({ hears: feed.hears, onEvent, onResync, onInterrupt }),
@@ -194,8 +199,11 @@ export function createRedisChangeFeed(
 
 /** The feeds of a store made of groups, each with its own channel and notice count (`sharded.ts`). */
 export interface GroupedChangeFeeds {
-  /** Hears every group's channel; publishes on the first group's. What revocations travel on. */
-  all: RedisChangeFeed
+  /**
+   * Hears every group's channel; publishes on the first group's. What revocations travel on. It has no notice
+   * count of its own (each group has one), so it is no session feed.
+   */
+  all: ChangeFeed
   /** One per group, hearing that group's channel only and reading its count: what a session cache follows. */
   groups: readonly RedisChangeFeed[]
   close(): Promise<void>
@@ -213,11 +221,11 @@ export function createGroupedChangeFeeds(
 ): GroupedChangeFeeds {
   const hub = createSubscriptionHub(client, timeoutMs, { pattern: groups.pattern })
   const known = new Set(groups.channels)
-  const all = feedOn(hub, client, guard, {
-    publishChannel: groups.channels[0]!,
-    hears: (from) => known.has(from),
-    countKey: groups.countKeys[0]!,
-  })
+  const all: ChangeFeed = {
+    publish: publisherOn(client, guard, groups.channels[0]!),
+    subscribe: (onEvent, onResync, onInterrupt) =>
+      hub.listen({ hears: (from) => known.has(from), onEvent, onResync, onInterrupt }),
+  }
   const perGroup = groups.channels.map((channel, group) =>
     feedOn(hub, client, guard, {
       publishChannel: channel,

@@ -57,7 +57,7 @@ import { GROUP_COUNT, groupOf, groupOfRoute, groupPrefix } from './groups.js'
 import { createRedisKeys } from './keys.js'
 import { encodeConsent } from './records.js'
 import { defineScripts, type ScriptName } from './scripts.js'
-import { redisStoreOn, revocationConfirmation } from './index.js'
+import { redisStoreOn, revocationConfirmation } from './operations.js'
 
 export interface RedisClusterStoreOptions {
   /** The Cluster's seed nodes and access; or `client`. */
