@@ -66,6 +66,15 @@ function whole(name: keyof typeof ENV_RANGES, fallback: number) {
   return z.coerce.number().int().min(min).max(max).default(fallback)
 }
 
+/** A whole number within the variable's range in {@link ENV_RANGES}, or unset. */
+function optionalWhole(name: keyof typeof ENV_RANGES) {
+  const { min, max } = ENV_RANGES[name]
+  return z.coerce.number().int().min(min).max(max).optional()
+}
+
+/** A secret a client presents as `Authorization: Bearer`: 32 to 512 characters, no spaces; or unset. */
+const bearerSecret = z.string().min(32).max(512).regex(/^\S+$/).optional()
+
 const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1')
 
 const ENV_SCHEMA = z
@@ -91,12 +100,7 @@ const ENV_SCHEMA = z
     SESAME_REDIS_SENTINEL_NAME: z.string().min(1).max(256).regex(/^\S+$/).optional(),
     SESAME_REDIS_SENTINEL_USERNAME: z.string().min(1).max(256).optional(),
     SESAME_REDIS_SENTINEL_PASSWORD: z.string().min(1).max(512).optional(),
-    SESAME_REDIS_REVOCATION_REPLICAS: z.coerce
-      .number()
-      .int()
-      .min(ENV_RANGES.SESAME_REDIS_REVOCATION_REPLICAS.min)
-      .max(ENV_RANGES.SESAME_REDIS_REVOCATION_REPLICAS.max)
-      .optional(),
+    SESAME_REDIS_REVOCATION_REPLICAS: optionalWhole('SESAME_REDIS_REVOCATION_REPLICAS'),
     SESAME_DATA_DIR: z.string().min(1).default('./data'),
     SESAME_SESSION_IDLE_SECONDS: whole(
       'SESAME_SESSION_IDLE_SECONDS',
@@ -172,14 +176,9 @@ const ENV_SCHEMA = z
     SESAME_SESSION_CACHE: flag.default(true),
     SESAME_SESSION_CACHE_ENTRIES: whole('SESAME_SESSION_CACHE_ENTRIES', SESSION_CACHE_DEFAULTS.maxEntries),
     SESAME_SESSION_CACHE_MB: whole('SESAME_SESSION_CACHE_MB', SESSION_CACHE_DEFAULTS.maxBytes / 2 ** 20),
-    SESAME_REVOCATION_FEED_TOKEN: z.string().min(32).max(512).regex(/^\S+$/).optional(),
-    SESAME_METRICS_TOKEN: z.string().min(32).max(512).regex(/^\S+$/).optional(),
-    SESAME_METRICS_PORT: z.coerce
-      .number()
-      .int()
-      .min(ENV_RANGES.SESAME_METRICS_PORT.min)
-      .max(ENV_RANGES.SESAME_METRICS_PORT.max)
-      .optional(),
+    SESAME_REVOCATION_FEED_TOKEN: bearerSecret,
+    SESAME_METRICS_TOKEN: bearerSecret,
+    SESAME_METRICS_PORT: optionalWhole('SESAME_METRICS_PORT'),
     SESAME_AUDIT_LOG: flag.default(true),
     SESAME_HSTS_MAX_AGE_SECONDS: whole('SESAME_HSTS_MAX_AGE_SECONDS', 31_536_000),
     SESAME_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

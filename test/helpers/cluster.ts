@@ -26,6 +26,28 @@ export interface ClusterOptions {
   balancing?: 'round-robin' | 'ip-hash'
 }
 
+/**
+ * An nginx.conf that runs in the foreground with every file it writes under `dir`, and `http` (server and
+ * upstream blocks) as its http block's content.
+ */
+export function nginxMainConfig(dir: string, http: string): string {
+  return `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+${http}
+}
+`
+}
+
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
@@ -41,19 +63,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   )
   writeFileSync(
     join(dir, 'nginx.conf'),
-    `daemon off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  upstream sesame {
+    nginxMainConfig(
+      dir,
+      `  upstream sesame {
 ${options.balancing === 'ip-hash' ? '    ip_hash;\n' : ''}${servers.join('\n')}
   }
   server {
@@ -64,9 +76,8 @@ ${options.balancing === 'ip-hash' ? '    ip_hash;\n' : ''}${servers.join('\n')}
       proxy_next_upstream error timeout;
       add_header X-Upstream $upstream_addr always;
     }
-  }
-}
-`,
+  }`,
+    ),
   )
   const nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf')], {
     stdio: ['ignore', 'ignore', 'pipe'],

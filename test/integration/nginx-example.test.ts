@@ -10,7 +10,7 @@ import { request as httpsRequest } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { NGINX } from '../helpers/cluster.js'
+import { NGINX, nginxMainConfig } from '../helpers/cluster.js'
 import { auditLinesIn } from '../helpers/audit.js'
 import { readScrape } from '../helpers/prometheus.js'
 import { freePort, startServerProcess, type ServerProcess } from '../helpers/process.js'
@@ -142,24 +142,7 @@ describe('examples/nginx/sesame.conf in front of two instances', () => {
     site = replaceExactly(site, '/etc/ssl/certs/auth.example.com.pem', join(dir, 'cert.pem'))
     site = replaceExactly(site, '/etc/ssl/private/auth.example.com.key', join(dir, 'key.pem'))
     writeFileSync(join(dir, 'sesame.conf'), site)
-    writeFileSync(
-      join(dir, 'nginx.conf'),
-      `daemon off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  include ${dir}/sesame.conf;
-}
-`,
-    )
+    writeFileSync(join(dir, 'nginx.conf'), nginxMainConfig(dir, `  include ${dir}/sesame.conf;`))
     const started = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf')], {
       stdio: ['ignore', 'ignore', 'pipe'],
     })
