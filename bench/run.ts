@@ -32,6 +32,7 @@ import {
   loadPasswordGrants,
   loadRefreshGrants,
   loadTarget,
+  SERVER_CORE,
   startTarget,
   stopTarget,
 } from './http-load.js'
@@ -152,6 +153,8 @@ interface RouteRow extends RouteCase {
   ratios: number[]
 }
 
+const ROUTE_HEADING = '## `GET /auth/me`: bearer tokens, cookie sessions on every store, and the peers'
+
 /**
  * Every target runs at once (idle ones cost nothing) and the cases are measured in rounds, each round
  * visiting every case in order, so a slow minute of the shared machine lands on all cases alike; each ratio
@@ -212,11 +215,14 @@ async function authenticatedRoute(es256RawLimit: number): Promise<string> {
   // One core doing both jobs in series: the HTTP work of the same-response route plus one raw verification.
   const serialLimit = 1 / (1 / rate('hello-same-response') + 1 / es256RawLimit)
   return [
-    '## `GET /auth/me`: bearer tokens, cookie sessions on every store, and the peers',
+    ROUTE_HEADING,
     '',
     `autocannon, ${CONNECTIONS} connections, ${HTTP_SECONDS} s per run after a 1 s warm-up, ${HTTP_RUNS} round(s):`,
     'every server runs at once, each in its own process, and each round measures every case in turn. The load',
-    'generator runs in this process on the same 2-core machine, so the baseline is bounded by it, not by Fastify.',
+    `generator runs in this process on the same ${cpus().length}-core machine, so the baseline is bounded by it, not by Fastify.`,
+    SERVER_CORE === null
+      ? 'Nothing is pinned (one core, or no `taskset`): servers and load generator share every core.'
+      : `The servers are pinned to core ${SERVER_CORE} and the load generator to the other(s) (\`taskset\`).`,
     'Ratios are per round, against the baseline in that round; the table gives their median.',
     '',
     "Server CPU is the target process's CPU time (user + system, all threads, from /proc) over the run divided by",
@@ -567,7 +573,8 @@ async function clusterSection(): Promise<string> {
 }
 
 /**
- * `npm run bench -- --instructions` (about two minutes per case) or `-- --cluster`: only that section, written
+ * `npm run bench -- --instructions` (about two minutes per case), `-- --route` (about eleven minutes: the
+ * `GET /auth/me` section with its issue-17 targets) or `-- --cluster`: only that section, written
  * over its place in an existing bench/RESULTS.md (or added at its end); the other sections stay as their full
  * run wrote them.
  */
@@ -585,6 +592,10 @@ async function main(): Promise<void> {
     return oneSection(INSTRUCTIONS_HEADING, await instructionsSection())
   }
   if (process.argv.includes('--cluster')) return oneSection(CLUSTER_HEADING, await clusterSection())
+  if (process.argv.includes('--route')) {
+    const { rawLimits } = await verifyTable(true)
+    return oneSection(ROUTE_HEADING, await authenticatedRoute(rawLimits.ES256))
+  }
   process.stderr.write('token verify...\n')
   const { markdown: verify, rawLimits } = await verifyTable(quick)
   process.stderr.write('sign-in timing...\n')

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run bench [-- --quick | --instructions | --cluster]`: the benchmarks, against real Redis and PostgreSQL like the tests.
+# `npm run bench [-- --quick | --instructions | --route | --cluster]`: the benchmarks, against real Redis and PostgreSQL like the tests.
 # `bash scripts/bench.sh lab [--quick]` (`npm run lab`): the strategy lab instead.
 # `bash scripts/bench.sh profile <target> [--cold]` (`npm run bench:profile --`): one target's CPU profile.
 set -euo pipefail
