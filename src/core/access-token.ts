@@ -1,6 +1,7 @@
 /**
  * Access tokens: JWTs typed `at+jwt` (RFC 9068) with `iss sub aud exp iat jti client_id sid`, `scope` when
- * one was granted, and `roles`. No secrets in
+ * one was granted, `roles`, and how and when the user signed in (`amr`, `auth_time`; RFC 9068 §2.2.1). No
+ * secrets in
  * the payload: it is only base64url, readable by anyone holding the token.
  *
  * Verification order (jose's, RFC 8725): the JWS layer checks structure, header, algorithm-to-key binding and
@@ -31,6 +32,13 @@ export interface AccessTokenClaims {
   /** The granted scopes, space-separated (RFC 9068 §2.2.3); absent when none were. */
   scope?: string
   roles: readonly string[]
+  /**
+   * How the user signed in (`core/sign-in-methods.ts`) to start the session the token belongs to; issued when
+   * known, absent from tokens of families that recorded none.
+   */
+  amr?: readonly string[]
+  /** When the user signed in (the refresh family's start): step-up checks read it. */
+  auth_time?: number
 }
 
 /** What a verifier insists on. */
@@ -80,7 +88,8 @@ export function verifyAccessToken(
 
   const claims = parseStrictJsonObject(payload.toString('utf8'))
   if (!claims) throw invalid('payload_not_json_object')
-  const { iss, sub, aud, exp, iat, nbf, jti, sid, roles, client_id: clientId, scope } = claims
+  const { iss, sub, aud, exp, iat, nbf, jti, sid, roles, client_id: clientId, scope, amr } = claims
+  const authTime = claims.auth_time
   if (typeof iss !== 'string') throw invalid('iss_missing')
   if (typeof sub !== 'string' || sub === '') throw invalid('sub_missing')
   if (typeof jti !== 'string' || jti === '') throw invalid('jti_missing')
@@ -95,6 +104,10 @@ export function verifyAccessToken(
   if (roles !== undefined && !(Array.isArray(roles) && roles.every((role) => typeof role === 'string'))) {
     throw invalid('roles_not_strings')
   }
+  if (amr !== undefined && !(Array.isArray(amr) && amr.every((method) => typeof method === 'string'))) {
+    throw invalid('amr_not_strings')
+  }
+  if (authTime !== undefined && !isFiniteNumber(authTime)) throw invalid('auth_time_not_number')
   if (iss !== rules.issuer) throw invalid('wrong_iss')
   if (!audienceMatches(aud, rules.audience)) throw invalid('wrong_aud')
   if (nbf !== undefined && nbf > now + rules.leewaySeconds) throw invalid('not_yet_valid')
@@ -114,6 +127,8 @@ export function verifyAccessToken(
   }
   if (clientId !== undefined) verified.client_id = clientId
   if (scope !== undefined) verified.scope = scope
+  if (amr !== undefined) verified.amr = Object.freeze(amr)
+  if (authTime !== undefined) verified.auth_time = authTime
   return verified
 }
 

@@ -53,6 +53,7 @@ export function authenticateBearer(
 }
 
 const NO_SCOPES: readonly string[] = Object.freeze([])
+const NO_METHODS: readonly string[] = Object.freeze([])
 
 /** The principal an access token stands for. */
 export function principalOfClaims(claims: AccessTokenClaims): Principal {
@@ -61,6 +62,7 @@ export function principalOfClaims(claims: AccessTokenClaims): Principal {
     sessionId: claims.sid,
     roles: claims.roles,
     method: 'token',
+    amr: claims.amr ?? NO_METHODS,
     issuedAt: claims.iat,
     expiresAt: claims.exp,
     scopes: claims.scope === undefined ? NO_SCOPES : claims.scope.split(' '),

@@ -114,13 +114,26 @@ export const ERROR_REGISTRY = {
   last_sign_in_method: {
     status: 409,
     description:
-      'Unlinking would leave the account no way to sign in (it has no password and no other provider).',
-    fix: 'Set a password or link another provider first.',
+      'The change would leave the account no way to sign in (no password, no provider and no passkey).',
+    fix: 'Set a password, link a provider or add a passkey first.',
   },
   provider_unavailable: {
     status: 502,
     description: 'The sign-in provider could not be reached or answered with an error.',
     fix: 'Try again shortly; operators should check the provider settings and its status.',
+  },
+
+  // Second factors
+  invalid_second_factor: {
+    status: 401,
+    description:
+      'The code is wrong, was already used, or is not from the current time; or the enrolment it confirms has expired.',
+    fix: 'Type the code the authenticator app shows now (or an unused recovery code); codes are accepted once.',
+  },
+  factor_exists: {
+    status: 409,
+    description: 'The account already has an authenticator app set up.',
+    fix: 'Remove the current one first (this asks for a recent sign-in with it).',
   },
 
   // Cookie sessions

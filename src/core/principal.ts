@@ -11,6 +11,11 @@ export interface Principal {
   sessionId: string
   roles: readonly string[]
   method: AuthMethod
+  /**
+   * How the user signed in (`core/sign-in-methods.ts`): the session's, or the token's `amr` claim. Empty when
+   * not known (sessions and tokens from before methods were recorded).
+   */
+  amr: readonly string[]
   /** When the session or token was issued, Unix seconds. */
   issuedAt: number
   /** When it ends unless renewed, Unix seconds. */

@@ -38,6 +38,12 @@ export interface RateLimitPolicy {
   mailsPerAccount: RateLimitRule
   /** Mails with a link asked for from one client address, and failed link confirmations. Default 30 per hour. */
   mailsPerAddress: RateLimitRule
+  /**
+   * Second-factor codes (TOTP, recovery codes) tried for one account, from every address, counted before the
+   * code is checked; a correct code clears the count. Default 5 per 15 min: with three TOTP steps accepted at a
+   * time, one window of guesses succeeds with a chance of 5 × 3 / 10^6.
+   */
+  secondFactorAttemptsPerAccount: RateLimitRule
   /** Failures of one (account, address) pair after which each further failed sign-in is answered this much later. */
   softDelay: { afterFailures: number; stepMs: number; maxMs: number }
 }
@@ -49,6 +55,7 @@ export const DEFAULT_RATE_LIMIT_POLICY: Readonly<RateLimitPolicy> = Object.freez
   signupsPerAddress: { limit: 20, windowSeconds: 3600 },
   mailsPerAccount: { limit: 5, windowSeconds: 3600 },
   mailsPerAddress: { limit: 30, windowSeconds: 3600 },
+  secondFactorAttemptsPerAccount: { limit: 5, windowSeconds: 900 },
   softDelay: { afterFailures: 3, stepMs: 250, maxMs: 2000 },
 })
 
@@ -62,6 +69,7 @@ export const RATE_LIMIT_RULES: readonly RateLimitRuleName[] = [
   'signupsPerAddress',
   'mailsPerAccount',
   'mailsPerAddress',
+  'secondFactorAttemptsPerAccount',
 ]
 
 /**
@@ -75,6 +83,7 @@ export const RATE_LIMIT_RANGES: Readonly<Record<RateLimitRuleName, Range>> = Obj
   signupsPerAddress: { min: 0, max: 100_000 },
   mailsPerAccount: { min: 0, max: 100 },
   mailsPerAddress: { min: 0, max: 100_000 },
+  secondFactorAttemptsPerAccount: { min: 0, max: 100 },
 })
 
 /** Every rule's window, in seconds: a second to a day. */

@@ -29,6 +29,8 @@ export interface CodeGrant {
   codeChallenge: string
   /** When the person signed in (the cookie session's start). */
   authTime: number
+  /** How the person signed in (the cookie session's methods). */
+  amr: readonly string[]
   /** The cookie session that authorized it (the ID token's `sid`). */
   sessionId: string
   /** The refresh family its tokens will belong to. */
@@ -80,7 +82,8 @@ export async function openAuthorizationCodes(options: {
       }
       const challenge = createHash('sha256').update(check.codeVerifier).digest('base64url')
       if (!sameSecret(challenge, grant.codeChallenge)) throw invalidGrant('code_verifier_mismatch')
-      return grant
+      // A code sealed by an instance that recorded no methods (during an upgrade) grants with none known.
+      return { ...grant, amr: grant.amr ?? [] }
     },
   }
 }

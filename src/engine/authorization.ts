@@ -52,6 +52,8 @@ export interface AuthorizingSession {
   sessionId: string
   /** When the person signed in (the session's start). */
   authTime: number
+  /** How the person signed in (the session's methods). */
+  amr: readonly string[]
 }
 
 export interface Authorization {
@@ -230,6 +232,7 @@ export function createAuthorization(options: {
         nonce: request.nonce,
         codeChallenge: request.codeChallenge,
         authTime: session.authTime,
+        amr: session.amr,
         sessionId: session.sessionId,
       })
       return answer(request.redirectUri, { code, state: request.state })

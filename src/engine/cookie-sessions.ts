@@ -16,6 +16,7 @@ import type { Principal } from '../core/principal.js'
 import { generatePublicId, generateSecretToken, isSecretTokenShape } from '../core/random.js'
 import type { SessionPolicy } from '../core/session-policy.js'
 import { checkSessionTimes, startSessionTimes } from '../core/session-rules.js'
+import { PASSWORD_ONLY, sharedMethodList } from '../core/sign-in-methods.js'
 import type { SessionRecord, Store } from '../store/types.js'
 import type { CredentialChecker } from './credentials.js'
 import type { CachedSession, SessionCache } from './session-cache.js'
@@ -33,14 +34,20 @@ export interface CookieSessions {
   signIn(
     input: { email: unknown; password: unknown; cookieHeader?: string | undefined } & ClientContext,
   ): Promise<SignInResult>
-  createSession(user: PublicUser, context: ClientContext): Promise<SignInResult>
   /**
-   * Starts a session for a user already proven some other way (a sign-in provider), ending the one the
-   * browser had, exactly as {@link CookieSessions.signIn} does after checking a password.
+   * Starts a session for `user`, who signed in with `amr` (`core/sign-in-methods.ts`). Without `amr`, none is
+   * recorded: an application that proved the user itself should say how, or step-up checks count the session
+   * as the weakest.
+   */
+  createSession(user: PublicUser, context: ClientContext, amr?: readonly string[]): Promise<SignInResult>
+  /**
+   * Starts a session for a user already proven some other way (`amr`: a sign-in provider, a second factor),
+   * ending the one the browser had, exactly as {@link CookieSessions.signIn} does after checking a password.
    */
   replaceSession(
     user: PublicUser,
     input: { cookieHeader?: string | undefined } & ClientContext,
+    amr?: readonly string[],
   ): Promise<SignInResult>
   authenticateSession(cookieHeader: string | undefined): Promise<SessionAuthentication | null>
   /**
@@ -108,7 +115,11 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
     }
   }
 
-  async function createSession(user: PublicUser, context: ClientContext): Promise<SignInResult> {
+  async function createSession(
+    user: PublicUser,
+    context: ClientContext,
+    amr: readonly string[] = NO_METHODS,
+  ): Promise<SignInResult> {
     const token = generateSecretToken(store.secretRoute?.(user.id) ?? null)
     const now = clock.nowSeconds()
     const times = startSessionTimes(now, policy)
@@ -119,6 +130,7 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
       ...times,
       userAgent: storedUserAgent(context.userAgent),
       ip: context.ip ?? null,
+      amr,
     }
     const created = await store.createSession(session, options.limit?.at(now))
     await options.limit?.settle(user.id, created)
@@ -132,17 +144,18 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
   async function replaceSession(
     user: PublicUser,
     input: { cookieHeader?: string | undefined } & ClientContext,
+    amr: readonly string[] = NO_METHODS,
   ): Promise<SignInResult> {
     // Never adopt a presented session id; end it, since this browser is getting a new one.
     const previous = readSessionTokenLeniently(input.cookieHeader)
     if (previous) await endSession(hashSecret(previous))
-    return createSession(user, { userAgent: input.userAgent, ip: input.ip })
+    return createSession(user, { userAgent: input.userAgent, ip: input.ip }, amr)
   }
 
   return {
     async signIn(input) {
       const user = await checkCredentials(input.email, input.password, input.ip)
-      return replaceSession(toPublicUser(user), input)
+      return replaceSession(toPublicUser(user), input, PASSWORD_ONLY)
     },
 
     createSession,
@@ -213,11 +226,15 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
   }
 }
 
+const NO_METHODS: readonly string[] = Object.freeze([])
+
 /** A cache entry: its own frozen copies, since every request it serves shares it. */
 function freeze(session: SessionRecord, user: PublicUser): CachedSession {
   const { id, userId, createdAt, lastSeenAt, expiresAt, absoluteExpiresAt } = session
+  // The methods' array is shared between entries (sharedMethodList): one pointer per entry.
+  const amr = sharedMethodList(session.amr)
   return Object.freeze({
-    session: Object.freeze({ id, userId, createdAt, lastSeenAt, expiresAt, absoluteExpiresAt }),
+    session: Object.freeze({ id, userId, createdAt, lastSeenAt, expiresAt, absoluteExpiresAt, amr }),
     user: Object.freeze({ ...user, roles: Object.freeze([...user.roles]) }),
   })
 }
@@ -228,6 +245,7 @@ function toPrincipal(session: CachedSession['session'], user: PublicUser): Princ
     sessionId: session.id,
     roles: user.roles,
     method: 'cookie',
+    amr: session.amr,
     issuedAt: session.createdAt,
     expiresAt: session.expiresAt,
   }

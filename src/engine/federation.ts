@@ -8,6 +8,7 @@ import type { Clock } from '../core/clock.js'
 import { AuthError } from '../core/errors.js'
 import { type ProviderProfile, decideSignIn } from '../core/federation.js'
 import { generatePublicId } from '../core/random.js'
+import { FEDERATED } from '../core/sign-in-methods.js'
 import {
   EMAIL_TAKEN,
   type FederatedIdentityRecord,
@@ -145,7 +146,7 @@ export function createFederation({ store, clock, sessions, throttle, admit }: Fe
         throw new AuthError('invalid_credentials', 'This account is disabled.', { reason: 'user_disabled' })
       }
       admit(user, input)
-      const result = await sessions.replaceSession(toPublicUser(user), input)
+      const result = await sessions.replaceSession(toPublicUser(user), input, FEDERATED)
       return { ...result, created }
     },
 

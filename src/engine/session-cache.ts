@@ -32,7 +32,7 @@ export interface CachedSession {
 }
 
 export type CachedSessionField =
-  'id' | 'userId' | 'createdAt' | 'lastSeenAt' | 'expiresAt' | 'absoluteExpiresAt'
+  'id' | 'userId' | 'createdAt' | 'lastSeenAt' | 'expiresAt' | 'absoluteExpiresAt' | 'amr'
 
 export interface SessionCacheLimits {
   /** Sessions held at most; the least recently used go first. */

@@ -37,6 +37,13 @@ export interface Throttle {
   checkLinkAddress(ip: string | undefined): Promise<void>
   /** Counts a failed link confirmation from `ip`. */
   recordLinkFailure(ip: string | undefined): Promise<void>
+  /**
+   * Counts a second-factor attempt (a code) against the account before it is checked, and throws
+   * `rate_limited` past the limit, so parallel guesses cannot slip past it.
+   */
+  checkSecondFactor(userId: string): Promise<void>
+  /** Clears the account's second-factor count after a correct code. */
+  recordSecondFactorSuccess(userId: string): Promise<void>
 }
 
 export interface ThrottleOptions {
@@ -58,6 +65,8 @@ export function createThrottle({ store, clock, policy, sleep = defaultSleep }: T
   const pairKey = (email: string, ip: string | undefined): string =>
     `login-fail:pair:${accountId(email)}:${ip ?? ''}`
   const addressKey = (ip: string): string => `login-fail:ip:${ip}`
+  // User ids are public random ids: nothing personal in the key.
+  const secondFactorKey = (userId: string): string => `second-factor:account:${userId}`
 
   function refuse(rule: RateLimitRule, now: number, reason: string): AuthError {
     return new AuthError('rate_limited', 'Too many attempts; try again later.', {
@@ -130,6 +139,20 @@ export function createThrottle({ store, clock, policy, sleep = defaultSleep }: T
       if (await hitOver(`mail:account:${accountId(email)}`, account, now)) {
         throw refuse(account, now, 'account_mails')
       }
+    },
+
+    async checkSecondFactor(userId) {
+      const rule = policy.secondFactorAttemptsPerAccount
+      const now = clock.nowSeconds()
+      if (await hitOver(secondFactorKey(userId), rule, now)) {
+        throw refuse(rule, now, 'account_second_factor_attempts')
+      }
+    },
+
+    async recordSecondFactorSuccess(userId) {
+      const rule = policy.secondFactorAttemptsPerAccount
+      if (rule.limit > 0)
+        await store.resetRateLimit(secondFactorKey(userId), rule.windowSeconds, clock.nowSeconds())
     },
 
     async checkLinkAddress(ip) {

@@ -6,6 +6,7 @@
  * in the store) → {@link issueGrant} (sign the access token with the key that signs now).
  */
 import { type AccessTokenClaims, signAccessToken } from '../core/access-token.js'
+import { PASSWORD_ONLY } from '../core/sign-in-methods.js'
 import { principalOfClaims } from '../core/bearer.js'
 import { AuthError } from '../core/errors.js'
 import { hashSecret } from '../core/hash.js'
@@ -90,7 +91,15 @@ export async function grantPassword(
     throw error
   }
   const now = ctx.clock.nowSeconds()
-  const family = newFamily(ctx, generatePublicId(routeOf(ctx, user.id)), user.id, input, scopes, now)
+  const family = newFamily(
+    ctx,
+    generatePublicId(routeOf(ctx, user.id)),
+    user.id,
+    input,
+    scopes,
+    now,
+    PASSWORD_ONLY,
+  )
   const refreshToken = await startFamily(ctx, family, now)
   return { ...issueGrant(ctx, { user, family, refreshToken, now }), refreshToken }
 }
@@ -133,7 +142,7 @@ export async function grantAuthorizationCode(
   // Core §11). Without one the family is only the device the access token belongs to: it lives as long as
   // that token, so silent sign-ins do not pile up devices (each counts against the limit while it lives).
   const offline = client.firstParty || grant.scopes.includes('offline_access')
-  const family = newFamily(ctx, grant.familyId, user.id, input, grant.scopes, now)
+  const family = newFamily(ctx, grant.familyId, user.id, input, grant.scopes, now, grant.amr)
   if (!offline) family.expiresAt = family.absoluteExpiresAt = now + ctx.policy.accessTtlSeconds
   const refreshToken = await startFamily(ctx, family, now)
   if (!(await ctx.store.claimOnce(hashSecret(replayed), grant.expiresAt, now))) {
@@ -152,6 +161,7 @@ export async function grantAuthorizationCode(
         exp: now + ctx.policy.accessTtlSeconds,
         iat: now,
         auth_time: grant.authTime,
+        ...(grant.amr.length > 0 && { amr: [...grant.amr] }),
         ...(grant.nonce !== undefined && { nonce: grant.nonce }),
         at_hash: accessTokenHash(issued.accessToken, signer.key.alg),
         sid: grant.sessionId,
@@ -175,6 +185,7 @@ function newFamily(
   from: GrantClient,
   scopes: readonly string[],
   now: number,
+  amr: readonly string[],
 ): RefreshFamilyRecord {
   return {
     id,
@@ -188,6 +199,7 @@ function newFamily(
     ip: from.ip ?? null,
     clientId: from.client.id,
     scope: scopes.length === 0 ? null : formatScope(scopes),
+    amr,
   }
 }
 
@@ -350,6 +362,7 @@ function issueGrant(
     ...(scope !== '' && { scope }),
     sid: family.id,
     roles: [...user.roles],
+    ...(family.amr.length > 0 && { amr: [...family.amr], auth_time: family.createdAt }),
   }
   // The key that signs at `now` by the injected clock: a staged rotation's key takes over at its activation
   // time on every instance, with no event.

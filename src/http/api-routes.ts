@@ -84,11 +84,12 @@ const ME_RESPONSE = {
     },
     session: {
       type: 'object',
-      required: ['id', 'method', 'created_at', 'expires_at'],
+      required: ['id', 'method', 'amr', 'created_at', 'expires_at'],
       additionalProperties: false,
       properties: {
         id: { type: 'string' },
         method: { type: 'string' },
+        amr: { type: 'array', items: { type: 'string' } },
         created_at: { type: 'string' },
         expires_at: { type: 'string' },
       },
@@ -103,12 +104,14 @@ function userJSON(user: PublicUser): { id: string; email: string; email_verified
 function sessionJSON(principal: Principal): {
   id: string
   method: string
+  amr: readonly string[]
   created_at: string
   expires_at: string
 } {
   return {
     id: principal.sessionId,
     method: principal.method,
+    amr: principal.amr,
     created_at: isoTime(principal.issuedAt),
     expires_at: isoTime(principal.expiresAt),
   }

@@ -31,6 +31,10 @@ export function authOptionsFromConfig(config: Readonly<Config>, store: Store): A
       signupsPerAddress: { ...DEFAULTS.signupsPerAddress, limit: config.rateLimits.signupsPerIp },
       mailsPerAccount: { ...DEFAULTS.mailsPerAccount, limit: config.rateLimits.mailsPerAccount },
       mailsPerAddress: { ...DEFAULTS.mailsPerAddress, limit: config.rateLimits.mailsPerIp },
+      secondFactorAttemptsPerAccount: {
+        ...DEFAULTS.secondFactorAttemptsPerAccount,
+        limit: config.rateLimits.secondFactorAttemptsPerAccount,
+      },
     },
   }
 }

@@ -49,6 +49,7 @@ export const ENV_RANGES = {
   SESAME_SIGNUPS_PER_IP: RATE_LIMIT_RANGES.signupsPerAddress,
   SESAME_MAILS_PER_ACCOUNT: RATE_LIMIT_RANGES.mailsPerAccount,
   SESAME_MAILS_PER_IP: RATE_LIMIT_RANGES.mailsPerAddress,
+  SESAME_SECOND_FACTOR_ATTEMPTS_PER_ACCOUNT: RATE_LIMIT_RANGES.secondFactorAttemptsPerAccount,
   SESAME_VERIFY_EMAIL_TTL_SECONDS: ACCOUNT_POLICY_RANGES.verifyEmailSeconds,
   SESAME_RESET_PASSWORD_TTL_SECONDS: ACCOUNT_POLICY_RANGES.resetPasswordSeconds,
   SESAME_CHANGE_EMAIL_TTL_SECONDS: ACCOUNT_POLICY_RANGES.changeEmailSeconds,
@@ -155,6 +156,10 @@ const ENV_SCHEMA = z
       DEFAULT_RATE_LIMIT_POLICY.mailsPerAccount.limit,
     ),
     SESAME_MAILS_PER_IP: whole('SESAME_MAILS_PER_IP', DEFAULT_RATE_LIMIT_POLICY.mailsPerAddress.limit),
+    SESAME_SECOND_FACTOR_ATTEMPTS_PER_ACCOUNT: whole(
+      'SESAME_SECOND_FACTOR_ATTEMPTS_PER_ACCOUNT',
+      DEFAULT_RATE_LIMIT_POLICY.secondFactorAttemptsPerAccount.limit,
+    ),
     SESAME_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
     SESAME_MAIL_FROM: z.string().min(3).max(256).optional(),
     SESAME_REQUIRE_EMAIL_VERIFICATION: flag.default(ACCOUNT_POLICY_DEFAULTS.requireEmailVerification),
@@ -236,6 +241,7 @@ export interface Config {
     signupsPerIp: number
     mailsPerAccount: number
     mailsPerIp: number
+    secondFactorAttemptsPerAccount: number
   }
   /** Devices a user may have at once (0 = no limit), and what happens at the limit. */
   sessionLimit: { max: number; policy: 'evict-oldest' | 'deny' }
@@ -392,6 +398,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       signupsPerIp: e.SESAME_SIGNUPS_PER_IP,
       mailsPerAccount: e.SESAME_MAILS_PER_ACCOUNT,
       mailsPerIp: e.SESAME_MAILS_PER_IP,
+      secondFactorAttemptsPerAccount: e.SESAME_SECOND_FACTOR_ATTEMPTS_PER_ACCOUNT,
     },
     sessionLimit: { max: e.SESAME_MAX_SESSIONS_PER_USER, policy: e.SESAME_SESSION_LIMIT_POLICY },
     sessionCache: e.SESAME_SESSION_CACHE && {

@@ -29,9 +29,20 @@ export function byLinkTime(a: FederatedIdentityRecord, b: FederatedIdentityRecor
 }
 
 /**
- * Whether unlinking one of a user's `identityCount` identities would leave no way to sign in: no password, and
- * no other identity. A user that is gone counts as having no password.
+ * Whether removing ONE of a user's identities or passkeys would leave no way to sign in, given the user's
+ * `identityCount` identities and `passkeyCount` passkeys (factors of kind `passkey`; a TOTP secret or a
+ * recovery code signs no one in alone): no password, and nothing else left. A user that is gone counts as
+ * having no password.
  */
-export function isLastSignInMethod(passwordHash: string | null | undefined, identityCount: number): boolean {
-  return (passwordHash ?? null) === null && identityCount <= 1
+export function isLastSignInMethod(
+  passwordHash: string | null | undefined,
+  identityCount: number,
+  passkeyCount: number,
+): boolean {
+  return (passwordHash ?? null) === null && identityCount + passkeyCount <= 1
+}
+
+/** Whether removing the password would leave no way to sign in: no identity and no passkey. */
+export function isPasswordTheLastSignInMethod(identityCount: number, passkeyCount: number): boolean {
+  return identityCount + passkeyCount === 0
 }

@@ -10,6 +10,7 @@ import type { Store } from './types.js'
 /** The methods whose writes end sessions or change a user, and the user each one names. */
 type AnnouncingWrite =
   | 'updatePasswordHash'
+  | 'removePassword'
   | 'setUserDisabled'
   | 'setEmailVerified'
   | 'changeUserEmail'
@@ -33,6 +34,7 @@ export function announcingWrites<S extends Store>(
   const original = { ...store }
   const wrapped: Pick<Store, AnnouncingWrite> = {
     updatePasswordHash: (userId, hash) => after(userId, original.updatePasswordHash(userId, hash)),
+    removePassword: (userId) => after(userId, original.removePassword(userId)),
     setUserDisabled: (userId, at) => after(userId, original.setUserDisabled(userId, at)),
     setEmailVerified: (userId, email, at) => after(userId, original.setEmailVerified(userId, email, at)),
     changeUserEmail: (userId, email, at) => after(userId, original.changeUserEmail(userId, email, at)),

@@ -1,5 +1,5 @@
 /**
- * Two stores as one: users (with their federated identities, one-time tokens and consents), OAuth clients,
+ * Two stores as one: users (with their federated identities, sign-in factors, one-time tokens and consents), OAuth clients,
  * signing keys and secrets in a durable store (typically PostgreSQL), and session state (cookie sessions,
  * refresh families, revocations, epochs, rate limits, single-use claims, the change feed) in a fast central one
  * (typically Redis) that every instance shares. Records in the session store refer to users by id only, so the
@@ -34,6 +34,17 @@ export function createSplitStore(stores: { users: Store; sessions: Store }): Sto
     findIdentity: (provider, subject) => users.findIdentity(provider, subject),
     listUserIdentities: (userId) => users.listUserIdentities(userId),
     unlinkIdentity: (userId, provider) => users.unlinkIdentity(userId, provider),
+    removePassword: (userId) => users.removePassword(userId),
+    // Factors live with their user too: the last-way-in checks read the password, identities and passkeys.
+    addFactor: (factor) => users.addFactor(factor),
+    replaceFactors: (userId, kind, factors) => users.replaceFactors(userId, kind, factors),
+    listUserFactors: (userId) => users.listUserFactors(userId),
+    findUserFactor: (userId, lookupKey) => users.findUserFactor(userId, lookupKey),
+    advanceFactor: (userId, factorId, expected, counter, now) =>
+      users.advanceFactor(userId, factorId, expected, counter, now),
+    takeFactor: (userId, kind, lookupKey) => users.takeFactor(userId, kind, lookupKey),
+    renameFactor: (userId, factorId, name) => users.renameFactor(userId, factorId, name),
+    removeFactor: (userId, factorId) => users.removeFactor(userId, factorId),
     listSigningKeys: () => users.listSigningKeys(),
     createSigningKey: (key) => users.createSigningKey(key),
     createFirstSigningKey: (key) => users.createFirstSigningKey(key),

@@ -71,6 +71,11 @@ export interface SessionRecord {
   userAgent: string | null
   /** Client IP at sign-in; null when unknown. */
   ip: string | null
+  /**
+   * How the user signed in (RFC 8176 method references, see `core/sign-in-methods.ts`), in the order given;
+   * `createdAt` is when. Empty for sessions stored before methods were recorded: they count as the weakest.
+   */
+  amr: readonly string[]
 }
 
 /** A session and the user it belongs to, as {@link Store.findSessionWithUser} reads them together. */
@@ -137,6 +142,8 @@ export interface RefreshFamilyRecord {
   clientId: string | null
   /** The scope granted to the family (space-separated, RFC 6749 §3.3); null when none was asked for. */
   scope: string | null
+  /** How the user signed in to start the family, as {@link SessionRecord.amr}; `createdAt` is when. */
+  amr: readonly string[]
 }
 
 /**
@@ -239,6 +246,45 @@ export interface ConsentRecord {
   grantedAt: number
 }
 
+/**
+ * What a sign-in factor beyond the password is: a passkey (a WebAuthn credential), an authenticator app's TOTP
+ * secret (at most one per user), or one of the user's single-use recovery codes.
+ */
+export type FactorKind = 'passkey' | 'totp' | 'recovery-code'
+
+/**
+ * A sign-in factor of a user. Every lookup names the user (a passkey sign-in learns it from the credential's
+ * user handle), so a factor lives with its user, and `lookupKey` is unique among that user's factors only.
+ */
+export interface FactorRecord {
+  /** Public id, 22 base64url characters: what the account page and the API name a factor by. */
+  id: string
+  userId: string
+  kind: FactorKind
+  /**
+   * How the factor is found when it is used: a passkey's credential id (base64url, at most 1,366 characters);
+   * `totp` for the one TOTP secret; a recovery code's SHA-256 (base64url). Unique per user.
+   */
+  lookupKey: string
+  /** What the user calls it (a passkey's name, up to 64 characters); empty when it has none. */
+  name: string
+  /**
+   * What the engine needs to verify a use: a passkey's public key and transports, a TOTP secret sealed under
+   * the server's key. Opaque to stores; never a usable secret in the clear.
+   */
+  data: string
+  /**
+   * Only ever moves forward ({@link Store.advanceFactor}): a passkey's signature counter, the last TOTP time
+   * step accepted (so a code is accepted once). 0 when unused.
+   */
+  counter: number
+  createdAt: number
+  lastUsedAt: number | null
+}
+
+/** Result of {@link Store.addFactor} when the user has a factor with that lookup key. */
+export const FACTOR_TAKEN = Symbol('factor_taken')
+
 /** Result of {@link Store.createUser} when the email is taken. */
 export const EMAIL_TAKEN = Symbol('email_taken')
 
@@ -310,8 +356,8 @@ export interface Store {
    */
   changeUserEmail(userId: string, email: string, verifiedAt: number): Promise<boolean | typeof EMAIL_TAKEN>
   /**
-   * Deletes a user and everything of it this store keeps on the users' side: identities, one-time tokens,
-   * consents, and,
+   * Deletes a user and everything of it this store keeps on the users' side: identities, factors, one-time
+   * tokens, consents, and,
    * where they live here too, its sessions and refresh families (deleted, with their tokens: the engine has
    * already ended them, with the user's epoch, through {@link Store.endUserDevices}). Revocations and epochs
    * stay until they expire. One atomic change. False if no such user.
@@ -364,11 +410,57 @@ export interface Store {
   /** A user's identities, oldest first (then by provider). */
   listUserIdentities(userId: string): Promise<FederatedIdentityRecord[]>
   /**
-   * Removes the user's identity at `provider`, unless it is the user's last way to sign in (no password and no
-   * other identity): then returns {@link LAST_SIGN_IN_METHOD} and removes nothing. Atomic with that check, so
+   * Removes the user's identity at `provider`, unless it is the user's last way to sign in (no password, no
+   * other identity and no passkey): then returns {@link LAST_SIGN_IN_METHOD} and removes nothing. Atomic with that check, so
    * two concurrent unlinks cannot leave an account no one can enter. False when there is no such identity.
    */
   unlinkIdentity(userId: string, provider: string): Promise<boolean | typeof LAST_SIGN_IN_METHOD>
+  /**
+   * Removes a user's password (`passwordHash` becomes null: a passkey-only account), unless the user would be
+   * left with no way to sign in (no identity and no passkey): then {@link LAST_SIGN_IN_METHOD}, nothing
+   * changed. Atomic with that check. False when no such user; true also when it had no password.
+   */
+  removePassword(userId: string): Promise<boolean | typeof LAST_SIGN_IN_METHOD>
+
+  /**
+   * Adds a factor, unless the user has one with its `lookupKey` ({@link FACTOR_TAKEN}); atomic with that check.
+   * False when the user does not exist (nothing stored).
+   */
+  addFactor(factor: FactorRecord): Promise<boolean | typeof FACTOR_TAKEN>
+  /**
+   * Replaces every factor of `kind` the user has with `factors` (all of that kind, lookup keys distinct), as
+   * one atomic change: new recovery codes, a new TOTP secret. False when the user does not exist.
+   */
+  replaceFactors(userId: string, kind: FactorKind, factors: readonly FactorRecord[]): Promise<boolean>
+  /** A user's factors of every kind, oldest first (then by id). */
+  listUserFactors(userId: string): Promise<FactorRecord[]>
+  /** The user's factor with this lookup key, or null. */
+  findUserFactor(userId: string, lookupKey: string): Promise<FactorRecord | null>
+  /**
+   * Records a use of a factor, as one compare-and-set: if its counter is still `expectedCounter`, sets it to
+   * `counter` and `lastUsedAt` to `now` and returns true; otherwise changes nothing and returns false (a
+   * concurrent use won, or the factor is gone). Of concurrent uses read at one counter, exactly one succeeds.
+   */
+  advanceFactor(
+    userId: string,
+    factorId: string,
+    expectedCounter: number,
+    counter: number,
+    now: number,
+  ): Promise<boolean>
+  /**
+   * Takes (deletes) the user's factor of `kind` with this lookup key: a recovery code's single use. True for
+   * exactly one of concurrent takes; false when there is none (unknown, taken, another kind, which stays).
+   */
+  takeFactor(userId: string, kind: FactorKind, lookupKey: string): Promise<boolean>
+  /** Renames a user's factor. False when the user has no factor with this id. */
+  renameFactor(userId: string, factorId: string, name: string): Promise<boolean>
+  /**
+   * Removes a user's factor, unless it is a passkey that is the user's last way to sign in (no password, no
+   * identity, no other passkey): then {@link LAST_SIGN_IN_METHOD}, nothing removed. Atomic with that check.
+   * False when the user has no factor with this id.
+   */
+  removeFactor(userId: string, factorId: string): Promise<boolean | typeof LAST_SIGN_IN_METHOD>
 
   /**
    * Stores a new session. The `tokenHash` and `id` are fresh random values; collisions are not expected.

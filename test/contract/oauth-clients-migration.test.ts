@@ -31,8 +31,14 @@ const PREVIOUS_VERSION = 10
 const CLIENTS_VERSION = 11
 
 const user = makeUser()
-/** Families as the previous release wrote them: no client, no scope (the fixture's nulls are what they read as). */
-const legacy = [makeFamily(user.id), makeFamily(user.id, { createdAt: user.createdAt + 1, userAgent: null })]
+/**
+ * Families as the previous release wrote them: no client, no scope, no sign-in methods (the fixture's nulls and
+ * empty list are what they read as).
+ */
+const legacy = [
+  makeFamily(user.id, { amr: [] }),
+  makeFamily(user.id, { createdAt: user.createdAt + 1, userAgent: null, amr: [] }),
+]
 const legacyTokens = legacy.map(() => makeTokenHash())
 
 /** The family columns of the previous release, in the order the inserts below give them. */
@@ -131,8 +137,8 @@ describe('refresh families stored before OAuth clients existed', () => {
     const check = new Database(path, { readonly: true })
     cleanups.push(() => void check.close())
     const versions = check
-      .prepare('SELECT version FROM schema_migrations WHERE version > ?')
-      .all(PREVIOUS_VERSION)
+      .prepare('SELECT version FROM schema_migrations WHERE version > ? AND version <= ?')
+      .all(PREVIOUS_VERSION, CLIENTS_VERSION)
     expect(versions).toEqual([{ version: CLIENTS_VERSION }])
   })
 

@@ -9,6 +9,7 @@ import postgres from 'postgres'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { createPostgresStore, migratePostgres, POSTGRES_MIGRATIONS } from '../../src/store/postgres/index.js'
 import { parseChangeEvent } from '../../src/core/change-event.js'
+import { emailKey } from '../../src/core/email.js'
 import { changeChannel } from '../../src/store/postgres/change-feed.js'
 import type { ChangeEvent, Store } from '../../src/store/types.js'
 import { freshSchema } from '../helpers/shared-stores.js'
@@ -244,9 +245,10 @@ describe('postgres store specifics', () => {
     const schema = schemaForTest()
     const v3 = POSTGRES_MIGRATIONS.filter((migration) => migration.version <= 3)
     expect(await migratePostgres(admin, schema, v3)).toMatchObject({ from: 0, to: 3 })
-    // Written the way a version-3 Sesame wrote them: no successor_seal column exists yet.
+    // Written the way a version-3 Sesame wrote them: no successor_seal column exists yet (nor amr, which
+    // migration 13 reads as none).
     const user = makeUser()
-    const family = makeFamily(user.id, { successorSeal: null })
+    const family = makeFamily(user.id, { successorSeal: null, amr: [] })
     const token0 = makeTokenHash()
     await admin.unsafe(
       `INSERT INTO "${schema}".users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)`,
@@ -294,6 +296,104 @@ describe('postgres store specifics', () => {
       },
       generation: 0,
     })
+  })
+
+  it('upgrades a version-12 schema in place: sessions and families stored before read as signed in by no method', async () => {
+    const schema = schemaForTest()
+    const v12 = POSTGRES_MIGRATIONS.filter((migration) => migration.version <= 12)
+    expect(await migratePostgres(admin, schema, v12)).toMatchObject({ from: 0, to: 12 })
+    // Written the way a version-12 Sesame wrote them: no amr column exists yet.
+    const user = makeUser()
+    const session = makeSession(user.id, { amr: [] })
+    const family = makeFamily(user.id, { clientId: 'app', scope: 'openid', amr: [] })
+    const token0 = makeTokenHash()
+    await admin.unsafe(
+      `INSERT INTO "${schema}".users (id, email, email_key, password_hash, roles, created_at)
+       VALUES ($1, $2, $3, $4, $5::text::jsonb, $6)`,
+      [
+        user.id,
+        user.email,
+        emailKey(user.email),
+        user.passwordHash,
+        JSON.stringify(user.roles),
+        user.createdAt,
+      ],
+    )
+    await admin.unsafe(
+      `INSERT INTO "${schema}".sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at,
+         absolute_expires_at, user_agent, ip)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        session.tokenHash,
+        session.id,
+        session.userId,
+        session.createdAt,
+        session.lastSeenAt,
+        session.expiresAt,
+        session.absoluteExpiresAt,
+        session.userAgent,
+        session.ip,
+      ],
+    )
+    await admin.unsafe(
+      `INSERT INTO "${schema}".refresh_families (id, user_id, created_at, last_used_at, expires_at,
+         absolute_expires_at, generation, rotated_at, revoked_at, successor_seal, user_agent, ip, client_id, scope)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      [
+        family.id,
+        family.userId,
+        family.createdAt,
+        family.lastUsedAt,
+        family.expiresAt,
+        family.absoluteExpiresAt,
+        family.generation,
+        family.rotatedAt,
+        family.revokedAt,
+        family.successorSeal,
+        family.userAgent,
+        family.ip,
+        family.clientId,
+        family.scope,
+      ],
+    )
+    await admin.unsafe(
+      `INSERT INTO "${schema}".refresh_tokens (token_hash, family_id, generation) VALUES ($1, $2, 0)`,
+      [token0, family.id],
+    )
+
+    const store = await open(schema)
+    expect(await appliedMigrations(schema)).toEqual(
+      POSTGRES_MIGRATIONS.map(({ version, name }) => ({ version, name })),
+    )
+    expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(session)
+    expect(await store.findSessionWithUser(session.tokenHash)).toEqual({ session, user })
+    expect(await store.listUserSessions(user.id)).toEqual([session])
+    expect(await store.findRefreshToken(token0)).toEqual({ family, generation: 0 })
+    expect(await store.listUserRefreshFamilies(user.id)).toEqual([family])
+    // Stored as '' by the column's default, not rewritten: the migration changed no row.
+    const stored = await admin.unsafe(
+      `SELECT (SELECT amr FROM "${schema}".sessions) AS session, (SELECT amr FROM "${schema}".refresh_families) AS family`,
+    )
+    expect(stored).toEqual([{ session: '', family: '' }])
+    // A version-12 Sesame still running during the upgrade inserts without the column: its rows read the same.
+    const late = makeSession(user.id, { amr: [] })
+    await admin.unsafe(
+      `INSERT INTO "${schema}".sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at,
+         absolute_expires_at, user_agent, ip)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        late.tokenHash,
+        late.id,
+        late.userId,
+        late.createdAt,
+        late.lastSeenAt,
+        late.expiresAt,
+        late.absoluteExpiresAt,
+        late.userAgent,
+        late.ip,
+      ],
+    )
+    expect(await store.findSessionByTokenHash(late.tokenHash)).toEqual(late)
   })
 
   it('sets the seal of exactly the winning rotation, and no other, when rotations race', async () => {

@@ -132,10 +132,17 @@ describe('redis store specifics', () => {
         first.lastSeenAt,
         first.expiresAt,
         first.absoluteExpiresAt,
-        agentRef(userAgent),
+        `${agentRef(userAgent)} ${first.amr.join(' ')}`, // the sign-in methods ride on the agent reference
         first.ip,
       ].join('|'),
     )
+    // No methods cost nothing; with no User-Agent either, the methods still follow their space.
+    const bare = makeSession(user.id, { userAgent: null, ip: null, amr: [] })
+    const methodsOnly = makeSession(user.id, { userAgent: null, ip: '', amr: ['pop', 'mfa'] })
+    for (const session of [bare, methodsOnly]) await store.createSession(session)
+    expect(await admin.get(`${prefix}session:{${bare.tokenHash}}`)).toMatch(/\|\d+\|$/)
+    expect(await admin.get(`${prefix}session:{${methodsOnly.tokenHash}}`)).toMatch(/\|\d+\| pop mfa\|$/)
+    for (const session of [bare, methodsOnly]) await store.deleteSessionByTokenHash(session.tokenHash)
     const agents = (await keysUnder(prefix)).filter((name) => name.startsWith(`${prefix}agent:`)).sort()
     expect(agents).toEqual(
       [`${prefix}agent:{${agentRef(userAgent)}}`, `${prefix}agent:{${agentRef('')}}`].sort(),
@@ -169,16 +176,17 @@ describe('redis store specifics', () => {
 
   type Seeded = [session: SessionRecord, agentFields: string[]]
 
-  /** The three shapes 0.1 left: a User-Agent in 64-byte pieces, a whole one, none. */
+  /** The three shapes 0.1 left: a User-Agent in 64-byte pieces, a whole one, none. 0.1 recorded no methods. */
   function hashSessions(userId: string): [Seeded, Seeded, Seeded] {
-    const pieces = makeSession(userId, { userAgent: 'Mozilla/5.0 '.repeat(12) })
+    const pieces = makeSession(userId, { userAgent: 'Mozilla/5.0 '.repeat(12), amr: [] })
     const text = pieces.userAgent!
     const whole = makeSession(userId, {
       createdAt: pieces.createdAt + 1,
       ip: '',
       expiresAt: pieces.expiresAt + 60,
+      amr: [],
     })
-    const bare = makeSession(userId, { createdAt: pieces.createdAt + 3, userAgent: null, ip: null })
+    const bare = makeSession(userId, { createdAt: pieces.createdAt + 3, userAgent: null, ip: null, amr: [] })
     return [
       [pieces, ['userAgent.0', text.slice(0, 64), 'userAgent.1', text.slice(64)]],
       [whole, ['userAgent', whole.userAgent!]],
@@ -193,14 +201,24 @@ describe('redis store specifics', () => {
       makeSession('u1', { userAgent: null, ip: null }),
       makeSession('u1', { userAgent: '', ip: '' }),
       makeSession('u1', { ip: '2001:db8::1|x|1800000000' }),
+      makeSession('u1', { amr: [] }),
+      makeSession('u1', { userAgent: null, ip: null, amr: ['pwd', 'otp', 'mfa'] }),
+      makeSession('u1', { userAgent: null, ip: 'a b|c', amr: [] }),
     ]
     const lua = `local P = ARGV[1]\n${LUA_KEY_LAYOUT}\n${LUA_SESSION_LAYOUT}
 local f = session_fields(ARGV[2])
-return {pack_session(f), f.user_id, f.agent_ref, f.ip or false, valid_session(f) and 1 or 0}`
+return {pack_session(f), f.user_id, f.agent_ref, f.amr, f.ip or false, valid_session(f) and 1 or 0}`
     for (const session of cases) {
       const ref = session.userAgent === null ? '' : agentRef(session.userAgent)
       const packed = packSession(session, ref)
-      expect(await admin.eval(lua, 0, prefix, packed)).toEqual([packed, session.userId, ref, session.ip, 1])
+      expect(await admin.eval(lua, 0, prefix, packed)).toEqual([
+        packed,
+        session.userId,
+        ref,
+        session.amr.join(' '),
+        session.ip,
+        1,
+      ])
     }
     const invalid = `local P = ARGV[1]\n${LUA_KEY_LAYOUT}\n${LUA_SESSION_LAYOUT}
 return {session_fields('not a session') and 1 or 0, valid_session({id = 'a|b'}) and 1 or 0,
@@ -275,6 +293,75 @@ return {session_fields('not a session') and 1 or 0, valid_session({id = 'a|b'}) 
     expect((await migrateRedis({ url: REDIS_URL, keyPrefix: prefix })).log).toEqual([
       'sessions in the 0.1 hash layout: 0 converted to the packed layout',
     ])
+  })
+
+  it('reads a session and a refresh family stored before sign-in methods as `amr: []` after migrating, rewriting neither', async () => {
+    const prefix = freshPrefix()
+    const store = open({ keyPrefix: prefix })
+    const user = makeUser()
+    await store.createUser(user)
+    // Written as the release before methods did, at layout version 2: a packed session whose seventh field is the
+    // agent reference alone, a family hash without an `amr` field, and their index entries.
+    const session = makeSession(user.id, { amr: [] })
+    const ref = agentRef(session.userAgent!)
+    const sessionKey = `${prefix}session:{${session.tokenHash}}`
+    const previous = [
+      session.id,
+      user.id,
+      session.createdAt,
+      session.lastSeenAt,
+      session.expiresAt,
+      session.absoluteExpiresAt,
+      ref,
+      session.ip,
+    ].join('|')
+    await admin.set(sessionKey, previous, 'EXAT', session.expiresAt)
+    await admin.set(`${prefix}agent:{${ref}}`, session.userAgent!, 'EXAT', session.absoluteExpiresAt)
+    await admin.zadd(`${prefix}user:{${user.id}}:sessions`, session.expiresAt, session.tokenHash)
+    await admin.zadd(`${prefix}session-owners-by-expiry`, session.expiresAt, user.id)
+    const family = makeFamily(user.id, { amr: [] })
+    const tokenHash = makeTokenHash()
+    const familyKey = `${prefix}family:{${family.id}}`
+    const familyFields = Object.entries(family).flatMap(([name, value]) =>
+      name === 'amr' || value === null ? [] : [name, String(value)],
+    )
+    await admin.hset(familyKey, ...familyFields)
+    await admin.expireat(familyKey, family.expiresAt)
+    await admin.set(`${prefix}refresh:{${tokenHash}}`, `0:${family.id}`, 'EXAT', family.absoluteExpiresAt)
+    await admin.sadd(`${prefix}family:{${family.id}}:tokens`, tokenHash)
+    await admin.zadd(`${prefix}user:{${user.id}}:families`, family.absoluteExpiresAt, family.id)
+    await admin.zadd(`${prefix}families-by-expiry`, family.expiresAt, family.id)
+    await admin.set(`${prefix}layout-version`, '2')
+
+    // Nothing to migrate: the records are read as they are.
+    expect(await migrateRedis({ url: REDIS_URL, keyPrefix: prefix })).toEqual({
+      from: 2,
+      to: 2,
+      notes: [],
+      log: [],
+    })
+    expect(await admin.get(sessionKey)).toBe(previous)
+    expect(await admin.hexists(familyKey, 'amr')).toBe(0)
+
+    expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(session)
+    expect(await store.findSessionWithUser(session.tokenHash)).toEqual({ session, user })
+    expect(await store.listUserSessions(user.id)).toEqual([session])
+    expect(await store.touchSession(session.tokenHash, session.lastSeenAt + 1, session.expiresAt + 1)).toBe(
+      true,
+    )
+    const renewed = { ...session, lastSeenAt: session.lastSeenAt + 1, expiresAt: session.expiresAt + 1 }
+    expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(renewed)
+    // A renewal writes the session back as it was read: still no methods, still the previous form.
+    expect(await admin.get(sessionKey)).toBe(packSession(renewed, ref))
+
+    expect(await store.findRefreshToken(tokenHash)).toEqual({ family, generation: 0 })
+    expect(await store.findRefreshFamily(family.id)).toEqual(family)
+    expect(await store.listUserRefreshFamilies(user.id)).toEqual([family])
+    const { createdAt } = family
+    expect(
+      await store.rotateRefreshFamily(family.id, 0, makeTokenHash(), createdAt + 5, createdAt + 9000, 's'),
+    ).toBe(true)
+    expect((await store.findRefreshFamily(family.id))?.amr).toEqual([])
   })
 
   it('converts under live traffic and beside a second migrator: each session whole, none lost, none revived', async () => {

@@ -86,7 +86,8 @@ describe('users stored before sign-in providers existed', () => {
     for (const user of legacy) {
       insert.run({ ...user, key: emailKey(user.email), roles: JSON.stringify(user.roles) })
     }
-    const session = makeSession(legacy[0]!.id)
+    // As the release before sign-in methods wrote it: none recorded.
+    const session = makeSession(legacy[0]!.id, { amr: [] })
     db.prepare(
       `INSERT INTO sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at, absolute_expires_at,
                              user_agent, ip)
@@ -129,7 +130,7 @@ describe('users stored before sign-in providers existed', () => {
           user.disabledAt,
         ])
       await insertUser(legacy[0]!)
-      const session = makeSession(legacy[0]!.id)
+      const session = makeSession(legacy[0]!.id, { amr: [] })
       await admin.unsafe(
         `INSERT INTO "${schema}".sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at,
                                            absolute_expires_at, user_agent, ip)

@@ -6,7 +6,8 @@ import { createSqliteStore } from '../../src/store/sqlite/index.js'
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js'
 import { makeTempDir } from '../helpers/server.js'
 import { expectKeylessAccountsMoveAndGo, expectMigratedKeys, legacyUsers } from './email-key-migration.js'
-import { describeStoreContract, makeSession, makeUser } from './store-contract.js'
+import { emailKey } from '../../src/core/email.js'
+import { describeStoreContract, makeFamily, makeSession, makeTokenHash, makeUser } from './store-contract.js'
 
 describeStoreContract('sqlite', async () => {
   const dir = makeTempDir()
@@ -107,6 +108,73 @@ describe('sqlite store specifics', () => {
     )
     await expectKeylessAccountsMoveAndGo(store, users)
     await store.close()
+  })
+
+  it('reads sessions and refresh families stored before migration 12 as signed in by no recorded method', async () => {
+    const path = tempPath()
+    mkdirSync(dirname(path), { recursive: true })
+    // A database as the previous release left it: schema version 11, no `amr` columns, no factors table.
+    const db = new Database(path)
+    db.pragma('foreign_keys = ON')
+    db.exec(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
+    )
+    for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 11)) {
+      db.exec(migration.sql)
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(migration.version, migration.name)
+    }
+    const user = makeUser()
+    const session = makeSession(user.id, { amr: [] })
+    const family = makeFamily(user.id, { amr: [], clientId: 'app', scope: 'openid' })
+    const tokenHash = makeTokenHash()
+    db.prepare(
+      `INSERT INTO users (id, email, email_key, password_hash, roles, created_at) VALUES (?, ?, ?, ?, '[]', ?)`,
+    ).run(user.id, user.email, emailKey(user.email), user.passwordHash, user.createdAt)
+    db.prepare(
+      `INSERT INTO sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at, absolute_expires_at,
+                             user_agent, ip)
+       VALUES (@tokenHash, @id, @userId, @createdAt, @lastSeenAt, @expiresAt, @absoluteExpiresAt, @userAgent, @ip)`,
+    ).run({ ...session, amr: undefined })
+    db.prepare(
+      `INSERT INTO refresh_families (id, user_id, created_at, last_used_at, expires_at, absolute_expires_at,
+                                     generation, rotated_at, revoked_at, user_agent, ip, successor_seal,
+                                     client_id, scope)
+       VALUES (@id, @userId, @createdAt, @lastUsedAt, @expiresAt, @absoluteExpiresAt, @generation, @rotatedAt,
+               @revokedAt, @userAgent, @ip, @successorSeal, @clientId, @scope)`,
+    ).run({ ...family, amr: undefined })
+    db.prepare('INSERT INTO refresh_tokens (token_hash, family_id, generation) VALUES (?, ?, 0)').run(
+      tokenHash,
+      family.id,
+    )
+    db.close()
+
+    const store = createSqliteStore({ path })
+    try {
+      expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(session)
+      expect(await store.findSessionWithUser(session.tokenHash)).toEqual({ session, user })
+      expect(await store.listUserSessions(user.id)).toEqual([session])
+      expect(await store.findRefreshToken(tokenHash)).toEqual({ family, generation: 0 })
+      expect(await store.listUserRefreshFamilies(user.id)).toEqual([family])
+      // An old family still rotates, and keeps reading as signed in by no recorded method.
+      expect(
+        await store.rotateRefreshFamily(
+          family.id,
+          0,
+          makeTokenHash(),
+          family.createdAt + 5,
+          family.expiresAt,
+          's',
+        ),
+      ).toBe(true)
+      expect((await store.findRefreshFamily(family.id))?.amr).toEqual([])
+      // New records keep theirs beside the old ones.
+      const fresh = makeSession(user.id, { createdAt: session.createdAt + 1, amr: ['pwd', 'otp', 'mfa'] })
+      await store.createSession(fresh)
+      expect(await store.listUserSessions(user.id)).toEqual([session, fresh])
+      expect(await store.listUserFactors(user.id)).toEqual([])
+    } finally {
+      await store.close()
+    }
   })
 
   it('turns driver failures into store_unavailable', async () => {

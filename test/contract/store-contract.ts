@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { generatePublicId, generateSecretToken } from '../../src/core/random.js'
 import { hashSecret } from '../../src/core/hash.js'
+import { describeFactorContract } from './factor-contract.js'
 import {
   type AccessRevocationRecord,
   type ChangeEvent,
@@ -111,6 +112,7 @@ export function makeSession(userId: string, overrides: Partial<SessionRecord> = 
     absoluteExpiresAt: NOW + 43_200,
     userAgent: 'Mozilla/5.0 (contract test)',
     ip: '203.0.113.7',
+    amr: ['pwd'],
     ...overrides,
   }
 }
@@ -147,6 +149,7 @@ export function makeFamily(
     ip: '203.0.113.7',
     clientId: null,
     scope: null,
+    amr: ['pwd'],
     ...overrides,
   }
 }
@@ -379,6 +382,28 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         await store.createSession(session)
         expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(session)
       })
+
+      it.each([
+        ['none recorded', []],
+        ['a passkey', ['hwk', 'mfa']],
+        ['a password and a TOTP code', ['pwd', 'otp', 'mfa']],
+        ['a provider', ['fed']],
+      ])(
+        'keeps the sign-in methods (%s) in order, through a read, a list, a renewal and a read with the user',
+        async (_name, amr) => {
+          const session = makeSession(user.id, { amr })
+          await store.createSession(session)
+          expect(await store.findSessionByTokenHash(session.tokenHash)).toEqual(session)
+          expect(await store.listUserSessions(user.id)).toEqual([session])
+          expect(
+            await store.touchSession(session.tokenHash, session.lastSeenAt + 1, session.expiresAt + 1),
+          ).toBe(true)
+          expect(await store.findSessionWithUser(session.tokenHash)).toEqual({
+            session: { ...session, lastSeenAt: session.lastSeenAt + 1, expiresAt: session.expiresAt + 1 },
+            user,
+          })
+        },
+      )
 
       it.each([
         ['an empty IP and User-Agent', '', ''],
@@ -686,6 +711,18 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const { family, tokenHash } = await createFamily()
         expect(await store.findRefreshFamily(family.id)).toEqual(family)
         expect(await store.findRefreshToken(tokenHash)).toEqual({ family, generation: 0 })
+      })
+
+      it.each([
+        ['none recorded', []],
+        ['a password and a passkey', ['pwd', 'swk', 'mfa']],
+      ])('keeps the sign-in methods (%s) through a read, a rotation and a list', async (_name, amr) => {
+        const { family, tokenHash } = await createFamily({ amr })
+        expect(await store.findRefreshToken(tokenHash)).toEqual({ family, generation: 0 })
+        const next = makeTokenHash(family.userId)
+        expect(await store.rotateRefreshFamily(family.id, 0, next, NOW + 5, NOW + 9000, 'seal')).toBe(true)
+        expect((await store.findRefreshFamily(family.id))?.amr).toEqual(amr)
+        expect((await store.listUserRefreshFamilies(user.id)).map((f) => f.amr)).toEqual([amr])
       })
 
       it('keeps null user agent, ip, rotatedAt and revokedAt as null', async () => {
@@ -2052,6 +2089,12 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       })
     })
 
+    describeFactorContract(
+      () => store,
+      makeUser,
+      (userId) => ({ ...makeIdentity(userId), email: null }),
+    )
+
     describe('single-use claims', () => {
       // Far ahead of the real clock, like NOW: Redis ends a claim by its own clock (at `expiresAt`), so these
       // claims stay stored there for as long as the test runs, and only the `now` passed in decides.
@@ -3043,7 +3086,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.listUserSessions(user.id)).toHaveLength(2)
       })
 
-      it('announce every change to a user: password, disabled and enabled, email verified, email changed, deleted', async (context) => {
+      it('announce every change to a user: password, disabled and enabled, email verified, email changed, password removed, deleted', async (context) => {
         if (!opened.sessionNotices) return context.skip()
         const { user } = await userWithSessions(1)
         const changes: Array<() => Promise<unknown>> = [
@@ -3052,6 +3095,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           () => store.setUserDisabled(user.id, null),
           () => store.setEmailVerified(user.id, user.email, NOW),
           () => store.changeUserEmail(user.id, `moved-${user.email}`, NOW),
+          () => store.linkIdentity(makeIdentity(user.id)).then(() => store.removePassword(user.id)),
         ]
         for (const change of changes) expect(usersIn(await noticesDuring(change))).toEqual([user.id])
         const deleted = await noticesDuring(() => store.deleteUser(user.id))

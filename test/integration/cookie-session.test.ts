@@ -62,6 +62,7 @@ describe('cookie sessions', () => {
       session: {
         id: session!.id,
         method: 'cookie',
+        amr: ['pwd'],
         created_at: new Date(clock.nowSeconds() * 1000).toISOString(),
         expires_at: new Date((clock.nowSeconds() + IDLE) * 1000).toISOString(),
       },

@@ -5,6 +5,7 @@
  * `oauth4webapi` (RFC 9068 access-token validation). The browser between the two is a cookie jar following
  * Sesame's redirects (the Chromium run of the same flow is in test/browser/).
  */
+import { decodeJwt } from 'jose'
 import * as oauth from 'oauth4webapi'
 import * as client from 'openid-client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -219,6 +220,9 @@ describe.each(EVERY_STORE)('Sesame as an OpenID provider ($name)', (target) => {
     expect(claims).toMatchObject({ iss: issuer, aud: 'backend', nonce: checks.expectedNonce, email: EMAIL })
     expect(typeof claims.auth_time).toBe('number')
     expect(typeof claims['at_hash']).toBe('string')
+    // The browser signed in with a password: the ID token and the access token both say so (RFC 8176).
+    expect(claims.amr).toEqual(['pwd'])
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ amr: ['pwd'], auth_time: claims.auth_time })
 
     const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub)
     expect(info).toEqual({ sub: claims.sub, email: EMAIL, email_verified: false })

@@ -76,9 +76,22 @@ describe('tokens', () => {
       client_id: 'sesame',
       sid: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
       roles: [],
+      // How and when the user signed in (RFC 9068 §2.2.1): a password, now.
+      amr: ['pwd'],
+      auth_time: now,
     })
     expect(JSON.stringify(claims)).not.toContain(EMAIL)
     expect(JSON.stringify(claims)).not.toContain(body.refresh_token as string)
+  })
+
+  it('keeps the sign-in methods and time through refreshes, and shows them to the API', async () => {
+    const first = await passwordGrant()
+    const signedInAt = clock.nowSeconds()
+    clock.advance(600)
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token })
+    expect(refreshed.statusCode).toBe(200)
+    const claims = decodeJwt(refreshed.json<{ access_token: string }>().access_token)
+    expect(claims).toMatchObject({ amr: ['pwd'], auth_time: signedInAt, iat: signedInAt + 600 })
   })
 
   it('accepts form-encoded requests (RFC 6749 §4.3.2)', async () => {
@@ -147,6 +160,7 @@ describe('tokens', () => {
       session: {
         id: claims.sid,
         method: 'token',
+        amr: ['pwd'],
         created_at: new Date(clock.nowSeconds() * 1000).toISOString(),
         expires_at: new Date((clock.nowSeconds() + 900) * 1000).toISOString(),
       },

@@ -13,6 +13,7 @@ const SESSION: SessionRecord = {
   absoluteExpiresAt: 1_800_043_200,
   userAgent: 'Mozilla/5.0 Ünïcode 😀',
   ip: '203.0.113.7',
+  amr: [],
 }
 
 /** What a script hands back: the packed string and the text its reference names. */
@@ -37,6 +38,11 @@ describe('packed Redis sessions', () => {
     ['an empty User-Agent and an empty IP, distinct from none', { userAgent: '', ip: '' }],
     ['an IP holding the separator', { ip: '2001:db8::1|x|y' }],
     ['an IPv6 address', { ip: '2001:db8:85a3::8a2e:370:7334' }],
+    ['sign-in methods', { amr: ['pwd', 'otp', 'mfa'] }],
+    [
+      'sign-in methods, no User-Agent and an IP holding the separator',
+      { amr: ['fed'], userAgent: null, ip: 'a|b' },
+    ],
   ])('reads back a session with %s', (_name, overrides) => {
     const session = { ...SESSION, ...overrides }
     expect(roundTrip(session)).toEqual(session)
@@ -70,20 +76,16 @@ describe('packed Redis sessions', () => {
   })
 
   it('gives the scripts accessors generated from the same table, fields in the packed order', () => {
-    const fields = [
-      'id',
-      'user_id',
-      'created_at',
-      'last_seen_at',
-      'expires_at',
-      'absolute_expires_at',
-      'agent_ref',
-    ]
-    expect(LUA_SESSION_LAYOUT).toContain(`local ${fields.join(', ')}, rest = string.match(packed,`)
+    const fields = ['id', 'user_id', 'created_at', 'last_seen_at', 'expires_at', 'absolute_expires_at']
+    // The agent reference and the methods share the seventh field (the methods after a space, when any).
     expect(LUA_SESSION_LAYOUT).toContain(
-      `table.concat({${fields.map((name) => `f.${name}`).join(', ')}}, '|')`,
+      `local ${fields.join(', ')}, agent_ref, amr, rest = string.match(packed,`,
+    )
+    expect(LUA_SESSION_LAYOUT).toContain(
+      `table.concat({${fields.map((name) => `f.${name}`).join(', ')}, f.agent_ref .. (f.amr ~= '' and ' ' .. f.amr or '')}, '|')`,
     )
     // The live scripts parse through these accessors only; no other reader of the layout by position.
-    expect(LUA_SESSION_LAYOUT.match(/\(\[\^\|\]\*\)/g)).toHaveLength(fields.length)
+    expect(LUA_SESSION_LAYOUT.match(/\(\[\^\|\]\*\)/g)).toHaveLength(fields.length + 1)
+    expect(LUA_SESSION_LAYOUT.match(/\(\[\^\| \]\*\)/g)).toHaveLength(1)
   })
 })

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
         signupsPerIp: 20,
         mailsPerAccount: 5,
         mailsPerIp: 30,
+        secondFactorAttemptsPerAccount: 5,
       },
       mail: { smtpUrl: null, from: 'Sesame <no-reply@localhost>' },
       accounts: {

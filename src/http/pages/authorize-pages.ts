@@ -177,6 +177,7 @@ function authorizingSession(pages: PageContext, request: FastifyRequest): Author
       userId: found.principal.userId,
       sessionId: found.principal.sessionId,
       authTime: found.principal.issuedAt,
+      amr: found.principal.amr,
     }
   )
 }

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../core/password-policy.js'
+import { PASSWORD_ONLY } from '../../core/sign-in-methods.js'
 import type { Messages } from '../messages/index.js'
 import { appendSetCookies, setCookie } from '../reply-cookies.js'
 import { readStringFields } from '../request-fields.js'
@@ -62,7 +63,7 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
         setCookie(reply, auth.blankSessionCookie())
         return reply.redirect('/login?notice=verify_to_continue', 303)
       }
-      const { cookie } = await auth.createSession(user, clientContextOf(request))
+      const { cookie } = await auth.createSession(user, clientContextOf(request), PASSWORD_ONLY)
       setCookie(reply, cookie)
       return reply.redirect(returnTo ?? '/account?notice=welcome', 303)
     } catch (error) {

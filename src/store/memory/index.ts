@@ -13,6 +13,8 @@ import {
   type DeviceCreation,
   type DeviceLimit,
   EMAIL_TAKEN,
+  FACTOR_TAKEN,
+  type FactorRecord,
   type FederatedIdentityRecord,
   IDENTITY_TAKEN,
   LAST_SIGN_IN_METHOD,
@@ -28,9 +30,16 @@ import {
   type UserRecord,
 } from '../types.js'
 import { emailKey } from '../../core/email.js'
+import { sharedMethodList } from '../../core/sign-in-methods.js'
 import { planDeviceLimit } from '../device-limit.js'
 import { byCodeUnits, copyClient, copyConsent } from '../clients.js'
-import { byLinkTime, checkIdentity, isLastSignInMethod } from '../identities.js'
+import { byCreation, checkReplacement, countPasskeys } from '../factors.js'
+import {
+  byLinkTime,
+  checkIdentity,
+  isLastSignInMethod,
+  isPasswordTheLastSignInMethod,
+} from '../identities.js'
 import { createLocalChangeFeed } from '../local-change-feed.js'
 import { isUsable } from '../one-time-tokens.js'
 import { rateLimitSlot } from '../rate-window.js'
@@ -67,6 +76,9 @@ export function createMemoryStore(): Store {
   const clients = new Map<string, OAuthClientRecord>()
   const consentsByUser = new Map<string, Map<string, ConsentRecord>>()
   const consentingUsersByClient = new Map<string, Set<string>>()
+
+  // Each user's sign-in factors, by lookup key (unique per user).
+  const factorsByUser = new Map<string, Map<string, FactorRecord>>()
 
   const familyIdsByUser = new Map<string, Set<string>>()
   // Sessions share one copy of each User-Agent string (see string-pool.ts).
@@ -147,6 +159,18 @@ export function createMemoryStore(): Store {
     if (linked.size === 0) subjectsByUser.delete(userId)
   }
 
+  /** The user's factor with this id, and the map holding it; undefined when none. */
+  function factorById(userId: string, factorId: string): FactorRecord | undefined {
+    for (const factor of factorsByUser.get(userId)?.values() ?? []) if (factor.id === factorId) return factor
+    return undefined
+  }
+
+  function removeFactorOf(factor: FactorRecord): void {
+    const owned = factorsByUser.get(factor.userId)!
+    owned.delete(factor.lookupKey)
+    if (owned.size === 0) factorsByUser.delete(factor.userId)
+  }
+
   /** Deletes a family with every token issued in it and its index entry. */
   function removeFamily(id: string): void {
     const family = families.get(id)
@@ -195,6 +219,7 @@ export function createMemoryStore(): Store {
       removeOneTimeToken(tokenHash)
     }
     for (const clientId of [...(consentsByUser.get(user.id)?.keys() ?? [])]) removeConsent(user.id, clientId)
+    factorsByUser.delete(user.id)
     removeUserSessions(user.id, null)
     for (const id of [...(familyIdsByUser.get(user.id) ?? [])]) removeFamily(id)
   }
@@ -320,8 +345,83 @@ export function createMemoryStore(): Store {
       const linked = subjectsByUser.get(userId)
       const subject = linked?.get(provider)
       if (subject === undefined) return false
-      if (isLastSignInMethod(usersById.get(userId)?.passwordHash, linked!.size)) return LAST_SIGN_IN_METHOD
+      const passkeys = countPasskeys(factorsByUser.get(userId)?.values() ?? [])
+      if (isLastSignInMethod(usersById.get(userId)?.passwordHash, linked!.size, passkeys)) {
+        return LAST_SIGN_IN_METHOD
+      }
       removeIdentity(userId, provider, subject)
+      return true
+    },
+    async removePassword(userId) {
+      const user = usersById.get(userId)
+      if (!user) return false
+      const identityCount = subjectsByUser.get(userId)?.size ?? 0
+      const passkeys = countPasskeys(factorsByUser.get(userId)?.values() ?? [])
+      if (isPasswordTheLastSignInMethod(identityCount, passkeys)) return LAST_SIGN_IN_METHOD
+      user.passwordHash = null
+      return true
+    },
+
+    // Factors: as above, each check and its write are one synchronous step.
+    async addFactor(factor) {
+      if (!usersById.has(factor.userId)) return false
+      let owned = factorsByUser.get(factor.userId)
+      if (owned?.has(factor.lookupKey)) return FACTOR_TAKEN
+      if (!owned) factorsByUser.set(factor.userId, (owned = new Map<string, FactorRecord>()))
+      owned.set(factor.lookupKey, { ...factor })
+      return true
+    },
+    async replaceFactors(userId, kind, factors) {
+      checkReplacement(userId, kind, factors)
+      if (!usersById.has(userId)) return false
+      for (const factor of [...(factorsByUser.get(userId)?.values() ?? [])]) {
+        if (factor.kind === kind) removeFactorOf(factor)
+      }
+      if (factors.length === 0) return true
+      let owned = factorsByUser.get(userId)
+      if (!owned) factorsByUser.set(userId, (owned = new Map<string, FactorRecord>()))
+      for (const factor of factors) owned.set(factor.lookupKey, { ...factor })
+      return true
+    },
+    async listUserFactors(userId) {
+      return [...(factorsByUser.get(userId)?.values() ?? [])]
+        .map((factor) => ({ ...factor }))
+        .sort(byCreation)
+    },
+    async findUserFactor(userId, lookupKey) {
+      const factor = factorsByUser.get(userId)?.get(lookupKey)
+      return factor ? { ...factor } : null
+    },
+    async advanceFactor(userId, factorId, expectedCounter, counter, now) {
+      const factor = factorById(userId, factorId)
+      if (!factor || factor.counter !== expectedCounter) return false
+      factor.counter = counter
+      factor.lastUsedAt = now
+      return true
+    },
+    async takeFactor(userId, kind, lookupKey) {
+      const factor = factorsByUser.get(userId)?.get(lookupKey)
+      if (!factor || factor.kind !== kind) return false
+      removeFactorOf(factor)
+      return true
+    },
+    async renameFactor(userId, factorId, name) {
+      const factor = factorById(userId, factorId)
+      if (!factor) return false
+      factor.name = name
+      return true
+    },
+    async removeFactor(userId, factorId) {
+      const factor = factorById(userId, factorId)
+      if (!factor) return false
+      if (factor.kind === 'passkey') {
+        const identityCount = subjectsByUser.get(userId)?.size ?? 0
+        const passkeys = countPasskeys(factorsByUser.get(userId)!.values())
+        if (isLastSignInMethod(usersById.get(userId)?.passwordHash, identityCount, passkeys)) {
+          return LAST_SIGN_IN_METHOD
+        }
+      }
+      removeFactorOf(factor)
       return true
     },
 
@@ -416,7 +516,7 @@ export function createMemoryStore(): Store {
     async createRefreshFamily(family, tokenHash, limit) {
       const room = makeRoom(family.userId, limit)
       if (room === DEVICE_LIMIT_REACHED) return room
-      families.set(family.id, { ...family })
+      families.set(family.id, { ...family, amr: sharedMethodList(family.amr) })
       refreshTokens.set(tokenHash, { familyId: family.id, generation: family.generation })
       refreshTokenHashesByFamily.set(family.id, [tokenHash])
       let owned = familyIdsByUser.get(family.userId)
@@ -593,6 +693,7 @@ export function createMemoryStore(): Store {
       rateCounters.clear()
       familyIdsByUser.clear()
       identities.clear()
+      factorsByUser.clear()
       subjectsByUser.clear()
       claims.clear()
       oneTimeTokens.clear()

@@ -5,6 +5,7 @@
  * spread copy took more), this took a session from 327 to 273 bytes (`npm run bench`, bytes per session).
  * IPv6 text, the IPv4-mapped form of a dual-stack listener (`::ffff:a.b.c.d`) included, stays a string.
  */
+import { sharedMethodList } from '../../core/sign-in-methods.js'
 import type { SessionRecord } from '../types.js'
 
 export interface StoredSession {
@@ -17,6 +18,8 @@ export interface StoredSession {
   readonly userAgent: string | null
   /** See {@link compactIp}. */
   readonly ip: string | number | null
+  /** Shared and frozen ({@link sharedMethodList}). */
+  readonly amr: readonly string[]
 }
 
 /** `session` as stored; `userAgent` is the copy to keep (the store's pooled one). */
@@ -31,6 +34,7 @@ export function toStoredSession(session: SessionRecord, userAgent: string | null
     absoluteExpiresAt: session.absoluteExpiresAt,
     userAgent,
     ip: compactIp(session.ip),
+    amr: sharedMethodList(session.amr),
   }
 }
 
@@ -46,6 +50,7 @@ export function toSessionRecord(tokenHash: string, stored: StoredSession): Sessi
     absoluteExpiresAt: stored.absoluteExpiresAt,
     userAgent: stored.userAgent,
     ip: expandIp(stored.ip),
+    amr: stored.amr,
   }
 }
 

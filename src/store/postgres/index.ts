@@ -7,9 +7,10 @@
  *   pooled connection across round trips. Writes that touch two tables (a family and its token) use a
  *   data-modifying CTE; compare-and-set is an UPDATE whose WHERE is the compare, so concurrent callers
  *   serialise on the row lock and exactly one wins. The exceptions are `createFirstSigningKey`, run once per
- *   store's life, a create under a device limit (`createUnderLimit`), and the identity changes that check
- *   another row than the one they write (`linkIdentity`, `unlinkIdentity`) or write two dependent rows
- *   (`createUserWithIdentity`): each needs a lock and a fresh snapshot after it, or a rollback (see there).
+ *   store's life, a create under a device limit (`createUnderLimit`), the changes that check other rows than
+ *   the one they write (`linkIdentity`, and the removals of a way to sign in: `unlinkIdentity`,
+ *   `removePassword`, `removeFactor`), and those that write several dependent rows (`createUserWithIdentity`,
+ *   `replaceFactors`): each needs a lock and a fresh snapshot after it, or a rollback (see there).
  * - Each operation is bounded by `timeoutMs` (see `connection.ts`): a dead server yields `store_unavailable`
  *   within that bound, never a hang, and every driver error becomes `store_unavailable` with its cause.
  * - postgres.js prepares each statement once per connection and reuses it; behind PgBouncer in transaction
@@ -25,6 +26,7 @@ import {
   type DeviceCreation,
   type DeviceLimit,
   EMAIL_TAKEN,
+  FACTOR_TAKEN,
   type FederatedIdentityRecord,
   IDENTITY_TAKEN,
   LAST_SIGN_IN_METHOD,
@@ -33,7 +35,8 @@ import {
   type UserRecord,
 } from '../types.js'
 import { copyClient } from '../clients.js'
-import { checkIdentity, isLastSignInMethod } from '../identities.js'
+import { checkReplacement } from '../factors.js'
+import { checkIdentity, isLastSignInMethod, isPasswordTheLastSignInMethod } from '../identities.js'
 import { announcingWrites } from '../local-announcements.js'
 import { createPostgresChangeFeed } from './change-feed.js'
 import { assertSchemaName, bounded, openPool, type Sql, unavailable } from './connection.js'
@@ -42,6 +45,7 @@ import {
   type ClientRow,
   type ConsentRow,
   type EpochRow,
+  type FactorRow,
   type FamilyRow,
   type IdentityRow,
   type OneTimeTokenRow,
@@ -53,6 +57,7 @@ import {
   toClient,
   toConsent,
   toEpoch,
+  toFactor,
   toFamily,
   toIdentity,
   toOneTimeToken,
@@ -60,6 +65,7 @@ import {
   toSession,
   toSigningKey,
   toUser,
+  methodsText,
   unprefixUser,
 } from './rows.js'
 
@@ -208,14 +214,28 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
 
   /**
    * Locks the user's row for the rest of the transaction and reads its password hash; undefined when there is
-   * no such user. Every change to a user's identities takes this lock first, so they serialise per user across
-   * instances, and each statement after it sees every commit made before it was granted. NO KEY UPDATE leaves
-   * inserts of sessions and families (which only reference the row) free to run.
+   * no such user. Every change to a user's identities, every removal of a way to sign in and every replacement
+   * of factors takes this lock first, so they serialise per user across instances, and each statement after it
+   * sees every commit made before it was granted. NO KEY UPDATE leaves inserts of sessions, families and
+   * factors (which only reference the row) free to run.
    */
   async function lockUser(tx: Sql, userId: string): Promise<{ password_hash: string | null } | undefined> {
     const [owner] = await tx<Array<{ password_hash: string | null }>>`
       SELECT password_hash FROM users WHERE id = ${userId} FOR NO KEY UPDATE`
     return owner
+  }
+
+  /**
+   * The user's other ways to sign in than a password: the providers of its identities, and how many passkeys it
+   * has. Read after {@link lockUser}, in a statement of its own: a statement's snapshot is taken when it starts,
+   * so only one that starts once the lock is granted sees the removal that held it.
+   */
+  async function waysIn(tx: Sql, userId: string): Promise<{ providers: string[]; passkeys: number }> {
+    const [row] = await tx<Array<{ providers: string[]; passkeys: number }>>`
+      SELECT coalesce((SELECT json_agg(provider) FROM federated_identities WHERE user_id = ${userId}),
+                      '[]'::json) AS providers,
+             (SELECT count(*) FROM factors WHERE user_id = ${userId} AND kind = 'passkey')::int4 AS passkeys`
+    return row!
   }
 
   /**
@@ -298,9 +318,9 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
       }
     },
     async deleteUser(userId) {
-      // One statement: its identities, one-time tokens, consents, sessions and families (with their tokens) go with
-      // it, every one of those tables naming the user by a foreign key ON DELETE CASCADE. Epochs name none, and
-      // stay.
+      // One statement: its identities, factors, one-time tokens, consents, sessions and families (with their
+      // tokens) go with it, every one of those tables naming the user by a foreign key ON DELETE CASCADE. Epochs
+      // name none, and stay.
       const result = await run(sql`DELETE FROM users WHERE id = ${userId}`)
       return result.count === 1
     },
@@ -376,16 +396,119 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
       return rows.map(toIdentity)
     },
     unlinkIdentity(userId, provider) {
-      // Under the user's lock: as one statement, two unlinks of a user's two identities would each see the
-      // other's identity in its snapshot, and both delete.
+      // Under the user's lock: as one statement, two unlinks of a user's two identities (or an unlink and the
+      // removal of the last passkey) would each see the other's row in its snapshot, and both delete.
       return transaction(async (tx) => {
         const owner = await lockUser(tx, userId)
         if (!owner) return false
-        const linked = await tx<Array<{ provider: string }>>`
-          SELECT provider FROM federated_identities WHERE user_id = ${userId}`
-        if (!linked.some((row) => row.provider === provider)) return false
-        if (isLastSignInMethod(owner.password_hash, linked.length)) return LAST_SIGN_IN_METHOD
+        const { providers, passkeys } = await waysIn(tx, userId)
+        if (!providers.includes(provider)) return false
+        if (isLastSignInMethod(owner.password_hash, providers.length, passkeys)) return LAST_SIGN_IN_METHOD
         await tx`DELETE FROM federated_identities WHERE user_id = ${userId} AND provider = ${provider}`
+        return true
+      })
+    },
+    removePassword(userId) {
+      // Under the user's lock, as the unlinks and passkey removals it must not race. The UPDATE announces the change
+      // (the users trigger, migration 12); a user without a password is left untouched, so it announces nothing.
+      return transaction(async (tx) => {
+        const owner = await lockUser(tx, userId)
+        if (!owner) return false
+        if (owner.password_hash === null) return true
+        const { providers, passkeys } = await waysIn(tx, userId)
+        if (isPasswordTheLastSignInMethod(providers.length, passkeys)) return LAST_SIGN_IN_METHOD
+        await tx`UPDATE users SET password_hash = NULL WHERE id = ${userId}`
+        return true
+      })
+    },
+
+    async addFactor(f) {
+      // One statement. Of concurrent adds with one lookup key, the later ones wait for the first to commit and
+      // then skip; the foreign key is the check that the user exists (as for consents).
+      try {
+        const rows = await run(sql`
+          INSERT INTO factors (id, user_id, kind, lookup_key, name, data, counter, created_at, last_used_at)
+          VALUES (${f.id}, ${f.userId}, ${f.kind}, ${f.lookupKey}, ${f.name}, ${f.data}, ${f.counter},
+                  ${f.createdAt}, ${f.lastUsedAt})
+          ON CONFLICT (user_id, lookup_key) DO NOTHING
+          RETURNING 1`)
+        return rows.length === 1 ? true : FACTOR_TAKEN
+      } catch (error) {
+        if (isForeignKeyViolation(error)) return false
+        throw error
+      }
+    },
+    async replaceFactors(userId, kind, factors) {
+      checkReplacement(userId, kind, factors)
+      // A transaction under the user's lock: concurrent replacements queue on it, and the DELETE of each, a
+      // statement started once the lock is granted, sees (and removes) the set the one before it inserted. So one
+      // whole set is left, never a mix; a failure part-way rolls back to the set before.
+      return transaction(async (tx) => {
+        if (!(await lockUser(tx, userId))) return false
+        await tx`DELETE FROM factors WHERE user_id = ${userId} AND kind = ${kind}`
+        if (factors.length > 0) {
+          await tx`
+            INSERT INTO factors ${tx(
+              factors.map((f) => ({
+                id: f.id,
+                user_id: f.userId,
+                kind: f.kind,
+                lookup_key: f.lookupKey,
+                name: f.name,
+                data: f.data,
+                counter: f.counter,
+                created_at: f.createdAt,
+                last_used_at: f.lastUsedAt,
+              })),
+            )}`
+        }
+        return true
+      })
+    },
+    async listUserFactors(userId) {
+      // `id` is COLLATE "C" (migration 13): ties sort in code-unit order, as every store's.
+      const rows = await run(sql<FactorRow[]>`
+        SELECT * FROM factors WHERE user_id = ${userId} ORDER BY created_at, id`)
+      return rows.map(toFactor)
+    },
+    async findUserFactor(userId, lookupKey) {
+      const [row] = await run(sql<FactorRow[]>`
+        SELECT * FROM factors WHERE user_id = ${userId} AND lookup_key = ${lookupKey}`)
+      return row ? toFactor(row) : null
+    },
+    async advanceFactor(userId, factorId, expectedCounter, counter, now) {
+      // Compare-and-set: the WHERE is the compare. Concurrent uses queue on the row lock, and PostgreSQL re-checks
+      // the WHERE against the row the winner committed, so the others match nothing.
+      const result = await run(sql`
+        UPDATE factors SET counter = ${counter}, last_used_at = ${now}
+        WHERE user_id = ${userId} AND id = ${factorId} AND counter = ${expectedCounter}`)
+      return result.count === 1
+    },
+    async takeFactor(userId, kind, lookupKey) {
+      // Concurrent takes queue on the row; once the first commits, the others find it gone and delete nothing.
+      const result = await run(sql`
+        DELETE FROM factors WHERE user_id = ${userId} AND lookup_key = ${lookupKey} AND kind = ${kind}`)
+      return result.count === 1
+    },
+    async renameFactor(userId, factorId, name) {
+      const result = await run(sql`
+        UPDATE factors SET name = ${name} WHERE user_id = ${userId} AND id = ${factorId}`)
+      return result.count === 1
+    },
+    removeFactor(userId, factorId) {
+      // Under the user's lock, as `unlinkIdentity` and for its reason: two removals of a user's two passkeys, as
+      // one statement each, would each see the other passkey in its snapshot, and both delete.
+      return transaction(async (tx) => {
+        const owner = await lockUser(tx, userId)
+        if (!owner) return false
+        const [factor] = await tx<Array<{ kind: string }>>`
+          SELECT kind FROM factors WHERE user_id = ${userId} AND id = ${factorId}`
+        if (!factor) return false
+        if (factor.kind === 'passkey') {
+          const { providers, passkeys } = await waysIn(tx, userId)
+          if (isLastSignInMethod(owner.password_hash, providers.length, passkeys)) return LAST_SIGN_IN_METHOD
+        }
+        await tx`DELETE FROM factors WHERE user_id = ${userId} AND id = ${factorId}`
         return true
       })
     },
@@ -396,9 +519,9 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
         limit,
         (q) => q`
         INSERT INTO sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at,
-                              absolute_expires_at, user_agent, ip)
+                              absolute_expires_at, user_agent, ip, amr)
         VALUES (${s.tokenHash}, ${s.id}, ${s.userId}, ${s.createdAt}, ${s.lastSeenAt}, ${s.expiresAt},
-                ${s.absoluteExpiresAt}, ${s.userAgent}, ${s.ip})`,
+                ${s.absoluteExpiresAt}, ${s.userAgent}, ${s.ip}, ${methodsText(s.amr)})`,
       )
     },
     async findSessionByTokenHash(tokenHash) {
@@ -514,10 +637,10 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
         WITH family AS (
           INSERT INTO refresh_families (id, user_id, created_at, last_used_at, expires_at, absolute_expires_at,
                                         generation, rotated_at, revoked_at, successor_seal, user_agent, ip,
-                                        client_id, scope)
+                                        client_id, scope, amr)
           VALUES (${f.id}, ${f.userId}, ${f.createdAt}, ${f.lastUsedAt}, ${f.expiresAt}, ${f.absoluteExpiresAt},
                   ${f.generation}, ${f.rotatedAt}, ${f.revokedAt}, ${f.successorSeal}, ${f.userAgent},
-                  ${f.ip}, ${f.clientId}, ${f.scope})
+                  ${f.ip}, ${f.clientId}, ${f.scope}, ${methodsText(f.amr)})
           RETURNING id, generation
         )
         INSERT INTO refresh_tokens (token_hash, family_id, generation)

@@ -279,6 +279,36 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       return []
     },
   },
+  {
+    version: 13,
+    name: 'sign-in methods of sessions and refresh families; sign-in factors',
+    // `amr` is the methods joined by single spaces ('' for none). A NOT NULL column with a constant default changes
+    // only the catalog (no rewrite, no scan): sessions and families stored before read '' (no methods recorded),
+    // and so do rows an older Sesame still running beside this one inserts during an upgrade.
+    // A factor goes with its user (the cascade). Its lookup key is unique per user only (the primary key, also the
+    // per-user lookup and list: a user has a handful of factors, sorted in memory); the id is unique, and names
+    // it in every change. A credential id of up to 1,366 characters plus a user id stays far below the largest
+    // index entry PostgreSQL takes (about 2,700 bytes). `counter` is BIGINT: a passkey's signature counter is an
+    // unsigned 32-bit number. The kind is not CHECKed, so a later kind needs no constraint change (as the client
+    // type).
+    sql: `
+      ALTER TABLE sessions ADD COLUMN amr TEXT COLLATE "C" NOT NULL DEFAULT '';
+      ALTER TABLE refresh_families ADD COLUMN amr TEXT COLLATE "C" NOT NULL DEFAULT '';
+
+      CREATE TABLE factors (
+        id           TEXT COLLATE "C" NOT NULL UNIQUE,
+        user_id      TEXT COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        kind         TEXT COLLATE "C" NOT NULL,
+        lookup_key   TEXT COLLATE "C" NOT NULL,
+        name         TEXT             NOT NULL,
+        data         TEXT             NOT NULL,
+        counter      BIGINT           NOT NULL,
+        created_at   BIGINT           NOT NULL,
+        last_used_at BIGINT,
+        PRIMARY KEY (user_id, lookup_key)
+      );
+    `,
+  },
 ]
 
 /**

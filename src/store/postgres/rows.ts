@@ -7,6 +7,8 @@ import type {
   AccessRevocationRecord,
   ClientType,
   ConsentRecord,
+  FactorKind,
+  FactorRecord,
   FederatedIdentityRecord,
   OAuthClientRecord,
   OneTimeTokenPurpose,
@@ -57,6 +59,8 @@ export interface SessionRow {
   absolute_expires_at: Int8
   user_agent: string | null
   ip: string | null
+  /** The sign-in methods, see {@link methodsText}. */
+  amr: string
 }
 
 export interface SigningKeyRow {
@@ -83,6 +87,8 @@ export interface FamilyRow {
   ip: string | null
   client_id: string | null
   scope: string | null
+  /** The sign-in methods, see {@link methodsText}. */
+  amr: string
 }
 
 export interface ClientRow {
@@ -115,6 +121,18 @@ export interface IdentityRow {
   created_at: Int8
 }
 
+export interface FactorRow {
+  id: string
+  user_id: string
+  kind: FactorKind
+  lookup_key: string
+  name: string
+  data: string
+  counter: Int8
+  created_at: Int8
+  last_used_at: Int8 | null
+}
+
 export interface OneTimeTokenRow {
   token_hash: string
   user_id: string
@@ -134,6 +152,18 @@ export interface EpochRow {
   user_id: string
   epoch: Int8
   expires_at: Int8
+}
+
+/**
+ * A session's or family's sign-in methods as stored: joined by single spaces, the empty list as ''. The methods are
+ * short ASCII words without spaces (RFC 8176 names), so the text splits back into exactly the list it was.
+ */
+export function methodsText(amr: readonly string[]): string {
+  return amr.join(' ')
+}
+
+function methods(text: string): string[] {
+  return text === '' ? [] : text.split(' ')
 }
 
 function seconds(value: Int8): number {
@@ -188,6 +218,7 @@ export function toSession(r: SessionRow): SessionRecord {
     absoluteExpiresAt: seconds(r.absolute_expires_at),
     userAgent: r.user_agent,
     ip: r.ip,
+    amr: methods(r.amr),
   }
 }
 
@@ -218,6 +249,22 @@ export function toFamily(r: FamilyRow): RefreshFamilyRecord {
     ip: r.ip,
     clientId: r.client_id,
     scope: r.scope,
+    amr: methods(r.amr),
+  }
+}
+
+export function toFactor(r: FactorRow): FactorRecord {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    kind: r.kind,
+    lookupKey: r.lookup_key,
+    name: r.name,
+    data: r.data,
+    // BIGINT, as the times: a signature counter is at most 2^32 - 1, a TOTP step far less.
+    counter: Number(r.counter),
+    createdAt: seconds(r.created_at),
+    lastUsedAt: secondsOrNull(r.last_used_at),
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * How the Cluster store (`sharded.ts`) spreads users over a Redis Cluster: in {@link GROUP_COUNT} groups, each a
  * hash tag, so each group's keys share one slot and every script runs within one group. A user's records (its
- * sessions, refresh families, one-time tokens, epoch, identities, consents) live in the user's home group, and
- * the secrets and family ids that lead to them carry that group as their route (`core/secret-route.ts`).
+ * sessions, refresh families, one-time tokens, epoch, identities, factors, consents) live in the user's home
+ * group, and the secrets and family ids that lead to them carry that group as their route
+ * (`core/secret-route.ts`).
  *
  * The tags were chosen so that group `i`'s slot falls in the `i`-th of 32 equal slot ranges: however a Cluster
  * splits its 16,384 slots into contiguous ranges (as `redis-cli --cluster create` does), each master holds its

@@ -11,6 +11,8 @@
  * |                            |        | the above, the uniqueness check              |                                 |
  * | P identity:{prov:subject}  | hash   | a federated identity                         | none: it belongs to the account |
  * | P user:{id}:identities     | hash   | provider -> subject, the user's identities   | none                            |
+ * | P user:{id}:factors        | hash   | lookup key -> sign-in factor, packed         | none: it belongs to the account |
+ * |                            |        | (records.ts)                                 |                                 |
  * | P session:{tokenHash}      | string | the session, packed (records.ts)             | expiresAt                       |
  * | P agent:{ref}              | string | a User-Agent text its sessions share         | its longest-lived session's     |
  * |                            |        |                                              | absoluteExpiresAt               |

@@ -26,6 +26,12 @@ const RECORD_KEYS = {
   identity: ['identity:{', '}'],
   /** Hash: the user's federated identities, provider -> subject (one per provider). No TTL. */
   userIdentities: ['user:{', '}:identities'],
+  /**
+   * Hash: the user's sign-in factors, lookup key -> the factor, packed (`records.ts`). Every factor lookup names
+   * its user, so the user's own key is the whole index: no lookup key is indexed across users (the Cluster store
+   * keeps it in the user's home group). No TTL: a factor belongs to the account.
+   */
+  userFactors: ['user:{', '}:factors'],
   /** Sorted set: the user's session token hashes, scored by `expiresAt`. */
   userSessions: ['user:{', '}:sessions'],
   /** Sorted set: the user's refresh family ids, scored by absolute expiry. */

@@ -12,6 +12,7 @@ import {
   type DeviceCreation,
   type DeviceLimit,
   EMAIL_TAKEN,
+  FACTOR_TAKEN,
   IDENTITY_TAKEN,
   LAST_SIGN_IN_METHOD,
   PROVIDER_LINKED,
@@ -20,6 +21,7 @@ import {
 } from '../types.js'
 import { emailKey } from '../../core/email.js'
 import { byCodeUnits, copyClient } from '../clients.js'
+import { byCreation, checkReplacement } from '../factors.js'
 import { byLinkTime, checkIdentity, PROVIDER_ID_PATTERN } from '../identities.js'
 import { isUsable } from '../one-time-tokens.js'
 import { rateLimitSlot } from '../rate-window.js'
@@ -40,8 +42,11 @@ import {
   fieldsFromList,
   type HashFields,
   toFieldList,
+  packedCount,
   packedTime,
+  packFactor,
   packSession,
+  unpackFactor,
   unpackSession,
   agentRef,
 } from './records.js'
@@ -204,6 +209,7 @@ export function redisStoreOn(base: RedisStoreBase): Store {
               keys.userSessions(userId),
               keys.userFamilies(userId),
               keys.userConsents(userId),
+              keys.userFactors(userId),
             ],
             [userId, current],
           ),
@@ -298,11 +304,81 @@ export function redisStoreOn(base: RedisStoreBase): Store {
       run(async () => {
         const unlinked = await script(
           'unlinkIdentity',
-          [keys.user(userId), keys.userIdentities(userId)],
+          [keys.user(userId), keys.userIdentities(userId), keys.userFactors(userId)],
           [provider],
         )
         if (unlinked === -1) return LAST_SIGN_IN_METHOD
         return unlinked === 1
+      }),
+    removePassword: (userId) =>
+      run(async () => {
+        const removed = await script(
+          'removePassword',
+          [keys.user(userId), keys.userIdentities(userId), keys.userFactors(userId)],
+          [userId],
+        )
+        if (removed === -1) return LAST_SIGN_IN_METHOD
+        return removed === 1
+      }),
+
+    // Packed before `run`, so a caller's mistake (a negative counter, say) stays a TypeError.
+    async addFactor(factor) {
+      const packed = packFactor(factor)
+      return run(async () => {
+        const added = await script(
+          'addFactor',
+          [keys.user(factor.userId), keys.userFactors(factor.userId)],
+          [factor.lookupKey, packed],
+        )
+        if (added === -1) return FACTOR_TAKEN
+        return added === 1
+      })
+    },
+    async replaceFactors(userId, kind, factors) {
+      checkReplacement(userId, kind, factors)
+      const pairs = factors.flatMap((factor) => [factor.lookupKey, packFactor(factor)])
+      return run(
+        async () =>
+          (await script(
+            'replaceFactors',
+            [keys.user(userId), keys.userFactors(userId)],
+            [kind, ...pairs],
+          )) === 1,
+      )
+    },
+    listUserFactors: (userId) =>
+      run(async () => {
+        const stored = await client.hgetall(keys.userFactors(userId))
+        return Object.entries(stored)
+          .map(([lookupKey, packed]) => unpackFactor(userId, lookupKey, packed))
+          .sort(byCreation)
+      }),
+    findUserFactor: (userId, lookupKey) =>
+      run(async () => {
+        const packed = await client.hget(keys.userFactors(userId), lookupKey)
+        return packed === null ? null : unpackFactor(userId, lookupKey, packed)
+      }),
+    async advanceFactor(userId, factorId, expectedCounter, counter, now) {
+      const set = [packedCount(counter), packedCount(now)]
+      return run(
+        async () =>
+          (await script('advanceFactor', [keys.userFactors(userId)], [factorId, expectedCounter, ...set])) ===
+          1,
+      )
+    },
+    takeFactor: (userId, kind, lookupKey) =>
+      run(async () => (await script('takeFactor', [keys.userFactors(userId)], [kind, lookupKey])) === 1),
+    renameFactor: (userId, factorId, name) =>
+      run(async () => (await script('renameFactor', [keys.userFactors(userId)], [factorId, name])) === 1),
+    removeFactor: (userId, factorId) =>
+      run(async () => {
+        const removed = await script(
+          'removeFactor',
+          [keys.user(userId), keys.userIdentities(userId), keys.userFactors(userId)],
+          [factorId],
+        )
+        if (removed === -1) return LAST_SIGN_IN_METHOD
+        return removed === 1
       }),
 
     createSession: (session, limit) =>

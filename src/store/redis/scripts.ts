@@ -11,13 +11,14 @@
  */
 import type { Cluster, Redis } from 'ioredis'
 import { LUA_KEY_LAYOUT } from './keys.js'
-import { LUA_SESSION_LAYOUT } from './records.js'
+import { LUA_FACTOR_LAYOUT, LUA_SESSION_LAYOUT } from './records.js'
 
 /** Helpers every script starts with. */
 const PRELUDE = `
 local P = ARGV[1]
 ${LUA_KEY_LAYOUT}
 ${LUA_SESSION_LAYOUT}
+${LUA_FACTOR_LAYOUT}
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -225,6 +226,34 @@ local function drop_email_entry(key, uid)
   if redis.call('GET', key) == uid then redis.call('DEL', key) end
 end
 
+-- A user's factors live in one hash (records.ts), lookup key -> packed factor. The factor with public id \`fid\`
+-- in the factors hash \`key\`: its lookup key and its fields; nil if the user has none with that id.
+local function find_factor(key, fid)
+  local stored = redis.call('HGETALL', key)
+  for i = 1, #stored, 2 do
+    local f = factor_fields(stored[i + 1])
+    if f.id == fid then return stored[i], f end
+  end
+end
+
+-- How many passkeys the factors hash \`key\` holds: the factors that sign a user in on their own (a TOTP secret or
+-- a recovery code does not).
+local function count_passkeys(key)
+  local count = 0
+  for _, packed in ipairs(redis.call('HVALS', key)) do
+    if factor_fields(packed).kind == 'passkey' then count = count + 1 end
+  end
+  return count
+end
+
+-- Whether removing ONE of a user's identities or passkeys would leave no way to sign in (isLastSignInMethod in
+-- store/identities.ts): no password, and at most that one identity or passkey. Read in the script that then
+-- removes it, so two concurrent removals cannot both pass. A user that is gone has no password.
+local function is_last_sign_in_method(user_key, identities_key, factors_key)
+  return redis.call('HEXISTS', user_key, 'passwordHash') == 0
+    and redis.call('HLEN', identities_key) + count_passkeys(factors_key) <= 1
+end
+
 -- Stores a user's epoch: the later epoch and the later expiry are kept, each on its own.
 local function set_epoch(key, index, uid, epoch, expires_at)
   redis.call('ZADD', index, 'GT', expires_at, uid)
@@ -307,17 +336,103 @@ end
 return found`,
   },
 
-  // KEYS: user, user identities. ARGV: P, provider. 1 unlinked; 0 the user has no identity there; -1 it is the
-  // user's last way to sign in (no password, no other identity), and nothing changes. Check and delete in one
-  // script, so two unlinks of a user's last two identities cannot both pass the check.
+  // KEYS: user, user identities, user factors. ARGV: P, provider. 1 unlinked; 0 the user has no identity there;
+  // -1 it is the user's last way to sign in (no password, no other identity, no passkey), and nothing changes.
+  // Check and delete in one script, so two unlinks (or an unlink and a passkey's removal) cannot both pass it.
   unlinkIdentity: {
-    keys: 2,
+    keys: 3,
     lua: `
 local subject = redis.call('HGET', KEYS[2], ARGV[2])
 if not subject then return 0 end
-if redis.call('HEXISTS', KEYS[1], 'passwordHash') == 0 and redis.call('HLEN', KEYS[2]) <= 1 then return -1 end
+if is_last_sign_in_method(KEYS[1], KEYS[2], KEYS[3]) then return -1 end
 redis.call('DEL', identity(ARGV[2] .. ':' .. subject))
 redis.call('HDEL', KEYS[2], ARGV[2])
+return 1`,
+  },
+
+  // KEYS: user, user identities, user factors. ARGV: P, user id. 1 the user has no password now (also when it had
+  // none); 0 no such user; -1 the password is the user's only way in (no identity, no passkey), and nothing
+  // changes. Check and write in one script, so a passkey's removal or an unlink racing it cannot both pass. A
+  // change of the user: announced, and confirmed on replicas, as a new password is (updateUser).
+  removePassword: {
+    keys: 3,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HLEN', KEYS[2]) + count_passkeys(KEYS[3]) == 0 then return -1 end
+redis.call('HDEL', KEYS[1], 'passwordHash')
+announce(ARGV[2])
+return 1`,
+  },
+
+  // Factors (records.ts): none announces, as the session caches hold none. KEYS: user, user factors. ARGV: P,
+  // lookup key, packed factor. 1 added; 0 no such user; -1 the user has a factor with that lookup key, and nothing
+  // changes. HSETNX is the check: of concurrent adds with one lookup key, exactly one finds it free.
+  addFactor: {
+    keys: 2,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[3]) == 1 and 1 or -1`,
+  },
+
+  // KEYS: user, user factors. ARGV: P, kind, then lookup key / packed factor pairs (all of that kind). 1 replaced
+  // (every factor of the kind the user had is gone, the given ones stored); 0 no such user, and nothing changes.
+  replaceFactors: {
+    keys: 2,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local stored = redis.call('HGETALL', KEYS[2])
+for i = 1, #stored, 2 do
+  if factor_fields(stored[i + 1]).kind == ARGV[2] then redis.call('HDEL', KEYS[2], stored[i]) end
+end
+if #ARGV > 2 then redis.call('HSET', KEYS[2], unpack(ARGV, 3)) end
+return 1`,
+  },
+
+  // KEYS: user factors. ARGV: P, factor id, expected counter, counter, now (decimal text). The compare-and-set of a
+  // use: 1 if the factor's counter was still the expected one, and is now the new one with lastUsedAt now; else 0
+  // and nothing changes. Counters are compared as the text they are stored as, so no double ever rounds one.
+  advanceFactor: {
+    keys: 1,
+    lua: `
+local lookup, f = find_factor(KEYS[1], ARGV[2])
+if not lookup or f.counter ~= ARGV[3] then return 0 end
+f.counter, f.last_used_at = ARGV[4], ARGV[5]
+redis.call('HSET', KEYS[1], lookup, pack_factor(f))
+return 1`,
+  },
+
+  // KEYS: user factors. ARGV: P, kind, lookup key. 1 taken (deleted); 0 none with that key, or of another kind
+  // (which stays). One script, so of concurrent takes of a recovery code exactly one gets it.
+  takeFactor: {
+    keys: 1,
+    lua: `
+local packed = redis.call('HGET', KEYS[1], ARGV[3])
+if not packed or factor_fields(packed).kind ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[3])
+return 1`,
+  },
+
+  // KEYS: user factors. ARGV: P, factor id, name. 1 renamed; 0 the user has no factor with that id.
+  renameFactor: {
+    keys: 1,
+    lua: `
+local lookup, f = find_factor(KEYS[1], ARGV[2])
+if not lookup then return 0 end
+f.name = ARGV[3]
+redis.call('HSET', KEYS[1], lookup, pack_factor(f))
+return 1`,
+  },
+
+  // KEYS: user, user identities, user factors. ARGV: P, factor id. 1 removed; 0 the user has no factor with that
+  // id; -1 it is a passkey and the user's last way to sign in (no password, no identity, no other passkey), and
+  // nothing changes. Check and delete in one script, as for unlinkIdentity.
+  removeFactor: {
+    keys: 3,
+    lua: `
+local lookup, f = find_factor(KEYS[3], ARGV[2])
+if not lookup then return 0 end
+if f.kind == 'passkey' and is_last_sign_in_method(KEYS[1], KEYS[2], KEYS[3]) then return -1 end
+redis.call('HDEL', KEYS[3], lookup)
 return 1`,
   },
 
@@ -368,12 +483,12 @@ return 1`,
   },
 
   // KEYS: user, its email, its email key (as read by the caller), user identities, user one-time tokens, user
-  // sessions, user families, user consents. ARGV: P, user id, the email the caller read. Deletes the user and, in
-  // this one script, its email entries, identities, one-time tokens, consents, sessions and families with their
-  // tokens and every index entry of them; its epoch stays (it must keep refusing access tokens until it expires).
-  // 1 deleted; 0 no such user; -2 as for changeUserEmail.
+  // sessions, user families, user consents, user factors. ARGV: P, user id, the email the caller read. Deletes the
+  // user and, in this one script, its email entries, identities, factors, one-time tokens, consents, sessions and
+  // families with their tokens and every index entry of them; its epoch stays (it must keep refusing access
+  // tokens until it expires). 1 deleted; 0 no such user; -2 as for changeUserEmail.
   deleteUser: {
-    keys: 8,
+    keys: 9,
     lua: `
 local uid = ARGV[2]
 local current = redis.call('HGET', KEYS[1], 'email')
@@ -390,7 +505,7 @@ end
 for _, th in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do drop_session(th, uid) end
 for _, fid in ipairs(redis.call('ZRANGE', KEYS[7], 0, -1)) do drop_family(fid) end
 for _, cid in ipairs(redis.call('HKEYS', KEYS[8])) do redis.call('SREM', client_consenters(cid), uid) end
-redis.call('DEL', KEYS[1], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
+redis.call('DEL', KEYS[1], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9])
 redis.call('ZREM', SESSION_OWNERS, uid)
 announce(uid)
 return 1`,
@@ -1041,6 +1156,7 @@ const CONFIRMED: ReadonlySet<ScriptName> = new Set<ScriptName>([
   'changeUserEmail',
   'deleteUser',
   'updateUser',
+  'removePassword',
   'deleteSession',
   'deleteUserSession',
   'deleteUserSessions',

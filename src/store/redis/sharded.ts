@@ -6,7 +6,8 @@
  * `P{tag}:`, so each group's keys share a slot and its scripts run unchanged; the groups' slots are spread
  * evenly, so the shards share them. Where each record lives:
  * - A user and everything of it (sessions, refresh families and their tokens, one-time tokens, epoch,
- *   identities, consents, the sessions-changed count its writes bump) in its home group, `groupOf(user id)`.
+ *   identities, sign-in factors, consents, the sessions-changed count its writes bump) in its home group,
+ *   `groupOf(user id)`. Every factor lookup names its user, so factors need no home entry of their own.
  *   Bearer secrets and family ids carry that group as their route (`core/secret-route.ts`, `secretRoute`), so a
  *   cookie, refresh token, mailed link or family id leads to its group before the user is known; one the store
  *   cannot route (made before routes, or forged) finds nothing. Cookie reads stay one script in one group.
@@ -331,6 +332,19 @@ export function createRedisClusterStore(options: RedisClusterStoreOptions): Stor
       if (unlinked === true && linked) await releaseHome(identityHome(provider, linked.subject), userId)
       return unlinked
     },
+    removePassword: (userId) => ofUser(userId).removePassword(userId),
+
+    // Every factor lookup names its user, so a factor lives with the user's other records, in its home group;
+    // the last-way-in checks read the user, identities and passkeys there, in one script.
+    addFactor: (factor) => ofUser(factor.userId).addFactor(factor),
+    replaceFactors: (userId, kind, factors) => ofUser(userId).replaceFactors(userId, kind, factors),
+    listUserFactors: (userId) => ofUser(userId).listUserFactors(userId),
+    findUserFactor: (userId, lookupKey) => ofUser(userId).findUserFactor(userId, lookupKey),
+    advanceFactor: (userId, factorId, expected, counter, now) =>
+      ofUser(userId).advanceFactor(userId, factorId, expected, counter, now),
+    takeFactor: (userId, kind, lookupKey) => ofUser(userId).takeFactor(userId, kind, lookupKey),
+    renameFactor: (userId, factorId, name) => ofUser(userId).renameFactor(userId, factorId, name),
+    removeFactor: (userId, factorId) => ofUser(userId).removeFactor(userId, factorId),
 
     createSession: async (session, limit) =>
       requireRoute(session.tokenHash, session.userId, 'session token hash').createSession(session, limit),

@@ -11,6 +11,7 @@
  * - better-sqlite3 is synchronous; each call is one short indexed statement, so wrapping it in a promise to
  *   fit the async contract costs microseconds and never blocks on the network.
  * - A user without a password holds '' in `password_hash` (see {@link NO_PASSWORD}); records never show it.
+ * - A session's or family's sign-in methods (`amr`) are one text column, joined by spaces (see {@link joinMethods}).
  */
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -25,6 +26,9 @@ import {
   type DeviceCreation,
   type DeviceLimit,
   EMAIL_TAKEN,
+  FACTOR_TAKEN,
+  type FactorKind,
+  type FactorRecord,
   type FederatedIdentityRecord,
   IDENTITY_TAKEN,
   LAST_SIGN_IN_METHOD,
@@ -43,7 +47,8 @@ import { emailKey } from '../../core/email.js'
 import { warnKeylessUsers } from '../email-keys.js'
 import { planDeviceLimit } from '../device-limit.js'
 import { copyClient } from '../clients.js'
-import { checkIdentity, isLastSignInMethod } from '../identities.js'
+import { checkReplacement } from '../factors.js'
+import { checkIdentity, isLastSignInMethod, isPasswordTheLastSignInMethod } from '../identities.js'
 import { createLocalChangeFeed } from '../local-change-feed.js'
 import { rateLimitSlot } from '../rate-window.js'
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js'
@@ -101,8 +106,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       `UPDATE OR IGNORE users SET email = @email, email_key = @emailKey, email_verified_at = @verifiedAt
        WHERE id = @userId`,
     ),
-    // Its identities, sessions, families (with their tokens), one-time tokens and consents go with it: every table
-    // that names a user does so by a foreign key ON DELETE CASCADE. Epochs name none, and stay.
+    // Its identities, factors, sessions, families (with their tokens), one-time tokens and consents go with it:
+    // every table that names a user does so by a foreign key ON DELETE CASCADE. Epochs name none, and stay.
     deleteUser: db.prepare('DELETE FROM users WHERE id = ?'),
     // One statement: the user's token of that purpose, if any, is replaced whole.
     putOneTimeToken: db.prepare(
@@ -129,10 +134,34 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
        VALUES (@provider, @subject, @userId, @email, @createdAt)`,
     ),
     deleteIdentity: db.prepare('DELETE FROM federated_identities WHERE user_id = ? AND provider = ?'),
+    // What the last-way-to-sign-in checks count besides the password: identities, and passkeys (a TOTP secret or
+    // a recovery code signs no one in alone).
+    signInMethods: db.prepare(
+      `SELECT (SELECT count(*) FROM federated_identities WHERE user_id = @userId) AS identities,
+              (SELECT count(*) FROM factors WHERE user_id = @userId AND kind = 'passkey') AS passkeys`,
+    ),
+    removePassword: db.prepare('UPDATE users SET password_hash = @noPassword WHERE id = @userId'),
+    insertFactor: db.prepare(
+      `INSERT INTO factors (id, user_id, kind, lookup_key, name, data, counter, created_at, last_used_at)
+       VALUES (@id, @userId, @kind, @lookupKey, @name, @data, @counter, @createdAt, @lastUsedAt)`,
+    ),
+    factorsByUser: db.prepare('SELECT * FROM factors WHERE user_id = ? ORDER BY created_at, id'),
+    factorByLookupKey: db.prepare('SELECT * FROM factors WHERE user_id = ? AND lookup_key = ?'),
+    factorById: db.prepare('SELECT * FROM factors WHERE user_id = ? AND id = ?'),
+    deleteFactorsOfKind: db.prepare('DELETE FROM factors WHERE user_id = ? AND kind = ?'),
+    // The WHERE is the compare: of concurrent uses read at one counter, only the first still matches.
+    advanceFactor: db.prepare(
+      `UPDATE factors SET counter = @counter, last_used_at = @now
+       WHERE user_id = @userId AND id = @factorId AND counter = @expectedCounter`,
+    ),
+    takeFactor: db.prepare('DELETE FROM factors WHERE user_id = ? AND kind = ? AND lookup_key = ?'),
+    renameFactor: db.prepare('UPDATE factors SET name = ? WHERE user_id = ? AND id = ?'),
+    deleteFactor: db.prepare('DELETE FROM factors WHERE user_id = ? AND id = ?'),
     insertSession: db.prepare(
       `INSERT INTO sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at, absolute_expires_at,
-                             user_agent, ip)
-       VALUES (@tokenHash, @id, @userId, @createdAt, @lastSeenAt, @expiresAt, @absoluteExpiresAt, @userAgent, @ip)`,
+                             user_agent, ip, amr)
+       VALUES (@tokenHash, @id, @userId, @createdAt, @lastSeenAt, @expiresAt, @absoluteExpiresAt, @userAgent, @ip,
+               @amr)`,
     ),
     sessionByTokenHash: db.prepare('SELECT * FROM sessions WHERE token_hash = ?'),
     sessionWithUser: db.prepare(
@@ -168,9 +197,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     insertFamily: db.prepare(
       `INSERT INTO refresh_families (id, user_id, created_at, last_used_at, expires_at, absolute_expires_at,
                                      generation, rotated_at, revoked_at, user_agent, ip, successor_seal,
-                                     client_id, scope)
+                                     client_id, scope, amr)
        VALUES (@id, @userId, @createdAt, @lastUsedAt, @expiresAt, @absoluteExpiresAt, @generation, @rotatedAt,
-               @revokedAt, @userAgent, @ip, @successorSeal, @clientId, @scope)`,
+               @revokedAt, @userAgent, @ip, @successorSeal, @clientId, @scope, @amr)`,
     ),
     insertRefreshToken: db.prepare(
       'INSERT INTO refresh_tokens (token_hash, family_id, generation) VALUES (?, ?, ?)',
@@ -265,14 +294,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   }
   const createSession = db.transaction((session: SessionRecord, limit: DeviceLimit | undefined) => {
     const room = makeRoom(session.userId, limit)
-    if (room !== DEVICE_LIMIT_REACHED) statements.insertSession.run(session)
+    if (room !== DEVICE_LIMIT_REACHED) statements.insertSession.run(toSessionParams(session))
     return room
   })
   const createFamily = db.transaction(
     (family: RefreshFamilyRecord, tokenHash: string, limit: DeviceLimit | undefined) => {
       const room = makeRoom(family.userId, limit)
       if (room === DEVICE_LIMIT_REACHED) return room
-      statements.insertFamily.run(family)
+      statements.insertFamily.run(toFamilyParams(family))
       statements.insertRefreshToken.run(tokenHash, family.id, family.generation)
       return room
     },
@@ -364,11 +393,58 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       const linked = statements.identitiesByUser.all(userId) as IdentityRow[]
       if (!linked.some((row) => row.provider === provider)) return false
       const owner = toUser(statements.userById.get(userId))
-      if (isLastSignInMethod(owner?.passwordHash, linked.length)) return LAST_SIGN_IN_METHOD
+      const { passkeys } = signInMethods(userId)
+      if (isLastSignInMethod(owner?.passwordHash, linked.length, passkeys)) return LAST_SIGN_IN_METHOD
       statements.deleteIdentity.run(userId, provider)
       return true
     },
   )
+  // Run IMMEDIATE, as the identity transactions: under the write lock from the count to the write, a concurrent
+  // unlink or passkey removal (in any process) waits, then counts the password gone.
+  const removePassword = db.transaction((userId: string): boolean | typeof LAST_SIGN_IN_METHOD => {
+    if (!statements.userById.get(userId)) return false
+    const { identities, passkeys } = signInMethods(userId)
+    if (isPasswordTheLastSignInMethod(identities, passkeys)) return LAST_SIGN_IN_METHOD
+    statements.removePassword.run({ userId, noPassword: NO_PASSWORD })
+    return true
+  })
+
+  // The factor transactions run IMMEDIATE too: each reads the user (and, for a removal, what else signs them in)
+  // under the write lock it then writes with.
+  const addFactor = db.transaction((factor: FactorRecord): boolean | typeof FACTOR_TAKEN => {
+    if (!statements.userById.get(factor.userId)) return false
+    if (statements.factorByLookupKey.get(factor.userId, factor.lookupKey)) return FACTOR_TAKEN
+    statements.insertFactor.run(factor)
+    return true
+  })
+  const replaceFactors = db.transaction(
+    (userId: string, kind: FactorKind, factors: readonly FactorRecord[]): boolean => {
+      if (!statements.userById.get(userId)) return false
+      statements.deleteFactorsOfKind.run(userId, kind)
+      // A lookup key one of the user's factors of another kind holds fails the insert, and the whole replacement
+      // with it: never expected, and a set stored with a factor missing would be worse.
+      for (const factor of factors) statements.insertFactor.run(factor)
+      return true
+    },
+  )
+  const removeFactor = db.transaction(
+    (userId: string, factorId: string): boolean | typeof LAST_SIGN_IN_METHOD => {
+      const factor = statements.factorById.get(userId, factorId) as FactorRow | undefined
+      if (!factor) return false
+      if (factor.kind === 'passkey') {
+        const owner = toUser(statements.userById.get(userId))
+        const { identities, passkeys } = signInMethods(userId)
+        if (isLastSignInMethod(owner?.passwordHash, identities, passkeys)) return LAST_SIGN_IN_METHOD
+      }
+      statements.deleteFactor.run(userId, factorId)
+      return true
+    },
+  )
+
+  /** How many identities and passkeys `userId` has: what, besides a password, signs the user in. */
+  function signInMethods(userId: string): { identities: number; passkeys: number } {
+    return statements.signInMethods.get({ userId }) as { identities: number; passkeys: number }
+  }
 
   return {
     kind: 'sqlite',
@@ -415,6 +491,30 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     listUserIdentities: (userId) =>
       run(() => (statements.identitiesByUser.all(userId) as IdentityRow[]).map(toIdentity)),
     unlinkIdentity: (userId, provider) => run(() => unlinkIdentity.immediate(userId, provider)),
+    removePassword: (userId) => run(() => removePassword.immediate(userId)),
+
+    addFactor: (factor) => run(() => addFactor.immediate(factor)),
+    // Checked before `run`, so a caller's mistake stays a TypeError rather than store_unavailable.
+    async replaceFactors(userId, kind, factors) {
+      checkReplacement(userId, kind, factors)
+      return run(() => replaceFactors.immediate(userId, kind, factors))
+    },
+    listUserFactors: (userId) =>
+      run(() => (statements.factorsByUser.all(userId) as FactorRow[]).map(toFactor)),
+    findUserFactor: (userId, lookupKey) =>
+      run(() => {
+        const row = statements.factorByLookupKey.get(userId, lookupKey) as FactorRow | undefined
+        return row ? toFactor(row) : null
+      }),
+    advanceFactor: (userId, factorId, expectedCounter, counter, now) =>
+      run(
+        () => statements.advanceFactor.run({ userId, factorId, expectedCounter, counter, now }).changes === 1,
+      ),
+    takeFactor: (userId, kind, lookupKey) =>
+      run(() => statements.takeFactor.run(userId, kind, lookupKey).changes === 1),
+    renameFactor: (userId, factorId, name) =>
+      run(() => statements.renameFactor.run(name, userId, factorId).changes === 1),
+    removeFactor: (userId, factorId) => run(() => removeFactor.immediate(userId, factorId)),
 
     createSession: (session, limit) => run(() => createSession.immediate(session, limit)),
     findSessionByTokenHash: (tokenHash) => run(() => toSession(statements.sessionByTokenHash.get(tokenHash))),
@@ -666,6 +766,8 @@ interface SessionRow {
   absolute_expires_at: number
   user_agent: string | null
   ip: string | null
+  /** The sign-in methods, as {@link joinMethods} stores them. */
+  amr: string
 }
 
 /** A user's columns beside a session's, as the session-with-user join names them. */
@@ -751,6 +853,11 @@ function toOneTimeToken(row: unknown): OneTimeTokenRecord | null {
   }
 }
 
+/** A session as the insert statement names its parameters: the sign-in methods as one text. */
+function toSessionParams(session: SessionRecord) {
+  return { ...session, amr: joinMethods(session.amr) }
+}
+
 function toSession(row: unknown): SessionRecord | null {
   if (row === undefined) return null
   const r = row as SessionRow
@@ -764,6 +871,7 @@ function toSession(row: unknown): SessionRecord | null {
     absoluteExpiresAt: r.absolute_expires_at,
     userAgent: r.user_agent,
     ip: r.ip,
+    amr: splitMethods(r.amr),
   }
 }
 
@@ -782,6 +890,13 @@ interface FamilyRow {
   successor_seal: string | null
   client_id: string | null
   scope: string | null
+  /** The sign-in methods, as {@link joinMethods} stores them. */
+  amr: string
+}
+
+/** A family as the insert statement names its parameters: the sign-in methods as one text. */
+function toFamilyParams(family: RefreshFamilyRecord) {
+  return { ...family, amr: joinMethods(family.amr) }
 }
 
 function toFamily(r: FamilyRow): RefreshFamilyRecord {
@@ -800,6 +915,46 @@ function toFamily(r: FamilyRow): RefreshFamilyRecord {
     successorSeal: r.successor_seal,
     clientId: r.client_id,
     scope: r.scope,
+    amr: splitMethods(r.amr),
+  }
+}
+
+/**
+ * Sign-in methods (`amr`) as one text column: joined by single spaces, none as ''. Methods are short ASCII words
+ * without spaces (RFC 8176), so the text splits back into exactly the methods stored, in order.
+ */
+function joinMethods(amr: readonly string[]): string {
+  return amr.join(' ')
+}
+
+/** Reads what {@link joinMethods} stored; '' (also what rows from before the column hold) is no method. */
+function splitMethods(text: string): string[] {
+  return text === '' ? [] : text.split(' ')
+}
+
+interface FactorRow {
+  id: string
+  user_id: string
+  kind: FactorKind
+  lookup_key: string
+  name: string
+  data: string
+  counter: number
+  created_at: number
+  last_used_at: number | null
+}
+
+function toFactor(r: FactorRow): FactorRecord {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    kind: r.kind,
+    lookupKey: r.lookup_key,
+    name: r.name,
+    data: r.data,
+    counter: r.counter,
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
   }
 }
 

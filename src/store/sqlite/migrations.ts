@@ -233,6 +233,34 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX oauth_consents_by_client ON oauth_consents (client_id);
     `,
   },
+  {
+    version: 12,
+    name: 'sign-in methods of sessions and refresh families; sign-in factors',
+    // `amr` is the methods joined by single spaces ('' for none). A column added with a constant default rewrites
+    // no row: sessions and families stored before read '' (no methods recorded), and so do rows written by an
+    // older Sesame still running beside this one during an upgrade.
+    // A factor goes with its user (the cascade). Its lookup key is unique per user only (the primary key, also
+    // the per-user lookup and list); the id is unique, and names it in every change. A rowid table, not WITHOUT
+    // ROWID: a passkey's row (a credential id of up to 1,366 characters, its public key) is larger than such a
+    // table handles well. The kind is not CHECKed, for the reason the token purpose is not.
+    sql: `
+      ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT '';
+      ALTER TABLE refresh_families ADD COLUMN amr TEXT NOT NULL DEFAULT '';
+
+      CREATE TABLE factors (
+        id           TEXT    NOT NULL UNIQUE,
+        user_id      TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        kind         TEXT    NOT NULL,
+        lookup_key   TEXT    NOT NULL,
+        name         TEXT    NOT NULL,
+        data         TEXT    NOT NULL,
+        counter      INTEGER NOT NULL,
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER,
+        PRIMARY KEY (user_id, lookup_key)
+      ) STRICT;
+    `,
+  },
 ]
 
 /** Gives every existing user its email key, the oldest of look-alikes first; returns who got none. */

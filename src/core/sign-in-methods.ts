@@ -1,0 +1,42 @@
+/**
+ * How a user signed in, recorded on the session or refresh family and carried in tokens as `amr`
+ * (Authentication Method References, RFC 8176; OpenID Connect Core §2). The values are RFC 8176's where it has
+ * one; `fed` (a federated sign-in provider vouched for the person) is the value Microsoft Entra ID uses, since
+ * the registry has none.
+ */
+export const SIGN_IN_METHOD = {
+  /** A password. */
+  password: 'pwd',
+  /** A one-time code: an authenticator app's TOTP code, or a recovery code. */
+  oneTimeCode: 'otp',
+  /** A passkey held in hardware: a security key, or a platform authenticator that cannot sync it. */
+  hardwareKey: 'hwk',
+  /** A passkey that can leave the device (synced by a password manager or platform account). */
+  softwareKey: 'swk',
+  /** More than one factor: a password and a code or passkey, or a passkey that verified the user. */
+  multiFactor: 'mfa',
+  /** A sign-in provider (social login, a corporate OpenID provider). */
+  federated: 'fed',
+} as const
+
+export type SignInMethod = (typeof SIGN_IN_METHOD)[keyof typeof SIGN_IN_METHOD]
+
+/** What a password sign-in records. */
+export const PASSWORD_ONLY: readonly SignInMethod[] = Object.freeze([SIGN_IN_METHOD.password])
+
+/** What a sign-in through a provider records. */
+export const FEDERATED: readonly SignInMethod[] = Object.freeze([SIGN_IN_METHOD.federated])
+
+const sharedLists = new Map<string, readonly string[]>()
+
+/**
+ * One frozen array per distinct list of methods, shared by every record that holds it: there are a handful of
+ * lists, and the memory store and the session cache hold sessions by the hundred thousand (an array of its own
+ * costs a session about 40 bytes). Frozen, so whoever is handed it cannot change what is stored.
+ */
+export function sharedMethodList(amr: readonly string[]): readonly string[] {
+  const key = amr.join(' ')
+  let shared = sharedLists.get(key)
+  if (!shared) sharedLists.set(key, (shared = Object.freeze([...amr])))
+  return shared
+}
