@@ -27,6 +27,32 @@ export const PASSWORD_ONLY: readonly SignInMethod[] = Object.freeze([SIGN_IN_MET
 /** What a sign-in through a provider records. */
 export const FEDERATED: readonly SignInMethod[] = Object.freeze([SIGN_IN_METHOD.federated])
 
+/** What a method name may be: a short word (RFC 8176 names all are), so a list of them joins and splits back. */
+const METHOD_NAME = /^[A-Za-z0-9_-]{1,32}$/
+
+/**
+ * Refuses (TypeError: a caller's mistake) a list of methods a store could not keep exactly: a name that is empty,
+ * longer than 32 characters, or holds anything but letters, digits, `_` and `-`.
+ */
+export function checkMethodList(amr: readonly string[]): void {
+  for (const method of amr) {
+    if (!METHOD_NAME.test(method)) {
+      throw new TypeError('A sign-in method must be a word of 1 to 32 letters, digits, "_" or "-".')
+    }
+  }
+}
+
+/** The methods as stores keep them in one text: joined by single spaces, the empty list as ''. */
+export function methodListText(amr: readonly string[]): string {
+  checkMethodList(amr)
+  return amr.join(' ')
+}
+
+/** Reads what {@link methodListText} wrote; '' (or nothing: a record from before methods) is no method. */
+export function parseMethodListText(text: string | null | undefined): string[] {
+  return text === undefined || text === null || text === '' ? [] : text.split(' ')
+}
+
 const sharedLists = new Map<string, readonly string[]>()
 
 /**

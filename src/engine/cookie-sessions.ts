@@ -16,7 +16,7 @@ import type { Principal } from '../core/principal.js'
 import { generatePublicId, generateSecretToken, isSecretTokenShape } from '../core/random.js'
 import type { SessionPolicy } from '../core/session-policy.js'
 import { checkSessionTimes, startSessionTimes } from '../core/session-rules.js'
-import { PASSWORD_ONLY, sharedMethodList } from '../core/sign-in-methods.js'
+import { PASSWORD_ONLY, checkMethodList, sharedMethodList } from '../core/sign-in-methods.js'
 import type { SessionRecord, Store } from '../store/types.js'
 import type { CredentialChecker } from './credentials.js'
 import type { CachedSession, SessionCache } from './session-cache.js'
@@ -120,6 +120,7 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
     context: ClientContext,
     amr: readonly string[] = NO_METHODS,
   ): Promise<SignInResult> {
+    checkMethodList(amr)
     const token = generateSecretToken(store.secretRoute?.(user.id) ?? null)
     const now = clock.nowSeconds()
     const times = startSessionTimes(now, policy)

@@ -37,6 +37,7 @@ import {
 import { copyClient } from '../clients.js'
 import { checkReplacement } from '../factors.js'
 import { checkIdentity, isLastSignInMethod, isPasswordTheLastSignInMethod } from '../identities.js'
+import { methodListText } from '../../core/sign-in-methods.js'
 import { announcingWrites } from '../local-announcements.js'
 import { createPostgresChangeFeed } from './change-feed.js'
 import { assertSchemaName, bounded, openPool, type Sql, unavailable } from './connection.js'
@@ -65,7 +66,6 @@ import {
   toSession,
   toSigningKey,
   toUser,
-  methodsText,
   unprefixUser,
 } from './rows.js'
 
@@ -521,7 +521,7 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
         INSERT INTO sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at,
                               absolute_expires_at, user_agent, ip, amr)
         VALUES (${s.tokenHash}, ${s.id}, ${s.userId}, ${s.createdAt}, ${s.lastSeenAt}, ${s.expiresAt},
-                ${s.absoluteExpiresAt}, ${s.userAgent}, ${s.ip}, ${methodsText(s.amr)})`,
+                ${s.absoluteExpiresAt}, ${s.userAgent}, ${s.ip}, ${methodListText(s.amr)})`,
       )
     },
     async findSessionByTokenHash(tokenHash) {
@@ -640,7 +640,7 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
                                         client_id, scope, amr)
           VALUES (${f.id}, ${f.userId}, ${f.createdAt}, ${f.lastUsedAt}, ${f.expiresAt}, ${f.absoluteExpiresAt},
                   ${f.generation}, ${f.rotatedAt}, ${f.revokedAt}, ${f.successorSeal}, ${f.userAgent},
-                  ${f.ip}, ${f.clientId}, ${f.scope}, ${methodsText(f.amr)})
+                  ${f.ip}, ${f.clientId}, ${f.scope}, ${methodListText(f.amr)})
           RETURNING id, generation
         )
         INSERT INTO refresh_tokens (token_hash, family_id, generation)

@@ -3,6 +3,7 @@
  * string (a JavaScript number cannot hold every 64-bit value); the columns hold whole Unix seconds, far
  * inside `Number.MAX_SAFE_INTEGER`, so the mappers turn them back into numbers here, in one place.
  */
+import { parseMethodListText } from '../../core/sign-in-methods.js'
 import type {
   AccessRevocationRecord,
   ClientType,
@@ -59,7 +60,7 @@ export interface SessionRow {
   absolute_expires_at: Int8
   user_agent: string | null
   ip: string | null
-  /** The sign-in methods, see {@link methodsText}. */
+  /** The sign-in methods, as `methodListText` (core/sign-in-methods.ts) writes them. */
   amr: string
 }
 
@@ -87,7 +88,7 @@ export interface FamilyRow {
   ip: string | null
   client_id: string | null
   scope: string | null
-  /** The sign-in methods, see {@link methodsText}. */
+  /** The sign-in methods, as `methodListText` (core/sign-in-methods.ts) writes them. */
   amr: string
 }
 
@@ -154,18 +155,6 @@ export interface EpochRow {
   expires_at: Int8
 }
 
-/**
- * A session's or family's sign-in methods as stored: joined by single spaces, the empty list as ''. The methods are
- * short ASCII words without spaces (RFC 8176 names), so the text splits back into exactly the list it was.
- */
-export function methodsText(amr: readonly string[]): string {
-  return amr.join(' ')
-}
-
-function methods(text: string): string[] {
-  return text === '' ? [] : text.split(' ')
-}
-
 function seconds(value: Int8): number {
   return Number(value)
 }
@@ -218,7 +207,7 @@ export function toSession(r: SessionRow): SessionRecord {
     absoluteExpiresAt: seconds(r.absolute_expires_at),
     userAgent: r.user_agent,
     ip: r.ip,
-    amr: methods(r.amr),
+    amr: parseMethodListText(r.amr),
   }
 }
 
@@ -249,7 +238,7 @@ export function toFamily(r: FamilyRow): RefreshFamilyRecord {
     ip: r.ip,
     clientId: r.client_id,
     scope: r.scope,
-    amr: methods(r.amr),
+    amr: parseMethodListText(r.amr),
   }
 }
 

@@ -5,7 +5,7 @@
  * test inside the scripts, and `HEXISTS passwordHash` the "has a password" one). A field a record gained later (a
  * user's `emailVerifiedAt`, a family's `clientId` and `scope`) is absent from records written before it, which
  * therefore read as null, with no layout migration. A family's sign-in methods (`amr`) are the one list kept
- * otherwise: joined by spaces (`joinMethods`), and absent when there are none, so families written before the
+ * otherwise: joined by spaces (`methodListText` in core/sign-in-methods.ts), and absent when there are none, so families written before the
  * field read as none, again with no migration. A consent is one field of its user's consents hash, its scopes
  * and `grantedAt` as JSON (the ids are the key's and the field's). Decoding builds fresh objects, so callers
  * always get copies.
@@ -68,6 +68,7 @@ import type {
   SigningKeyRecord,
   UserRecord,
 } from '../types.js'
+import { methodListText, parseMethodListText } from '../../core/sign-in-methods.js'
 import { luaName } from './keys.js'
 
 /** Field values of one hash, as HGETALL returns them. */
@@ -86,31 +87,13 @@ export function toFieldList(
   for (const [field, value] of Object.entries(record) as Array<[string, FieldValue]>) {
     if (value === null) continue
     if (field === 'amr') {
-      const methods = joinMethods(value as readonly string[])
+      const methods = methodListText(value as readonly string[])
       if (methods !== '') list.push(field, methods)
       continue
     }
     list.push(field, typeof value === 'object' ? JSON.stringify(value) : String(value))
   }
   return list
-}
-
-/**
- * Sign-in methods (`amr`) as stored, in a packed session and in a family's hash: joined by single spaces, none as
- * ''. RFC 8176 names are short ASCII words, so the text splits back into exactly the list; a method that would
- * not (empty, or holding a space or the session separator `|`) is refused rather than stored ambiguously.
- */
-export function joinMethods(amr: readonly string[]): string {
-  for (const method of amr) {
-    if (method === '' || method.includes(' ') || method.includes(SEPARATOR))
-      throw new TypeError(`A sign-in method must be a word without spaces or "${SEPARATOR}".`)
-  }
-  return amr.join(' ')
-}
-
-/** Reads what {@link joinMethods} stored; '' (and a record from before methods, which has none) is no method. */
-function splitMethods(text: string | undefined): string[] {
-  return text === undefined || text === '' ? [] : text.split(' ')
 }
 
 /**
@@ -152,7 +135,7 @@ export function packSession(session: SessionRecord, ref: string): string {
   const fields: string[] = []
   for (const [name, kind] of PACKED_SESSION) {
     if (kind === 'methods') {
-      const methods = joinMethods(session[name])
+      const methods = methodListText(session[name])
       if (methods !== '') fields.push(`${fields.pop()!} ${methods}`)
       continue
     }
@@ -211,7 +194,7 @@ export function unpackSession(packed: string, userAgent: string | null, tokenHas
     absoluteExpiresAt: packedInteger(field.absoluteExpiresAt),
     userAgent: field.agentRef === '' ? null : userAgent,
     ip: start <= packed.length ? packed.slice(start) : null,
-    amr: splitMethods(field.amr),
+    amr: parseMethodListText(field.amr),
   }
 }
 
@@ -452,7 +435,7 @@ export function decodeFamily(fields: HashFields): RefreshFamilyRecord {
     ip: fields.ip ?? null,
     clientId: fields.clientId ?? null,
     scope: fields.scope ?? null,
-    amr: splitMethods(fields.amr),
+    amr: parseMethodListText(fields.amr),
   }
 }
 

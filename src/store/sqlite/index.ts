@@ -11,7 +11,7 @@
  * - better-sqlite3 is synchronous; each call is one short indexed statement, so wrapping it in a promise to
  *   fit the async contract costs microseconds and never blocks on the network.
  * - A user without a password holds '' in `password_hash` (see {@link NO_PASSWORD}); records never show it.
- * - A session's or family's sign-in methods (`amr`) are one text column, joined by spaces (see {@link joinMethods}).
+ * - A session's or family's sign-in methods (`amr`) are one text column, joined by spaces (`methodListText` in core/sign-in-methods.ts).
  */
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -44,6 +44,7 @@ import {
   type UserRecord,
 } from '../types.js'
 import { emailKey } from '../../core/email.js'
+import { methodListText, parseMethodListText } from '../../core/sign-in-methods.js'
 import { warnKeylessUsers } from '../email-keys.js'
 import { planDeviceLimit } from '../device-limit.js'
 import { copyClient } from '../clients.js'
@@ -766,7 +767,7 @@ interface SessionRow {
   absolute_expires_at: number
   user_agent: string | null
   ip: string | null
-  /** The sign-in methods, as {@link joinMethods} stores them. */
+  /** The sign-in methods, as `methodListText` (core/sign-in-methods.ts) stores them. */
   amr: string
 }
 
@@ -855,7 +856,7 @@ function toOneTimeToken(row: unknown): OneTimeTokenRecord | null {
 
 /** A session as the insert statement names its parameters: the sign-in methods as one text. */
 function toSessionParams(session: SessionRecord) {
-  return { ...session, amr: joinMethods(session.amr) }
+  return { ...session, amr: methodListText(session.amr) }
 }
 
 function toSession(row: unknown): SessionRecord | null {
@@ -871,7 +872,7 @@ function toSession(row: unknown): SessionRecord | null {
     absoluteExpiresAt: r.absolute_expires_at,
     userAgent: r.user_agent,
     ip: r.ip,
-    amr: splitMethods(r.amr),
+    amr: parseMethodListText(r.amr),
   }
 }
 
@@ -890,13 +891,13 @@ interface FamilyRow {
   successor_seal: string | null
   client_id: string | null
   scope: string | null
-  /** The sign-in methods, as {@link joinMethods} stores them. */
+  /** The sign-in methods, as `methodListText` (core/sign-in-methods.ts) stores them. */
   amr: string
 }
 
 /** A family as the insert statement names its parameters: the sign-in methods as one text. */
 function toFamilyParams(family: RefreshFamilyRecord) {
-  return { ...family, amr: joinMethods(family.amr) }
+  return { ...family, amr: methodListText(family.amr) }
 }
 
 function toFamily(r: FamilyRow): RefreshFamilyRecord {
@@ -915,21 +916,8 @@ function toFamily(r: FamilyRow): RefreshFamilyRecord {
     successorSeal: r.successor_seal,
     clientId: r.client_id,
     scope: r.scope,
-    amr: splitMethods(r.amr),
+    amr: parseMethodListText(r.amr),
   }
-}
-
-/**
- * Sign-in methods (`amr`) as one text column: joined by single spaces, none as ''. Methods are short ASCII words
- * without spaces (RFC 8176), so the text splits back into exactly the methods stored, in order.
- */
-function joinMethods(amr: readonly string[]): string {
-  return amr.join(' ')
-}
-
-/** Reads what {@link joinMethods} stored; '' (also what rows from before the column hold) is no method. */
-function splitMethods(text: string): string[] {
-  return text === '' ? [] : text.split(' ')
 }
 
 interface FactorRow {
