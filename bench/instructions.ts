@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -117,6 +117,9 @@ export async function countInstructions(
     const background = dumps
       .filter((file) => !file.endsWith('-01'))
       .reduce((sum, file) => sum + totalOf(file), 0)
+    // For `callgrind_annotate <dir>/<target>/callgrind.out.<n>-01`: where the main thread's instructions went.
+    const keep = process.env.SESAME_CALLGRIND_DIR
+    if (keep) cpSync(dir, join(keep, name), { recursive: true })
     return {
       target: name,
       instructionsPerRequest: main / COUNTED_REQUESTS,
