@@ -1,8 +1,7 @@
 /**
  * Access tokens: JWTs typed `at+jwt` (RFC 9068) with `iss sub aud exp iat jti client_id sid`, `scope` when
- * one was granted, `roles`, and how and when the user signed in (`amr`, `auth_time`; RFC 9068 §2.2.1). No
- * secrets in
- * the payload: it is only base64url, readable by anyone holding the token.
+ * one was granted, `roles`, and how the user signed in (`amr`, RFC 9068 §2.2.1). No secrets in the payload:
+ * it is only base64url, readable by anyone holding the token.
  *
  * Verification order (jose's, RFC 8725): the JWS layer checks structure, header, algorithm-to-key binding and
  * signature first; only then are claims read, in a fixed sequence: `typ`, required presence and types (times
@@ -37,7 +36,11 @@ export interface AccessTokenClaims {
    * known, absent from tokens of families that recorded none.
    */
   amr?: readonly string[]
-  /** When the user signed in (the refresh family's start): step-up checks read it. */
+  /**
+   * When the user signed in. Read when present, not issued yet: a family started by an authorization code
+   * begins at the exchange, not at the sign-in, so the family's start would claim a fresher sign-in than
+   * there was; it will be issued once families record their sign-in time.
+   */
   auth_time?: number
 }
 

@@ -41,7 +41,7 @@ export interface RateLimitPolicy {
   /**
    * Second-factor codes (TOTP, recovery codes) tried for one account, from every address, counted before the
    * code is checked; a correct code clears the count. Default 5 per 15 min: with three TOTP steps accepted at a
-   * time, one window of guesses succeeds with a chance of 5 × 3 / 10^6.
+   * time, one window of guesses succeeds with a chance of 5 × 3 / 10^6. It cannot be turned off (1 to 100).
    */
   secondFactorAttemptsPerAccount: RateLimitRule
   /** Failures of one (account, address) pair after which each further failed sign-in is answered this much later. */
@@ -83,7 +83,8 @@ export const RATE_LIMIT_RANGES: Readonly<Record<RateLimitRuleName, Range>> = Obj
   signupsPerAddress: { min: 0, max: 100_000 },
   mailsPerAccount: { min: 0, max: 100 },
   mailsPerAddress: { min: 0, max: 100_000 },
-  secondFactorAttemptsPerAccount: { min: 0, max: 100 },
+  // Never off: six digits fall to unlimited guessing.
+  secondFactorAttemptsPerAccount: { min: 1, max: 100 },
 })
 
 /** Every rule's window, in seconds: a second to a day. */

@@ -53,6 +53,7 @@ export function parseMethodListText(text: string | null | undefined): string[] {
   return text === undefined || text === null || text === '' ? [] : text.split(' ')
 }
 
+const MAX_SHARED_LISTS = 64
 const sharedLists = new Map<string, readonly string[]>()
 
 /**
@@ -61,8 +62,12 @@ const sharedLists = new Map<string, readonly string[]>()
  * costs a session about 40 bytes). Frozen, so whoever is handed it cannot change what is stored.
  */
 export function sharedMethodList(amr: readonly string[]): readonly string[] {
+  checkMethodList(amr)
   const key = amr.join(' ')
-  let shared = sharedLists.get(key)
-  if (!shared) sharedLists.set(key, (shared = Object.freeze([...amr])))
-  return shared
+  const shared = sharedLists.get(key)
+  if (shared) return shared
+  const list = Object.freeze([...amr])
+  // Bounded: an application passing lists of its own to createSession cannot grow it without end.
+  if (sharedLists.size < MAX_SHARED_LISTS) sharedLists.set(key, list)
+  return list
 }

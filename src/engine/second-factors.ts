@@ -2,9 +2,10 @@
  * Second factors beyond the password: an authenticator app (TOTP) and the recovery codes that stand in for it
  * (passkeys, the other factor, have their own module and share the store's factor records and the rules here
  * for listing and removing). What this module guarantees:
- * - A TOTP secret is stored sealed (A256GCM) under the factor key, bound to its user: a database dump alone
- *   does not yield codes when the key lives outside the database (`SESAME_FACTOR_KEY`), and a sealed secret
- *   copied onto another user's record does not open.
+ * - A TOTP secret is stored sealed (A256GCM) under the factor key, bound to its user: a sealed secret copied
+ *   onto another user's record does not open, and when the key is given from outside the database
+ *   (`factorKey`) a dump alone does not yield codes. Without it the key is a store secret, in the same
+ *   database as what it seals (the server does not pass one yet: see `factorKey`).
  * - A code is accepted once: the factor's counter is the last time step accepted, moved by compare-and-set,
  *   so a replayed code (or an older one) fails, also when two requests race with the same code.
  * - Enrolment proves the app works before it counts: the secret travels sealed in the enrolment until a code
@@ -81,7 +82,7 @@ export interface SecondFactorOptions {
   issuerName: string
   /**
    * 32 bytes that seal TOTP secrets at rest. Absent: a secret kept in the store itself, which protects against
-   * nothing a database dump does not also hold (the server warns about it in production).
+   * nothing a database dump does not also hold. (A server setting for it comes with the routes that use it.)
    */
   factorKey?: Uint8Array
 }
@@ -120,10 +121,6 @@ export async function createSecondFactors(options: SecondFactorOptions): Promise
   const wrongCode = (reason: string) =>
     new AuthError('invalid_second_factor', 'The code is not valid.', { reason })
 
-  async function factorsOf(userId: string): Promise<FactorRecord[]> {
-    return store.listUserFactors(userId)
-  }
-
   /** The user's TOTP key, or null when the sealed secret does not open for this user (damaged, moved). */
   async function totpKeyOf(factor: FactorRecord): Promise<Uint8Array | null> {
     const sealed = await atRest.open(factor.data)
@@ -147,9 +144,14 @@ export async function createSecondFactors(options: SecondFactorOptions): Promise
     return (await store.replaceFactors(userId, 'recovery-code', records)) ? codes : null
   }
 
+  /** Whether the user has a passkey or an app: a second factor a password sign-in must pass. */
+  async function hasSecondFactor(userId: string): Promise<boolean> {
+    return (await store.listUserFactors(userId)).some((factor) => factor.kind !== 'recovery-code')
+  }
+
   return {
     async status(userId) {
-      const factors = await factorsOf(userId)
+      const factors = await store.listUserFactors(userId)
       return {
         factors: factors
           .filter((factor) => factor.kind !== 'recovery-code')
@@ -164,9 +166,7 @@ export async function createSecondFactors(options: SecondFactorOptions): Promise
       }
     },
 
-    async requiresSecondFactor(userId) {
-      return (await factorsOf(userId)).some((factor) => factor.kind !== 'recovery-code')
-    },
+    requiresSecondFactor: hasSecondFactor,
 
     async beginTotp(user) {
       const key = generateTotpKey()
@@ -209,7 +209,7 @@ export async function createSecondFactors(options: SecondFactorOptions): Promise
       }
       if (!added) throw new AuthError('not_found', 'The account no longer exists.')
       await throttle.recordSecondFactorSuccess(userId)
-      const hasCodes = (await factorsOf(userId)).some((factor) => factor.kind === 'recovery-code')
+      const hasCodes = (await store.listUserFactors(userId)).some((factor) => factor.kind === 'recovery-code')
       return { recoveryCodes: hasCodes ? null : await newRecoveryCodes(userId) }
     },
 
@@ -240,6 +240,10 @@ export async function createSecondFactors(options: SecondFactorOptions): Promise
     },
 
     async regenerateRecoveryCodes(userId) {
+      // Codes stand in for a second factor: without one they would only be a way around nothing.
+      if (!(await hasSecondFactor(userId))) {
+        throw new AuthError('invalid_request', 'Set up an authenticator app or a passkey first.')
+      }
       const codes = await newRecoveryCodes(userId)
       if (!codes) throw new AuthError('not_found', 'The account no longer exists.')
       return codes
@@ -259,7 +263,7 @@ export async function createSecondFactors(options: SecondFactorOptions): Promise
     },
 
     async remove(userId, factorId) {
-      const factors = await factorsOf(userId)
+      const factors = await store.listUserFactors(userId)
       const factor = factors.find((f) => f.id === factorId && f.kind !== 'recovery-code')
       if (!factor) throw new AuthError('not_found', 'There is no such passkey or app on this account.')
       const removed = await store.removeFactor(userId, factorId)
@@ -267,9 +271,9 @@ export async function createSecondFactors(options: SecondFactorOptions): Promise
         throw new AuthError('last_sign_in_method', 'This passkey is your only way to sign in.')
       }
       if (!removed) throw new AuthError('not_found', 'There is no such passkey or app on this account.')
-      const others = factors.filter((f) => f.id !== factorId && f.kind !== 'recovery-code')
       // Recovery codes stand in for a second factor; with none left they would only be a way around nothing.
-      if (others.length === 0) await store.replaceFactors(userId, 'recovery-code', [])
+      // Read again after the removal, so two removals at once do not each count the other as remaining.
+      if (!(await hasSecondFactor(userId))) await store.replaceFactors(userId, 'recovery-code', [])
     },
   }
 }

@@ -362,7 +362,7 @@ function issueGrant(
     ...(scope !== '' && { scope }),
     sid: family.id,
     roles: [...user.roles],
-    ...(family.amr.length > 0 && { amr: [...family.amr], auth_time: family.createdAt }),
+    ...(family.amr.length > 0 && { amr: [...family.amr] }),
   }
   // The key that signs at `now` by the injected clock: a staged rotation's key takes over at its activation
   // time on every instance, with no event.

@@ -1,6 +1,6 @@
 /**
- * Two stores as one: users (with their federated identities, sign-in factors, one-time tokens and consents), OAuth clients,
- * signing keys and secrets in a durable store (typically PostgreSQL), and session state (cookie sessions,
+ * Two stores as one: users (with their federated identities, sign-in factors, one-time tokens and consents),
+ * OAuth clients, signing keys and secrets in a durable store (typically PostgreSQL), and session state (cookie sessions,
  * refresh families, revocations, epochs, rate limits, single-use claims, the change feed) in a fast central one
  * (typically Redis) that every instance shares. Records in the session store refer to users by id only, so the
  * two need no cross-store constraint; a deleted user's sessions end at their next check. `deleteUser` therefore

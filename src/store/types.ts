@@ -411,8 +411,8 @@ export interface Store {
   listUserIdentities(userId: string): Promise<FederatedIdentityRecord[]>
   /**
    * Removes the user's identity at `provider`, unless it is the user's last way to sign in (no password, no
-   * other identity and no passkey): then returns {@link LAST_SIGN_IN_METHOD} and removes nothing. Atomic with that check, so
-   * two concurrent unlinks cannot leave an account no one can enter. False when there is no such identity.
+   * other identity and no passkey): then returns {@link LAST_SIGN_IN_METHOD} and removes nothing. Atomic with
+   * that check, so two concurrent unlinks cannot leave an account no one can enter. False when there is no such identity.
    */
   unlinkIdentity(userId: string, provider: string): Promise<boolean | typeof LAST_SIGN_IN_METHOD>
   /**

@@ -335,6 +335,9 @@ export function describeFactorContract(
         expect(await store().removePassword(user.id)).toBe(LAST_SIGN_IN_METHOD)
         expect(await store().findUserById(user.id)).toEqual(user)
         expect(await store().removePassword(generatePublicId())).toBe(false)
+        // Already without one, and with nothing else: refused all the same, on every store.
+        const stranded = await passkeyOnlyUser()
+        expect(await store().removePassword(stranded.id)).toBe(LAST_SIGN_IN_METHOD)
       })
 
       it("lets a passkey stand for the password when a password-less user's last identity is unlinked", async () => {

@@ -9,6 +9,7 @@ import { resolveRateLimitPolicy } from '../../src/core/rate-limit-policy.js'
 import { generatePublicId } from '../../src/core/random.js'
 import { parseTotpKey, totpCode, totpStep } from '../../src/core/totp.js'
 import { type SecondFactors, createSecondFactors } from '../../src/engine/second-factors.js'
+import { openPendingSignIns } from '../../src/engine/pending-sign-ins.js'
 import { createThrottle } from '../../src/engine/throttle.js'
 import { createMemoryStore } from '../../src/store/memory/index.js'
 import { LAST_SIGN_IN_METHOD, type Store, type UserRecord } from '../../src/store/types.js'
@@ -116,6 +117,19 @@ describe('second factors (engine)', () => {
     })
   })
 
+  it('opens no sealed value of another kind as an enrolment: a pending sign-in, a stored secret', async () => {
+    const pending = await (await openPendingSignIns({ store, clock })).start(user.id, ['pwd'])
+    const code = '123456'
+    expect(await refusal(factors.confirmTotp(user.id, pending, code))).toMatchObject({
+      reason: 'unreadable_enrolment',
+    })
+    await enrol()
+    const stored = (await store.listUserFactors(user.id)).find((f) => f.kind === 'totp')!
+    expect(await refusal(factors.confirmTotp(user.id, stored.data, code))).toMatchObject({
+      reason: 'unreadable_enrolment',
+    })
+  })
+
   it('refuses an enrolment of another user, an expired one, and a second app', async () => {
     const enrolment = await factors.beginTotp(user)
     const key = parseTotpKey(enrolment.secret)!
@@ -202,6 +216,21 @@ describe('second factors (engine)', () => {
     // Another user's codes are no codes of this user.
     const other = { ...user, id: generatePublicId(), email: 'bo@example.com' }
     await store.createUser(other)
+    // Codes only come with a second factor.
+    expect(await refusal(factors.regenerateRecoveryCodes(other.id))).toMatchObject({
+      code: 'invalid_request',
+    })
+    await store.addFactor({
+      id: generatePublicId(),
+      userId: other.id,
+      kind: 'passkey',
+      lookupKey: 'credential-of-other',
+      name: 'Key',
+      data: '{}',
+      counter: 0,
+      createdAt: clock.nowSeconds(),
+      lastUsedAt: null,
+    })
     const othersCodes = await factors.regenerateRecoveryCodes(other.id)
     expect(await refusal(factors.useRecoveryCode(user.id, othersCodes[0]!))).toMatchObject({
       code: 'invalid_second_factor',

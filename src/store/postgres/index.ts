@@ -410,13 +410,13 @@ function buildStore(sql: Sql, schema: string, timeoutMs: number): Store {
     },
     removePassword(userId) {
       // Under the user's lock, as the unlinks and passkey removals it must not race. The UPDATE announces the change
-      // (the users trigger, migration 12); a user without a password is left untouched, so it announces nothing.
+      // (the users trigger, migration 12); a user without a password is left untouched (no notice).
       return transaction(async (tx) => {
         const owner = await lockUser(tx, userId)
         if (!owner) return false
-        if (owner.password_hash === null) return true
         const { providers, passkeys } = await waysIn(tx, userId)
         if (isPasswordTheLastSignInMethod(providers.length, passkeys)) return LAST_SIGN_IN_METHOD
+        if (owner.password_hash === null) return true
         await tx`UPDATE users SET password_hash = NULL WHERE id = ${userId}`
         return true
       })

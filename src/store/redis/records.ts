@@ -5,8 +5,8 @@
  * test inside the scripts, and `HEXISTS passwordHash` the "has a password" one). A field a record gained later (a
  * user's `emailVerifiedAt`, a family's `clientId` and `scope`) is absent from records written before it, which
  * therefore read as null, with no layout migration. A family's sign-in methods (`amr`) are the one list kept
- * otherwise: joined by spaces (`methodListText` in core/sign-in-methods.ts), and absent when there are none, so families written before the
- * field read as none, again with no migration. A consent is one field of its user's consents hash, its scopes
+ * otherwise: joined by spaces (`methodListText` in core/sign-in-methods.ts), and absent when there are none,
+ * so families written before the field read as none, again with no migration. A consent is one field of its user's consents hash, its scopes
  * and `grantedAt` as JSON (the ids are the key's and the field's). Decoding builds fresh objects, so callers
  * always get copies.
  *

@@ -11,7 +11,8 @@
  * - better-sqlite3 is synchronous; each call is one short indexed statement, so wrapping it in a promise to
  *   fit the async contract costs microseconds and never blocks on the network.
  * - A user without a password holds '' in `password_hash` (see {@link NO_PASSWORD}); records never show it.
- * - A session's or family's sign-in methods (`amr`) are one text column, joined by spaces (`methodListText` in core/sign-in-methods.ts).
+ * - A session's or family's sign-in methods (`amr`) are one text column, joined by spaces (`methodListText` in
+ *   core/sign-in-methods.ts).
  */
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
