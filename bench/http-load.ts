@@ -53,9 +53,12 @@ function processCpuSeconds(pid: number): number {
 export const SERVER_CORE =
   availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0 ? availableParallelism() - 1 : null
 
+let pinned = false
+
 /** Keeps this process (the load generator: autocannon runs in it), all its threads, off the targets' core. */
 function pinLoadGenerator(): void {
-  if (SERVER_CORE === null) return
+  if (SERVER_CORE === null || pinned) return
+  pinned = true
   execFileSync('taskset', ['-a', '-p', '-c', `0-${SERVER_CORE - 1}`, String(process.pid)], {
     stdio: 'ignore',
   })
@@ -69,8 +72,8 @@ export async function startTarget(
   pinLoadGenerator()
   const command = [process.execPath, ...nodeFlags, '--import', 'tsx', 'bench/target.ts', name]
   // taskset execs node in its own process: the child's pid is the server's.
-  const pinned = SERVER_CORE === null ? command : ['taskset', '-c', String(SERVER_CORE), ...command]
-  const child = spawn(pinned[0]!, pinned.slice(1), {
+  const onCore = SERVER_CORE === null ? command : ['taskset', '-c', String(SERVER_CORE), ...command]
+  const child = spawn(onCore[0]!, onCore.slice(1), {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
   })
