@@ -40,7 +40,9 @@ async function startSentinel(port: number, dir: string, masterPort: number, down
       `dir ${dir}`,
       `sentinel monitor ${SENTINEL_MASTER_NAME} 127.0.0.1 ${masterPort} 2`,
       `sentinel down-after-milliseconds ${SENTINEL_MASTER_NAME} ${downAfterMs}`,
-      `sentinel failover-timeout ${SENTINEL_MASTER_NAME} 10000`,
+      // A sentinel that loses the leader election (three may ask at once, and split the vote) tries again
+      // only after twice this: short, so a split vote costs seconds, not the default's minutes.
+      `sentinel failover-timeout ${SENTINEL_MASTER_NAME} 3000`,
       `sentinel parallel-syncs ${SENTINEL_MASTER_NAME} 1`,
       '',
     ].join('\n'),
