@@ -10,6 +10,7 @@ import { createAuth } from '../src/auth.js'
 import { createArgon2Hasher } from '../src/core/password-hasher.js'
 import { createRedisClusterStore } from '../src/store/redis/sharded.js'
 import { startRedisCluster } from '../test/helpers/redis-cluster.js'
+import { sessionOf } from '../test/helpers/signed-in.js'
 
 const PASSWORD = 'sizing password 1'
 /** Operations in flight at once: enough to keep three masters busy from one process. */
@@ -83,7 +84,7 @@ export async function measureClusterSizing(users: number): Promise<ClusterSizing
     const cookies: string[] = []
     const signIn = await phase(() =>
       each(emails, async (email) => {
-        const { cookie } = await auth.signIn({ email, password: PASSWORD })
+        const { cookie } = sessionOf(await auth.signIn({ email, password: PASSWORD }))
         cookies.push(`${cookie.name}=${cookie.value}`)
       }),
     )

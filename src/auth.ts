@@ -32,6 +32,14 @@ import { type CredentialChecker, createCredentialChecker } from './engine/creden
 import { type Federation, createFederation } from './engine/federation.js'
 import { type DeviceLimitGate, type Devices, type SessionLimit, createDevices } from './engine/devices.js'
 import { createThrottle } from './engine/throttle.js'
+import { openPendingSignIns } from './engine/pending-sign-ins.js'
+import {
+  type SecondFactorRequired,
+  type SignInOutcome,
+  createSecondFactorSignIn,
+  isSecondFactorRequired,
+} from './engine/second-factor-sign-in.js'
+import { type SecondFactors, createSecondFactors } from './engine/second-factors.js'
 import { type RateLimitPolicy, resolveRateLimitPolicy } from './core/rate-limit-policy.js'
 import { SesameOptionError } from './core/errors.js'
 import { SUPPORTED_ALGORITHMS } from './core/jws/algorithms.js'
@@ -63,6 +71,19 @@ export type { Device, Devices, SessionLimit } from './engine/devices.js'
 export type { SessionCacheLimits, SessionCacheStats } from './engine/session-cache.js'
 export { AUTH_EVENT_NAMES, type AuthEvent, type AuthEventName, type AuthEventSink } from './engine/events.js'
 export type { Federation, LinkedIdentity } from './engine/federation.js'
+export {
+  type SecondFactorMethod,
+  type SecondFactorProof,
+  type SecondFactorRequired,
+  type SignInOutcome,
+  isSecondFactorRequired,
+} from './engine/second-factor-sign-in.js'
+export type {
+  FactorSummary,
+  SecondFactorStatus,
+  SecondFactors,
+  TotpEnrolment,
+} from './engine/second-factors.js'
 export type { Accounts, Mailer, MailRequest, RequestContext } from './engine/accounts.js'
 export type { AccountPolicy } from './core/account-policy.js'
 export type { ProviderProfile } from './core/federation.js'
@@ -109,6 +130,12 @@ export interface AuthOptions {
   /** Default: the system clock. Tests pass their own to reach expiry edges exactly. */
   clock?: Clock
   /**
+   * Second factors (authenticator apps, recovery codes). `issuerName` is what authenticator apps show above
+   * the code (default: the token issuer's host, else "Sesame"). `factorKey` (32 bytes) seals app secrets at
+   * rest; without it they are sealed with a key kept in the store, which a dump of the store also holds.
+   */
+  secondFactors?: { issuerName?: string; factorKey?: Uint8Array }
+  /**
    * Holds active cookie sessions in this process, kept true by the store's change feed, so a cookie request
    * reads no store (`engine/session-cache.ts`). Default on, for stores whose feed numbers its notices (Redis,
    * PostgreSQL, a split of the two); `false` turns it off. Limits given in part keep the rest of their
@@ -127,6 +154,11 @@ export interface RequestAuthentication {
 }
 
 export interface Auth extends CookieSessions {
+  /**
+   * A user's second factors: set up an authenticator app, recovery codes, rename and remove (the account
+   * page's calls). Sign-ins ask for them through {@link CookieSessions.signIn} and `completeSignIn`.
+   */
+  readonly secondFactors: SecondFactors
   /** The resolved, frozen options, for logs and debugging. */
   readonly config: Readonly<{
     session: Readonly<SessionPolicy>
@@ -255,6 +287,13 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     at: (now) => devices.limit.at(now),
     settle: (userId, created) => devices.limit.settle(userId, created),
   }
+  const secondFactors = await createSecondFactors({
+    store,
+    clock,
+    throttle,
+    issuerName: options.secondFactors?.issuerName ?? defaultIssuerName(tokenPolicy),
+    ...(options.secondFactors?.factorKey && { factorKey: options.secondFactors.factorKey }),
+  })
   const cookieSessions = createCookieSessions({
     store,
     clock,
@@ -263,14 +302,34 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     checkCredentials: checkSignIn,
     limit: sessionLimit,
     ...(sessionCache && { cache: sessionCache }),
+    secondFactor: createSecondFactorSignIn({
+      store,
+      clock,
+      pending: await openPendingSignIns({ store, clock }),
+      factors: secondFactors,
+      cookie,
+    }),
   })
+  // The password grant has no second step: an account with a second factor signs in through the browser
+  // (the authorization code flow), where it is asked for.
+  const checkGrantSignIn: CredentialChecker = async (email, password, ip) => {
+    const user = await checkSignIn(email, password, ip)
+    if (await secondFactors.requiresSecondFactor(user.id)) {
+      throw new AuthError(
+        'invalid_grant',
+        'This account has a second factor: sign in through the browser (the authorization code flow).',
+        { reason: 'second_factor_required' },
+      )
+    }
+    return user
+  }
   const tokenEngine = tokenPolicy
     ? await createTokenEngine({
         store,
         clock,
         policy: tokenPolicy,
         signing: { algorithm: 'ES256', ...options.tokens?.signing },
-        checkCredentials: checkSignIn,
+        checkCredentials: checkGrantSignIn,
         limit: sessionLimit,
         throttle,
         ...(options.onBackgroundError && { onBackgroundError: options.onBackgroundError }),
@@ -374,15 +433,42 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     return ended
   }
 
+  /**
+   * Runs a first-factor sign-in and reports it: a failure, or a success once it started a session. Halfway (the
+   * account has a second factor) is not signed in: the second step reports the sign-in (`via: second_factor`).
+   */
+  async function reportSignIn<Result extends { user: PublicUser }, Outcome extends SignInOutcome<Result>>(
+    fields: AuthEventFields,
+    run: () => Promise<Outcome>,
+    after?: (result: Exclude<Outcome, SecondFactorRequired>, seen: AuthEventFields) => void,
+  ): Promise<Outcome> {
+    let outcome: Outcome
+    try {
+      outcome = await run()
+    } catch (error) {
+      events.report('sign_in', 'failure', fields, error)
+      throw error
+    }
+    if (isSecondFactorRequired(outcome)) return outcome
+    const result = outcome as Exclude<Outcome, SecondFactorRequired>
+    const seen = { ...fields, userId: result.user.id }
+    events.report('sign_in', 'success', seen)
+    after?.(result, seen)
+    return outcome
+  }
+
   await sessionCache?.start()
   return {
     ...cookieSessions,
     signIn: (input) =>
-      events.observe('sign_in', { ...clientFields(input), via: 'cookie' }, async (seen) => {
-        const result = await cookieSessions.signIn(input)
+      reportSignIn({ ...clientFields(input), via: 'cookie' }, () => cookieSessions.signIn(input)),
+    completeSignIn: (input) =>
+      events.observe('sign_in', { ...clientFields(input), via: 'second_factor' }, async (seen) => {
+        const result = await cookieSessions.completeSignIn(input)
         seen.userId = result.user.id
         return result
       }),
+    secondFactors,
     async signOut(cookieHeader, context = {}) {
       const fields = { ...clientFields(context), via: 'cookie' }
       let result
@@ -410,14 +496,11 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     federation: {
       ...federation,
       signIn: (profile, input) =>
-        events.observe(
-          'sign_in',
+        reportSignIn(
           { ...clientFields(input), via: 'social', provider: profile.provider },
-          async (seen) => {
-            const result = await federation.signIn(profile, input)
-            seen.userId = result.user.id
-            if (result.created) events.report('sign_up', 'success', { ...seen })
-            return result
+          () => federation.signIn(profile, input),
+          (result, seen) => {
+            if (result.created) events.report('sign_up', 'success', seen)
           },
         ),
     },
@@ -498,6 +581,11 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
 }
 
 /** Where a request came from, as events record it. */
+/** What authenticator apps show above a code when no name is given: the token issuer's host, or "Sesame". */
+function defaultIssuerName(tokens: Readonly<TokenPolicy> | null): string {
+  return tokens ? new URL(tokens.issuer).host : 'Sesame'
+}
+
 function clientFields(context: { ip?: string | undefined; userAgent?: string | undefined }): AuthEventFields {
   return { ip: context.ip, userAgent: context.userAgent }
 }
@@ -612,6 +700,7 @@ const OPTION_NAMES = [
   'onEvent',
   'clock',
   'sessionCache',
+  'secondFactors',
 ] as const satisfies ReadonlyArray<keyof AuthOptions>
 
 /**
@@ -670,6 +759,24 @@ function checkAuthOptions(options: AuthOptions): SessionLimit {
         'Option "tokens.signing.hmacSecret" is only for HS256.',
       )
     }
+  }
+  const factors = checkOptionObject('secondFactors', options.secondFactors, ['issuerName', 'factorKey'])
+  const issuerName = factors?.['issuerName']
+  if (
+    issuerName !== undefined &&
+    !(typeof issuerName === 'string' && /^[^:\p{Cc}]{1,64}$/u.test(issuerName))
+  ) {
+    throw new SesameOptionError(
+      'secondFactors.issuerName',
+      'Option "secondFactors.issuerName" must be 1 to 64 characters, without ":" or control characters.',
+    )
+  }
+  const factorKey = factors?.['factorKey']
+  if (factorKey !== undefined && !(factorKey instanceof Uint8Array && factorKey.length === 32)) {
+    throw new SesameOptionError(
+      'secondFactors.factorKey',
+      'Option "secondFactors.factorKey" must be a Buffer of exactly 32 bytes.',
+    )
   }
   const limit = {
     max: 0,

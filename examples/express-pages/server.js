@@ -36,11 +36,26 @@ app.get('/login', (_req, res) => res.type('html').send(page('Sign in', loginForm
 app.post('/login', async (req, res, next) => {
   try {
     const result = await sessions.signIn(req, res, { email: req.body.email, password: req.body.password })
+    // An account with an authenticator app: the password was right, the code is still to come.
+    if (result.ok && 'secondFactorRequired' in result)
+      return res.type('html').send(page('Sign in', codeForm()))
     if (result.ok) return res.redirect(303, '/dashboard')
     res
       .status(result.error.status)
       .type('html')
       .send(page('Sign in', loginForm(result.error.body.error_description)))
+  } catch (error) {
+    next(error)
+  }
+})
+app.post('/login/code', async (req, res, next) => {
+  try {
+    const result = await sessions.completeSignIn(req, res, { code: String(req.body.code ?? '') })
+    if (result.ok) return res.redirect(303, '/dashboard')
+    res
+      .status(result.error.status)
+      .type('html')
+      .send(page('Sign in', codeForm(result.error.body.error_description)))
   } catch (error) {
     next(error)
   }
@@ -121,6 +136,11 @@ function loginForm(error) {
 <label>Email <input name="email" type="email" required></label>
 <label>Password <input name="password" type="password" required></label>
 <button type="submit">Sign in</button></form>`
+}
+function codeForm(error) {
+  return `${error ? `<p role="alert">${escape(error)}</p>` : ''}<form method="post" action="/login/code">
+<label>Code from your authenticator app <input name="code" inputmode="numeric" autocomplete="one-time-code" required></label>
+<button type="submit">Continue</button></form>`
 }
 function logoutForm() {
   return '<form method="post" action="/logout"><button type="submit">Sign out</button></form>'

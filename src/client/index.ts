@@ -108,9 +108,25 @@ export interface RedirectOptions {
   navigate?: (url: string) => void | Promise<void>
 }
 
+/** Where a password sign-in stands: done, or (cookie mode, an account with a second factor) one step to go. */
+export type SignInStep =
+  | { status: 'signed-in' }
+  /** Ask for a code (`methods`: `totp`, `recovery_code`, …), then call {@link SesameClient.completeSignIn}. */
+  | { status: 'second-factor-required'; methods: string[] }
+
 export interface SesameClient {
-  /** Signs in with email and password. Throws {@link SesameClientError} (e.g. `invalid_grant`, `rate_limited`). */
-  signIn(email: string, password: string): Promise<void>
+  /**
+   * Signs in with email and password. In cookie mode an account with a second factor answers
+   * `second-factor-required`: the sign-in waits (five minutes) for {@link completeSignIn}. Throws
+   * {@link SesameClientError} (e.g. `invalid_grant`, `rate_limited`); token mode's password grant refuses an
+   * account with a second factor (`invalid_grant`: use {@link signInWithRedirect}).
+   */
+  signIn(email: string, password: string): Promise<SignInStep>
+  /**
+   * Cookie mode: finishes a sign-in that answered `second-factor-required`, with a code from the authenticator
+   * app or a recovery code. Throws {@link SesameClientError} (`invalid_second_factor`, `rate_limited`).
+   */
+  completeSignIn(proof: { code: string } | { recoveryCode: string }): Promise<void>
   /**
    * Sends the browser to Sesame's sign-in (the authorization endpoint), with PKCE and `state` kept in session
    * storage for {@link handleRedirect}. Needs `clientId` and `redirectUri`.
@@ -415,11 +431,32 @@ export function createSesameClient(options: SesameClientOptions): SesameClient {
       if (mode === 'cookie') {
         const response = await post('/auth/session', { email, password })
         if (!response.ok) throw await failure(response)
-        const { user } = (await response.json()) as { user?: { id?: string } }
-        setState({ status: 'signed-in', userId: user?.id ?? null })
-        return
+        const body = (await response.json()) as {
+          user?: { id?: string }
+          second_factor_required?: boolean
+          methods?: string[]
+        }
+        if (body.second_factor_required === true) {
+          return { status: 'second-factor-required', methods: body.methods ?? [] }
+        }
+        setState({ status: 'signed-in', userId: body.user?.id ?? null })
+        return { status: 'signed-in' }
       }
       await signInByGrant({ grant_type: 'password', username: email, password })
+      return { status: 'signed-in' }
+    },
+
+    async completeSignIn(proof) {
+      if (mode !== 'cookie') {
+        throw new TypeError('completeSignIn is for cookie mode: token mode signs in with signInWithRedirect.')
+      }
+      const response = await post(
+        '/auth/session/second-factor',
+        'code' in proof ? { code: proof.code } : { recovery_code: proof.recoveryCode },
+      )
+      if (!response.ok) throw await failure(response)
+      const { user } = (await response.json()) as { user?: { id?: string } }
+      setState({ status: 'signed-in', userId: user?.id ?? null })
     },
 
     async signInWithRedirect(redirect = {}) {

@@ -137,6 +137,32 @@ export function createRefreshTokenCookie(
   }
 }
 
+/**
+ * The cookie that holds a sign-in halfway (`engine/pending-sign-ins.ts`): the password was right, the second
+ * factor is still to come. `__Host-` like the session's (only this host may set it), `SameSite=Strict`
+ * (the code is only ever sent from the sign-in page itself), and short-lived: `maxAgeSeconds` (0 clears it).
+ */
+export function createPendingSignInCookie(
+  options: Pick<SessionCookieOptions, 'secure'>,
+  sealed: string,
+  maxAgeSeconds: number,
+): CookieDescription {
+  return {
+    name: pendingSignInCookieName(options),
+    value: sealed,
+    httpOnly: true,
+    secure: options.secure,
+    sameSite: 'strict',
+    path: '/',
+    maxAgeSeconds: Math.max(0, maxAgeSeconds),
+  }
+}
+
+/** The pending sign-in cookie's name: `__Host-sesame-pending`, or `sesame-pending` when not Secure. */
+export function pendingSignInCookieName(options: Pick<SessionCookieOptions, 'secure'>): string {
+  return options.secure ? '__Host-sesame-pending' : 'sesame-pending'
+}
+
 /** What a `Cookie` header holds under one name. */
 export type CookieLookup =
   | { status: 'absent' }

@@ -19,6 +19,7 @@ import { checkSessionTimes, startSessionTimes } from '../core/session-rules.js'
 import { PASSWORD_ONLY, checkMethodList, sharedMethodList } from '../core/sign-in-methods.js'
 import type { SessionRecord, Store } from '../store/types.js'
 import type { CredentialChecker } from './credentials.js'
+import type { SecondFactorProof, SecondFactorSignIn, SignInOutcome } from './second-factor-sign-in.js'
 import type { CachedSession, SessionCache } from './session-cache.js'
 import type { DeviceLimitGate } from './types.js'
 import {
@@ -31,9 +32,30 @@ import {
 } from './types.js'
 
 export interface CookieSessions {
+  /**
+   * Checks a password and starts a session, ending the one the browser had; or, for an account with a second
+   * factor, starts a pending sign-in instead (finished by {@link CookieSessions.completeSignIn}).
+   */
   signIn(
     input: { email: unknown; password: unknown; cookieHeader?: string | undefined } & ClientContext,
-  ): Promise<SignInResult>
+  ): Promise<SignInOutcome<SignInResult>>
+  /**
+   * Finishes a pending sign-in with its second factor: the session starts (the browser's previous one ends)
+   * and `pendingCookie` clears the pending one. Throws `invalid_second_factor`, `invalid_credentials` (disabled
+   * meanwhile), `rate_limited`, `session_limit_reached`.
+   */
+  completeSignIn(
+    input: { proof: SecondFactorProof; cookieHeader?: string | undefined } & ClientContext,
+  ): Promise<SignInResult & { pendingCookie: CookieDescription }>
+  /**
+   * After a first factor (`amr`) proven outside this module (a sign-in provider): a session like
+   * {@link CookieSessions.replaceSession}, or the pending sign-in when the account has a second factor.
+   */
+  startSignIn(
+    user: PublicUser,
+    input: { cookieHeader?: string | undefined } & ClientContext,
+    amr: readonly string[],
+  ): Promise<SignInOutcome<SignInResult>>
   /**
    * Starts a session for `user`, who signed in with `amr` (`core/sign-in-methods.ts`). Without `amr`, none is
    * recorded: an application that proved the user itself should say how, or step-up checks count the session
@@ -72,6 +94,8 @@ export interface CookieSessionOptions {
   limit?: DeviceLimitGate
   /** Active sessions held in this instance (`session-cache.ts`). */
   cache?: SessionCache
+  /** The second step for accounts with a second factor; without it, every sign-in is one step. */
+  secondFactor?: SecondFactorSignIn
 }
 
 export function createCookieSessions(options: CookieSessionOptions): CookieSessions {
@@ -153,12 +177,34 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
     return createSession(user, { userAgent: input.userAgent, ip: input.ip }, amr)
   }
 
+  async function startSignIn(
+    user: PublicUser,
+    input: { cookieHeader?: string | undefined } & ClientContext,
+    amr: readonly string[],
+  ): Promise<SignInOutcome<SignInResult>> {
+    const pending = await options.secondFactor?.challenge(user.id, amr)
+    return pending ?? replaceSession(user, input, amr)
+  }
+
   return {
     async signIn(input) {
       const user = await checkCredentials(input.email, input.password, input.ip)
-      return replaceSession(toPublicUser(user), input, PASSWORD_ONLY)
+      return startSignIn(toPublicUser(user), input, PASSWORD_ONLY)
     },
 
+    async completeSignIn(input) {
+      const steps = options.secondFactor
+      if (!steps) {
+        throw new AuthError('invalid_second_factor', 'The sign-in has expired; sign in again.', {
+          reason: 'no_pending_sign_in',
+        })
+      }
+      const { user, amr } = await steps.prove(input.cookieHeader, input.proof)
+      const result = await replaceSession(toPublicUser(user), input, amr)
+      return { ...result, pendingCookie: steps.clearedCookie() }
+    },
+
+    startSignIn,
     createSession,
     replaceSession,
 

@@ -19,6 +19,7 @@ import {
   type UserRecord,
 } from '../store/types.js'
 import type { CookieSessions } from './cookie-sessions.js'
+import type { SignInOutcome } from './second-factor-sign-in.js'
 import type { Throttle } from './throttle.js'
 import { type ClientContext, type SignInResult, toPublicUser } from './types.js'
 
@@ -33,13 +34,13 @@ export interface LinkedIdentity {
 export interface Federation {
   /**
    * Finishes a sign-in through a provider: signs in the linked user, or creates an account (throttled like
-   * sign-ups), ending the session the browser had. Throws `email_exists_unlinked`, `social_email_missing`,
+   * sign-ups), ending the session the browser had; for an account with a second factor, a pending sign-in. Throws `email_exists_unlinked`, `social_email_missing`,
    * `invalid_credentials` (the linked account is disabled), `rate_limited` or `session_limit_reached`.
    */
   signIn(
     profile: ProviderProfile,
     input: { cookieHeader?: string | undefined } & ClientContext,
-  ): Promise<SignInResult & { created: boolean }>
+  ): Promise<SignInOutcome<SignInResult> & { created: boolean }>
   /**
    * Links a provider account to the user of a cookie session, which must still be live (the link was asked
    * for minutes ago, before the trip to the provider), of an account whose email is verified. Throws
@@ -55,7 +56,7 @@ export interface Federation {
 export interface FederationOptions {
   store: Store
   clock: Clock
-  sessions: Pick<CookieSessions, 'replaceSession'>
+  sessions: Pick<CookieSessions, 'startSignIn'>
   throttle: Pick<Throttle, 'checkSignUp'>
   /** Refuses a user that may not sign in yet (an unverified email, when that is required); throws. */
   admit: (user: UserRecord, context: { ip?: string | undefined }) => void
@@ -146,7 +147,8 @@ export function createFederation({ store, clock, sessions, throttle, admit }: Fe
         throw new AuthError('invalid_credentials', 'This account is disabled.', { reason: 'user_disabled' })
       }
       admit(user, input)
-      const result = await sessions.replaceSession(toPublicUser(user), input, FEDERATED)
+      // A provider is a first factor like a password: an account with a second factor asks for it here too.
+      const result = await sessions.startSignIn(toPublicUser(user), input, FEDERATED)
       return { ...result, created }
     },
 

@@ -24,8 +24,8 @@ export interface PendingSignIn {
 }
 
 export interface PendingSignIns {
-  /** Seals a pending sign-in for `userId`, who has passed `amr`. */
-  start(userId: string, amr: readonly string[]): Promise<string>
+  /** Seals a pending sign-in for `userId`, who has passed `amr`; `expiresAt` is when it lapses. */
+  start(userId: string, amr: readonly string[]): Promise<{ sealed: string; expiresAt: number }>
   /** The pending sign-in in `sealed`; throws `invalid_second_factor` when it is not one or has lapsed. */
   open(sealed: string): Promise<PendingSignIn>
   /** Uses it up; throws `invalid_second_factor` when it was used already. */
@@ -45,13 +45,13 @@ export async function openPendingSignIns(options: {
     new AuthError('invalid_second_factor', 'The sign-in has expired; sign in again.', { reason })
 
   return {
-    start: (userId, amr) =>
-      box.seal({
-        id: generatePublicId(),
-        userId,
-        amr: [...amr],
-        expiresAt: clock.nowSeconds() + PENDING_SIGN_IN_SECONDS,
-      }),
+    async start(userId, amr) {
+      const expiresAt = clock.nowSeconds() + PENDING_SIGN_IN_SECONDS
+      return {
+        sealed: await box.seal({ id: generatePublicId(), userId, amr: [...amr], expiresAt }),
+        expiresAt,
+      }
+    },
 
     async open(sealed) {
       const pending = sealed.length <= 4096 ? await box.open(sealed) : null

@@ -54,6 +54,8 @@ export interface SecondFactors {
   requiresSecondFactor(userId: string): Promise<boolean>
   /** Starts setting up an authenticator app for `user` (stores nothing). */
   beginTotp(user: { id: string; email: string }): Promise<TotpEnrolment>
+  /** The enrolment `enrolment` of `user` shown again (a page after a mistyped code); null if it lapsed. */
+  reopenTotp(user: { id: string; email: string }, enrolment: string): Promise<TotpEnrolment | null>
   /**
    * Confirms an enrolment with a code from the app and stores the secret. Returns fresh recovery codes, shown
    * once, when the user had none; else null. Throws `invalid_second_factor`, `factor_exists`, `rate_limited`.
@@ -63,6 +65,12 @@ export interface SecondFactors {
   verifyTotp(userId: string, code: string): Promise<void>
   /** Uses up one of the user's recovery codes. Throws `invalid_second_factor`, `rate_limited`. */
   useRecoveryCode(userId: string, code: string): Promise<void>
+  /**
+   * Checks a code the user typed to confirm a sensitive change (turning the app off, new recovery codes): six
+   * digits are the app's code, anything else a recovery code; either is used up. Throws `invalid_second_factor`,
+   * `rate_limited`.
+   */
+  confirmWithCode(userId: string, code: string): Promise<void>
   /** Replaces the user's recovery codes with ten new ones, returned to be shown once. Throws `not_found`. */
   regenerateRecoveryCodes(userId: string): Promise<string[]>
   /** Renames a passkey (or the app). Throws `invalid_request` (name), `not_found`. */
@@ -149,6 +157,32 @@ export async function createSecondFactors(options: SecondFactorOptions): Promise
     return (await store.listUserFactors(userId)).some((factor) => factor.kind !== 'recovery-code')
   }
 
+  async function verifyTotp(userId: string, code: string): Promise<void> {
+    await throttle.checkSecondFactor(userId)
+    const factor = await store.findUserFactor(userId, 'totp')
+    if (!factor || factor.kind !== 'totp') throw wrongCode('no_totp')
+    const key = await totpKeyOf(factor)
+    if (!key) throw wrongCode('unreadable_secret')
+    const now = clock.nowSeconds()
+    const step = matchTotpStep(key, code, now)
+    if (step === null) throw wrongCode('wrong_code')
+    if (step <= factor.counter) throw wrongCode('code_reused')
+    // Of two requests with one code, the one whose compare-and-set lands first wins; the other is a replay.
+    if (!(await store.advanceFactor(userId, factor.id, factor.counter, step, now))) {
+      throw wrongCode('code_reused')
+    }
+    await throttle.recordSecondFactorSuccess(userId)
+  }
+
+  async function useRecoveryCode(userId: string, code: string): Promise<void> {
+    await throttle.checkSecondFactor(userId)
+    const lookupKey = recoveryCodeLookupKey(code)
+    if (lookupKey === null || !(await store.takeFactor(userId, 'recovery-code', lookupKey))) {
+      throw wrongCode('wrong_recovery_code')
+    }
+    await throttle.recordSecondFactorSuccess(userId)
+  }
+
   return {
     async status(userId) {
       const factors = await store.listUserFactors(userId)
@@ -183,6 +217,18 @@ export async function createSecondFactors(options: SecondFactorOptions): Promise
       }
     },
 
+    async reopenTotp(user, enrolment) {
+      const opened = enrolment.length <= 4096 ? await enrolments.open(enrolment) : null
+      if (!opened || opened.u !== user.id || !(opened.e > clock.nowSeconds())) return null
+      const key = new Uint8Array(Buffer.from(opened.k, 'base64url'))
+      return {
+        enrolment,
+        secret: formatTotpKey(key),
+        uri: totpUri(options.issuerName, user.email, key),
+        expiresAt: opened.e,
+      }
+    },
+
     async confirmTotp(userId, enrolment, code) {
       const now = clock.nowSeconds()
       const opened = enrolment.length <= 4096 ? await enrolments.open(enrolment) : null
@@ -213,30 +259,12 @@ export async function createSecondFactors(options: SecondFactorOptions): Promise
       return { recoveryCodes: hasCodes ? null : await newRecoveryCodes(userId) }
     },
 
-    async verifyTotp(userId, code) {
-      await throttle.checkSecondFactor(userId)
-      const factor = await store.findUserFactor(userId, 'totp')
-      if (!factor || factor.kind !== 'totp') throw wrongCode('no_totp')
-      const key = await totpKeyOf(factor)
-      if (!key) throw wrongCode('unreadable_secret')
-      const now = clock.nowSeconds()
-      const step = matchTotpStep(key, code, now)
-      if (step === null) throw wrongCode('wrong_code')
-      if (step <= factor.counter) throw wrongCode('code_reused')
-      // Of two requests with one code, the one whose compare-and-set lands first wins; the other is a replay.
-      if (!(await store.advanceFactor(userId, factor.id, factor.counter, step, now))) {
-        throw wrongCode('code_reused')
-      }
-      await throttle.recordSecondFactorSuccess(userId)
-    },
+    verifyTotp,
+    useRecoveryCode,
 
-    async useRecoveryCode(userId, code) {
-      await throttle.checkSecondFactor(userId)
-      const lookupKey = recoveryCodeLookupKey(code)
-      if (lookupKey === null || !(await store.takeFactor(userId, 'recovery-code', lookupKey))) {
-        throw wrongCode('wrong_recovery_code')
-      }
-      await throttle.recordSecondFactorSuccess(userId)
+    async confirmWithCode(userId, code) {
+      if (/^\d{6}$/.test(code.replace(/\s+/g, ''))) await verifyTotp(userId, code)
+      else await useRecoveryCode(userId, code)
     },
 
     async regenerateRecoveryCodes(userId) {

@@ -4,14 +4,14 @@
  * a route (and how it proves its origin) is declared on the route for the pipeline (`pipeline.ts`).
  */
 import type { FastifyInstance } from 'fastify'
-import type { Auth, PublicUser, RequestAuthentication } from '../auth.js'
+import type { Auth, PublicUser, RequestAuthentication, SecondFactorProof } from '../auth.js'
 import { AuthError, isAuthError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
 import { isoTime } from './iso-time.js'
 import { authenticationOf } from './pipeline.js'
 import { appendSetCookies, setCookie } from './reply-cookies.js'
-import { readRequiredStringFields } from './request-fields.js'
-import { clientContextOf, signInFromRequest } from './sign-in.js'
+import { readRequiredStringFields, readStringFields } from './request-fields.js'
+import { clientContextOf, completeSignInFromRequest, signInFromRequest } from './sign-in.js'
 import { requestContext } from './pages/language.js'
 
 export interface ApiRoutesOptions {
@@ -33,6 +33,22 @@ export async function apiRoutes(app: FastifyInstance, { auth }: ApiRoutesOptions
     const credentials = readRequiredStringFields(request.body, ['email', 'password'])
     const result = await signInFromRequest(auth, request, credentials)
     appendSetCookies(reply, [result.setCookie])
+    reply.header('cache-control', 'no-store')
+    if ('secondFactor' in result) {
+      // Not signed in yet: the pending sign-in is in its cookie, finished at /auth/session/second-factor.
+      return {
+        second_factor_required: true,
+        methods: result.secondFactor.methods,
+        expires_at: isoTime(result.secondFactor.expiresAt),
+      }
+    }
+    return { user: userJSON(result.user), session: sessionJSON(result.principal) }
+  })
+
+  app.post('/auth/session/second-factor', async (request, reply) => {
+    const result = await completeSignInFromRequest(auth, request, readSecondFactorProof(request.body))
+    appendSetCookies(reply, result.setCookies)
+    reply.header('cache-control', 'no-store')
     return { user: userJSON(result.user), session: sessionJSON(result.principal) }
   })
 
@@ -96,6 +112,15 @@ const ME_RESPONSE = {
     },
   },
 } as const
+
+/** `{"code": …}` (the authenticator app) or `{"recovery_code": …}`: exactly one. */
+function readSecondFactorProof(body: unknown): SecondFactorProof {
+  const { code, recovery_code: recoveryCode } = readStringFields(body, ['code', 'recovery_code'])
+  if ((code === undefined) === (recoveryCode === undefined)) {
+    throw new AuthError('invalid_request', 'Send exactly one of "code" and "recovery_code".')
+  }
+  return code !== undefined ? { code } : { recoveryCode: recoveryCode! }
+}
 
 function userJSON(user: PublicUser): { id: string; email: string; email_verified: boolean } {
   return { id: user.id, email: user.email, email_verified: user.emailVerified }

@@ -11,12 +11,12 @@
  * (with the RFC 6750 challenge for bearer), `403 insufficient_scope` for a token without the role,
  * `403 forbidden` for a session without it, `403 csrf_rejected` for a cross-site state change by cookie.
  */
-import type { Auth, PublicUser } from '../auth.js'
+import type { Auth, PublicUser, SecondFactorMethod, SecondFactorProof } from '../auth.js'
 import { isAuthError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
 import { serializeCookie } from '../core/cookie.js'
 import { createCsrfGuard } from './csrf.js'
-import { signInFromRequest } from './sign-in.js'
+import { type SignInRequest, completeSignInFromRequest, signInFromRequest } from './sign-in.js'
 import { type ErrorResponse, describeError, toAuthError } from './error-reply.js'
 import {
   type GuardOptions,
@@ -79,6 +79,20 @@ export interface SesameExpressSessions {
     request: ExpressLikeRequest & { ip?: string | undefined },
     response: ExpressLikeResponse,
     credentials: { email: unknown; password: unknown },
+  ): Promise<
+    | { ok: true; user: PublicUser }
+    /** The account has a second factor: the pending sign-in's cookie is set; ask for a code, then `completeSignIn`. */
+    | { ok: true; secondFactorRequired: { methods: SecondFactorMethod[] } }
+    | { ok: false; error: ErrorResponse }
+  >
+  /**
+   * The second step: a code from the authenticator app or a recovery code for the pending sign-in in the
+   * request's cookie; sets the session cookie on success. Never throws for bad input.
+   */
+  completeSignIn(
+    request: ExpressLikeRequest & { ip?: string | undefined },
+    response: ExpressLikeResponse,
+    proof: SecondFactorProof,
   ): Promise<{ ok: true; user: PublicUser } | { ok: false; error: ErrorResponse }>
   /** Ends the request's session (if any) server-side and clears the cookie; throws `csrf_rejected` cross-site. */
   signOut(
@@ -89,32 +103,49 @@ export interface SesameExpressSessions {
 
 /** Sign-in and sign-out for an Express app that runs the engine in-process (cookie sessions). */
 export function sesameExpressSessions(
-  auth: Pick<Auth, 'signIn' | 'signOut'>,
+  auth: Pick<Auth, 'signIn' | 'completeSignIn' | 'signOut'>,
   options: { trustedOrigins?: readonly string[] } = {},
 ): SesameExpressSessions {
   if (typeof auth?.signIn !== 'function')
     throw new TypeError('sesameExpressSessions needs the Sesame engine.')
   const csrf = createCsrfGuard(options.trustedOrigins ?? [])
+  /**
+   * A sign-in step for a request from this origin (login CSRF), with the cookie and client the engine reads;
+   * a refusal comes back as the error answer, never thrown.
+   */
+  async function step<T>(
+    request: ExpressLikeRequest & { ip?: string | undefined },
+    run: (signInRequest: SignInRequest) => Promise<T>,
+  ): Promise<T | { ok: false; error: ErrorResponse }> {
+    const guardRequest = toGuardRequest(request)
+    try {
+      csrf.requireSameOrigin(guardRequest)
+      return await run({
+        headers: { cookie: guardRequest.headers.cookie, 'user-agent': request.headers['user-agent'] },
+        ip: request.ip,
+      })
+    } catch (error) {
+      if (!isAuthError(error)) throw error
+      return { ok: false, error: describeError(toAuthError(error)) }
+    }
+  }
+
   return {
-    async signIn(request, response, { email, password }) {
-      const guardRequest = toGuardRequest(request)
-      try {
-        csrf.requireSameOrigin(guardRequest)
-        const result = await signInFromRequest(
-          auth,
-          {
-            headers: { cookie: guardRequest.headers.cookie, 'user-agent': request.headers['user-agent'] },
-            ip: request.ip,
-          },
-          { email, password },
-        )
+    signIn: (request, response, credentials) =>
+      step(request, async (signInRequest) => {
+        const result = await signInFromRequest(auth, signInRequest, credentials)
         appendSetCookies(response, [result.setCookie])
-        return { ok: true, user: result.user }
-      } catch (error) {
-        if (!isAuthError(error)) throw error
-        return { ok: false, error: describeError(toAuthError(error)) }
-      }
-    },
+        if ('secondFactor' in result) {
+          return { ok: true, secondFactorRequired: { methods: result.secondFactor.methods } } as const
+        }
+        return { ok: true, user: result.user } as const
+      }),
+    completeSignIn: (request, response, proof) =>
+      step(request, async (signInRequest) => {
+        const result = await completeSignInFromRequest(auth, signInRequest, proof)
+        appendSetCookies(response, result.setCookies)
+        return { ok: true, user: result.user } as const
+      }),
     async signOut(request, response) {
       const guardRequest = toGuardRequest(request)
       csrf.requireSameOrigin(guardRequest)

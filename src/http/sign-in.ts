@@ -1,10 +1,17 @@
 /**
- * The password sign-in that every entry point shares (the JSON API, the login page, Express apps): the engine's
- * `signIn` with the cookie the browser already had (its session is ended, never adopted) and the client details
- * the device list shows, and the session cookie serialized for the framework to append. The caller has already
- * proven same origin (login CSRF).
+ * The password sign-in that every entry point shares (the JSON API, the login page, Express apps), and its
+ * second step for accounts with a second factor: the engine's calls with the cookie the browser already had
+ * (its session is ended, never adopted) and the client details the device list shows, and the cookies
+ * serialized for the framework to append. The caller has already proven same origin (login CSRF).
  */
-import type { Auth, ClientContext, SignInResult } from '../auth.js'
+import {
+  type Auth,
+  type ClientContext,
+  type SecondFactorProof,
+  type SecondFactorRequired,
+  type SignInResult,
+  isSecondFactorRequired,
+} from '../auth.js'
 import { serializeCookie } from '../core/cookie.js'
 
 /** What the sign-in reads of a request, in any framework. */
@@ -19,17 +26,43 @@ export function clientContextOf(request: SignInRequest): ClientContext {
   return { userAgent: typeof userAgent === 'string' ? userAgent : undefined, ip: request.ip }
 }
 
-/** Signs in; throws the engine's `AuthError`s (`invalid_credentials`, `rate_limited`, …). */
+/** What a password sign-in answers, with the cookie to set: the session's, or the pending sign-in's. */
+export type SignInReply =
+  (SignInResult & { setCookie: string }) | (SecondFactorRequired & { setCookie: string })
+
+/**
+ * Signs in, or (an account with a second factor) starts the pending sign-in; throws the engine's `AuthError`s
+ * (`invalid_credentials`, `rate_limited`, …).
+ */
 export async function signInFromRequest(
   auth: Pick<Auth, 'signIn'>,
   request: SignInRequest,
   credentials: { email: unknown; password: unknown },
-): Promise<SignInResult & { setCookie: string }> {
+): Promise<SignInReply> {
   const result = await auth.signIn({
     email: credentials.email,
     password: credentials.password,
     cookieHeader: request.headers.cookie,
     ...clientContextOf(request),
   })
-  return { ...result, setCookie: serializeCookie(result.cookie) }
+  return isSecondFactorRequired(result)
+    ? { ...result, setCookie: serializeCookie(result.pendingCookie) }
+    : { ...result, setCookie: serializeCookie(result.cookie) }
+}
+
+/**
+ * Finishes a pending sign-in with its second factor; `setCookies` start the session and clear the pending
+ * cookie. Throws `invalid_second_factor`, `rate_limited`, ….
+ */
+export async function completeSignInFromRequest(
+  auth: Pick<Auth, 'completeSignIn'>,
+  request: SignInRequest,
+  proof: SecondFactorProof,
+): Promise<SignInResult & { setCookies: string[] }> {
+  const result = await auth.completeSignIn({
+    proof,
+    cookieHeader: request.headers.cookie,
+    ...clientContextOf(request),
+  })
+  return { ...result, setCookies: [serializeCookie(result.cookie), serializeCookie(result.pendingCookie)] }
 }

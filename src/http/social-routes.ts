@@ -4,13 +4,15 @@
  * outcome ends on a page of this server (the login page, or the account page for a link), with a notice.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Auth, RequestAuthentication } from '../auth.js'
+import { type Auth, type RequestAuthentication, isSecondFactorRequired } from '../auth.js'
 import { isAuthError } from '../core/errors.js'
 import { safeReturnTo } from '../core/federation.js'
 import type { SocialLogin } from '../social/social-login.js'
 import type { FlowState } from '../social/flow-state.js'
 import { principalOf } from './guard.js'
+import { withContinuation } from './pages/continuation.js'
 import { escapeHtml } from './pages/html.js'
+import { SECOND_FACTOR_PAGE } from './pages/second-factor-pages.js'
 import { type NoticeKey, noticeOf } from './pages/notices.js'
 import { authenticationOf } from './pipeline.js'
 import { setCookie } from './reply-cookies.js'
@@ -45,8 +47,8 @@ export async function socialRoutes(
    * Sends the browser on to `path`. A SameSite=Strict session cookie set in this answer is withheld by the
    * browser on a redirect that began at the provider's site, so then a page of ours navigates instead.
    */
-  function land(reply: FastifyReply, path: string): FastifyReply {
-    if (!strictCookies) return reply.redirect(path, 303)
+  function land(reply: FastifyReply, path: string, options: { sameSiteHop?: boolean } = {}): FastifyReply {
+    if (!strictCookies && !options.sameSiteHop) return reply.redirect(path, 303)
     const target = escapeHtml(path)
     return reply
       .code(200)
@@ -112,6 +114,12 @@ export async function socialRoutes(
         cookieHeader: request.headers.cookie,
         ...clientContextOf(request),
       })
+      if (isSecondFactorRequired(result)) {
+        setCookie(reply, result.pendingCookie)
+        // The pending cookie is SameSite=Strict: the page that asks for the code must be reached by a same-site
+        // navigation (the landing page), or the browser would hold it back on the code's form post.
+        return land(reply, withContinuation(SECOND_FACTOR_PAGE, flow.returnTo), { sameSiteHop: true })
+      }
       setCookie(reply, result.cookie)
       return land(reply, flow.returnTo)
     } catch (error) {

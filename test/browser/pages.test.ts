@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { parseTotpKey, totpCode, totpStep } from '../../src/core/totp.js'
 import { launchChromium } from '../helpers/browser.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
@@ -495,6 +496,14 @@ describe('at 390 px', { timeout: 90_000 }, () => {
   })
 })
 
+/** Light and dark at 390 px and on a desktop, in English; and light at 390 px in Korean. */
+const SCREENSHOT_VARIANTS = [
+  ...(['light', 'dark'] as const).flatMap((colorScheme) =>
+    (['390', 'desktop'] as const).map((size) => ({ colorScheme, size, language: 'en' })),
+  ),
+  { colorScheme: 'light', size: '390', language: 'ko' },
+] as const
+
 describe('screenshots', { timeout: 300_000 }, () => {
   it('takes light and dark, 390 px and desktop screenshots of /, /login, /signup, /account and the consent screen', async () => {
     mkdirSync(SCREENSHOTS, { recursive: true })
@@ -532,13 +541,7 @@ describe('screenshots', { timeout: 300_000 }, () => {
       ip: '203.0.113.7',
     })
 
-    const variants = [
-      ...(['light', 'dark'] as const).flatMap((colorScheme) =>
-        (['390', 'desktop'] as const).map((size) => ({ colorScheme, size, language: 'en' })),
-      ),
-      { colorScheme: 'light', size: '390', language: 'ko' },
-    ] as const
-    for (const { colorScheme, size, language } of variants) {
+    for (const { colorScheme, size, language } of SCREENSHOT_VARIANTS) {
       const tab = await openTab({
         viewport: size === '390' ? PHONE : DESKTOP,
         deviceScaleFactor: size === '390' ? 2 : 1,
@@ -576,6 +579,53 @@ describe('screenshots', { timeout: 300_000 }, () => {
       // Logged out again, so that every account screenshot shows the same three devices.
       await tab.page.locator('form[action="/logout"] button[type="submit"]').click()
       await tab.page.waitForURL(`${base}/login?notice=signed_out`)
+    }
+  })
+
+  it('sets up two-step sign-in and signs in with it, taking screenshots of each step', async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true })
+    for (const { colorScheme, size, language } of SCREENSHOT_VARIANTS) {
+      const email = newEmail()
+      await server!.auth.signUp({ email, password: PASSWORD })
+      const tabOptions = {
+        viewport: size === '390' ? PHONE : DESKTOP,
+        deviceScaleFactor: size === '390' ? 2 : 1,
+        colorScheme,
+        extraHTTPHeaders: { 'accept-language': language },
+      }
+      const name = (page: string) =>
+        join(SCREENSHOTS, `${page}-${colorScheme}-${size}${language === 'en' ? '' : `-${language}`}.png`)
+      const setup = await openTab(tabOptions)
+      await logIn(setup.page, email)
+      await setup.page.locator('a[href="/account/two-step/setup"]').click()
+      await setup.page.waitForURL(`${base}/account/two-step/setup`)
+      await setup.page.screenshot({ path: name('two-step-setup'), fullPage: true })
+      // What a person with an authenticator app does: the app reads the key and shows the current code.
+      const key = parseTotpKey((await setup.page.locator('#totp-secret').textContent())!)!
+      await setup.page.locator('input[name="code"]').fill(totpCode(key, totpStep(Date.now() / 1000)))
+      await setup.page.locator('form[action="/account/two-step/setup"] button[type="submit"]').click()
+      await setup.page.locator('#recovery-codes').waitFor()
+      await setup.page.screenshot({ path: name('recovery-codes'), fullPage: true })
+      const codes = await setup.page.locator('#recovery-codes li').allTextContents()
+      expect(codes).toHaveLength(10)
+      await setup.page.locator('a[href="/account?notice=two_step_on"]').click()
+      await setup.page.locator('#recovery-codes-left').waitFor()
+      await setup.page.screenshot({ path: name('account-two-step'), fullPage: true })
+
+      // Another browser: the password leads to the code page (the Strict pending cookie travels with the
+      // form's post in a real browser), and a recovery code finishes the sign-in.
+      const other = await openTab(tabOptions)
+      await other.page.goto(`${base}/login`)
+      await other.page.locator('input[name="email"]').fill(email)
+      await other.page.locator('input[name="password"]').fill(PASSWORD)
+      await other.page.locator('form[action="/login"] button[type="submit"]').click()
+      await other.page.waitForURL(`${base}/login/second-factor`)
+      await other.page.screenshot({ path: name('second-factor'), fullPage: true })
+      await other.page.locator('a[href="/login/second-factor?method=recovery_code"]').click()
+      await other.page.locator('input[name="recovery_code"]').fill(codes[0]!)
+      await other.page.locator('form[action="/login/second-factor"] button[type="submit"]').click()
+      await other.page.waitForURL(`${base}/account`)
+      expect(await other.page.locator('#recovery-codes-left').textContent()).toMatch(/9/)
     }
   })
 })

@@ -27,6 +27,7 @@ import {
   startPrivateRedis,
 } from '../helpers/private-servers.js'
 import { SAME_ORIGIN, startTestServer, type TestServer } from '../helpers/server.js'
+import { sessionOf } from '../helpers/signed-in.js'
 
 const PASSWORD = 'atomic password 1'
 const NEW_PASSWORD = 'atomic password 2'
@@ -313,7 +314,7 @@ async function engineWithDevices(store: Store): Promise<{
   await auth.signUp({ email, password: PASSWORD })
   const cookies: string[] = []
   for (let i = 0; i < 2; i++) {
-    const { cookie } = await auth.signIn({ email, password: PASSWORD })
+    const { cookie } = sessionOf(await auth.signIn({ email, password: PASSWORD }))
     cookies.push(`${cookie.name}=${cookie.value}`)
   }
   const other = await auth.tokens.grantPassword({ username: email, password: PASSWORD })

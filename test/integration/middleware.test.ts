@@ -14,6 +14,7 @@ import { createArgon2Hasher } from '../../src/core/password-hasher.js'
 import { principalOf as expressPrincipal, sesameExpress } from '../../src/http/express.js'
 import { principalOf as fastifyPrincipal, sesameFastify } from '../../src/http/fastify.js'
 import { createMemoryStore } from '../../src/store/memory/index.js'
+import { sessionOf } from '../helpers/signed-in.js'
 
 const ISSUER = 'http://sesame.test'
 const PASSWORD = 'middleware test pw'
@@ -143,7 +144,7 @@ describe('middleware', () => {
     const bearer = async (email: string): Promise<string> =>
       `Bearer ${(await auth.tokens.grantPassword({ username: email, password: PASSWORD })).accessToken}`
     const cookie = async (email: string): Promise<string> => {
-      const { cookie } = await auth.signIn({ email, password: PASSWORD })
+      const { cookie } = sessionOf(await auth.signIn({ email, password: PASSWORD }))
       return `${cookie.name}=${cookie.value}`
     }
     credentials.userBearer = await bearer('user-1@example.com')

@@ -10,6 +10,7 @@ import { createArgon2Hasher } from '../../src/core/password-hasher.js'
 import type { MailRequest } from '../../src/engine/accounts.js'
 import { createMemoryStore } from '../../src/store/memory/index.js'
 import type { Store } from '../../src/store/types.js'
+import { sessionOf } from '../helpers/signed-in.js'
 
 const PASSWORD = 'routed password 1'
 
@@ -34,7 +35,7 @@ describe('secret routes in the engine', () => {
       const user = await auth.createUser({ email, password: PASSWORD })
       const route = `${store.routeOf(user.id)}.`
 
-      const { cookie } = await auth.signIn({ email, password: PASSWORD })
+      const { cookie } = sessionOf(await auth.signIn({ email, password: PASSWORD }))
       expect(cookie.value.startsWith(route)).toBe(true)
       expect(await auth.authenticateSession(`${cookie.name}=${cookie.value}`)).toMatchObject({
         user: { id: user.id },

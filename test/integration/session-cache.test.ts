@@ -25,6 +25,7 @@ import {
   freshPrefix,
   freshSchema,
 } from '../helpers/shared-stores.js'
+import { sessionOf } from '../helpers/signed-in.js'
 
 const FAST_HASHER = createArgon2Hasher({ params: { memoryCost: 1024, timeCost: 1, parallelism: 1 } })
 const PASSWORD = 'a passphrase for the cache test'
@@ -115,7 +116,7 @@ describe.each(KINDS)('the session cache on %s', (kind) => {
     return { email, cookie: await signIn(auth, email) }
   }
   async function signIn(auth: Auth, email: string, password = PASSWORD): Promise<string> {
-    const { cookie } = await auth.signIn({ email, password })
+    const { cookie } = sessionOf(await auth.signIn({ email, password }))
     return `${cookie.name}=${cookie.value}`
   }
 

@@ -15,6 +15,8 @@ import {
 } from '../helpers/oidc-provider.js'
 import { type TestServer, startTestServer } from '../helpers/server.js'
 import { linkToken, startMailCapture } from '../helpers/mail-capture.js'
+import { parseTotpKey, totpCode, totpStep } from '../../src/core/totp.js'
+import { createManualClock } from '../helpers/clock.js'
 
 /** Sesame's issuer: inject() needs no listening port, but the provider must know the redirect URI. */
 const ISSUER = 'http://localhost:3999'
@@ -421,6 +423,47 @@ describe('landing after a sign-in with SameSite=Strict cookies', () => {
       expect(String(landed.headers['set-cookie'])).toMatch(/sesame=[^;]+;.*SameSite=Strict/i)
       expect(browser.cookies.has(SESSION_COOKIE)).toBe(true)
       expect((await me(server, browser)).statusCode).toBe(200)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe('sign-in through a provider for an account with a second factor', () => {
+  it('stops at the code step on a page reached same-site, and records the provider and the code', async () => {
+    const clock = createManualClock(Math.floor(Date.now() / 1000))
+    const server = await startTestServer({ clock, env: { ...socialEnv(), SESAME_STORE: 'memory' } })
+    try {
+      provider.accounts.set('tess', { email: 'tess@example.test', email_verified: true })
+      await signInAs(server, new Browser(), 'tess')
+      const user = (await server.store.findUserByEmail('tess@example.test'))!
+      const enrolment = await server.auth.secondFactors.beginTotp(user)
+      const key = parseTotpKey(enrolment.secret)!
+      const step = totpStep(clock.nowSeconds())
+      await server.auth.secondFactors.confirmTotp(user.id, enrolment.enrolment, totpCode(key, step))
+
+      const browser = new Browser()
+      const landed = await signInAs(server, browser, 'tess', '?return_to=%2Fdocs')
+      // The pending cookie is Strict: a page of ours navigates on, so the code's form post carries it.
+      expect(landed.statusCode).toBe(200)
+      expect(landed.body).toContain(
+        '<meta http-equiv="refresh" content="0;url=/login/second-factor?return_to=%2Fdocs">',
+      )
+      expect(browser.cookies.has(SESSION_COOKIE)).toBe(false)
+      expect(browser.cookies.has('sesame-pending')).toBe(true)
+      expect((await me(server, browser)).statusCode).toBe(401)
+
+      const done = await server.app.inject({
+        method: 'POST',
+        url: '/login/second-factor',
+        headers: { ...SAME_ORIGIN, cookie: browser.header() },
+        payload: { code: totpCode(key, step + 1), return_to: '/docs' },
+      })
+      browser.keep(done.headers['set-cookie'])
+      expect(done.statusCode).toBe(303)
+      expect(done.headers.location).toBe('/docs')
+      const who = await me(server, browser)
+      expect(who.json()).toMatchObject({ user: { id: user.id }, session: { amr: ['fed', 'otp', 'mfa'] } })
     } finally {
       await server.close()
     }

@@ -81,9 +81,9 @@ describe('verifier against Sesame', () => {
     expect(principal).toMatchObject({ method: 'token', roles: [] })
     expect(await verifier.authenticate({ cookie: '__Host-sesame=x' } as never)).toBeNull()
     const at = token.length - 5 // a signature character that always changes the signature's bytes
-    expect(refusal(verifier, `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`)).toBe(
-      'invalid_token',
-    )
+    expect(
+      refusal(verifier, `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`),
+    ).toBe('invalid_token')
     expect(verifier.status()).toMatchObject({ feed: 'connected' })
   })
 

@@ -28,7 +28,7 @@ describe('pending sign-ins', () => {
   })
 
   it('carries who passed which factor, sealed: the note reveals neither', async () => {
-    const sealed = await pending.start('user-1', ['pwd'])
+    const { sealed } = await pending.start('user-1', ['pwd'])
     // Encrypted, not only signed: a signed note would show the user id in its base64url payload.
     for (const part of sealed.split('.')) {
       expect(Buffer.from(part, 'base64url').toString('latin1')).not.toContain('user-1')
@@ -41,7 +41,7 @@ describe('pending sign-ins', () => {
   })
 
   it('lapses after five minutes', async () => {
-    const sealed = await pending.start('user-1', ['pwd'])
+    const { sealed } = await pending.start('user-1', ['pwd'])
     clock.advance(299)
     await pending.open(sealed)
     clock.advance(1)
@@ -49,7 +49,7 @@ describe('pending sign-ins', () => {
   })
 
   it('refuses a damaged or foreign note, and one sealed by another deployment', async () => {
-    const sealed = await pending.start('user-1', ['pwd'])
+    const { sealed } = await pending.start('user-1', ['pwd'])
     // One character of the tag changed: a full six bits, not the last character's padding bits, which
     // base64url decoding ignores (a change there would leave the note intact).
     const at = sealed.length - 5
@@ -61,7 +61,7 @@ describe('pending sign-ins', () => {
   })
 
   it('completes once: of concurrent completions exactly one gets through', async () => {
-    const opened = await pending.open(await pending.start('user-1', ['pwd']))
+    const opened = await pending.open((await pending.start('user-1', ['pwd'])).sealed)
     const results = await Promise.allSettled([
       pending.finish(opened),
       pending.finish(opened),

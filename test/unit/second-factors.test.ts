@@ -118,7 +118,7 @@ describe('second factors (engine)', () => {
   })
 
   it('opens no sealed value of another kind as an enrolment: a pending sign-in, a stored secret', async () => {
-    const pending = await (await openPendingSignIns({ store, clock })).start(user.id, ['pwd'])
+    const { sealed: pending } = await (await openPendingSignIns({ store, clock })).start(user.id, ['pwd'])
     const code = '123456'
     expect(await refusal(factors.confirmTotp(user.id, pending, code))).toMatchObject({
       reason: 'unreadable_enrolment',

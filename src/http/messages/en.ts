@@ -81,6 +81,50 @@ export const en = {
     signUp: 'Create an account',
   },
 
+  secondFactor: {
+    title: 'Two-step sign-in',
+    heading: 'One more step',
+    lead: 'Enter the six-digit code from your authenticator app.',
+    codeLabel: 'Code',
+    submit: 'Continue',
+    busy: 'Checking…',
+    useRecoveryCode: 'Lost your phone? Use a recovery code',
+    recoveryLead:
+      'Enter one of the recovery codes you saved when you set up two-step sign-in. Each works once.',
+    recoveryLabel: 'Recovery code',
+    useApp: 'Use a code from your app instead',
+    startOver: 'Start over',
+  },
+
+  twoStep: {
+    heading: 'Two-step sign-in',
+    leadOff:
+      'Add a second step to your sign-in: after your password, a six-digit code from an authenticator app on your phone. Someone who learns your password still cannot get in.',
+    leadOn: 'After your password, Sesame asks for a code from your authenticator app.',
+    setUp: 'Set up an authenticator app',
+    app: 'Authenticator app',
+    added: (date: string) => `Added ${date}`,
+    lastUsed: (ago: string) => `last used ${ago}`,
+    codesLeft: (count: number) => (count === 1 ? '1 recovery code left' : `${count} recovery codes left`),
+    codeToConfirm: 'Code from your app (or a recovery code)',
+    turnOff: 'Turn off',
+    turnOffBusy: 'Turning off…',
+    newCodes: 'Make new recovery codes',
+    newCodesBusy: 'Making codes…',
+    setupTitle: 'Set up an authenticator app',
+    setupLead:
+      'Scan this code with an authenticator app (Google Authenticator, Microsoft Authenticator, 1Password, …), then enter the six-digit code it shows.',
+    qrLabel: 'QR code to scan with your authenticator app',
+    cantScan: 'Cannot scan? Enter this key in the app:',
+    confirm: 'Turn on two-step sign-in',
+    confirmBusy: 'Checking…',
+    cancel: 'Cancel',
+    codesTitle: 'Your recovery codes',
+    codesLead:
+      'If you lose your phone, each of these codes lets you sign in once instead of a code from the app. Save them somewhere safe, like a password manager. They are shown only now.',
+    codesDone: 'I have saved my codes',
+  },
+
   account: {
     title: 'Account',
     heading: 'Your account',
@@ -229,6 +273,9 @@ export const en = {
     currentPasswordWrong: 'That is not your current password.',
     noPasswordYet: 'Your account has no password yet: just choose a new one.',
     invalidCredentials: 'The email or password is incorrect.',
+    wrongCode:
+      'That code is not right, or was used already. Check the time on your phone and try the newest code.',
+    wrongRecoveryCode: 'That recovery code is not right, or was used already.',
     sameEmail: 'This is already your email address.',
     mailUnavailable: 'We could not send the mail. Please try again in a moment.',
     emailNotVerified: 'Please confirm your email address first. We have sent you a new link.',
@@ -246,6 +293,11 @@ export const en = {
   /** The one-line notices a page shows after a redirect (`?notice=`; kinds in `pages/notices.ts`). */
   notices: {
     welcome: 'Welcome to Sesame! Your account is ready and you are signed in.',
+    sign_in_expired: 'The sign-in took too long and has expired. Please log in again.',
+    two_step_on: 'Two-step sign-in is on. Sesame will ask for a code from your app after your password.',
+    two_step_off: 'Two-step sign-in is off.',
+    setup_expired: 'The setup took too long. Please start again.',
+    wrong_code: 'That code is not right, or was used already.',
     signed_out: 'You are signed out.',
     signed_out_everywhere: 'You are signed out on every device.',
     device_ended: 'That device is logged out.',

@@ -69,6 +69,50 @@ export const ko: Messages = {
     signUp: '계정 만들기',
   },
 
+  secondFactor: {
+    title: '2단계 로그인',
+    heading: '한 단계만 더',
+    lead: '인증 앱에 표시된 6자리 코드를 입력하세요.',
+    codeLabel: '코드',
+    submit: '계속',
+    busy: '확인하는 중…',
+    useRecoveryCode: '휴대폰을 잃어버리셨나요? 복구 코드 사용하기',
+    recoveryLead:
+      '2단계 로그인을 설정할 때 저장한 복구 코드 중 하나를 입력하세요. 각 코드는 한 번만 쓸 수 있습니다.',
+    recoveryLabel: '복구 코드',
+    useApp: '인증 앱의 코드 사용하기',
+    startOver: '처음부터 다시',
+  },
+
+  twoStep: {
+    heading: '2단계 로그인',
+    leadOff:
+      '로그인에 한 단계를 더하세요. 비밀번호를 입력한 뒤 휴대폰의 인증 앱에 표시된 6자리 코드를 입력합니다. 누군가 비밀번호를 알아내더라도 로그인할 수 없습니다.',
+    leadOn: '비밀번호를 입력한 뒤 인증 앱의 코드를 한 번 더 확인합니다.',
+    setUp: '인증 앱 설정하기',
+    app: '인증 앱',
+    added: (date: string) => `${date}에 추가됨`,
+    lastUsed: (ago: string) => `마지막 사용 ${ago}`,
+    codesLeft: (count: number) => `복구 코드 ${count}개 남음`,
+    codeToConfirm: '인증 앱의 코드 (또는 복구 코드)',
+    turnOff: '끄기',
+    turnOffBusy: '끄는 중…',
+    newCodes: '새 복구 코드 만들기',
+    newCodesBusy: '만드는 중…',
+    setupTitle: '인증 앱 설정하기',
+    setupLead:
+      '인증 앱(Google Authenticator, Microsoft Authenticator, 1Password 등)으로 이 코드를 스캔한 뒤, 앱에 표시된 6자리 코드를 입력하세요.',
+    qrLabel: '인증 앱으로 스캔할 QR 코드',
+    cantScan: '스캔할 수 없나요? 앱에 이 키를 입력하세요:',
+    confirm: '2단계 로그인 켜기',
+    confirmBusy: '확인하는 중…',
+    cancel: '취소',
+    codesTitle: '복구 코드',
+    codesLead:
+      '휴대폰을 잃어버리면 인증 앱의 코드 대신 이 코드로 한 번씩 로그인할 수 있습니다. 비밀번호 관리자 등 안전한 곳에 보관하세요. 지금만 표시됩니다.',
+    codesDone: '코드를 저장했습니다',
+  },
+
   account: {
     title: '내 계정',
     heading: '내 계정',
@@ -214,6 +258,9 @@ export const ko: Messages = {
     currentPasswordWrong: '현재 비밀번호가 올바르지 않습니다.',
     noPasswordYet: '아직 비밀번호가 없는 계정입니다. 새 비밀번호만 입력해 주세요.',
     invalidCredentials: '이메일 또는 비밀번호가 올바르지 않습니다.',
+    wrongCode:
+      '코드가 올바르지 않거나 이미 사용되었습니다. 휴대폰의 시간을 확인하고 가장 최근 코드를 입력하세요.',
+    wrongRecoveryCode: '복구 코드가 올바르지 않거나 이미 사용되었습니다.',
     sameEmail: '이미 사용 중인 이메일 주소입니다.',
     mailUnavailable: '메일을 보내지 못했습니다. 잠시 후 다시 시도해 주세요.',
     emailNotVerified: '먼저 이메일 주소를 인증해 주세요. 인증 링크를 새로 보내 드렸습니다.',
@@ -230,6 +277,11 @@ export const ko: Messages = {
 
   notices: {
     welcome: 'Sesame에 오신 것을 환영합니다! 계정이 만들어졌고 로그인되었습니다.',
+    sign_in_expired: '로그인 시간이 초과되었습니다. 다시 로그인해 주세요.',
+    two_step_on: '2단계 로그인이 켜졌습니다. 비밀번호 다음에 인증 앱의 코드를 확인합니다.',
+    two_step_off: '2단계 로그인이 꺼졌습니다.',
+    setup_expired: '설정 시간이 초과되었습니다. 다시 시작해 주세요.',
+    wrong_code: '코드가 올바르지 않거나 이미 사용되었습니다.',
     signed_out: '로그아웃되었습니다.',
     signed_out_everywhere: '모든 기기에서 로그아웃되었습니다.',
     device_ended: '선택한 기기에서 로그아웃되었습니다.',

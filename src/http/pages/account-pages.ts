@@ -26,10 +26,11 @@ export function accountPages(app: FastifyInstance, pages: PageContext): void {
     messages: Messages,
     extra: { status?: number; notice: Notice | null; passwordErrors?: FormErrors },
   ): Promise<FastifyReply> {
-    const [identities, devices, apps] = await Promise.all([
+    const [identities, devices, apps, secondFactors] = await Promise.all([
       auth.federation.identities(session.user.id),
       auth.devices.list(session.principal),
       auth.authorization?.listApps(session.user.id) ?? [],
+      auth.secondFactors.status(session.user.id),
     ])
     return pages.render(request, reply, {
       ...(extra.status !== undefined && { status: extra.status }),
@@ -44,6 +45,7 @@ export function accountPages(app: FastifyInstance, pages: PageContext): void {
         providers,
         notice: extra.notice,
         passwordErrors: extra.passwordErrors ?? {},
+        secondFactors,
         nowSeconds: Math.floor(Date.now() / 1000),
       }),
     })

@@ -2,7 +2,7 @@
  * The account page: the profile, where the account is signed in (cookie sessions and token families, this
  * device first), the password, the linked sign-in providers, the apps allowed in, and logging out.
  */
-import type { Device, LinkedIdentity, SessionAuthentication } from '../../auth.js'
+import type { Device, LinkedIdentity, SecondFactorStatus, SessionAuthentication } from '../../auth.js'
 import type { AllowedApp } from '../../engine/authorization.js'
 import type { Messages } from '../messages/index.js'
 import {
@@ -19,6 +19,7 @@ import { type Html, html } from './html.js'
 import { ICONS } from './icons.js'
 import type { Notice } from './notices.js'
 import { calendarDate, isoTime, timeAgo } from './time.js'
+import { twoStepPanel } from './two-step-view.js'
 import { summarizeUserAgent } from '../../core/user-agent.js'
 
 export interface AccountViewData {
@@ -31,6 +32,8 @@ export interface AccountViewData {
   notice: Notice | null
   /** The password form's refusal, shown in its panel. */
   passwordErrors: FormErrors
+  /** The account's second factors (two-step sign-in). */
+  secondFactors: SecondFactorStatus
   nowSeconds: number
 }
 
@@ -47,7 +50,8 @@ export function accountView(messages: Messages, data: AccountViewData): Html {
       </form>
     </div>
     ${noticeBox(data.notice)} ${profilePanel(messages, data)} ${emailPanel(messages, data)}
-    ${devicesPanel(messages, data)} ${passwordPanel(messages, data)} ${providersPanel(messages, data)}
+    ${devicesPanel(messages, data)} ${passwordPanel(messages, data)}
+    ${twoStepPanel(messages, data.secondFactors, data.nowSeconds)} ${providersPanel(messages, data)}
     ${appsPanel(messages, data)} ${deletePanel(messages, data)}
   </main>`
 }

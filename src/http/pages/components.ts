@@ -90,6 +90,35 @@ export function emailField(options: FieldOptions & { value: string; placeholder:
 }
 
 /**
+ * A field for a one-time code: the authenticator app's six digits (`numeric`: a phone shows the number pad,
+ * and `one-time-code` lets it offer a code it received), or a recovery code (letters and digits).
+ */
+export function codeField(options: FieldOptions & { numeric: boolean }): Html {
+  const { id, name, errors } = options
+  const error = errors[name]
+  const described = describedBy(id, error, options.hint)
+  return html`<div class="field">
+    ${labelRow(id, options.label, options.aside)}
+    <input
+      id="${id}"
+      type="text"
+      name="${name}"
+      class="code"
+      autocomplete="${options.autocomplete}"
+      inputmode="${options.numeric ? 'numeric' : 'text'}"
+      ${options.numeric ? html`pattern="[0-9 ]{6,7}" maxlength="7"` : html`maxlength="64"`}
+      autocapitalize="none"
+      spellcheck="false"
+      required
+      ${error ? html`aria-invalid="true"` : null}
+      ${described ? html`aria-describedby="${described}"` : null}
+      ${options.autofocus ? html`autofocus` : null}
+    />
+    ${fieldFooter(id, error, options.hint)}
+  </div>`
+}
+
+/**
  * A password field with its show/hide button (shown by `/assets/app.js`; without script the button stays
  * hidden). A password is never written back into the page.
  */

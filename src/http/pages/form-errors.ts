@@ -10,7 +10,7 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../core/password-po
 import type { Messages } from '../messages/index.js'
 
 /** The fields the page forms have. */
-export type FormField = 'email' | 'password' | 'current_password' | 'new_password'
+export type FormField = 'email' | 'password' | 'current_password' | 'new_password' | 'code' | 'recovery_code'
 
 /** What a form shows: a sentence per field, and one for the whole form. */
 export type FormErrors = Partial<Record<FormField | 'form', string>>

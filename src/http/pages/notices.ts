@@ -20,6 +20,11 @@ export interface Notice {
 /** The kind of every notice: exactly the catalogue's keys (a key missing or extra here does not compile). */
 const KINDS = {
   welcome: 'success',
+  sign_in_expired: 'error',
+  two_step_on: 'success',
+  two_step_off: 'success',
+  setup_expired: 'error',
+  wrong_code: 'error',
   signed_out: 'success',
   signed_out_everywhere: 'success',
   device_ended: 'success',

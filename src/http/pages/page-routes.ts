@@ -16,7 +16,9 @@ import { createPageContext } from './context.js'
 import { homePage } from './home-page.js'
 import { languageRoute } from './language.js'
 import { APP_SCRIPT } from './script.js'
+import { secondFactorPages } from './second-factor-pages.js'
 import { signInPages } from './sign-in-pages.js'
+import { twoStepPages } from './two-step-pages.js'
 import { ICON_SVG, STYLESHEET } from './style.js'
 
 export type { ProviderButton }
@@ -53,6 +55,8 @@ export async function pageRoutes(
   const pages = createPageContext(auth, providers)
   homePage(app, pages)
   signInPages(app, pages)
+  secondFactorPages(app, pages)
+  twoStepPages(app, pages)
   accountPages(app, pages)
   linkPages(app, pages)
   if (auth.authorization) authorizePages(app, pages, auth.authorization)

@@ -26,6 +26,7 @@ import { type FormErrors, formErrorsOf, isFormError } from './form-errors.js'
 import { type Html, html } from './html.js'
 import { type Notice, readNotice } from './notices.js'
 import { continuationDetails, continuationOf, withContinuation } from './continuation.js'
+import { SECOND_FACTOR_PAGE } from './second-factor-pages.js'
 
 export function signInPages(app: FastifyInstance, pages: PageContext): void {
   const { auth, providers } = pages
@@ -109,6 +110,7 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
     try {
       const result = await signInFromRequest(auth, request, { email, password })
       appendSetCookies(reply, [result.setCookie])
+      if ('secondFactor' in result) return reply.redirect(withContinuation(SECOND_FACTOR_PAGE, returnTo), 303)
       return reply.redirect(returnTo ?? '/account', 303)
     } catch (error) {
       if (!isFormError(error)) throw error

@@ -177,6 +177,14 @@ dl.facts dt { color: var(--muted); font-size: 0.9rem; }
 dl.facts dd { margin: 0; min-width: 0; }
 .email-line { display: flex; flex-wrap: wrap; align-items: center; gap: 0.35rem 0.6rem; }
 .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.85rem; color: var(--ink-2); }
+/* Two-step sign-in: the QR code keeps its white quiet zone in dark mode (scanners need light around it). */
+.qr { margin: 1.25rem auto 0.5rem; width: fit-content; padding: 0; border-radius: 0.5rem; overflow: hidden; line-height: 0; }
+.qr svg { display: block; width: 13.75rem; height: auto; max-width: 100%; }
+.secret { margin: 0.25rem 0 1rem; text-align: center; font-size: 1rem; letter-spacing: 0.06em; word-break: break-all; user-select: all; }
+input.code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 1.15rem; letter-spacing: 0.12em; }
+.codes { margin: 1.25rem 0 0; padding: 1rem 1rem 1rem 2.5rem; display: grid; grid-template-columns: repeat(2, 1fr); gap: 0.4rem 1.5rem; background: var(--surface-2); border-radius: 0.5rem; font-size: 0.95rem; user-select: all; }
+@media (max-width: 30rem) { .codes { grid-template-columns: 1fr; } }
+#second-factors + form { margin-top: 1rem; }
 .badge { display: inline-flex; align-items: center; padding: 0.1rem 0.5rem; font-size: 0.75rem; font-weight: 600; line-height: 1.5; white-space: nowrap; border-radius: 999px; color: var(--muted); background: var(--surface-2); border: 1px solid var(--line); }
 .badge.good { color: var(--good); background: var(--good-bg); border-color: var(--good-line); }
 .badge.warn { color: #b54708; background: #fffaeb; border-color: #fedf89; }

@@ -1,0 +1,118 @@
+/**
+ * Turning two-step sign-in on and off from the account page. Setting up shows a QR code and asks for a code
+ * from the app before anything is stored; the recovery codes are shown once, on the answer to that post
+ * (never on a page a reload or the history could show again: `Cache-Control: no-store`). Turning it off, or
+ * making new recovery codes, takes a current code: a session alone (a borrowed laptop) cannot weaken the
+ * account.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { SessionAuthentication } from '../../auth.js'
+import { isAuthError } from '../../core/errors.js'
+import { readStringFields } from '../request-fields.js'
+import { PAGE, type PageContext } from './context.js'
+import type { NoticeKey } from './notices.js'
+import { recoveryCodesView, twoStepSetupView } from './two-step-view.js'
+
+/** Refusals of a setup whose enrolment itself is gone (lapsed, or not this user's): start again. */
+const ENROLMENT_GONE = new Set(['unreadable_enrolment', 'enrolment_expired'])
+
+export function twoStepPages(app: FastifyInstance, pages: PageContext): void {
+  const { auth } = pages
+  const factors = auth.secondFactors
+
+  const toAccount = (reply: FastifyReply, notice: NoticeKey) =>
+    reply.redirect(`/account?notice=${notice}#two-step`, 303)
+
+  function renderCodes(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    session: SessionAuthentication,
+    codes: string[],
+  ) {
+    const { messages } = pages.speak(request)
+    return pages.render(request, reply, {
+      title: messages.twoStep.codesTitle,
+      signedInAs: session.user.email,
+      body: recoveryCodesView(messages, codes),
+    })
+  }
+
+  app.get('/account/two-step/setup', PAGE, async (request, reply) => {
+    const session = pages.session(request)
+    if (!session) return reply.redirect('/login', 303)
+    const status = await factors.status(session.user.id)
+    if (status.factors.some((factor) => factor.kind === 'totp')) return toAccount(reply, 'two_step_on')
+    const { messages } = pages.speak(request)
+    return pages.render(request, reply, {
+      title: messages.twoStep.setupTitle,
+      signedInAs: session.user.email,
+      body: twoStepSetupView(messages, await factors.beginTotp(session.user), {}),
+    })
+  })
+
+  app.post('/account/two-step/setup', PAGE, async (request, reply) => {
+    const session = pages.session(request)
+    if (!session) return reply.redirect('/login', 303)
+    const { enrolment = '', code = '' } = readStringFields(request.body, ['enrolment', 'code'])
+    try {
+      const { recoveryCodes } = await factors.confirmTotp(session.user.id, enrolment, code)
+      return recoveryCodes
+        ? renderCodes(request, reply, session, recoveryCodes)
+        : toAccount(reply, 'two_step_on')
+    } catch (error) {
+      if (isAuthError(error, 'factor_exists')) return toAccount(reply, 'two_step_on')
+      if (!isAuthError(error, 'invalid_second_factor') && !isAuthError(error, 'rate_limited')) throw error
+      const again = ENROLMENT_GONE.has(error.reason ?? '')
+        ? null
+        : await factors.reopenTotp(session.user, enrolment)
+      if (!again) return toAccount(reply, 'setup_expired')
+      const { messages } = pages.speak(request)
+      const text = isAuthError(error, 'rate_limited')
+        ? messages.errors.rateLimited
+        : messages.errors.wrongCode
+      return pages.render(request, reply, {
+        status: error.status,
+        title: messages.twoStep.setupTitle,
+        signedInAs: session.user.email,
+        body: twoStepSetupView(messages, again, { code: text }),
+      })
+    }
+  })
+
+  /** A sensitive change behind a current code; a wrong one ends on the account page saying so. */
+  async function withCode(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    change: (session: SessionAuthentication) => Promise<FastifyReply>,
+  ): Promise<FastifyReply> {
+    const session = pages.session(request)
+    if (!session) return reply.redirect('/login', 303)
+    const { code = '' } = readStringFields(request.body, ['code'])
+    try {
+      await factors.confirmWithCode(session.user.id, code)
+    } catch (error) {
+      if (isAuthError(error, 'invalid_second_factor')) return toAccount(reply, 'wrong_code')
+      if (isAuthError(error, 'rate_limited')) return toAccount(reply, 'rate_limited')
+      throw error
+    }
+    return change(session)
+  }
+
+  app.post('/account/two-step/recovery-codes', PAGE, async (request, reply) =>
+    withCode(request, reply, async (session) =>
+      renderCodes(request, reply, session, await factors.regenerateRecoveryCodes(session.user.id)),
+    ),
+  )
+
+  app.post<{ Params: { id: string } }>('/account/two-step/:id/remove', PAGE, async (request, reply) =>
+    withCode(request, reply, async (session) => {
+      try {
+        await factors.remove(session.user.id, request.params.id)
+      } catch (error) {
+        if (isAuthError(error, 'not_found')) return toAccount(reply, 'not_found')
+        throw error
+      }
+      return toAccount(reply, 'two_step_off')
+    }),
+  )
+}
