@@ -131,10 +131,11 @@ export interface AuthOptions {
   clock?: Clock
   /**
    * Second factors (authenticator apps, recovery codes). `issuerName` is what authenticator apps show above
-   * the code (default: the token issuer's host, else "Sesame"). `factorKey` (32 bytes) seals app secrets at
-   * rest; without it they are sealed with a key kept in the store, which a dump of the store also holds.
+   * the code (default: the token issuer's host, else "Sesame"). `factorKeys` (32 bytes each, kept outside the
+   * store) seal app secrets at rest: the first seals, all open (list the new key first to rotate). Without them
+   * the secrets are sealed with a key kept in the store, which a dump of the store also holds.
    */
-  secondFactors?: { issuerName?: string; factorKey?: Uint8Array }
+  secondFactors?: { issuerName?: string; factorKeys?: readonly Uint8Array[] }
   /**
    * Holds active cookie sessions in this process, kept true by the store's change feed, so a cookie request
    * reads no store (`engine/session-cache.ts`). Default on, for stores whose feed numbers its notices (Redis,
@@ -292,7 +293,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     clock,
     throttle,
     issuerName: options.secondFactors?.issuerName ?? defaultIssuerName(tokenPolicy),
-    ...(options.secondFactors?.factorKey && { factorKey: options.secondFactors.factorKey }),
+    ...(options.secondFactors?.factorKeys && { factorKeys: options.secondFactors.factorKeys }),
   })
   const cookieSessions = createCookieSessions({
     store,
@@ -760,7 +761,7 @@ function checkAuthOptions(options: AuthOptions): SessionLimit {
       )
     }
   }
-  const factors = checkOptionObject('secondFactors', options.secondFactors, ['issuerName', 'factorKey'])
+  const factors = checkOptionObject('secondFactors', options.secondFactors, ['issuerName', 'factorKeys'])
   const issuerName = factors?.['issuerName']
   if (
     issuerName !== undefined &&
@@ -771,11 +772,18 @@ function checkAuthOptions(options: AuthOptions): SessionLimit {
       'Option "secondFactors.issuerName" must be 1 to 64 characters, without ":" or control characters.',
     )
   }
-  const factorKey = factors?.['factorKey']
-  if (factorKey !== undefined && !(factorKey instanceof Uint8Array && factorKey.length === 32)) {
+  const factorKeys = factors?.['factorKeys']
+  if (
+    factorKeys !== undefined &&
+    !(
+      Array.isArray(factorKeys) &&
+      factorKeys.length > 0 &&
+      factorKeys.every((key) => key instanceof Uint8Array && key.length === 32)
+    )
+  ) {
     throw new SesameOptionError(
-      'secondFactors.factorKey',
-      'Option "secondFactors.factorKey" must be a Buffer of exactly 32 bytes.',
+      'secondFactors.factorKeys',
+      'Option "secondFactors.factorKeys" must be a non-empty list of Buffers of exactly 32 bytes.',
     )
   }
   const limit = {

@@ -36,3 +36,22 @@ export function createSealedBox<T>(key: Uint8Array): SealedBox<T> {
     },
   }
 }
+
+/**
+ * A box over several keys, for a key that is rotated: seals under the first, opens under any (newest first), so
+ * values sealed before a rotation still open while the old key is listed.
+ */
+export function createRotatingSealedBox<T>(keys: readonly Uint8Array[]): SealedBox<T> {
+  if (keys.length === 0) throw new TypeError('A rotating box needs at least one key.')
+  const boxes = keys.map((key) => createSealedBox<T>(key))
+  return {
+    seal: (value) => boxes[0]!.seal(value),
+    async open(sealed) {
+      for (const box of boxes) {
+        const value = await box.open(sealed)
+        if (value !== null) return value
+      }
+      return null
+    },
+  }
+}

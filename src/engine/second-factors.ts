@@ -4,8 +4,8 @@
  * for listing and removing). What this module guarantees:
  * - A TOTP secret is stored sealed (A256GCM) under the factor key, bound to its user: a sealed secret copied
  *   onto another user's record does not open, and when the key is given from outside the database
- *   (`factorKey`) a dump alone does not yield codes. Without it the key is a store secret, in the same
- *   database as what it seals (the server does not pass one yet: see `factorKey`).
+ *   (`factorKeys`, `SESAME_FACTOR_KEY`) a dump alone does not yield codes. Without it the key is a store
+ *   secret, in the same database as what it seals.
  * - A code is accepted once: the factor's counter is the last time step accepted, moved by compare-and-set,
  *   so a replayed code (or an older one) fails, also when two requests race with the same code.
  * - Enrolment proves the app works before it counts: the secret travels sealed in the enrolment until a code
@@ -16,7 +16,7 @@ import type { Clock } from '../core/clock.js'
 import { AuthError } from '../core/errors.js'
 import { generatePublicId, generateSecretToken } from '../core/random.js'
 import { generateRecoveryCodes, recoveryCodeLookupKey } from '../core/recovery-codes.js'
-import { type SealedBox, createSealedBox } from '../core/sealed-box.js'
+import { type SealedBox, createRotatingSealedBox, createSealedBox } from '../core/sealed-box.js'
 import { formatTotpKey, generateTotpKey, matchTotpStep, totpUri } from '../core/totp.js'
 import { FACTOR_TAKEN, type FactorRecord, LAST_SIGN_IN_METHOD, type Store } from '../store/types.js'
 import type { Throttle } from './throttle.js'
@@ -89,10 +89,12 @@ export interface SecondFactorOptions {
   /** The name authenticator apps show above the code (the issuer's host by default). */
   issuerName: string
   /**
-   * 32 bytes that seal TOTP secrets at rest. Absent: a secret kept in the store itself, which protects against
-   * nothing a database dump does not also hold. (A server setting for it comes with the routes that use it.)
+   * Keys of 32 bytes that seal TOTP secrets at rest, kept outside the store (`SESAME_FACTOR_KEY`): the first
+   * seals, every one opens (a rotation lists the new key first and the old one after it). The store's own key
+   * still opens what was sealed before any was given. None: the store's key seals, which protects against
+   * nothing a database dump does not also hold.
    */
-  factorKey?: Uint8Array
+  factorKeys?: readonly Uint8Array[]
 }
 
 // Control characters (C0, DEL, C1) have no place in a name shown on a page.
@@ -121,9 +123,10 @@ export async function createSecondFactors(options: SecondFactorOptions): Promise
   const { store, clock, throttle } = options
   const secretKey = async (name: string) =>
     Buffer.from(await store.getOrCreateSecret(name, generateSecretToken()), 'base64url')
-  const atRest: SealedBox<SealedTotpKey> = createSealedBox(
-    options.factorKey ?? (await secretKey(FACTOR_KEY_SECRET)),
-  )
+  const atRest: SealedBox<SealedTotpKey> = createRotatingSealedBox([
+    ...(options.factorKeys ?? []),
+    await secretKey(FACTOR_KEY_SECRET),
+  ])
   const enrolments: SealedBox<SealedEnrolment> = createSealedBox(await secretKey(ENROLMENT_KEY_SECRET))
 
   const wrongCode = (reason: string) =>

@@ -76,6 +76,10 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
   const { config } = options
   if (!config.cookie.secure) emitSesameWarning('SESAME_W002')
   else if (dropsSecureCookie(new URL(config.tokens.issuer).origin)) emitSesameWarning('SESAME_W003')
+  // A deployment served over https is taken for production; development on http is spared the advice.
+  if (config.factorKeys.length === 0 && config.tokens.issuer.startsWith('https:')) {
+    emitSesameWarning('SESAME_W006')
+  }
   // Providers first: a provider whose discovery fails stops the start before the store is opened.
   const providers = options.socialProviders ?? (await openSocialProviders(config.social))
   const metrics = config.metrics.token !== null || config.metrics.port !== null ? createServerMetrics() : null

@@ -14,6 +14,7 @@ export function authOptionsFromConfig(config: Readonly<Config>, store: Store): A
     sessionLimit: config.sessionLimit,
     sessionCache: config.sessionCache,
     accounts: config.accounts,
+    ...(config.factorKeys.length > 0 && { secondFactors: { factorKeys: config.factorKeys } }),
     // The windows are the library's; the configuration sets the limits only.
     rateLimits: {
       loginFailuresPerAccountAndAddress: {

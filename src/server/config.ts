@@ -121,6 +121,7 @@ const ENV_SCHEMA = z
     SESAME_AUDIENCE: z.string().min(1).max(512).optional(),
     SESAME_JWT_ALG: z.enum(['ES256', 'EdDSA', 'RS256', 'HS256']).default('ES256'),
     SESAME_JWT_SECRET: z.string().optional(),
+    SESAME_FACTOR_KEY: z.string().optional(),
     SESAME_ACCESS_TTL_SECONDS: whole('SESAME_ACCESS_TTL_SECONDS', TOKEN_POLICY_DEFAULTS.accessTtlSeconds),
     SESAME_KEY_ACTIVATION_DELAY_SECONDS: whole(
       'SESAME_KEY_ACTIVATION_DELAY_SECONDS',
@@ -250,6 +251,11 @@ export interface Config {
    * false when off, else its limits.
    */
   sessionCache: false | { maxEntries: number; maxBytes: number }
+  /**
+   * Keys that seal authenticator-app secrets at rest (`SESAME_FACTOR_KEY`, comma-separated, the first sealing);
+   * empty when none is given (then a key kept in the store seals them).
+   */
+  factorKeys: Buffer[]
   tokens: {
     issuer: string
     audience: string
@@ -338,6 +344,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     )
   }
   const hmacSecret = readJwtSecret(e.SESAME_JWT_ALG, e.SESAME_JWT_SECRET)
+  const factorKeys = readFactorKeys(e.SESAME_FACTOR_KEY)
   const sessionStore = e.SESAME_SESSION_STORE ?? e.SESAME_STORE
   const kinds = [e.SESAME_STORE, sessionStore]
   if (kinds.includes('postgres') && !e.DATABASE_URL) {
@@ -418,6 +425,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       passwordGrant: e.SESAME_PASSWORD_GRANT,
     },
     revocationFeedToken: e.SESAME_REVOCATION_FEED_TOKEN ?? null,
+    factorKeys,
     // HSTS over plain HTTP is ignored by browsers and would only mislead: it follows the issuer's scheme.
     hstsMaxAgeSeconds: issuer.startsWith('https:') ? e.SESAME_HSTS_MAX_AGE_SECONDS : 0,
     metrics: { token: e.SESAME_METRICS_TOKEN ?? null, port: e.SESAME_METRICS_PORT ?? null },
@@ -473,6 +481,22 @@ function readJwtSecret(alg: string, secret: string | undefined): Buffer | undefi
   const bytes = Buffer.from(secret, 'base64url')
   if (bytes.length < 32) throw new ConfigError('Invalid SESAME_JWT_SECRET: must decode to at least 32 bytes.')
   return bytes
+}
+
+/** `SESAME_FACTOR_KEY`: one or more keys of exactly 32 bytes, unpadded base64url, comma-separated. */
+function readFactorKeys(value: string | undefined): Buffer[] {
+  if (value === undefined) return []
+  const keys = value.split(',').map((text) => text.trim())
+  for (const text of keys) {
+    if (!isCanonicalBase64url(text) || Buffer.from(text, 'base64url').length !== 32) {
+      throw new ConfigError(
+        'Invalid SESAME_FACTOR_KEY: each key must be 32 random bytes in unpadded base64url (43 characters), keys separated by commas.',
+      )
+    }
+  }
+  if (new Set(keys).size !== keys.length)
+    throw new ConfigError('Invalid SESAME_FACTOR_KEY: a key is listed twice.')
+  return keys.map((text) => Buffer.from(text, 'base64url'))
 }
 
 function describe(issue: z.core.$ZodIssue): string {

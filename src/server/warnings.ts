@@ -16,6 +16,8 @@ export const WARNINGS = {
   // Emitted by the Redis store itself (store/redis/index.ts), once per store, naming the prefix.
   SESAME_W005:
     'The Redis store met a session in the 0.1 hash layout and treated it as signed out: run `sesame migrate` to convert such sessions.',
+  SESAME_W006:
+    'SESAME_FACTOR_KEY is not set: authenticator-app secrets are sealed with a key kept in the store, so a copy of the store yields them. Set SESAME_FACTOR_KEY to 32 random bytes in base64url (`openssl rand 32 | basenc --base64url | tr -d =`), kept outside the store.',
 } as const
 
 export type WarningCode = keyof typeof WARNINGS

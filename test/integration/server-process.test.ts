@@ -68,4 +68,19 @@ describe('the server process', () => {
     expect(plain.output()).toContain('[SESAME_W003] SesameWarning: SESAME_ISSUER is plain http')
     expect(local.output()).not.toContain('SESAME_W003')
   })
+
+  it('warns at start (SESAME_W006) when served over https with no factor key, and not once one is given', async () => {
+    const https = { SESAME_DATA_DIR: dataDir, SESAME_ISSUER: 'https://auth.example.com' }
+    const keyless = await startServerProcess(https)
+    const keyed = await startServerProcess({
+      ...https,
+      SESAME_FACTOR_KEY: Buffer.alloc(32, 9).toString('base64url'),
+    })
+    for (const server of [keyless, keyed]) {
+      server.child.kill('SIGTERM')
+      await server.exited
+    }
+    expect(keyless.output()).toContain('[SESAME_W006] SesameWarning: SESAME_FACTOR_KEY is not set')
+    expect(keyed.output()).not.toContain('SESAME_W006')
+  })
 })

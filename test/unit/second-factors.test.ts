@@ -3,6 +3,7 @@
  * once, recovery codes, removal. The same store operations are held to the contract on every store in
  * test/contract; here the rules the engine adds on top.
  */
+import { randomBytes } from 'node:crypto'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { isAuthError } from '../../src/core/errors.js'
 import { resolveRateLimitPolicy } from '../../src/core/rate-limit-policy.js'
@@ -31,14 +32,20 @@ describe('second factors (engine)', () => {
   let factors: SecondFactors
   let user: UserRecord
 
-  async function open(limit = 5): Promise<SecondFactors> {
+  async function open(limit = 5, factorKeys?: Uint8Array[]): Promise<SecondFactors> {
     const throttle = createThrottle({
       store,
       clock,
       policy: resolveRateLimitPolicy({ secondFactorAttemptsPerAccount: { limit } }),
       sleep: async () => {},
     })
-    return createSecondFactors({ store, clock, throttle, issuerName: 'auth.example.com' })
+    return createSecondFactors({
+      store,
+      clock,
+      throttle,
+      issuerName: 'auth.example.com',
+      ...(factorKeys && { factorKeys }),
+    })
   }
 
   beforeEach(async () => {
@@ -174,6 +181,33 @@ describe('second factors (engine)', () => {
     // The next step (a phone a little ahead) is accepted.
     await factors.verifyTotp(user.id, totpCode(key, now() + 1))
     expect((await factors.status(user.id)).factors[0]!.lastUsedAt).toBe(clock.nowSeconds())
+  })
+
+  it('seals under a key given from outside the store: the store alone opens nothing, a rotation keeps codes working', async () => {
+    const [keyA, keyB] = [randomBytes(32), randomBytes(32)]
+    factors = await open(5, [keyA])
+    const { key } = await enrol()
+    const codeAt = (steps: number) => {
+      clock.advance(30 * steps)
+      return totpCode(key, totpStep(clock.nowSeconds()))
+    }
+    // What a dump of the store holds (its own key included) does not open the secret.
+    const storeOnly = await open()
+    expect(await refusal(storeOnly.verifyTotp(user.id, codeAt(1)))).toMatchObject({
+      reason: 'unreadable_secret',
+    })
+    // Rotated: the new key first, the old one still listed.
+    await (await open(5, [keyB, keyA])).verifyTotp(user.id, codeAt(1))
+    // The old key gone: the secret sealed under it does not open.
+    expect(await refusal((await open(5, [keyB])).verifyTotp(user.id, codeAt(1)))).toMatchObject({
+      reason: 'unreadable_secret',
+    })
+  })
+
+  it('still opens secrets sealed before a key was given', async () => {
+    const { key } = await enrol()
+    clock.advance(30)
+    await (await open(5, [randomBytes(32)])).verifyTotp(user.id, totpCode(key, totpStep(clock.nowSeconds())))
   })
 
   it('refuses a code two steps away', async () => {

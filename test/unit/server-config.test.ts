@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       social: [],
       hstsMaxAgeSeconds: 0,
       revocationFeedToken: null,
+      factorKeys: [],
       metrics: { token: null, port: null },
       auditLog: true,
       rateLimits: {
@@ -150,6 +151,20 @@ describe('loadConfig', () => {
       'Invalid SESAME_JWT_SECRET: only used with SESAME_JWT_ALG=HS256.',
     ],
     [{ SESAME_ACCESS_TTL_SECONDS: '3601' }, 'Invalid SESAME_ACCESS_TTL_SECONDS: must be at most 3600.'],
+    ...[
+      'c2hvcnQ',
+      `${'A'.repeat(43)}=`,
+      'A'.repeat(44),
+      `${'A'.repeat(43)},`,
+      `${'A'.repeat(43)},not base64url!`,
+    ].map((value): [Record<string, string>, string] => [
+      { SESAME_FACTOR_KEY: value },
+      'Invalid SESAME_FACTOR_KEY: each key must be 32 random bytes in unpadded base64url (43 characters), keys separated by commas.',
+    ]),
+    [
+      { SESAME_FACTOR_KEY: `${'A'.repeat(43)},${'A'.repeat(43)}` },
+      'Invalid SESAME_FACTOR_KEY: a key is listed twice.',
+    ],
     [
       { SESAME_KEY_ACTIVATION_DELAY_SECONDS: '86401' },
       'Invalid SESAME_KEY_ACTIVATION_DELAY_SECONDS: must be at most 86400.',
@@ -203,6 +218,14 @@ describe('loadConfig', () => {
         .hstsMaxAgeSeconds,
     ).toBe(0)
     expect(loadConfig({ SESAME_HSTS_MAX_AGE_SECONDS: '600' }).hstsMaxAgeSeconds).toBe(0)
+  })
+
+  it('decodes the factor keys, in their order', () => {
+    const [first, second] = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)]
+    const config = loadConfig({
+      SESAME_FACTOR_KEY: `${first.toString('base64url')}, ${second.toString('base64url')}`,
+    })
+    expect(config.factorKeys).toEqual([first, second])
   })
 
   it('decodes an HS256 secret and defaults the audience to the issuer', () => {
