@@ -19,6 +19,7 @@ import type { Principal } from './core/principal.js'
 import { generatePublicId } from './core/random.js'
 import { type SessionPolicy, resolveSessionPolicy } from './core/session-policy.js'
 import { type TokenPolicy, type TokenPolicyInput, resolveTokenPolicy } from './core/token-policy.js'
+import { requireRecentSignIn } from './core/step-up.js'
 import { type CookieSessions, createCookieSessions } from './engine/cookie-sessions.js'
 import {
   type SessionCacheLimits,
@@ -220,6 +221,11 @@ export interface Auth extends CookieSessions {
   ): Promise<number>
   /** The user with this id, or null. */
   findUser(userId: string): Promise<PublicUser | null>
+  /**
+   * Throws `step_up_required` unless `principal` signed in within the last 15 minutes: for changes that could
+   * lock the owner out (setting up a second factor), which a session alone must not make.
+   */
+  requireRecentSignIn(principal: Pick<Principal, 'issuedAt'>): void
   /**
    * Authenticates a request: by its `Authorization` header if it has one (and then by that alone), else by
    * its session cookie. Null when it carries neither. Throws `invalid_token`, `invalid_session` or
@@ -464,11 +470,10 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     signIn: (input) =>
       reportSignIn({ ...clientFields(input), via: 'cookie' }, () => cookieSessions.signIn(input)),
     completeSignIn: (input) =>
-      events.observe('sign_in', { ...clientFields(input), via: 'second_factor' }, async (seen) => {
-        const result = await cookieSessions.completeSignIn(input)
-        seen.userId = result.user.id
-        return result
-      }),
+      events.observe('sign_in', { ...clientFields(input), via: 'second_factor' }, (seen) =>
+        // Whose sign-in it is, known once the pending note opens: a refused code is then on the user's record.
+        cookieSessions.completeSignIn(input, (userId) => (seen.userId = userId)),
+      ),
     secondFactors,
     async signOut(cookieHeader, context = {}) {
       const fields = { ...clientFields(context), via: 'cookie' }
@@ -549,6 +554,8 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       events.observe('password_change', { ...clientFields(input), userId: principal.userId }, () =>
         changePassword(principal, input),
       ),
+
+    requireRecentSignIn: (principal) => requireRecentSignIn(principal, clock.nowSeconds()),
 
     async findUser(userId) {
       const user = await store.findUserById(userId)

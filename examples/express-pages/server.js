@@ -37,8 +37,7 @@ app.post('/login', async (req, res, next) => {
   try {
     const result = await sessions.signIn(req, res, { email: req.body.email, password: req.body.password })
     // An account with an authenticator app: the password was right, the code is still to come.
-    if (result.ok && 'secondFactorRequired' in result)
-      return res.type('html').send(page('Sign in', codeForm()))
+    if ('secondFactorRequired' in result) return res.type('html').send(page('Sign in', codeForm()))
     if (result.ok) return res.redirect(303, '/dashboard')
     res
       .status(result.error.status)

@@ -130,6 +130,18 @@ export const ERROR_REGISTRY = {
       'The code is wrong, was already used, or is not from the current time; or the enrolment it confirms has expired.',
     fix: 'Type the code the authenticator app shows now (or an unused recovery code); codes are accepted once.',
   },
+  second_factor_required: {
+    status: 401,
+    description:
+      'The password was right, and the account also asks for a second factor: no session has started yet.',
+    fix: 'Ask for the code from the authenticator app (or a recovery code) and finish the sign-in with it.',
+  },
+  step_up_required: {
+    status: 401,
+    description:
+      'The change needs a recent sign-in (within 15 minutes), and this session signed in longer ago.',
+    fix: 'Sign in again (the login page with `reauth=1`), then make the change.',
+  },
   factor_exists: {
     status: 409,
     description: 'The account already has an authenticator app set up.',

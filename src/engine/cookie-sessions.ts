@@ -41,11 +41,13 @@ export interface CookieSessions {
   ): Promise<SignInOutcome<SignInResult>>
   /**
    * Finishes a pending sign-in with its second factor: the session starts (the browser's previous one ends)
-   * and `pendingCookie` clears the pending one. Throws `invalid_second_factor`, `invalid_credentials` (disabled
-   * meanwhile), `rate_limited`, `session_limit_reached`.
+   * and `pendingCookie` clears the pending one; `onUser` learns whose sign-in it is once that is known. Throws
+   * `invalid_second_factor`, `invalid_credentials` (disabled meanwhile), `rate_limited`,
+   * `session_limit_reached` (the pending sign-in is used by then: the person starts again).
    */
   completeSignIn(
     input: { proof: SecondFactorProof; cookieHeader?: string | undefined } & ClientContext,
+    onUser?: (userId: string) => void,
   ): Promise<SignInResult & { pendingCookie: CookieDescription }>
   /**
    * After a first factor (`amr`) proven outside this module (a sign-in provider): a session like
@@ -59,7 +61,8 @@ export interface CookieSessions {
   /**
    * Starts a session for `user`, who signed in with `amr` (`core/sign-in-methods.ts`). Without `amr`, none is
    * recorded: an application that proved the user itself should say how, or step-up checks count the session
-   * as the weakest.
+   * as the weakest. It asks for no second factor: an application's own first factor (a magic link, say)
+   * goes through {@link CookieSessions.startSignIn}, which does.
    */
   createSession(user: PublicUser, context: ClientContext, amr?: readonly string[]): Promise<SignInResult>
   /**
@@ -192,14 +195,14 @@ export function createCookieSessions(options: CookieSessionOptions): CookieSessi
       return startSignIn(toPublicUser(user), input, PASSWORD_ONLY)
     },
 
-    async completeSignIn(input) {
+    async completeSignIn(input, onUser) {
       const steps = options.secondFactor
       if (!steps) {
         throw new AuthError('invalid_second_factor', 'The sign-in has expired; sign in again.', {
           reason: 'no_pending_sign_in',
         })
       }
-      const { user, amr } = await steps.prove(input.cookieHeader, input.proof)
+      const { user, amr } = await steps.prove(input.cookieHeader, input.proof, onUser)
       const result = await replaceSession(toPublicUser(user), input, amr)
       return { ...result, pendingCookie: steps.clearedCookie() }
     },

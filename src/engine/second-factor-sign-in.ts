@@ -54,12 +54,15 @@ export interface SecondFactorSignIn {
   challenge(userId: string, amr: readonly string[]): Promise<SecondFactorRequired | null>
   /**
    * Checks `proof` for the pending sign-in in `cookieHeader` and uses the sign-in up. Returns the user, re-read
-   * (a user disabled meanwhile is refused), and every method passed. Throws `invalid_second_factor` (no
-   * pending sign-in, lapsed or used, wrong code), `invalid_credentials` (disabled), `rate_limited`.
+   * (a user disabled meanwhile is refused before the code is spent), and every method passed; `onUser` learns
+   * whose sign-in it is as soon as the note opens (for the audit event of a refusal). Throws
+   * `invalid_second_factor` (no pending sign-in, lapsed or used, wrong code), `invalid_credentials`
+   * (disabled), `rate_limited`.
    */
   prove(
     cookieHeader: string | undefined,
     proof: SecondFactorProof,
+    onUser?: (userId: string) => void,
   ): Promise<{ user: UserRecord; amr: string[] }>
   /** The cookie that clears the pending sign-in, sent once it is done (or abandoned). */
   clearedCookie(): CookieDescription
@@ -102,17 +105,19 @@ export function createSecondFactorSignIn(options: SecondFactorSignInOptions): Se
       }
     },
 
-    async prove(cookieHeader, proof) {
+    async prove(cookieHeader, proof, onUser) {
       const signIn = await pending.open(pendingCookieValue(cookieHeader))
-      // The factor first, then the single use: a mistyped code leaves the sign-in open for another try.
-      if ('code' in proof) await factors.verifyTotp(signIn.userId, proof.code)
-      else await factors.useRecoveryCode(signIn.userId, proof.recoveryCode)
-      await pending.finish(signIn)
+      onUser?.(signIn.userId)
+      // Who may not sign in is refused before anything is spent.
       const user = await store.findUserById(signIn.userId)
       if (!user) throw noPendingSignIn('user_unavailable')
       if (user.disabledAt !== null) {
         throw new AuthError('invalid_credentials', 'This account is disabled.', { reason: 'user_disabled' })
       }
+      // The factor, then the single use: a mistyped code leaves the sign-in open for another try.
+      if ('code' in proof) await factors.verifyTotp(signIn.userId, proof.code)
+      else await factors.useRecoveryCode(signIn.userId, proof.recoveryCode)
+      await pending.finish(signIn)
       const amr = [...signIn.amr, SIGN_IN_METHOD.oneTimeCode, SIGN_IN_METHOD.multiFactor]
       return { user, amr }
     },

@@ -11,7 +11,12 @@ import { isoTime } from './iso-time.js'
 import { authenticationOf } from './pipeline.js'
 import { appendSetCookies, setCookie } from './reply-cookies.js'
 import { readRequiredStringFields, readStringFields } from './request-fields.js'
-import { clientContextOf, completeSignInFromRequest, signInFromRequest } from './sign-in.js'
+import {
+  checkSecondFactorProof,
+  clientContextOf,
+  completeSignInFromRequest,
+  signInFromRequest,
+} from './sign-in.js'
 import { requestContext } from './pages/language.js'
 
 export interface ApiRoutesOptions {
@@ -116,10 +121,7 @@ const ME_RESPONSE = {
 /** `{"code": …}` (the authenticator app) or `{"recovery_code": …}`: exactly one. */
 function readSecondFactorProof(body: unknown): SecondFactorProof {
   const { code, recovery_code: recoveryCode } = readStringFields(body, ['code', 'recovery_code'])
-  if ((code === undefined) === (recoveryCode === undefined)) {
-    throw new AuthError('invalid_request', 'Send exactly one of "code" and "recovery_code".')
-  }
-  return code !== undefined ? { code } : { recoveryCode: recoveryCode! }
+  return checkSecondFactorProof({ code, recoveryCode })
 }
 
 function userJSON(user: PublicUser): { id: string; email: string; email_verified: boolean } {

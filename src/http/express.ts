@@ -12,11 +12,16 @@
  * `403 forbidden` for a session without it, `403 csrf_rejected` for a cross-site state change by cookie.
  */
 import type { Auth, PublicUser, SecondFactorMethod, SecondFactorProof } from '../auth.js'
-import { isAuthError } from '../core/errors.js'
+import { AuthError, isAuthError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
 import { serializeCookie } from '../core/cookie.js'
 import { createCsrfGuard } from './csrf.js'
-import { type SignInRequest, completeSignInFromRequest, signInFromRequest } from './sign-in.js'
+import {
+  type SignInRequest,
+  checkSecondFactorProof,
+  completeSignInFromRequest,
+  signInFromRequest,
+} from './sign-in.js'
 import { type ErrorResponse, describeError, toAuthError } from './error-reply.js'
 import {
   type GuardOptions,
@@ -81,8 +86,12 @@ export interface SesameExpressSessions {
     credentials: { email: unknown; password: unknown },
   ): Promise<
     | { ok: true; user: PublicUser }
-    /** The account has a second factor: the pending sign-in's cookie is set; ask for a code, then `completeSignIn`. */
-    | { ok: true; secondFactorRequired: { methods: SecondFactorMethod[] } }
+    /**
+     * The account has a second factor: not signed in yet (so `ok` is false, and `error` is
+     * `second_factor_required` for an app that only shows errors), but the pending sign-in's cookie is set: ask
+     * for a code, then call `completeSignIn`.
+     */
+    | { ok: false; secondFactorRequired: { methods: SecondFactorMethod[] }; error: ErrorResponse }
     | { ok: false; error: ErrorResponse }
   >
   /**
@@ -136,13 +145,21 @@ export function sesameExpressSessions(
         const result = await signInFromRequest(auth, signInRequest, credentials)
         appendSetCookies(response, [result.setCookie])
         if ('secondFactor' in result) {
-          return { ok: true, secondFactorRequired: { methods: result.secondFactor.methods } } as const
+          const error = new AuthError(
+            'second_factor_required',
+            'Enter the code from your authenticator app to finish signing in.',
+          )
+          return {
+            ok: false,
+            secondFactorRequired: { methods: result.secondFactor.methods },
+            error: describeError(error),
+          } as const
         }
         return { ok: true, user: result.user } as const
       }),
     completeSignIn: (request, response, proof) =>
       step(request, async (signInRequest) => {
-        const result = await completeSignInFromRequest(auth, signInRequest, proof)
+        const result = await completeSignInFromRequest(auth, signInRequest, checkSecondFactorProof(proof))
         appendSetCookies(response, result.setCookies)
         return { ok: true, user: result.user } as const
       }),

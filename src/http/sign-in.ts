@@ -13,6 +13,7 @@ import {
   isSecondFactorRequired,
 } from '../auth.js'
 import { serializeCookie } from '../core/cookie.js'
+import { AuthError } from '../core/errors.js'
 
 /** What the sign-in reads of a request, in any framework. */
 export interface SignInRequest {
@@ -48,6 +49,18 @@ export async function signInFromRequest(
   return isSecondFactorRequired(result)
     ? { ...result, setCookie: serializeCookie(result.pendingCookie) }
     : { ...result, setCookie: serializeCookie(result.cookie) }
+}
+
+/**
+ * The proof an app passed, checked: exactly one of a `code` or a `recoveryCode`, a string. Throws
+ * `invalid_request` for anything else (a caller's JSON, not a type the compiler saw).
+ */
+export function checkSecondFactorProof(proof: unknown): SecondFactorProof {
+  const fields = typeof proof === 'object' && proof !== null ? (proof as Record<string, unknown>) : {}
+  const { code, recoveryCode } = fields
+  if (typeof code === 'string' && recoveryCode === undefined) return { code }
+  if (typeof recoveryCode === 'string' && code === undefined) return { recoveryCode }
+  throw new AuthError('invalid_request', 'Send exactly one of "code" and "recovery_code", as text.')
 }
 
 /**

@@ -50,6 +50,11 @@ beforeAll(async () => {
     })
     res.status(result.ok ? 200 : result.error.status).json(result)
   })
+  // The proof as the client sent it, unchecked: the adapter must refuse what is not one code.
+  app.post('/login/code-raw', async (req, res) => {
+    const result = await sessions.completeSignIn(req, res, req.body as never)
+    res.status(result.ok ? 200 : result.error.status).json(result)
+  })
   server = app.listen(0, '127.0.0.1')
   await new Promise((done) => server.once('listening', done))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -79,7 +84,12 @@ describe('sesameExpressSessions', () => {
 
   it('stops an account with an app at the code, and finishes the sign-in with one', async () => {
     const first = await post('/login', { email: 'app@example.com', password: PASSWORD })
-    expect(first.body).toEqual({ ok: true, secondFactorRequired: { methods: ['totp', 'recovery_code'] } })
+    // Not signed in yet: `ok` is false, so an app that only looks at `ok` lets nobody in on the password.
+    expect(first.body).toMatchObject({
+      ok: false,
+      secondFactorRequired: { methods: ['totp', 'recovery_code'] },
+      error: { status: 401, body: { error: 'second_factor_required' } },
+    })
     expect(first.cookies.map((pair) => pair.split('=')[0])).toEqual(['sesame-pending'])
     const pending = first.cookies[0]!
 
@@ -91,6 +101,14 @@ describe('sesameExpressSessions', () => {
     expect(done.status).toBe(200)
     expect(done.body).toMatchObject({ ok: true, user: { email: 'app@example.com' } })
     expect(done.cookies.some((pair) => /^sesame=.+/.test(pair))).toBe(true)
+  })
+
+  it('answers a proof that is not one code, never throws', async () => {
+    for (const code of [undefined, 123456, ['123456']]) {
+      const answer = await post('/login/code-raw', { code })
+      expect(answer.status).toBe(400)
+      expect(answer.body).toMatchObject({ ok: false, error: { body: { error: 'invalid_request' } } })
+    }
   })
 
   it('refuses a sign-in step from another origin, answered, not thrown', async () => {

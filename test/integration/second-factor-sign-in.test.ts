@@ -182,13 +182,49 @@ describe('sign-in with a second factor', () => {
     expect((await secondStep(pendingCookie, { code: codeAt(0) })).statusCode).toBe(200)
   })
 
-  it('refuses an account disabled between the two steps', async () => {
+  it('refuses an account disabled between the two steps, before the code is spent', async () => {
     const { pendingCookie } = await passwordStep()
     expect(await server.auth.disableUser(email)).toBe(true)
     const refused = await secondStep(pendingCookie, { code: codeAt(0) })
     expect(refused.statusCode).toBe(401)
     expect(refused.json()).toMatchObject({ error: 'invalid_credentials' })
     expect(setCookies(refused.headers).has(names().session)).toBe(false)
+    await server.auth.secondFactors.verifyTotp(userId, codeAt(0))
+  })
+
+  it('starts one session from one pending sign-in, whatever completions race', async () => {
+    const { pendingCookie } = await passwordStep()
+    const answers = await Promise.all(
+      recoveryCodes.slice(0, 3).map((code) => secondStep(pendingCookie, { recovery_code: code })),
+    )
+    expect(answers.map((answer) => answer.statusCode).sort()).toEqual([200, 401, 401])
+    expect(await server.store.listUserSessions(userId)).toHaveLength(1)
+  })
+
+  it('comes back to an authorization request waiting for the sign-in', async () => {
+    const waiting = '/auth/authorize?client_id=notes&state=s1'
+    const login = await server.app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: SAME_ORIGIN,
+      payload: { email, password: PASSWORD, return_to: waiting },
+    })
+    expect(login.headers.location).toBe(`/login/second-factor?return_to=${encodeURIComponent(waiting)}`)
+    const pendingCookie = `${names().pending}=${setCookies(login.headers).get(names().pending)!.value}`
+    const page = await server.app.inject({
+      method: 'GET',
+      url: login.headers.location,
+      headers: { cookie: pendingCookie },
+    })
+    expect(page.body).toContain(`name="return_to" value="${waiting.replace(/&/g, '&amp;')}"`)
+    const done = await server.app.inject({
+      method: 'POST',
+      url: '/login/second-factor',
+      headers: { ...SAME_ORIGIN, cookie: pendingCookie },
+      payload: { code: codeAt(0), return_to: waiting },
+    })
+    expect(done.statusCode).toBe(303)
+    expect(done.headers.location).toBe(waiting)
   })
 
   it('counts wrong codes against the account, and stops them at the limit', async () => {

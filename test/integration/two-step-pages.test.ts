@@ -96,6 +96,27 @@ describe('two-step sign-in on the account page', () => {
     expect(again.statusCode).toBe(303)
   })
 
+  it('asks for a fresh sign-in before setting up, and comes back to the setup after it', async () => {
+    clock.advance(901)
+    const again = '/login?reauth=1&notice=confirm_sign_in&return_to=%2Faccount%2Ftwo-step%2Fsetup'
+    const page = await get('/account/two-step/setup')
+    expect(page.statusCode).toBe(303)
+    expect(page.headers.location).toBe(again)
+    // The post too: a setup page opened before the session grew old does not slip through.
+    const posted = await post('/account/two-step/setup', { enrolment: 'x', code: '123456' })
+    expect(posted.headers.location).toBe(again)
+
+    const login = await server.app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: { ...SAME_ORIGIN, cookie },
+      payload: { email, password: PASSWORD, return_to: '/account/two-step/setup' },
+    })
+    expect(login.headers.location).toBe('/account/two-step/setup')
+    cookie = cookiePair(login.headers['set-cookie'])
+    expect((await get('/account/two-step/setup')).statusCode).toBe(200)
+  })
+
   it('refuses a lapsed setup and sends the person to start again', async () => {
     const { key, enrolment } = setupOf((await get('/account/two-step/setup')).body)
     clock.advance(601)
@@ -113,6 +134,7 @@ describe('two-step sign-in on the account page', () => {
     clock.advance(30)
     const refused = await post('/account/two-step/recovery-codes', { code: '' })
     expect(refused.headers.location).toBe('/account?notice=wrong_code#two-step')
+    expect((await server.auth.secondFactors.status(userId)).recoveryCodesLeft).toBe(10)
 
     const fresh = await post('/account/two-step/recovery-codes', { code: codes[0]! })
     expect(fresh.statusCode).toBe(200)
@@ -137,10 +159,12 @@ describe('two-step sign-in on the account page', () => {
     const refused = await post(`/account/two-step/${app!.id}/remove`, { code: '123' })
     expect(refused.headers.location).toBe('/account?notice=wrong_code#two-step')
     expect((await server.auth.secondFactors.status(userId)).factors).toHaveLength(1)
+    // Nothing by that id: said so, and the code is not spent on it.
+    const code = totpCode(key, totpStep(clock.nowSeconds()))
+    const unknown = await post('/account/two-step/no-such-id/remove', { code })
+    expect(unknown.headers.location).toBe('/account?notice=not_found#two-step')
 
-    const off = await post(`/account/two-step/${app!.id}/remove`, {
-      code: totpCode(key, totpStep(clock.nowSeconds())),
-    })
+    const off = await post(`/account/two-step/${app!.id}/remove`, { code })
     expect(off.headers.location).toBe('/account?notice=two_step_off#two-step')
     expect(await server.auth.secondFactors.status(userId)).toEqual({ factors: [], recoveryCodesLeft: 0 })
     const signIn = await server.app.inject({

@@ -78,7 +78,7 @@ export const CONSUMER_TYPE_CHECK = `import express from 'express'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import postgres from 'postgres'
-import { type Auth, AuthError, type PublicUser, type Store, createAuth } from 'sesame-auth'
+import { type Auth, AuthError, type PublicUser, type Store, createAuth, isSecondFactorRequired } from 'sesame-auth'
 import { type ClientState, type SesameClient, createSesameClient } from 'sesame-auth/client'
 import { type SesameExpress, principalOf, sesameErrorHandler, sesameExpress } from 'sesame-auth/express'
 import { type FastifyHook, type SesameFastify, principalOf as fastifyPrincipalOf, sesameFastify } from 'sesame-auth/fastify'
@@ -95,6 +95,9 @@ const auth: Auth = await createAuth({ store: createMemoryStore(), cookie: { same
 const user: PublicUser = await auth.signUp({ email: 'ada@example.com', password: 'violet anchor tundra 42' })
 const roles: readonly string[] = user.roles
 const signedIn = await auth.signIn({ email: user.email, password: 'violet anchor tundra 42' })
+// @ts-expect-error: a sign-in may stop at its second step (an account with a second factor): narrow first
+signedIn.cookie
+if (isSecondFactorRequired(signedIn)) throw new Error(\`ask for one of \${signedIn.secondFactor.methods.join(', ')}\`)
 const found = await auth.authenticate({ cookie: \`\${signedIn.cookie.name}=\${signedIn.cookie.value}\` })
 const method: 'cookie' | 'token' | undefined = found?.principal.method
 const error = new AuthError('invalid_request', 'bad input')

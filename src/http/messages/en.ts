@@ -294,6 +294,7 @@ export const en = {
   notices: {
     welcome: 'Welcome to Sesame! Your account is ready and you are signed in.',
     sign_in_expired: 'The sign-in took too long and has expired. Please log in again.',
+    confirm_sign_in: 'For your security, sign in again to continue.',
     two_step_on: 'Two-step sign-in is on. Sesame will ask for a code from your app after your password.',
     two_step_off: 'Two-step sign-in is off.',
     setup_expired: 'The setup took too long. Please start again.',

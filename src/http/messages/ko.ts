@@ -278,6 +278,7 @@ export const ko: Messages = {
   notices: {
     welcome: 'Sesame에 오신 것을 환영합니다! 계정이 만들어졌고 로그인되었습니다.',
     sign_in_expired: '로그인 시간이 초과되었습니다. 다시 로그인해 주세요.',
+    confirm_sign_in: '보안을 위해 다시 로그인한 뒤 계속하세요.',
     two_step_on: '2단계 로그인이 켜졌습니다. 비밀번호 다음에 인증 앱의 코드를 확인합니다.',
     two_step_off: '2단계 로그인이 꺼졌습니다.',
     setup_expired: '설정 시간이 초과되었습니다. 다시 시작해 주세요.',

@@ -21,6 +21,7 @@ export interface Notice {
 const KINDS = {
   welcome: 'success',
   sign_in_expired: 'error',
+  confirm_sign_in: 'error',
   two_step_on: 'success',
   two_step_off: 'success',
   setup_expired: 'error',

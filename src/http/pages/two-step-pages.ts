@@ -3,15 +3,18 @@
  * from the app before anything is stored; the recovery codes are shown once, on the answer to that post
  * (never on a page a reload or the history could show again: `Cache-Control: no-store`). Turning it off, or
  * making new recovery codes, takes a current code: a session alone (a borrowed laptop) cannot weaken the
- * account.
+ * account. Setting up takes a sign-in of the last 15 minutes (`core/step-up.ts`): an app set up by whoever
+ * holds an old session would lock the owner out, since a password reset does not remove it.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { SessionAuthentication } from '../../auth.js'
 import { isAuthError } from '../../core/errors.js'
 import { readStringFields } from '../request-fields.js'
 import { PAGE, type PageContext } from './context.js'
-import type { NoticeKey } from './notices.js'
+import { type NoticeKey, noticeOf } from './notices.js'
 import { recoveryCodesView, twoStepSetupView } from './two-step-view.js'
+
+const SETUP_PAGE = '/account/two-step/setup'
 
 /** Refusals of a setup whose enrolment itself is gone (lapsed, or not this user's): start again. */
 const ENROLMENT_GONE = new Set(['unreadable_enrolment', 'enrolment_expired'])
@@ -37,9 +40,24 @@ export function twoStepPages(app: FastifyInstance, pages: PageContext): void {
     })
   }
 
-  app.get('/account/two-step/setup', PAGE, async (request, reply) => {
+  /** Setting up needs a sign-in of moments ago: else the person signs in again and comes back here. */
+  const signInAgain = (reply: FastifyReply) =>
+    reply.redirect(`/login?reauth=1&notice=confirm_sign_in&return_to=${encodeURIComponent(SETUP_PAGE)}`, 303)
+
+  function recent(session: SessionAuthentication): boolean {
+    try {
+      auth.requireRecentSignIn(session.principal)
+      return true
+    } catch (error) {
+      if (isAuthError(error, 'step_up_required')) return false
+      throw error
+    }
+  }
+
+  app.get(SETUP_PAGE, PAGE, async (request, reply) => {
     const session = pages.session(request)
     if (!session) return reply.redirect('/login', 303)
+    if (!recent(session)) return signInAgain(reply)
     const status = await factors.status(session.user.id)
     if (status.factors.some((factor) => factor.kind === 'totp')) return toAccount(reply, 'two_step_on')
     const { messages } = pages.speak(request)
@@ -50,9 +68,10 @@ export function twoStepPages(app: FastifyInstance, pages: PageContext): void {
     })
   })
 
-  app.post('/account/two-step/setup', PAGE, async (request, reply) => {
+  app.post(SETUP_PAGE, PAGE, async (request, reply) => {
     const session = pages.session(request)
     if (!session) return reply.redirect('/login', 303)
+    if (!recent(session)) return signInAgain(reply)
     const { enrolment = '', code = '' } = readStringFields(request.body, ['enrolment', 'code'])
     try {
       const { recoveryCodes } = await factors.confirmTotp(session.user.id, enrolment, code)
@@ -79,23 +98,28 @@ export function twoStepPages(app: FastifyInstance, pages: PageContext): void {
     }
   })
 
-  /** A sensitive change behind a current code; a wrong one ends on the account page saying so. */
+  /**
+   * A sensitive change behind a current code: `target` first checks there is something to change (so a code is
+   * not spent on nothing), then the code, then `change`. Every refusal ends on the account page, saying why.
+   */
   async function withCode(
     request: FastifyRequest,
     reply: FastifyReply,
     change: (session: SessionAuthentication) => Promise<FastifyReply>,
+    target: (session: SessionAuthentication) => Promise<boolean> = async () => true,
   ): Promise<FastifyReply> {
     const session = pages.session(request)
     if (!session) return reply.redirect('/login', 303)
     const { code = '' } = readStringFields(request.body, ['code'])
     try {
+      if (!(await target(session))) return toAccount(reply, 'not_found')
       await factors.confirmWithCode(session.user.id, code)
+      return await change(session)
     } catch (error) {
       if (isAuthError(error, 'invalid_second_factor')) return toAccount(reply, 'wrong_code')
-      if (isAuthError(error, 'rate_limited')) return toAccount(reply, 'rate_limited')
-      throw error
+      if (!isAuthError(error) || error.status >= 500) throw error
+      return toAccount(reply, noticeOf(error))
     }
-    return change(session)
   }
 
   app.post('/account/two-step/recovery-codes', PAGE, async (request, reply) =>
@@ -105,14 +129,15 @@ export function twoStepPages(app: FastifyInstance, pages: PageContext): void {
   )
 
   app.post<{ Params: { id: string } }>('/account/two-step/:id/remove', PAGE, async (request, reply) =>
-    withCode(request, reply, async (session) => {
-      try {
+    withCode(
+      request,
+      reply,
+      async (session) => {
         await factors.remove(session.user.id, request.params.id)
-      } catch (error) {
-        if (isAuthError(error, 'not_found')) return toAccount(reply, 'not_found')
-        throw error
-      }
-      return toAccount(reply, 'two_step_off')
-    }),
+        return toAccount(reply, 'two_step_off')
+      },
+      async (session) =>
+        (await factors.status(session.user.id)).factors.some((factor) => factor.id === request.params.id),
+    ),
   )
 }
