@@ -19,7 +19,7 @@ import type { Principal } from './core/principal.js'
 import { generatePublicId } from './core/random.js'
 import { type SessionPolicy, resolveSessionPolicy } from './core/session-policy.js'
 import { type TokenPolicy, type TokenPolicyInput, resolveTokenPolicy } from './core/token-policy.js'
-import { requireRecentSignIn } from './core/step-up.js'
+import { requireRecentSignIn, requireStrongRecentSignIn } from './core/step-up.js'
 import { type CookieSessions, createCookieSessions } from './engine/cookie-sessions.js'
 import {
   type SessionCacheLimits,
@@ -41,6 +41,7 @@ import {
   isSecondFactorRequired,
 } from './engine/second-factor-sign-in.js'
 import { type SecondFactors, createSecondFactors } from './engine/second-factors.js'
+import { type Passkeys, type RelyingParty, createPasskeys } from './engine/passkeys.js'
 import { type RateLimitPolicy, resolveRateLimitPolicy } from './core/rate-limit-policy.js'
 import { SesameOptionError } from './core/errors.js'
 import { SUPPORTED_ALGORITHMS } from './core/jws/algorithms.js'
@@ -62,7 +63,7 @@ import {
   type EventReporter,
   createEventReporter,
 } from './engine/events.js'
-import { type PublicUser, toPublicUser } from './engine/types.js'
+import { type ClientContext, type PublicUser, type SignInResult, toPublicUser } from './engine/types.js'
 import { EMAIL_TAKEN, type Store, type UserRecord } from './store/types.js'
 
 export type { ClientContext, PublicUser, SessionAuthentication, SignInResult } from './engine/types.js'
@@ -138,6 +139,12 @@ export interface AuthOptions {
    */
   secondFactors?: { issuerName?: string; factorKeys?: readonly Uint8Array[] }
   /**
+   * Where passkeys are valid: `rpId` (the host, or a parent domain of it), `rpName` (shown by the browser) and
+   * `origin` (the pages' origin). Default: from the token issuer (its host, "Sesame", its origin); an engine
+   * without tokens and without this has no passkeys (they throw `TypeError` on use).
+   */
+  passkeys?: { rpId: string; rpName?: string; origin: string }
+  /**
    * Holds active cookie sessions in this process, kept true by the store's change feed, so a cookie request
    * reads no store (`engine/session-cache.ts`). Default on, for stores whose feed numbers its notices (Redis,
    * PostgreSQL, a split of the two); `false` turns it off. Limits given in part keep the rest of their
@@ -161,6 +168,21 @@ export interface Auth extends CookieSessions {
    * page's calls). Sign-ins ask for them through {@link CookieSessions.signIn} and `completeSignIn`.
    */
   readonly secondFactors: SecondFactors
+  /** Registering passkeys (for a signed-in user) and signing in with one. */
+  readonly passkeys: Passkeys
+  /**
+   * The passkey request for the second step of the pending sign-in in `cookieHeader` (its user's passkeys),
+   * answered through `completeSignIn` with `{ passkey: { ceremony, response } }`. Throws `invalid_second_factor`.
+   */
+  secondFactorPasskeyOptions(cookieHeader: string | undefined): ReturnType<Passkeys['beginSignIn']>
+  /**
+   * Signs in with a passkey alone (the ceremony from `passkeys.beginSignIn`, and the browser's answer), ending
+   * the session the browser had. Throws `invalid_passkey`, `invalid_credentials` (a disabled account),
+   * `email_not_verified`, `session_limit_reached`.
+   */
+  signInWithPasskey(
+    input: { ceremony: string; response: unknown; cookieHeader?: string | undefined } & ClientContext,
+  ): Promise<SignInResult>
   /** The resolved, frozen options, for logs and debugging. */
   readonly config: Readonly<{
     session: Readonly<SessionPolicy>
@@ -301,6 +323,18 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     issuerName: options.secondFactors?.issuerName ?? defaultIssuerName(tokenPolicy),
     ...(options.secondFactors?.factorKeys && { factorKeys: options.secondFactors.factorKeys }),
   })
+  const relyingParty = relyingPartyOf(options.passkeys, tokenPolicy)
+  const passkeys = relyingParty
+    ? await createPasskeys({ store, clock, relyingParty })
+    : passkeysNotConfigured()
+  const secondStep = createSecondFactorSignIn({
+    store,
+    clock,
+    pending: await openPendingSignIns({ store, clock }),
+    factors: secondFactors,
+    passkeys,
+    cookie,
+  })
   const cookieSessions = createCookieSessions({
     store,
     clock,
@@ -309,14 +343,15 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     checkCredentials: checkSignIn,
     limit: sessionLimit,
     ...(sessionCache && { cache: sessionCache }),
-    secondFactor: createSecondFactorSignIn({
-      store,
-      clock,
-      pending: await openPendingSignIns({ store, clock }),
-      factors: secondFactors,
-      cookie,
-    }),
+    secondFactor: secondStep,
   })
+  /** The step-up of a sensitive change (`core/step-up.ts`): for a user with a second factor, a recent sign-in with it. */
+  const stepUp = async (principal: Principal): Promise<void> =>
+    requireStrongRecentSignIn(
+      principal,
+      clock.nowSeconds(),
+      await secondFactors.requiresSecondFactor(principal.userId),
+    )
   // The password grant has no second step: an account with a second factor signs in through the browser
   // (the authorization code flow), where it is asked for.
   const checkGrantSignIn: CredentialChecker = async (email, password, ip) => {
@@ -372,6 +407,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
         throttle,
         onBackgroundError: options.onBackgroundError ?? (() => {}),
         events,
+        stepUp,
       })
     : null
   const federation = createFederation({
@@ -381,6 +417,21 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     throttle,
     admit: requireVerifiedEmail,
   })
+
+  /** A passkey is a first and second factor at once: its sign-in asks for nothing more. */
+  async function signInWithPasskey(
+    input: Parameters<Auth['signInWithPasskey']>[0],
+    seen: AuthEventFields,
+  ): Promise<SignInResult> {
+    const { userId, amr } = await passkeys.finishSignIn(input.ceremony, input.response)
+    seen.userId = userId
+    const user = await store.findUserById(userId)
+    if (!user || user.disabledAt !== null) {
+      throw new AuthError('invalid_credentials', 'This account is disabled.', { reason: 'user_disabled' })
+    }
+    requireVerifiedEmail(user, input)
+    return cookieSessions.replaceSession(toPublicUser(user), input, amr)
+  }
 
   async function createUser(input: {
     email: unknown
@@ -417,6 +468,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   ): Promise<number> {
     const user = await store.findUserById(principal.userId)
     if (!user) throw new AuthError('invalid_credentials', 'The email or password is incorrect.')
+    await stepUp(principal)
     if (user.passwordHash !== null) {
       if (input.currentPassword === undefined) {
         throw new AuthError('invalid_request', 'The "current_password" field is required.')
@@ -475,6 +527,12 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
         cookieSessions.completeSignIn(input, (userId) => (seen.userId = userId)),
       ),
     secondFactors,
+    passkeys,
+    secondFactorPasskeyOptions: (cookieHeader) => secondStep.passkeyOptions(cookieHeader),
+    signInWithPasskey: (input) =>
+      events.observe('sign_in', { ...clientFields(input), via: 'passkey' }, (seen) =>
+        signInWithPasskey(input, seen),
+      ),
     async signOut(cookieHeader, context = {}) {
       const fields = { ...clientFields(context), via: 'cookie' }
       let result
@@ -589,6 +647,24 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
 }
 
 /** Where a request came from, as events record it. */
+/** Where passkeys are valid: as given, else the token issuer's host and origin; null when neither is there. */
+function relyingPartyOf(
+  given: AuthOptions['passkeys'],
+  tokens: Readonly<TokenPolicy> | null,
+): RelyingParty | null {
+  if (given) return { id: given.rpId, name: given.rpName ?? 'Sesame', origin: given.origin }
+  if (!tokens) return null
+  const issuer = new URL(tokens.issuer)
+  return { id: issuer.hostname, name: 'Sesame', origin: issuer.origin }
+}
+
+function passkeysNotConfigured(): Passkeys {
+  const fail = (): never => {
+    throw new TypeError('Passkeys need the "passkeys" option (or "tokens", whose issuer names the site).')
+  }
+  return { beginRegistration: fail, finishRegistration: fail, beginSignIn: fail, finishSignIn: fail }
+}
+
 /** What authenticator apps show above a code when no name is given: the token issuer's host, or "Sesame". */
 function defaultIssuerName(tokens: Readonly<TokenPolicy> | null): string {
   return tokens ? new URL(tokens.issuer).host : 'Sesame'
@@ -709,6 +785,7 @@ const OPTION_NAMES = [
   'clock',
   'sessionCache',
   'secondFactors',
+  'passkeys',
 ] as const satisfies ReadonlyArray<keyof AuthOptions>
 
 /**
@@ -766,6 +843,34 @@ function checkAuthOptions(options: AuthOptions): SessionLimit {
         'tokens.signing.hmacSecret',
         'Option "tokens.signing.hmacSecret" is only for HS256.',
       )
+    }
+  }
+  const passkeys = checkOptionObject('passkeys', options.passkeys, ['rpId', 'rpName', 'origin'])
+  if (passkeys) {
+    const origin = passkeys['origin']
+    let host: string | null = null
+    try {
+      if (typeof origin === 'string' && new URL(origin).origin === origin) host = new URL(origin).hostname
+    } catch {
+      host = null
+    }
+    if (host === null) {
+      throw new SesameOptionError(
+        'passkeys.origin',
+        'Option "passkeys.origin" must be an origin, like https://auth.example.com.',
+      )
+    }
+    const rpId = passkeys['rpId']
+    // The RP ID is the origin's host or a parent domain of it (WebAuthn §5.1.3): anything else no browser accepts.
+    if (typeof rpId !== 'string' || !(host === rpId || host.endsWith(`.${rpId}`))) {
+      throw new SesameOptionError(
+        'passkeys.rpId',
+        'Option "passkeys.rpId" must be the origin\'s host or a parent domain of it.',
+      )
+    }
+    const rpName = passkeys['rpName']
+    if (rpName !== undefined && !(typeof rpName === 'string' && rpName.length >= 1 && rpName.length <= 64)) {
+      throw new SesameOptionError('passkeys.rpName', 'Option "passkeys.rpName" must be 1 to 64 characters.')
     }
   }
   const factors = checkOptionObject('secondFactors', options.secondFactors, ['issuerName', 'factorKeys'])

@@ -142,6 +142,12 @@ export const ERROR_REGISTRY = {
       'The change needs a recent sign-in (within 15 minutes), and this session signed in longer ago.',
     fix: 'Sign in again (the login page with `reauth=1`), then make the change.',
   },
+  invalid_passkey: {
+    status: 401,
+    description:
+      'The passkey answer did not verify (another site, an unknown or removed passkey, a counter that went backwards, no user verification), or its request expired or was used.',
+    fix: 'Start again: ask for new options and let the browser sign with a passkey registered here.',
+  },
   factor_exists: {
     status: 409,
     description: 'The account already has an authenticator app set up.',

@@ -20,6 +20,7 @@ import { AuthError } from '../core/errors.js'
 import { SIGN_IN_METHOD } from '../core/sign-in-methods.js'
 import type { Store, UserRecord } from '../store/types.js'
 import type { PendingSignIns } from './pending-sign-ins.js'
+import type { Passkeys } from './passkeys.js'
 import type { SecondFactors } from './second-factors.js'
 
 /** A way to finish a pending sign-in, as the API and the pages name it. */
@@ -46,8 +47,12 @@ export function isSecondFactorRequired<Result extends object>(
   return 'secondFactor' in outcome
 }
 
-/** The second factor a client sends: a code from the authenticator app, or one of the recovery codes. */
-export type SecondFactorProof = { code: string } | { recoveryCode: string }
+/**
+ * The second factor a client sends: a code from the authenticator app, one of the recovery codes, or a
+ * passkey's answer to the ceremony from {@link SecondFactorSignIn.passkeyOptions}.
+ */
+export type SecondFactorProof =
+  { code: string } | { recoveryCode: string } | { passkey: { ceremony: string; response: object } }
 
 export interface SecondFactorSignIn {
   /** After a first factor (`amr`): what to ask for, or null when the user has no second factor. */
@@ -66,6 +71,8 @@ export interface SecondFactorSignIn {
   ): Promise<{ user: UserRecord; amr: string[] }>
   /** The cookie that clears the pending sign-in, sent once it is done (or abandoned). */
   clearedCookie(): CookieDescription
+  /** The passkey request for the pending sign-in in `cookieHeader` (its user's passkeys). */
+  passkeyOptions(cookieHeader: string | undefined): ReturnType<Passkeys['beginSignIn']>
 }
 
 export interface SecondFactorSignInOptions {
@@ -73,11 +80,12 @@ export interface SecondFactorSignInOptions {
   clock: Clock
   pending: PendingSignIns
   factors: Pick<SecondFactors, 'verifyTotp' | 'useRecoveryCode'>
+  passkeys: Pick<Passkeys, 'beginSignIn' | 'finishSignIn'>
   cookie: Pick<SessionCookieOptions, 'secure'>
 }
 
 export function createSecondFactorSignIn(options: SecondFactorSignInOptions): SecondFactorSignIn {
-  const { store, clock, pending, factors, cookie } = options
+  const { store, clock, pending, factors, passkeys, cookie } = options
   const noPendingSignIn = (reason: string) =>
     new AuthError('invalid_second_factor', 'The sign-in has expired; sign in again.', { reason })
 
@@ -115,13 +123,23 @@ export function createSecondFactorSignIn(options: SecondFactorSignInOptions): Se
         throw new AuthError('invalid_credentials', 'This account is disabled.', { reason: 'user_disabled' })
       }
       // The factor, then the single use: a mistyped code leaves the sign-in open for another try.
+      let passed: readonly string[] = [SIGN_IN_METHOD.oneTimeCode]
       if ('code' in proof) await factors.verifyTotp(signIn.userId, proof.code)
-      else await factors.useRecoveryCode(signIn.userId, proof.recoveryCode)
+      else if ('recoveryCode' in proof) await factors.useRecoveryCode(signIn.userId, proof.recoveryCode)
+      else {
+        const answer = await passkeys.finishSignIn(proof.passkey.ceremony, proof.passkey.response)
+        if (answer.userId !== signIn.userId) throw noPendingSignIn('other_user')
+        passed = answer.amr.filter((method) => method !== SIGN_IN_METHOD.multiFactor)
+      }
       await pending.finish(signIn)
-      const amr = [...signIn.amr, SIGN_IN_METHOD.oneTimeCode, SIGN_IN_METHOD.multiFactor]
-      return { user, amr }
+      return { user, amr: [...signIn.amr, ...passed, SIGN_IN_METHOD.multiFactor] }
     },
 
     clearedCookie: () => createPendingSignInCookie(cookie, '', 0),
+
+    async passkeyOptions(cookieHeader) {
+      const signIn = await pending.open(pendingCookieValue(cookieHeader))
+      return passkeys.beginSignIn(signIn.userId)
+    },
   }
 }

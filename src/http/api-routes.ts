@@ -6,8 +6,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { Auth, PublicUser, RequestAuthentication, SecondFactorProof } from '../auth.js'
 import { AuthError, isAuthError } from '../core/errors.js'
-import type { Principal } from '../core/principal.js'
 import { isoTime } from './iso-time.js'
+import { sessionJSON, userJSON } from './session-json.js'
 import { authenticationOf } from './pipeline.js'
 import { appendSetCookies, setCookie } from './reply-cookies.js'
 import { readRequiredStringFields, readStringFields } from './request-fields.js'
@@ -48,6 +48,11 @@ export async function apiRoutes(app: FastifyInstance, { auth }: ApiRoutesOptions
       }
     }
     return { user: userJSON(result.user), session: sessionJSON(result.principal) }
+  })
+
+  app.post('/auth/session/second-factor/passkey/options', async (request, reply) => {
+    const { options, ceremony } = await auth.secondFactorPasskeyOptions(request.headers.cookie)
+    return reply.header('cache-control', 'no-store').send({ options, ceremony })
   })
 
   app.post('/auth/session/second-factor', async (request, reply) => {
@@ -118,28 +123,9 @@ const ME_RESPONSE = {
   },
 } as const
 
-/** `{"code": …}` (the authenticator app) or `{"recovery_code": …}`: exactly one. */
+/** `{"code": …}` (the authenticator app), `{"recovery_code": …}` or `{"passkey": {…}}`: exactly one. */
 function readSecondFactorProof(body: unknown): SecondFactorProof {
   const { code, recovery_code: recoveryCode } = readStringFields(body, ['code', 'recovery_code'])
-  return checkSecondFactorProof({ code, recoveryCode })
-}
-
-function userJSON(user: PublicUser): { id: string; email: string; email_verified: boolean } {
-  return { id: user.id, email: user.email, email_verified: user.emailVerified }
-}
-
-function sessionJSON(principal: Principal): {
-  id: string
-  method: string
-  amr: readonly string[]
-  created_at: string
-  expires_at: string
-} {
-  return {
-    id: principal.sessionId,
-    method: principal.method,
-    amr: principal.amr,
-    created_at: isoTime(principal.issuedAt),
-    expires_at: isoTime(principal.expiresAt),
-  }
+  const passkey = (body as Record<string, unknown>)['passkey']
+  return checkSecondFactorProof({ code, recoveryCode, passkey })
 }

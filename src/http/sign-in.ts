@@ -52,15 +52,32 @@ export async function signInFromRequest(
 }
 
 /**
- * The proof an app passed, checked: exactly one of a `code` or a `recoveryCode`, a string. Throws
- * `invalid_request` for anything else (a caller's JSON, not a type the compiler saw).
+ * The proof an app passed, checked: exactly one of a `code` or a `recoveryCode` (text), or a `passkey`
+ * (`{ ceremony, response }`). Throws `invalid_request` for anything else (a caller's JSON, not a type the
+ * compiler saw).
  */
 export function checkSecondFactorProof(proof: unknown): SecondFactorProof {
   const fields = typeof proof === 'object' && proof !== null ? (proof as Record<string, unknown>) : {}
-  const { code, recoveryCode } = fields
-  if (typeof code === 'string' && recoveryCode === undefined) return { code }
-  if (typeof recoveryCode === 'string' && code === undefined) return { recoveryCode }
-  throw new AuthError('invalid_request', 'Send exactly one of "code" and "recovery_code", as text.')
+  const given = (['code', 'recoveryCode', 'passkey'] as const).filter((name) => fields[name] !== undefined)
+  const [kind] = given
+  if (given.length === 1 && kind !== 'passkey' && typeof fields[kind!] === 'string') {
+    return kind === 'code' ? { code: fields[kind] as string } : { recoveryCode: fields[kind!] as string }
+  }
+  if (given.length === 1 && kind === 'passkey') {
+    const { ceremony, response } = (fields['passkey'] ?? {}) as Record<string, unknown>
+    if (
+      typeof ceremony === 'string' &&
+      typeof response === 'object' &&
+      response !== null &&
+      !Array.isArray(response)
+    ) {
+      return { passkey: { ceremony, response } }
+    }
+  }
+  throw new AuthError(
+    'invalid_request',
+    'Send exactly one of "code" and "recovery_code" (text) or "passkey" ({ "ceremony", "response" }).',
+  )
 }
 
 /**

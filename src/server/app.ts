@@ -10,6 +10,7 @@ import { type Clock, systemClock } from '../core/clock.js'
 import { AuthError } from '../core/errors.js'
 import type { PasswordHasher } from '../core/password-hasher.js'
 import { apiRoutes } from '../http/api-routes.js'
+import { passkeyRoutes } from '../http/passkey-routes.js'
 import { oauthRoutes } from '../http/oauth-routes.js'
 import { tokenRoutes } from '../http/token-routes.js'
 import { deviceRoutes } from '../http/device-routes.js'
@@ -169,6 +170,7 @@ export async function buildServer(options: BuildServerOptions): Promise<SesameSe
   installCors(app, config.trustedOrigins, routes, clients)
   await app.register(healthRoutes, { store })
   await app.register(apiRoutes, { auth })
+  await app.register(passkeyRoutes, { auth })
   await app.register(tokenRoutes, { auth, csrf })
   await app.register(oauthRoutes, { auth, clients })
   await app.register(deviceRoutes, { auth })

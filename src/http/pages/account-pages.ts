@@ -11,6 +11,7 @@ import { setCookie } from '../reply-cookies.js'
 import { clientContextOf } from '../sign-in.js'
 import { readStringFields } from '../request-fields.js'
 import { accountView } from './account-view.js'
+import { signInAgainPath } from './continuation.js'
 import { requestContext } from './language.js'
 import { PAGE, type PageContext } from './context.js'
 import { type FormErrors, formErrorsOf, isFormError } from './form-errors.js'
@@ -70,6 +71,7 @@ export function accountPages(app: FastifyInstance, pages: PageContext): void {
     try {
       notice = await action(session)
     } catch (error) {
+      if (isAuthError(error, 'step_up_required')) return reply.redirect(signInAgainPath('/account'), 303)
       if (!isAuthError(error) || error.status >= 500) throw error
       notice = noticeOf(error)
     }
@@ -151,6 +153,7 @@ export function accountPages(app: FastifyInstance, pages: PageContext): void {
         ...clientContextOf(request),
       })
     } catch (error) {
+      if (isAuthError(error, 'step_up_required')) return reply.redirect(signInAgainPath('/account'), 303)
       if (!isFormError(error)) throw error
       const passwordErrors = formErrorsOf(error, messages, {
         passwordField: 'new_password',
@@ -201,6 +204,7 @@ export function accountPages(app: FastifyInstance, pages: PageContext): void {
     try {
       await auth.accounts.deleteAccount(session.principal, { currentPassword }, requestContext(request))
     } catch (error) {
+      if (isAuthError(error, 'step_up_required')) return reply.redirect(signInAgainPath('/account'), 303)
       if (!isAuthError(error) || error.status >= 500) throw error
       const notice = isAuthError(error, 'invalid_credentials') || isAuthError(error, 'invalid_request')
       return reply.redirect(`/account?notice=${notice ? 'wrong_password' : noticeOf(error)}`, 303)

@@ -25,6 +25,14 @@ export function withContinuation(path: string, returnTo: string | null): string 
  * `form-action` source the page needs, since a form posted there is answered with redirects ending at the
  * client's redirect URI and browsers check `form-action` on each redirect.
  */
+/**
+ * The login page asking a signed-in person to sign in again (step-up: `core/step-up.ts`), and then to go on
+ * to `returnTo`.
+ */
+export function signInAgainPath(returnTo: string): string {
+  return withContinuation('/login?reauth=1&notice=confirm_sign_in', returnTo)
+}
+
 export async function continuationDetails(
   authorization: Pick<Authorization, 'resume'> | null,
   returnTo: string | null,

@@ -11,6 +11,7 @@ import type { SessionAuthentication } from '../../auth.js'
 import { isAuthError } from '../../core/errors.js'
 import { readStringFields } from '../request-fields.js'
 import { PAGE, type PageContext } from './context.js'
+import { signInAgainPath } from './continuation.js'
 import { type NoticeKey, noticeOf } from './notices.js'
 import { recoveryCodesView, twoStepSetupView } from './two-step-view.js'
 
@@ -41,8 +42,7 @@ export function twoStepPages(app: FastifyInstance, pages: PageContext): void {
   }
 
   /** Setting up needs a sign-in of moments ago: else the person signs in again and comes back here. */
-  const signInAgain = (reply: FastifyReply) =>
-    reply.redirect(`/login?reauth=1&notice=confirm_sign_in&return_to=${encodeURIComponent(SETUP_PAGE)}`, 303)
+  const signInAgain = (reply: FastifyReply) => reply.redirect(signInAgainPath(SETUP_PAGE), 303)
 
   function recent(session: SessionAuthentication): boolean {
     try {
