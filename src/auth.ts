@@ -244,10 +244,15 @@ export interface Auth extends CookieSessions {
   /** The user with this id, or null. */
   findUser(userId: string): Promise<PublicUser | null>
   /**
-   * Throws `step_up_required` unless `principal` signed in within the last 15 minutes: for changes that could
-   * lock the owner out (setting up a second factor), which a session alone must not make.
+   * Throws `step_up_required` unless `principal` is a cookie session signed in within the last 15 minutes: for
+   * changes that could lock the owner out (setting up an authenticator app), which a session alone must not make.
    */
-  requireRecentSignIn(principal: Pick<Principal, 'issuedAt'>): void
+  requireRecentSignIn(principal: Pick<Principal, 'issuedAt' | 'method'>): void
+  /**
+   * The step-up of a change that adds or removes a way in (a passkey): a recent cookie sign-in, with the second
+   * factor when the account has one. Throws `step_up_required`.
+   */
+  requireStepUp(principal: Principal): Promise<void>
   /**
    * Authenticates a request: by its `Authorization` header if it has one (and then by that alone), else by
    * its session cookie. Null when it carries neither. Throws `invalid_token`, `invalid_session` or
@@ -346,12 +351,16 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     secondFactor: secondStep,
   })
   /** The step-up of a sensitive change (`core/step-up.ts`): for a user with a second factor, a recent sign-in with it. */
-  const stepUp = async (principal: Principal): Promise<void> =>
-    requireStrongRecentSignIn(
-      principal,
-      clock.nowSeconds(),
-      await secondFactors.requiresSecondFactor(principal.userId),
-    )
+  const stepUp = async (principal: Principal): Promise<void> => {
+    const [user, hasSecondFactor] = await Promise.all([
+      store.findUserById(principal.userId),
+      secondFactors.requiresSecondFactor(principal.userId),
+    ])
+    requireStrongRecentSignIn(principal, clock.nowSeconds(), {
+      hasSecondFactor,
+      hasPassword: user?.passwordHash != null,
+    })
+  }
   // The password grant has no second step: an account with a second factor signs in through the browser
   // (the authorization code flow), where it is asked for.
   const checkGrantSignIn: CredentialChecker = async (email, password, ip) => {
@@ -614,6 +623,10 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       ),
 
     requireRecentSignIn: (principal) => requireRecentSignIn(principal, clock.nowSeconds()),
+    requireStepUp: async (principal) => {
+      requireRecentSignIn(principal, clock.nowSeconds())
+      await stepUp(principal)
+    },
 
     async findUser(userId) {
       const user = await store.findUserById(userId)

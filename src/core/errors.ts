@@ -139,7 +139,7 @@ export const ERROR_REGISTRY = {
   step_up_required: {
     status: 401,
     description:
-      'The change needs a recent sign-in (within 15 minutes), and this session signed in longer ago.',
+      'The change needs a recent sign-in in the browser (within 15 minutes, and with the second factor when the account has one); this request has none (an older session, one without the second factor, or an access token).',
     fix: 'Sign in again (the login page with `reauth=1`), then make the change.',
   },
   invalid_passkey: {
@@ -150,8 +150,8 @@ export const ERROR_REGISTRY = {
   },
   factor_exists: {
     status: 409,
-    description: 'The account already has an authenticator app set up.',
-    fix: 'Remove the current one first (this asks for a recent sign-in with it).',
+    description: 'The account already has an authenticator app set up, or that passkey registered.',
+    fix: 'Remove the current app first (with a code from it); a passkey registered once needs no second registration.',
   },
 
   // Cookie sessions

@@ -83,6 +83,9 @@ const MIN_CREDENTIAL_ID_BYTES = 16
 const MAX_CREDENTIAL_ID_CHARS = 1366
 
 const CEREMONY_KEY_SECRET = 'passkey-ceremony-key'
+/** What a user id from a user handle may look like before it reaches a store: visible ASCII, bounded. */
+const USER_ID_SHAPE = /^[\x21-\x7e]{1,255}$/
+const TRANSPORTS = new Set<string>(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb'])
 
 interface Ceremony {
   /** The challenge, base64url. */
@@ -180,7 +183,8 @@ export async function createPasskeys(options: PasskeyOptions): Promise<Passkeys>
         name,
         data: JSON.stringify({
           pk: Buffer.from(credential.publicKey).toString('base64url'),
-          transports: credential.transports ?? [],
+          // The client's list: only the transports WebAuthn names are kept (they go back out in later options).
+          transports: (credential.transports ?? []).filter((transport) => TRANSPORTS.has(transport)),
           backedUp: credentialBackedUp,
         } satisfies StoredPasskey),
         counter: credential.counter,
@@ -217,6 +221,8 @@ export async function createPasskeys(options: PasskeyOptions): Promise<Passkeys>
       const handle = answer?.response?.userHandle
       if (!isCredentialId(credentialId) || typeof handle !== 'string') throw refuse('malformed_assertion')
       const userId = Buffer.from(handle, 'base64url').toString('utf8')
+      // The handle is the client's word (unsigned): only a visible-ASCII id goes on to a store lookup.
+      if (!USER_ID_SHAPE.test(userId)) throw refuse('malformed_assertion')
       // A second step's ceremony names its user: another account's passkey does not finish it.
       if (ceremony.u !== null && ceremony.u !== userId) throw refuse('other_user')
       // Claimed before the lookup: a replayed answer fails the same way whether or not the passkey exists.

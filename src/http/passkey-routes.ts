@@ -8,7 +8,6 @@ import type { FastifyInstance } from 'fastify'
 import type { Auth } from '../auth.js'
 import { serializeCookie } from '../core/cookie.js'
 import { AuthError } from '../core/errors.js'
-import type { Principal } from '../core/principal.js'
 import { principalOf } from './guard.js'
 import { appendSetCookies } from './reply-cookies.js'
 import { sessionJSON, userJSON } from './session-json.js'
@@ -39,7 +38,8 @@ export async function passkeyRoutes(app: FastifyInstance, { auth }: { auth: Auth
 
   app.post('/auth/passkeys/options', { config: SIGNED_IN }, async (request, reply) => {
     const principal = principalOf(request)!
-    requireBrowserStepUp(auth, principal)
+    // Adding a way in: a recent browser sign-in, with the second factor when the account has one.
+    await auth.requireStepUp(principal)
     const user = await auth.findUser(principal.userId)
     if (!user)
       throw new AuthError('invalid_session', 'The session has ended.', { reason: 'user_unavailable' })
@@ -49,7 +49,7 @@ export async function passkeyRoutes(app: FastifyInstance, { auth }: { auth: Auth
 
   app.post('/auth/passkeys', { config: SIGNED_IN }, async (request, reply) => {
     const principal = principalOf(request)!
-    requireBrowserStepUp(auth, principal)
+    await auth.requireStepUp(principal)
     const { ceremony, response, name } = readCeremonyAnswer(request.body)
     const passkey = await auth.passkeys.finishRegistration(principal.userId, ceremony, response, name)
     return reply
@@ -63,19 +63,21 @@ export async function passkeyRoutes(app: FastifyInstance, { auth }: { auth: Auth
         },
       })
   })
-}
-
-/**
- * Registering a passkey adds a way in: it takes a cookie session signed in within the last 15 minutes (an
- * access token cannot show when its user signed in).
- */
-function requireBrowserStepUp(auth: Auth, principal: Principal): void {
-  if (principal.method !== 'cookie') {
-    throw new AuthError('step_up_required', 'Register a passkey signed in through the browser.', {
-      reason: 'token_cannot_step_up',
-    })
-  }
-  auth.requireRecentSignIn(principal)
+  // Removing one takes the same step-up as adding one; the last way in is kept (`last_sign_in_method`).
+  app.delete<{ Params: { id: string } }>(
+    '/auth/passkeys/:id',
+    { config: SIGNED_IN },
+    async (request, reply) => {
+      const principal = principalOf(request)!
+      await auth.requireStepUp(principal)
+      const held = await auth.secondFactors.status(principal.userId)
+      if (!held.factors.some((factor) => factor.kind === 'passkey' && factor.id === request.params.id)) {
+        throw new AuthError('not_found', 'There is no such passkey on this account.')
+      }
+      await auth.secondFactors.remove(principal.userId, request.params.id)
+      return reply.code(204).send()
+    },
+  )
 }
 
 /** `{ "ceremony": "…", "response": { … }, "name"? }`; anything else is `invalid_request` naming the field. */

@@ -215,6 +215,17 @@ describe('passkeys in Chromium (virtual authenticator)', { timeout: 120_000 }, (
       } finally {
         await clone.context.close()
       }
+
+      // Removed from a fresh sign-in with it, the password signs in alone again.
+      const [passkey] = (await server.auth.secondFactors.status(user.id)).factors
+      const removed = await first.page.evaluate(
+        (id) => fetch(`/auth/passkeys/${id}`, { method: 'DELETE' }).then((r) => r.status),
+        passkey!.id,
+      )
+      expect(removed).toBe(204)
+      expect((await post(first.page, '/auth/session', { email, password: PASSWORD })).body).toMatchObject({
+        user: { email },
+      })
     } finally {
       await first.context.close()
     }

@@ -4,6 +4,7 @@
  * ceremony that is not one of this server's.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { parseTotpKey, totpCode, totpStep } from '../../src/core/totp.js'
 import { createManualClock, type ManualClock } from '../helpers/clock.js'
 import { SAME_ORIGIN, cookiePair, startTestServer, type TestServer } from '../helpers/server.js'
 
@@ -87,6 +88,61 @@ describe('passkey routes', () => {
     )
     expect(signIn.statusCode).toBe(401)
     expect(signIn.json()).toMatchObject({ error: 'invalid_passkey' })
+  })
+
+  it('refuses an answer to a real ceremony that names no usable user or passkey, never with a 500', async () => {
+    for (const handle of ['\u0000x', 'é', 'no-such-user']) {
+      const begun = await post('/auth/session/passkey/options', {}, {})
+      const { ceremony } = begun.json<{ ceremony: string }>()
+      const answer = await post(
+        '/auth/session/passkey',
+        {
+          ceremony,
+          response: {
+            id: 'A'.repeat(22),
+            rawId: 'A'.repeat(22),
+            type: 'public-key',
+            response: { userHandle: Buffer.from(handle).toString('base64url') },
+          },
+        },
+        {},
+      )
+      expect(answer.statusCode, handle).toBe(401)
+      expect(answer.json()).toMatchObject({ error: 'invalid_passkey' })
+    }
+  })
+
+  it('asks an account with an app for a sign-in with it before adding or removing a passkey', async () => {
+    const user = (await server.store.findUserByEmail('keys@example.com'))!
+    const enrolment = await server.auth.secondFactors.beginTotp(user)
+    const key = parseTotpKey(enrolment.secret)!
+    await server.auth.secondFactors.confirmTotp(
+      user.id,
+      enrolment.enrolment,
+      totpCode(key, totpStep(clock.nowSeconds())),
+    )
+    // This session signed in with the password alone, before the app.
+    for (const refused of [
+      await post('/auth/passkeys/options', {}),
+      await server.app.inject({
+        method: 'DELETE',
+        url: '/auth/passkeys/any',
+        headers: { ...SAME_ORIGIN, cookie },
+      }),
+    ]) {
+      expect(refused.statusCode).toBe(401)
+      expect(refused.json()).toMatchObject({ error: 'step_up_required' })
+    }
+  })
+
+  it('answers 404 for removing a passkey the account does not have', async () => {
+    const missing = await server.app.inject({
+      method: 'DELETE',
+      url: '/auth/passkeys/no-such-id',
+      headers: { ...SAME_ORIGIN, cookie },
+    })
+    expect(missing.statusCode).toBe(404)
+    expect(missing.json()).toMatchObject({ error: 'not_found' })
   })
 
   it('answers the passkey second step only for a pending sign-in', async () => {

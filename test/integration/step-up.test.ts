@@ -122,9 +122,15 @@ describe('step-up for sensitive changes', () => {
 
   it('refuses an access token for an account with a second factor: it cannot show a recent sign-in', () => {
     const token = { method: 'token' as const, amr: ['pwd', 'otp', 'mfa'], issuedAt: clock.nowSeconds() }
-    expect(() => requireStrongRecentSignIn(token, clock.nowSeconds(), true)).toThrow(
+    const withApp = { hasSecondFactor: true, hasPassword: true }
+    expect(() => requireStrongRecentSignIn(token, clock.nowSeconds(), withApp)).toThrow(
       expect.objectContaining({ code: 'step_up_required', reason: 'token_cannot_step_up' }),
     )
-    expect(() => requireStrongRecentSignIn(token, clock.nowSeconds(), false)).not.toThrow()
+    const plain = { hasSecondFactor: false, hasPassword: true }
+    expect(() => requireStrongRecentSignIn(token, clock.nowSeconds(), plain)).not.toThrow()
+    // Without a password either, a recent browser sign-in is all there is to ask for: a token cannot show one.
+    expect(() =>
+      requireStrongRecentSignIn(token, clock.nowSeconds(), { hasSecondFactor: false, hasPassword: false }),
+    ).toThrow(expect.objectContaining({ code: 'step_up_required' }))
   })
 })
