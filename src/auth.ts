@@ -78,6 +78,7 @@ export {
   type SecondFactorProof,
   type SecondFactorRequired,
   type SignInOutcome,
+  isPendingSignInGone,
   isSecondFactorRequired,
 } from './engine/second-factor-sign-in.js'
 export type {
@@ -350,17 +351,15 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     ...(sessionCache && { cache: sessionCache }),
     secondFactor: secondStep,
   })
-  /** The step-up of a sensitive change (`core/step-up.ts`): for a user with a second factor, a recent sign-in with it. */
-  const stepUp = async (principal: Principal): Promise<void> => {
-    const [user, hasSecondFactor] = await Promise.all([
-      store.findUserById(principal.userId),
-      secondFactors.requiresSecondFactor(principal.userId),
-    ])
+  /**
+   * The step-up of a sensitive change of `user`, already read by the caller (`core/step-up.ts`): for a user
+   * with a second factor, a recent sign-in with it.
+   */
+  const stepUp = async (principal: Principal, user: Pick<UserRecord, 'passwordHash'>): Promise<void> =>
     requireStrongRecentSignIn(principal, clock.nowSeconds(), {
-      hasSecondFactor,
-      hasPassword: user?.passwordHash != null,
+      hasSecondFactor: await secondFactors.requiresSecondFactor(principal.userId),
+      hasPassword: user.passwordHash !== null,
     })
-  }
   // The password grant has no second step: an account with a second factor signs in through the browser
   // (the authorization code flow), where it is asked for.
   const checkGrantSignIn: CredentialChecker = async (email, password, ip) => {
@@ -477,7 +476,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   ): Promise<number> {
     const user = await store.findUserById(principal.userId)
     if (!user) throw new AuthError('invalid_credentials', 'The email or password is incorrect.')
-    await stepUp(principal)
+    await stepUp(principal, user)
     if (user.passwordHash !== null) {
       if (input.currentPassword === undefined) {
         throw new AuthError('invalid_request', 'The "current_password" field is required.')
@@ -623,9 +622,13 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       ),
 
     requireRecentSignIn: (principal) => requireRecentSignIn(principal, clock.nowSeconds()),
-    requireStepUp: async (principal) => {
+    async requireStepUp(principal) {
+      // A recent sign-in always (it adds or removes a way in), with the second factor when there is one.
       requireRecentSignIn(principal, clock.nowSeconds())
-      await stepUp(principal)
+      const user = await store.findUserById(principal.userId)
+      if (!user)
+        throw new AuthError('invalid_session', 'The session has ended.', { reason: 'user_unavailable' })
+      await stepUp(principal, user)
     },
 
     async findUser(userId) {

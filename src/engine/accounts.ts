@@ -121,7 +121,7 @@ export interface AccountsOptions {
   /** Told of password resets, email changes and account deletions. */
   events: EventReporter
   /** Refuses (`step_up_required`) a sensitive change the principal's sign-in is not strong or recent enough for. */
-  stepUp: (principal: Principal) => Promise<void>
+  stepUp: (principal: Principal, user: UserRecord) => Promise<void>
 }
 
 /** A mail the caller waits for is given this long; then the request fails, and nothing is stored. */
@@ -297,7 +297,7 @@ export function createAccounts(options: AccountsOptions): Accounts {
 
     async requestEmailChange(principal, input, context) {
       const user = await signedInUser(principal)
-      await options.stepUp(principal)
+      await options.stepUp(principal, user)
       await checkCurrentPassword(user, input.currentPassword, context.ip)
       const newEmail = normalizeEmail(input.newEmail)
       if (newEmail === user.email) {
@@ -340,7 +340,7 @@ export function createAccounts(options: AccountsOptions): Accounts {
     deleteAccount: (principal, input, context) =>
       events.observe('account_delete', { ...clientFields(context), userId: principal.userId }, async () => {
         const user = await signedInUser(principal)
-        await options.stepUp(principal)
+        await options.stepUp(principal, user)
         await checkCurrentPassword(user, input.currentPassword, context.ip)
         // Devices first (possibly another store, with the change feed): a failure in between leaves the account
         // signed out everywhere but present, and the same request retried deletes it.

@@ -136,9 +136,15 @@ export async function createPasskeys(options: PasskeyOptions): Promise<Passkeys>
     })
   }
 
+  /** The user's passkeys as options name them (to exclude at registration, to allow at a second step). */
+  async function credentialsOf(userId: string) {
+    return (await store.listUserFactors(userId))
+      .filter((factor) => factor.kind === 'passkey')
+      .map((factor) => ({ id: factor.lookupKey, transports: storedPasskey(factor).transports }))
+  }
+
   return {
     async beginRegistration(user) {
-      const held = (await store.listUserFactors(user.id)).filter((factor) => factor.kind === 'passkey')
       const creation = await generateRegistrationOptions({
         rpName: relyingParty.name,
         rpID: relyingParty.id,
@@ -146,10 +152,7 @@ export async function createPasskeys(options: PasskeyOptions): Promise<Passkeys>
         userID: new TextEncoder().encode(user.id),
         timeout: PASSKEY_CEREMONY_SECONDS * 1000,
         attestationType: 'none',
-        excludeCredentials: held.map((factor) => ({
-          id: factor.lookupKey,
-          transports: storedPasskey(factor).transports,
-        })),
+        excludeCredentials: await credentialsOf(user.id),
         authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
       })
       return { options: creation, ceremony: await seal(creation.challenge, 'r', user.id) }
@@ -198,18 +201,11 @@ export async function createPasskeys(options: PasskeyOptions): Promise<Passkeys>
     },
 
     async beginSignIn(userId) {
-      const held =
-        userId === undefined
-          ? []
-          : (await store.listUserFactors(userId)).filter((factor) => factor.kind === 'passkey')
       const request = await generateAuthenticationOptions({
         rpID: relyingParty.id,
         timeout: PASSKEY_CEREMONY_SECONDS * 1000,
         userVerification: 'required',
-        allowCredentials: held.map((factor) => ({
-          id: factor.lookupKey,
-          transports: storedPasskey(factor).transports,
-        })),
+        allowCredentials: userId === undefined ? [] : await credentialsOf(userId),
       })
       return { options: request, ceremony: await seal(request.challenge, 's', userId ?? null) }
     },

@@ -16,12 +16,27 @@ import {
   pendingSignInCookieName,
   readCookie,
 } from '../core/cookie.js'
-import { AuthError } from '../core/errors.js'
+import { AuthError, isAuthError } from '../core/errors.js'
 import { SIGN_IN_METHOD } from '../core/sign-in-methods.js'
 import type { Store, UserRecord } from '../store/types.js'
 import type { PendingSignIns } from './pending-sign-ins.js'
 import type { Passkeys } from './passkeys.js'
 import type { SecondFactors } from './second-factors.js'
+
+/** The refusals that mean the pending sign-in itself is gone (none sent, lapsed, used, another user's). */
+const PENDING_GONE = new Set([
+  'no_pending_sign_in',
+  'duplicate_pending_cookie',
+  'pending_unreadable',
+  'pending_expired',
+  'pending_used',
+  'user_unavailable',
+])
+
+/** Whether `error` ends the pending sign-in (start again at the first factor), not just this attempt. */
+export function isPendingSignInGone(error: unknown): boolean {
+  return isAuthError(error, 'invalid_second_factor') && PENDING_GONE.has(error.reason ?? '')
+}
 
 /** A way to finish a pending sign-in, as the API and the pages name it. */
 export type SecondFactorMethod = 'totp' | 'recovery_code' | 'passkey'
@@ -128,7 +143,11 @@ export function createSecondFactorSignIn(options: SecondFactorSignInOptions): Se
       else if ('recoveryCode' in proof) await factors.useRecoveryCode(signIn.userId, proof.recoveryCode)
       else {
         const answer = await passkeys.finishSignIn(proof.passkey.ceremony, proof.passkey.response)
-        if (answer.userId !== signIn.userId) throw noPendingSignIn('other_user')
+        if (answer.userId !== signIn.userId) {
+          throw new AuthError('invalid_second_factor', "That passkey is not this account's.", {
+            reason: 'other_user',
+          })
+        }
         passed = answer.amr.filter((method) => method !== SIGN_IN_METHOD.multiFactor)
       }
       await pending.finish(signIn)

@@ -4,7 +4,13 @@
  * a route (and how it proves its origin) is declared on the route for the pipeline (`pipeline.ts`).
  */
 import type { FastifyInstance } from 'fastify'
-import type { Auth, PublicUser, RequestAuthentication, SecondFactorProof } from '../auth.js'
+import {
+  type Auth,
+  type PublicUser,
+  type RequestAuthentication,
+  type SecondFactorProof,
+  isSecondFactorRequired,
+} from '../auth.js'
 import { AuthError, isAuthError } from '../core/errors.js'
 import { isoTime } from './iso-time.js'
 import { sessionJSON, userJSON } from './session-json.js'
@@ -39,7 +45,7 @@ export async function apiRoutes(app: FastifyInstance, { auth }: ApiRoutesOptions
     const result = await signInFromRequest(auth, request, credentials)
     appendSetCookies(reply, [result.setCookie])
     reply.header('cache-control', 'no-store')
-    if ('secondFactor' in result) {
+    if (isSecondFactorRequired(result)) {
       // Not signed in yet: the pending sign-in is in its cookie, finished at /auth/session/second-factor.
       return {
         second_factor_required: true,

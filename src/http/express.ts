@@ -11,7 +11,13 @@
  * (with the RFC 6750 challenge for bearer), `403 insufficient_scope` for a token without the role,
  * `403 forbidden` for a session without it, `403 csrf_rejected` for a cross-site state change by cookie.
  */
-import type { Auth, PublicUser, SecondFactorMethod, SecondFactorProof } from '../auth.js'
+import {
+  type Auth,
+  type PublicUser,
+  type SecondFactorMethod,
+  type SecondFactorProof,
+  isSecondFactorRequired,
+} from '../auth.js'
 import { AuthError, isAuthError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
 import { serializeCookie } from '../core/cookie.js'
@@ -144,7 +150,7 @@ export function sesameExpressSessions(
       step(request, async (signInRequest) => {
         const result = await signInFromRequest(auth, signInRequest, credentials)
         appendSetCookies(response, [result.setCookie])
-        if ('secondFactor' in result) {
+        if (isSecondFactorRequired(result)) {
           const error = new AuthError(
             'second_factor_required',
             'Enter the code from your authenticator app to finish signing in.',

@@ -231,10 +231,11 @@ describe('passkeys in Chromium (virtual authenticator)', { timeout: 120_000 }, (
     }
   })
 
-  it('registers only from a recent browser sign-in', async () => {
+  // The step-up (an old session, an access token, a session without the second factor) is tested over HTTP
+  // in test/integration/passkey-api.test.ts; here, that a browser with no session gets no options at all.
+  it('gives a browser without a session no registration options', async () => {
     const page = (await withAuthenticator()).page
     try {
-      // Not signed in: the route needs a session.
       const anonymous = await post(page, '/auth/passkeys/options', {})
       expect(anonymous.status).toBe(401)
     } finally {

@@ -64,8 +64,11 @@ function fieldFooter(id: string, error: string | undefined, hint: string | null 
   }`
 }
 
-/** An email field, keeping what was typed. */
-export function emailField(options: FieldOptions & { value: string; placeholder: string }): Html {
+/**
+ * A one-line text input with its label, error and hint, never auto-capitalised or spell-checked (addresses and
+ * codes are not prose); `attributes` are the kind's own (`type`, `value`, `inputmode`, …).
+ */
+function textField(options: FieldOptions, attributes: Html): Html {
   const { id, name, errors } = options
   const error = errors[name]
   const described = describedBy(id, error, options.hint)
@@ -73,10 +76,8 @@ export function emailField(options: FieldOptions & { value: string; placeholder:
     ${labelRow(id, options.label, options.aside)}
     <input
       id="${id}"
-      type="email"
       name="${name}"
-      value="${options.value}"
-      placeholder="${options.placeholder}"
+      ${attributes}
       autocomplete="${options.autocomplete}"
       autocapitalize="none"
       spellcheck="false"
@@ -89,33 +90,22 @@ export function emailField(options: FieldOptions & { value: string; placeholder:
   </div>`
 }
 
+/** An email field, keeping what was typed. */
+export function emailField(options: FieldOptions & { value: string; placeholder: string }): Html {
+  return textField(options, html`type="email" value="${options.value}" placeholder="${options.placeholder}"`)
+}
+
 /**
  * A field for a one-time code: the authenticator app's six digits (`numeric`: a phone shows the number pad,
  * and `one-time-code` lets it offer a code it received), or a recovery code (letters and digits).
  */
 export function codeField(options: FieldOptions & { numeric: boolean }): Html {
-  const { id, name, errors } = options
-  const error = errors[name]
-  const described = describedBy(id, error, options.hint)
-  return html`<div class="field">
-    ${labelRow(id, options.label, options.aside)}
-    <input
-      id="${id}"
-      type="text"
-      name="${name}"
-      class="code"
-      autocomplete="${options.autocomplete}"
-      inputmode="${options.numeric ? 'numeric' : 'text'}"
-      ${options.numeric ? html`pattern="[0-9 ]{6,7}" maxlength="7"` : html`maxlength="64"`}
-      autocapitalize="none"
-      spellcheck="false"
-      required
-      ${error ? html`aria-invalid="true"` : null}
-      ${described ? html`aria-describedby="${described}"` : null}
-      ${options.autofocus ? html`autofocus` : null}
-    />
-    ${fieldFooter(id, error, options.hint)}
-  </div>`
+  return textField(
+    options,
+    options.numeric
+      ? html`type="text" class="code" inputmode="numeric" pattern="[0-9 ]{6,7}" maxlength="7"`
+      : html`type="text" class="code" inputmode="text" maxlength="64"`,
+  )
 }
 
 /**

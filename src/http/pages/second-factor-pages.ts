@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { pendingSignInCookieName, readCookie } from '../../core/cookie.js'
 import { isAuthError } from '../../core/errors.js'
+import { isPendingSignInGone } from '../../auth.js'
 import type { Messages } from '../messages/index.js'
 import { appendSetCookies } from '../reply-cookies.js'
 import { readStringFields } from '../request-fields.js'
@@ -19,16 +20,6 @@ import { type Html, html } from './html.js'
 
 /** Where the login page sends an account with a second factor. */
 export const SECOND_FACTOR_PAGE = '/login/second-factor'
-
-/** The refusals that mean the pending sign-in itself is gone (lapsed, used, never there): start over. */
-const PENDING_GONE = new Set([
-  'no_pending_sign_in',
-  'duplicate_pending_cookie',
-  'pending_unreadable',
-  'pending_expired',
-  'pending_used',
-  'user_unavailable',
-])
 
 type Method = 'totp' | 'recovery_code'
 
@@ -59,7 +50,7 @@ export function secondFactorPages(app: FastifyInstance, pages: PageContext): voi
       appendSetCookies(reply, result.setCookies)
       return reply.redirect(returnTo ?? '/account', 303)
     } catch (error) {
-      if (isAuthError(error, 'invalid_second_factor') && PENDING_GONE.has(error.reason ?? '')) {
+      if (isPendingSignInGone(error)) {
         return reply.redirect(withContinuation('/login?notice=sign_in_expired', returnTo), 303)
       }
       if (isAuthError(error, 'invalid_second_factor')) {

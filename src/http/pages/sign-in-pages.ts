@@ -5,6 +5,7 @@
  * saying so.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isSecondFactorRequired } from '../../auth.js'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../core/password-policy.js'
 import { PASSWORD_ONLY } from '../../core/sign-in-methods.js'
 import type { Messages } from '../messages/index.js'
@@ -110,7 +111,8 @@ export function signInPages(app: FastifyInstance, pages: PageContext): void {
     try {
       const result = await signInFromRequest(auth, request, { email, password })
       appendSetCookies(reply, [result.setCookie])
-      if ('secondFactor' in result) return reply.redirect(withContinuation(SECOND_FACTOR_PAGE, returnTo), 303)
+      if (isSecondFactorRequired(result))
+        return reply.redirect(withContinuation(SECOND_FACTOR_PAGE, returnTo), 303)
       return reply.redirect(returnTo ?? '/account', 303)
     } catch (error) {
       if (!isFormError(error)) throw error

@@ -17,9 +17,6 @@ import { recoveryCodesView, twoStepSetupView } from './two-step-view.js'
 
 const SETUP_PAGE = '/account/two-step/setup'
 
-/** Refusals of a setup whose enrolment itself is gone (lapsed, or not this user's): start again. */
-const ENROLMENT_GONE = new Set(['unreadable_enrolment', 'enrolment_expired'])
-
 export function twoStepPages(app: FastifyInstance, pages: PageContext): void {
   const { auth } = pages
   const factors = auth.secondFactors
@@ -81,9 +78,8 @@ export function twoStepPages(app: FastifyInstance, pages: PageContext): void {
     } catch (error) {
       if (isAuthError(error, 'factor_exists')) return toAccount(reply, 'two_step_on')
       if (!isAuthError(error, 'invalid_second_factor') && !isAuthError(error, 'rate_limited')) throw error
-      const again = ENROLMENT_GONE.has(error.reason ?? '')
-        ? null
-        : await factors.reopenTotp(session.user, enrolment)
+      // An enrolment that lapsed (or is not this user's) does not reopen: the person starts again.
+      const again = await factors.reopenTotp(session.user, enrolment)
       if (!again) return toAccount(reply, 'setup_expired')
       const { messages } = pages.speak(request)
       const text = isAuthError(error, 'rate_limited')
